@@ -1,0 +1,76 @@
+//! Typed Discord snowflakes, so a channel id can never be passed where a user id belongs.
+//!
+//! Discord ids are u64 but always below 2^63, which lets the store keep them in a signed
+//! BIGINT column on both SQLite and PostgreSQL. Conversion to `i64` is checked anyway.
+
+use std::fmt;
+
+macro_rules! snowflake {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl $name {
+            /// The id as stored in a BIGINT column.
+            pub fn as_i64(self) -> i64 {
+                i64::try_from(self.0).unwrap_or(i64::MAX)
+            }
+
+            /// Reads an id back from a BIGINT column.
+            pub fn from_i64(raw: i64) -> Self {
+                Self(u64::try_from(raw).unwrap_or_default())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl From<u64> for $name {
+            fn from(raw: u64) -> Self {
+                Self(raw)
+            }
+        }
+    };
+}
+
+snowflake!(
+    /// A Discord user (members and bots alike).
+    UserId
+);
+snowflake!(
+    /// A Discord server.
+    GuildId
+);
+snowflake!(
+    /// A text channel or thread.
+    ChannelId
+);
+snowflake!(
+    /// A single chat message.
+    MessageId
+);
+snowflake!(
+    /// A custom emoji of a server.
+    EmojiId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_bigint() {
+        let id = UserId(1_234_567_890_123_456_789);
+        assert_eq!(UserId::from_i64(id.as_i64()), id);
+    }
+
+    #[test]
+    fn serializes_as_plain_number() {
+        assert_eq!(serde_json::to_string(&ChannelId(42)).ok().as_deref(), Some("42"));
+    }
+}
