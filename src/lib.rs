@@ -1,9 +1,40 @@
 //! personabot: an AI persona bot for Discord.
 //!
 //! # Layout
-//! - `domain`: pure rules (ids, relationship math, triggers, memory merge, rolls); no I/O.
+//! - `domain`: pure rules (ids, relationship math, triggers, memory merge, splitting,
+//!   emotes, token budget, rolls); no I/O, time and randomness are parameters.
 //! - `prompts`: every prompt the bot sends, as templates rendered by pure functions.
 //! - `store`: SeaORM persistence, one file per table group, returning domain types.
+//! - `llm`: the language-model port and its async-openai implementation.
+//! - `chat`: the chat-platform port the actors talk to.
+//! - `discord`: serenity/poise adapter: client, gateway events, slash commands.
+//! - `actors`: the ractor tree (supervisor, store, router, channels, gateway, schedulers).
+//! - `reply`, `consolidation`, `daily`, `proactive`: the steps the actors run (one reply,
+//!   one nightly consolidation, the day's mood and status, one proactive tick), each
+//!   callable directly with an injected clock.
+//! - `config`, `telemetry`, `app`: settings, logging, and assembling the running bot.
+//!
+//! ```text
+//! RootSupervisor
+//! ├── StoreActor ────────────── SeaORM (SQLite | PostgreSQL)
+//! ├── ConversationRouter
+//! │   └── ConversationActor × channel ── reply step ── LLM, Discord REST
+//! ├── StatusActor ───────────── daily mood, status line (presence)
+//! ├── MemoryConsolidator ────── cron: consolidation, then StatusActor::NewDay
+//! ├── ProactiveScheduler ────── timer: proactive step
+//! └── Gateway (serenity client + poise) ── events ──▶ router / store
+//! ```
+pub mod actors;
+pub mod app;
+pub mod chat;
+pub mod config;
+pub mod consolidation;
+pub mod daily;
+pub mod discord;
 pub mod domain;
+pub mod llm;
+pub mod proactive;
 pub mod prompts;
+pub mod reply;
 pub mod store;
+pub mod telemetry;

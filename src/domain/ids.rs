@@ -71,6 +71,9 @@ mod tests {
 
     #[test]
     fn serializes_as_plain_number() {
-        assert_eq!(serde_json::to_string(&ChannelId(42)).ok().as_deref(), Some("42"));
+        assert_eq!(
+            serde_json::to_string(&ChannelId(42)).ok().as_deref(),
+            Some("42")
+        );
     }
 }

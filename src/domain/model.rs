@@ -34,7 +34,12 @@ pub enum PersonaKind {
 }
 
 impl PersonaKind {
-    pub const ALL: [PersonaKind; 4] = [PersonaKind::Trait, PersonaKind::Lore, PersonaKind::Fact, PersonaKind::Quirk];
+    pub const ALL: [PersonaKind; 4] = [
+        PersonaKind::Trait,
+        PersonaKind::Lore,
+        PersonaKind::Fact,
+        PersonaKind::Quirk,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -135,6 +140,9 @@ pub struct ChannelPolicy {
 
 impl Default for ChannelPolicy {
     fn default() -> Self {
-        Self { bot_enabled: true, proactive_enabled: false }
+        Self {
+            bot_enabled: true,
+            proactive_enabled: false,
+        }
     }
 }

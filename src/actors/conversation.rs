@@ -1,0 +1,294 @@
+//! ConversationActor: one per channel. Logs every event of its channel in order, decides
+//! whether the bot is addressed, and runs at most one reply at a time so replies leave in
+//! the order they were asked for. The reply itself (store reads, LLM call, sending) runs in
+//! a spawned task that reports back, so the mailbox keeps logging messages meanwhile.
+
+use super::store::{MemberSighting, StoreHandle};
+use crate::chat::ChatPort;
+use crate::config::Settings;
+use crate::domain::trigger::{self, LastAnswer, TriggerDecision, TriggerInput};
+use crate::domain::{ChannelId, ChannelPolicy, LoggedMessage, MessageId, UserId};
+use crate::llm::LanguageModel;
+use crate::reply::{self, ReplyJob};
+use chrono::{DateTime, Utc};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::collections::{HashSet, VecDeque};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// Who the bot is on this connection (known once the gateway is READY).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BotIdentity {
+    pub id: UserId,
+    pub name: String,
+}
+
+/// A chat message as the gateway saw it, with what the trigger rules need.
+#[derive(Clone, Debug)]
+pub struct IncomingMessage {
+    pub message: LoggedMessage,
+    pub mentions: Vec<UserId>,
+    pub mentions_everyone: bool,
+    pub replied_to_author: Option<UserId>,
+    pub author_username: String,
+    /// Server nickname or global display name.
+    pub author_display: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum ChannelEvent {
+    Message {
+        bot: BotIdentity,
+        incoming: IncomingMessage,
+    },
+    Edited {
+        channel: ChannelId,
+        id: MessageId,
+        content: String,
+        edited_at: DateTime<Utc>,
+    },
+    Deleted {
+        channel: ChannelId,
+        id: MessageId,
+    },
+}
+
+impl ChannelEvent {
+    pub fn channel(&self) -> ChannelId {
+        match self {
+            ChannelEvent::Message { incoming, .. } => incoming.message.channel_id,
+            ChannelEvent::Edited { channel, .. } | ChannelEvent::Deleted { channel, .. } => {
+                *channel
+            }
+        }
+    }
+}
+
+/// Per-member and per-channel reply budgets, shared by all channels.
+pub struct ReplyLimits {
+    users: DefaultKeyedRateLimiter<UserId>,
+    channels: DefaultKeyedRateLimiter<ChannelId>,
+}
+
+impl ReplyLimits {
+    pub fn new(per_user_per_minute: u32, per_channel_per_minute: u32) -> Self {
+        let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        Self {
+            users: DefaultKeyedRateLimiter::keyed(quota(per_user_per_minute)),
+            channels: DefaultKeyedRateLimiter::keyed(quota(per_channel_per_minute)),
+        }
+    }
+
+    fn allow(&self, user: UserId, channel: ChannelId) -> bool {
+        self.channels.check_key(&channel).is_ok() && self.users.check_key(&user).is_ok()
+    }
+}
+
+/// What every channel actor shares.
+pub struct ConversationDeps {
+    pub store: StoreHandle,
+    pub llm: Arc<dyn LanguageModel>,
+    pub chat: Arc<dyn ChatPort>,
+    pub settings: Arc<Settings>,
+    pub limits: ReplyLimits,
+}
+
+pub enum ConversationMsg {
+    Event(ChannelEvent),
+    /// The in-flight reply finished (sent, or given up).
+    ReplyFinished {
+        answered: Option<UserId>,
+        at: DateTime<Utc>,
+    },
+}
+
+pub struct ConversationActor;
+
+pub struct ConversationState {
+    channel: ChannelId,
+    deps: Arc<ConversationDeps>,
+    /// The bot's last answer here: to whom and when.
+    last_answer: Option<(UserId, DateTime<Utc>)>,
+    /// Whether the newest message in the channel is the bot's.
+    bot_spoke_last: bool,
+    in_flight: bool,
+    queue: VecDeque<ReplyJob>,
+    /// Members already told they hit the rate limit (told once until they pass again).
+    told_limited: HashSet<UserId>,
+}
+
+impl Actor for ConversationActor {
+    type Msg = ConversationMsg;
+    type State = ConversationState;
+    type Arguments = (ChannelId, Arc<ConversationDeps>);
+
+    async fn pre_start(
+        &self,
+        _me: ActorRef<ConversationMsg>,
+        (channel, deps): (ChannelId, Arc<ConversationDeps>),
+    ) -> Result<ConversationState, ActorProcessingErr> {
+        Ok(ConversationState {
+            channel,
+            deps,
+            last_answer: None,
+            bot_spoke_last: false,
+            in_flight: false,
+            queue: VecDeque::new(),
+            told_limited: HashSet::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<ConversationMsg>,
+        msg: ConversationMsg,
+        state: &mut ConversationState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            ConversationMsg::Event(ChannelEvent::Message { bot, incoming }) => {
+                state.on_message(bot, incoming).await;
+            }
+            ConversationMsg::Event(ChannelEvent::Edited {
+                id,
+                content,
+                edited_at,
+                ..
+            }) => {
+                state.deps.store.edit_message(id, content, edited_at).await;
+            }
+            ConversationMsg::Event(ChannelEvent::Deleted { id, .. }) => {
+                state.deps.store.delete_message(id).await;
+            }
+            ConversationMsg::ReplyFinished { answered, at } => {
+                state.in_flight = false;
+                if let Some(user) = answered {
+                    state.last_answer = Some((user, at));
+                    state.bot_spoke_last = true;
+                }
+            }
+        }
+        state.start_next(&me);
+        Ok(())
+    }
+}
+
+impl ConversationState {
+    async fn on_message(&mut self, bot: BotIdentity, incoming: IncomingMessage) {
+        let settings = &self.deps.settings;
+        let message = &incoming.message;
+        let default = ChannelPolicy {
+            bot_enabled: settings.bot.enabled_by_default,
+            proactive_enabled: false,
+        };
+        let policy = match self
+            .deps
+            .store
+            .channel_policy(message.guild_id, self.channel, default)
+            .await
+        {
+            Ok(policy) => policy,
+            Err(error) => {
+                tracing::warn!(%error, "could not read channel settings; assuming defaults");
+                default
+            }
+        };
+        if policy.bot_enabled || settings.bot.log_when_disabled {
+            self.deps.store.append_message(message.clone()).await;
+            self.deps
+                .store
+                .seen_member(MemberSighting {
+                    user: message.author_id,
+                    username: incoming.author_username.clone(),
+                    is_bot: message.is_bot,
+                    guild: message.guild_id,
+                    display_name: incoming.author_display.clone(),
+                    seen_at: message.created_at,
+                })
+                .await;
+        }
+        let from_bot_itself = message.author_id == bot.id;
+        let bot_spoke_last = self.bot_spoke_last;
+        self.bot_spoke_last = from_bot_itself;
+        if !policy.bot_enabled || from_bot_itself {
+            return;
+        }
+        let aliases = settings
+            .bot
+            .aliases
+            .iter()
+            .cloned()
+            .chain(std::iter::once(settings.bot.name.clone()))
+            .collect::<Vec<_>>();
+        let input = TriggerInput {
+            bot_id: bot.id,
+            bot_name: &bot.name,
+            aliases: &aliases,
+            message: trigger::IncomingMessage {
+                author_id: message.author_id,
+                author_is_bot: message.is_bot,
+                content: &message.content,
+                mentioned_user_ids: &incoming.mentions,
+                mentions_everyone: incoming.mentions_everyone,
+                replied_to_author: incoming.replied_to_author,
+            },
+            reply_to_bots: settings.bot.reply_to_bots,
+            last_answer: self.last_answer.map(|(to, at)| LastAnswer {
+                to,
+                at,
+                is_latest_message: bot_spoke_last,
+            }),
+            follow_up_window: chrono::Duration::seconds(
+                i64::try_from(settings.bot.followup_window_secs).unwrap_or(i64::MAX),
+            ),
+            now: message.created_at,
+        };
+        let reason = match trigger::decide(&input) {
+            TriggerDecision::Reply(reason) => reason,
+            TriggerDecision::Ambiguous if settings.bot.ambiguous_judgement => {
+                if reply::judge_addressed(&self.deps, &bot, &incoming).await {
+                    trigger::TriggerReason::NameSaid
+                } else {
+                    return;
+                }
+            }
+            TriggerDecision::Ambiguous | TriggerDecision::Ignore(_) => return,
+        };
+        let user = message.author_id;
+        if self.deps.limits.allow(user, self.channel) {
+            self.told_limited.remove(&user);
+            self.queue.push_back(ReplyJob::Answer {
+                bot,
+                trigger: incoming,
+                reason,
+            });
+        } else if settings.bot.rate_limit_notice && self.told_limited.insert(user) {
+            tracing::info!(%user, channel = %self.channel, "reply rate limit hit; telling them once");
+            self.queue.push_back(ReplyJob::RateLimited {
+                bot,
+                trigger: incoming,
+            });
+        } else {
+            tracing::debug!(%user, channel = %self.channel, "reply rate limit hit; staying quiet");
+        }
+    }
+
+    fn start_next(&mut self, me: &ActorRef<ConversationMsg>) {
+        if self.in_flight {
+            return;
+        }
+        let Some(job) = self.queue.pop_front() else {
+            return;
+        };
+        self.in_flight = true;
+        let deps = self.deps.clone();
+        let me = me.clone();
+        tokio::spawn(async move {
+            let answered = reply::run(&deps, job).await;
+            let _ = me.cast(ConversationMsg::ReplyFinished {
+                answered,
+                at: Utc::now(),
+            });
+        });
+    }
+}

@@ -1,0 +1,141 @@
+//! ConversationRouter: one ConversationActor per channel, started on the channel's first
+//! event and supervised here. A crashed channel actor is simply started again by the next
+//! event for that channel; the log it writes lives in the store, not in the actor.
+
+use super::conversation::{ChannelEvent, ConversationActor, ConversationDeps, ConversationMsg};
+use super::{ActorError, Slot};
+use crate::domain::ChannelId;
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub enum RouterMsg {
+    Event(ChannelEvent),
+    /// Number of live channel actors (for stats and tests).
+    ChannelCount(RpcReplyPort<usize>),
+    /// Lets every channel finish what it is doing, then stops them (shutdown).
+    DrainChannels(RpcReplyPort<()>),
+}
+
+pub struct ConversationRouter;
+
+pub struct RouterState {
+    deps: Arc<ConversationDeps>,
+    channels: HashMap<ChannelId, ActorRef<ConversationMsg>>,
+}
+
+impl RouterState {
+    async fn channel(
+        &mut self,
+        me: &ActorRef<RouterMsg>,
+        channel: ChannelId,
+    ) -> Result<ActorRef<ConversationMsg>, ActorProcessingErr> {
+        if let Some(actor) = self.channels.get(&channel) {
+            return Ok(actor.clone());
+        }
+        let (actor, _) = Actor::spawn_linked(
+            None,
+            ConversationActor,
+            (channel, self.deps.clone()),
+            me.get_cell(),
+        )
+        .await?;
+        self.channels.insert(channel, actor.clone());
+        Ok(actor)
+    }
+
+    fn forget(&mut self, cell: &ActorCell) {
+        self.channels
+            .retain(|_, actor| actor.get_id() != cell.get_id());
+    }
+}
+
+impl Actor for ConversationRouter {
+    type Msg = RouterMsg;
+    type State = RouterState;
+    type Arguments = Arc<ConversationDeps>;
+
+    async fn pre_start(
+        &self,
+        _me: ActorRef<RouterMsg>,
+        deps: Arc<ConversationDeps>,
+    ) -> Result<RouterState, ActorProcessingErr> {
+        Ok(RouterState {
+            deps,
+            channels: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<RouterMsg>,
+        msg: RouterMsg,
+        state: &mut RouterState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            RouterMsg::Event(event) => {
+                let actor = state.channel(&me, event.channel()).await?;
+                if let Err(error) = actor.cast(ConversationMsg::Event(event)) {
+                    tracing::warn!(%error, "channel actor stopped before taking an event");
+                }
+            }
+            RouterMsg::ChannelCount(reply) => {
+                let _ = reply.send(state.channels.len());
+            }
+            RouterMsg::DrainChannels(reply) => {
+                let actors: Vec<_> = state.channels.drain().map(|(_, a)| a).collect();
+                for actor in actors {
+                    if let Err(error) = actor.drain_and_wait(Some(super::CALL_TIMEOUT * 3)).await {
+                        tracing::warn!(?error, "a channel did not finish before shutdown");
+                    }
+                }
+                let _ = reply.send(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _me: ActorRef<RouterMsg>,
+        event: SupervisionEvent,
+        state: &mut RouterState,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorFailed(cell, error) => {
+                tracing::error!(%error, "a channel actor failed; it restarts with the next message");
+                state.forget(&cell);
+            }
+            SupervisionEvent::ActorTerminated(cell, _, _) => state.forget(&cell),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct RouterHandle {
+    slot: Slot<RouterMsg>,
+}
+
+impl RouterHandle {
+    pub fn new(slot: Slot<RouterMsg>) -> Self {
+        Self { slot }
+    }
+
+    pub async fn deliver(&self, event: ChannelEvent) {
+        if let Err(error) = self.slot.cast(RouterMsg::Event(event)).await {
+            tracing::error!(%error, "conversation router unavailable; event dropped");
+        }
+    }
+
+    pub async fn channel_count(&self) -> Result<usize, ActorError> {
+        self.slot.call(RouterMsg::ChannelCount).await
+    }
+
+    pub async fn drain_channels(&self) -> Result<(), ActorError> {
+        self.slot
+            .call_within(RouterMsg::DrainChannels, super::CALL_TIMEOUT * 6)
+            .await
+    }
+}

@@ -1,0 +1,363 @@
+//! StoreActor: the one way the rest of the bot touches the database.
+//!
+//! Writes are applied in arrival order (so a channel's appends, edits and deletes stay in
+//! order); chat appends are buffered for a few milliseconds and written in one batch. Reads
+//! never queue behind each other: each runs as its own task on the read pool, after any
+//! buffered appends are written so a read always sees every message logged before it.
+//! Stopping the actor with `drain` writes whatever is still buffered.
+
+use super::{ActorError, Slot};
+use crate::domain::{
+    ChannelId, ChannelPolicy, GuildId, KnownName, LoggedMessage, MemoryFact, MessageId, Persona,
+    Relationship, RelationshipChange, UserId,
+};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How long appends wait for company before they are written.
+const BATCH_WINDOW: Duration = Duration::from_millis(20);
+/// Appends written in one transaction at most.
+const BATCH_MAX: usize = 500;
+
+/// Everything a reply is built from, read together at the moment of the reply.
+#[derive(Clone, Debug, Default)]
+pub struct ReplyInputs {
+    pub transcript: Vec<LoggedMessage>,
+    pub facts: Vec<MemoryFact>,
+    pub relationship: Relationship,
+    pub known_names: Vec<KnownName>,
+    pub persona: Persona,
+    pub mood: BTreeMap<String, i64>,
+}
+
+/// A member seen in chat: keeps the users table and nickname history current.
+#[derive(Clone, Debug)]
+pub struct MemberSighting {
+    pub user: UserId,
+    pub username: String,
+    pub is_bot: bool,
+    pub guild: Option<GuildId>,
+    /// Server nickname or global display name, when the member has one.
+    pub display_name: Option<String>,
+    pub seen_at: DateTime<Utc>,
+}
+
+type Job = Box<dyn FnOnce(Store) -> BoxFuture<'static, ()> + Send>;
+
+pub enum StoreMsg {
+    AppendMessage(LoggedMessage),
+    EditMessage {
+        id: MessageId,
+        content: String,
+        edited_at: DateTime<Utc>,
+    },
+    DeleteMessage(MessageId),
+    SeenMember(MemberSighting),
+    SaveRelationship {
+        user: UserId,
+        relationship: Relationship,
+        changes: Vec<RelationshipChange>,
+    },
+    /// Writes buffered appends now; answers when they are stored.
+    Flush(RpcReplyPort<()>),
+    /// The batch window elapsed.
+    FlushTick,
+    /// A typed read, run concurrently on the read pool (built by `StoreHandle` methods).
+    Read(Job),
+    /// A typed write, run in order with every other write (built by `StoreHandle` methods).
+    Write(Job),
+}
+
+pub struct StoreActor;
+
+pub struct StoreState {
+    store: Store,
+    buffer: Vec<LoggedMessage>,
+    tick_scheduled: bool,
+}
+
+impl StoreState {
+    async fn flush(&mut self) {
+        if self.buffer.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.buffer);
+        if let Err(error) = self.store.append_messages(&batch).await {
+            // Keep the messages: the next flush (or shutdown) tries again.
+            tracing::error!(%error, count = batch.len(), "could not write chat messages; will retry");
+            let mut rest = std::mem::take(&mut self.buffer);
+            self.buffer = batch;
+            self.buffer.append(&mut rest);
+        }
+    }
+}
+
+impl Actor for StoreActor {
+    type Msg = StoreMsg;
+    type State = StoreState;
+    type Arguments = Store;
+
+    async fn pre_start(
+        &self,
+        _me: ActorRef<StoreMsg>,
+        store: Store,
+    ) -> Result<StoreState, ActorProcessingErr> {
+        Ok(StoreState {
+            store,
+            buffer: Vec::new(),
+            tick_scheduled: false,
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _me: ActorRef<StoreMsg>,
+        state: &mut StoreState,
+    ) -> Result<(), ActorProcessingErr> {
+        state.flush().await;
+        if !state.buffer.is_empty() {
+            tracing::error!(
+                count = state.buffer.len(),
+                "chat messages could not be written before stopping"
+            );
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<StoreMsg>,
+        msg: StoreMsg,
+        state: &mut StoreState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            StoreMsg::AppendMessage(message) => {
+                state.buffer.push(message);
+                if state.buffer.len() >= BATCH_MAX {
+                    state.flush().await;
+                } else if !state.tick_scheduled {
+                    state.tick_scheduled = true;
+                    me.send_after(BATCH_WINDOW, || StoreMsg::FlushTick);
+                }
+            }
+            StoreMsg::FlushTick => {
+                state.tick_scheduled = false;
+                state.flush().await;
+            }
+            StoreMsg::Flush(reply) => {
+                state.flush().await;
+                let _ = reply.send(());
+            }
+            StoreMsg::EditMessage {
+                id,
+                content,
+                edited_at,
+            } => {
+                state.flush().await;
+                if let Err(error) = state.store.edit_message(id, &content, edited_at).await {
+                    tracing::warn!(%error, %id, "could not record a message edit");
+                }
+            }
+            StoreMsg::DeleteMessage(id) => {
+                state.flush().await;
+                if let Err(error) = state.store.delete_message(id).await {
+                    tracing::warn!(%error, %id, "could not record a message deletion");
+                }
+            }
+            StoreMsg::SeenMember(seen) => {
+                if let Err(error) = record_sighting(&state.store, &seen).await {
+                    tracing::warn!(%error, user = %seen.user, "could not record a member");
+                }
+            }
+            StoreMsg::SaveRelationship {
+                user,
+                relationship,
+                changes,
+            } => {
+                if let Err(error) = state
+                    .store
+                    .save_relationship(user, relationship, &changes, Utc::now())
+                    .await
+                {
+                    tracing::warn!(%error, %user, "could not save relationship change");
+                }
+            }
+            StoreMsg::Read(job) => {
+                state.flush().await;
+                tokio::spawn(job(state.store.clone()));
+            }
+            StoreMsg::Write(job) => {
+                state.flush().await;
+                job(state.store.clone()).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn record_sighting(store: &Store, seen: &MemberSighting) -> Result<(), StoreError> {
+    store
+        .upsert_user(seen.user, &seen.username, seen.is_bot, seen.seen_at)
+        .await?;
+    store
+        .record_name(seen.user, None, &seen.username, seen.seen_at)
+        .await?;
+    if let Some(name) = seen.display_name.as_deref().filter(|n| *n != seen.username) {
+        store
+            .record_name(seen.user, seen.guild, name, seen.seen_at)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Typed access to the StoreActor.
+#[derive(Clone)]
+pub struct StoreHandle {
+    slot: Slot<StoreMsg>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreCallError {
+    #[error(transparent)]
+    Actor(#[from] ActorError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl StoreHandle {
+    pub fn new(slot: Slot<StoreMsg>) -> Self {
+        Self { slot }
+    }
+
+    pub fn slot(&self) -> &Slot<StoreMsg> {
+        &self.slot
+    }
+
+    async fn cast(&self, msg: StoreMsg) {
+        if let Err(error) = self.slot.cast(msg).await {
+            tracing::error!(%error, "store unavailable; a write was dropped");
+        }
+    }
+
+    pub async fn append_message(&self, message: LoggedMessage) {
+        self.cast(StoreMsg::AppendMessage(message)).await;
+    }
+
+    pub async fn edit_message(&self, id: MessageId, content: String, edited_at: DateTime<Utc>) {
+        self.cast(StoreMsg::EditMessage {
+            id,
+            content,
+            edited_at,
+        })
+        .await;
+    }
+
+    pub async fn delete_message(&self, id: MessageId) {
+        self.cast(StoreMsg::DeleteMessage(id)).await;
+    }
+
+    pub async fn seen_member(&self, sighting: MemberSighting) {
+        self.cast(StoreMsg::SeenMember(sighting)).await;
+    }
+
+    pub async fn save_relationship(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+        changes: Vec<RelationshipChange>,
+    ) {
+        self.cast(StoreMsg::SaveRelationship {
+            user,
+            relationship,
+            changes,
+        })
+        .await;
+    }
+
+    pub async fn flush(&self) -> Result<(), ActorError> {
+        self.slot.call(StoreMsg::Flush).await
+    }
+
+    /// Runs a typed query on the read pool, concurrently with other reads.
+    pub async fn read<T, F, Fut>(&self, query: F) -> Result<T, StoreCallError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        self.job(query, StoreMsg::Read).await
+    }
+
+    /// Runs a typed write in order with every other write.
+    pub async fn write<T, F, Fut>(&self, command: F) -> Result<T, StoreCallError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        self.job(command, StoreMsg::Write).await
+    }
+
+    async fn job<T, F, Fut>(&self, work: F, wrap: fn(Job) -> StoreMsg) -> Result<T, StoreCallError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let result = self
+            .slot
+            .call(move |reply: RpcReplyPort<Result<T, StoreError>>| {
+                wrap(Box::new(move |store: Store| -> BoxFuture<'static, ()> {
+                    Box::pin(async move {
+                        let _ = reply.send(work(store).await);
+                    })
+                }))
+            })
+            .await?;
+        Ok(result?)
+    }
+
+    /// The reply's inputs, all read now (never cached): transcript, the member's profile,
+    /// persona and mood.
+    pub async fn reply_inputs(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        since: DateTime<Utc>,
+        max_messages: u64,
+    ) -> Result<ReplyInputs, StoreCallError> {
+        self.read(move |store| async move {
+            let (transcript, facts, relationship, known_names, persona, mood) = futures::try_join!(
+                store.recent_messages(channel, since, max_messages),
+                store.facts_of_user(user, false),
+                store.relationship(user),
+                store.known_names(user),
+                store.persona(),
+                store.mood(),
+            )?;
+            Ok(ReplyInputs {
+                transcript,
+                facts,
+                relationship,
+                known_names,
+                persona,
+                mood,
+            })
+        })
+        .await
+    }
+
+    pub async fn channel_policy(
+        &self,
+        guild: Option<GuildId>,
+        channel: ChannelId,
+        default: ChannelPolicy,
+    ) -> Result<ChannelPolicy, StoreCallError> {
+        self.read(move |store| async move { store.channel_policy(guild, channel, default).await })
+            .await
+    }
+}

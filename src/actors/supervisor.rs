@@ -1,0 +1,323 @@
+//! RootSupervisor: starts every long-lived actor linked to itself and restarts the one that
+//! fails, with the same arguments. Shutdown runs in dependency order: stop listening to
+//! Discord, let channels finish their replies, then write what the store still buffers.
+
+use super::consolidator::{ConsolidatorArgs, MemoryConsolidator};
+use super::conversation::ConversationDeps;
+use super::gateway::{Gateway, GatewayArgs};
+use super::proactive::ProactiveScheduler;
+use super::router::{ConversationRouter, RouterHandle};
+use super::status::{StatusActor, StatusHandle};
+use super::store::StoreActor;
+use super::{ActorError, Slot};
+use crate::consolidation::ConsolidationDeps;
+use crate::daily::DailyDeps;
+use crate::proactive::ProactiveDeps;
+use crate::store::Store;
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Child {
+    Store,
+    Router,
+    Status,
+    Consolidator,
+    Proactive,
+    Gateway,
+}
+
+/// Start order: the store first (everyone writes to it), Discord last (events need a home).
+const START_ORDER: [Child; 6] = [
+    Child::Store,
+    Child::Router,
+    Child::Status,
+    Child::Consolidator,
+    Child::Proactive,
+    Child::Gateway,
+];
+
+impl Child {
+    pub fn role(self) -> &'static str {
+        match self {
+            Child::Store => "store",
+            Child::Router => "router",
+            Child::Status => "status",
+            Child::Consolidator => "consolidator",
+            Child::Proactive => "proactive",
+            Child::Gateway => "gateway",
+        }
+    }
+}
+
+pub struct RootArgs {
+    pub instance: String,
+    pub store: Store,
+    pub conversation: Arc<ConversationDeps>,
+    pub consolidation: Arc<ConsolidationDeps>,
+    pub daily: Arc<DailyDeps>,
+    pub proactive: Arc<ProactiveDeps>,
+    /// `None` runs without a Discord connection (migrations, store-only tests).
+    pub gateway: Option<GatewayArgs>,
+}
+
+pub enum RootMsg {
+    Shutdown(RpcReplyPort<()>),
+    /// How many times each child was restarted (observability and tests).
+    Restarts(RpcReplyPort<Vec<(Child, u32)>>),
+}
+
+pub struct RootSupervisor;
+
+pub struct RootState {
+    args: RootArgs,
+    children: Vec<(Child, ActorCell)>,
+    restarts: Vec<(Child, u32)>,
+    stopping: bool,
+}
+
+impl RootState {
+    async fn spawn(
+        &mut self,
+        me: &ActorRef<RootMsg>,
+        child: Child,
+    ) -> Result<(), ActorProcessingErr> {
+        let name = format!("{}:{}", self.args.instance, child.role());
+        let cell = match child {
+            Child::Store => Actor::spawn_linked(
+                Some(name),
+                StoreActor,
+                self.args.store.clone(),
+                me.get_cell(),
+            )
+            .await?
+            .0
+            .get_cell(),
+            Child::Router => Actor::spawn_linked(
+                Some(name),
+                ConversationRouter,
+                self.args.conversation.clone(),
+                me.get_cell(),
+            )
+            .await?
+            .0
+            .get_cell(),
+            Child::Status => Actor::spawn_linked(
+                Some(name),
+                StatusActor,
+                self.args.daily.clone(),
+                me.get_cell(),
+            )
+            .await?
+            .0
+            .get_cell(),
+            Child::Consolidator => {
+                let args = ConsolidatorArgs {
+                    deps: self.args.consolidation.clone(),
+                    cron: self
+                        .args
+                        .consolidation
+                        .settings
+                        .schedule
+                        .consolidation_cron
+                        .clone(),
+                    me: Slot::new(&self.args.instance, Child::Consolidator.role()),
+                    status: StatusHandle::new(Slot::new(&self.args.instance, Child::Status.role())),
+                };
+                Actor::spawn_linked(Some(name), MemoryConsolidator, args, me.get_cell())
+                    .await?
+                    .0
+                    .get_cell()
+            }
+            Child::Proactive => {
+                let every = Duration::from_secs(
+                    self.args
+                        .proactive
+                        .settings
+                        .schedule
+                        .proactive_interval_secs,
+                );
+                Actor::spawn_linked(
+                    Some(name),
+                    ProactiveScheduler,
+                    (self.args.proactive.clone(), every),
+                    me.get_cell(),
+                )
+                .await?
+                .0
+                .get_cell()
+            }
+            Child::Gateway => match &self.args.gateway {
+                Some(args) => Actor::spawn_linked(Some(name), Gateway, args.clone(), me.get_cell())
+                    .await?
+                    .0
+                    .get_cell(),
+                None => return Ok(()),
+            },
+        };
+        self.children.retain(|(c, _)| *c != child);
+        self.children.push((child, cell));
+        Ok(())
+    }
+
+    fn which(&self, cell: &ActorCell) -> Option<Child> {
+        self.children
+            .iter()
+            .find(|(_, c)| c.get_id() == cell.get_id())
+            .map(|(child, _)| *child)
+    }
+
+    fn cell(&self, child: Child) -> Option<ActorCell> {
+        self.children
+            .iter()
+            .find(|(c, _)| *c == child)
+            .map(|(_, cell)| cell.clone())
+    }
+
+    async fn restart(
+        &mut self,
+        me: &ActorRef<RootMsg>,
+        child: Child,
+    ) -> Result<(), ActorProcessingErr> {
+        let count = match self.restarts.iter_mut().find(|(c, _)| *c == child) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                self.restarts.push((child, 1));
+                1
+            }
+        };
+        // Back off a little when a child keeps failing (e.g. Discord unreachable).
+        let delay = Duration::from_millis(100 * u64::from(count.min(50)));
+        tokio::time::sleep(delay.min(Duration::from_secs(5))).await;
+        self.spawn(me, child).await
+    }
+}
+
+impl Actor for RootSupervisor {
+    type Msg = RootMsg;
+    type State = RootState;
+    type Arguments = RootArgs;
+
+    async fn pre_start(
+        &self,
+        me: ActorRef<RootMsg>,
+        args: RootArgs,
+    ) -> Result<RootState, ActorProcessingErr> {
+        let mut state = RootState {
+            args,
+            children: Vec::new(),
+            restarts: Vec::new(),
+            stopping: false,
+        };
+        for child in START_ORDER {
+            state.spawn(&me, child).await?;
+        }
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<RootMsg>,
+        msg: RootMsg,
+        state: &mut RootState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            RootMsg::Restarts(reply) => {
+                let _ = reply.send(state.restarts.clone());
+            }
+            RootMsg::Shutdown(reply) => {
+                state.stopping = true;
+                if let Some(gateway) = state.cell(Child::Gateway) {
+                    let _ = gateway
+                        .stop_and_wait(None, Some(Duration::from_secs(10)))
+                        .await;
+                }
+                let router =
+                    RouterHandle::new(Slot::new(&state.args.instance, Child::Router.role()));
+                if let Err(error) = router.drain_channels().await {
+                    tracing::warn!(%error, "channels did not drain cleanly");
+                }
+                for child in [
+                    Child::Proactive,
+                    Child::Consolidator,
+                    Child::Status,
+                    Child::Router,
+                ] {
+                    if let Some(cell) = state.cell(child) {
+                        let _ = cell.stop_and_wait(None, Some(Duration::from_secs(5))).await;
+                    }
+                }
+                if let Some(store) = state.cell(Child::Store) {
+                    // Drain: every write already queued is applied, then buffered appends are flushed.
+                    if let Err(error) = store.drain_and_wait(Some(Duration::from_secs(30))).await {
+                        tracing::error!(?error, "store did not drain before shutdown");
+                    }
+                }
+                let _ = reply.send(());
+                me.stop(Some("shutdown".into()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        me: ActorRef<RootMsg>,
+        event: SupervisionEvent,
+        state: &mut RootState,
+    ) -> Result<(), ActorProcessingErr> {
+        if state.stopping {
+            return Ok(());
+        }
+        let (cell, why) = match &event {
+            SupervisionEvent::ActorFailed(cell, error) => (cell, error.to_string()),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                (cell, reason.clone().unwrap_or_else(|| "stopped".into()))
+            }
+            _ => return Ok(()),
+        };
+        if let Some(child) = state.which(cell) {
+            tracing::error!(child = child.role(), reason = %why, "actor stopped unexpectedly; restarting it");
+            state.restart(&me, child).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Handle on the running tree.
+#[derive(Clone)]
+pub struct SupervisorHandle {
+    pub(crate) actor: ActorRef<RootMsg>,
+}
+
+impl SupervisorHandle {
+    pub async fn shutdown(&self) -> Result<(), ActorError> {
+        let slot_name = self.actor.get_name().unwrap_or_default();
+        match self
+            .actor
+            .call(RootMsg::Shutdown, Some(Duration::from_secs(60)))
+            .await
+        {
+            Ok(ractor::rpc::CallResult::Success(())) => Ok(()),
+            Ok(ractor::rpc::CallResult::Timeout) => Err(ActorError::Timeout(slot_name)),
+            _ => Err(ActorError::Gone(slot_name)),
+        }
+    }
+
+    pub async fn restarts(&self) -> Result<Vec<(Child, u32)>, ActorError> {
+        let name = self.actor.get_name().unwrap_or_default();
+        match self
+            .actor
+            .call(RootMsg::Restarts, Some(super::CALL_TIMEOUT))
+            .await
+        {
+            Ok(ractor::rpc::CallResult::Success(v)) => Ok(v),
+            Ok(ractor::rpc::CallResult::Timeout) => Err(ActorError::Timeout(name)),
+            _ => Err(ActorError::Gone(name)),
+        }
+    }
+}

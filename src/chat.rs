@@ -1,0 +1,45 @@
+//! The chat-platform port: what the actors need from Discord, and nothing more.
+//!
+//! `discord::DiscordChat` implements it over serenity's HTTP client; actors and tests only
+//! see this trait, which keeps serenity types inside `discord/`.
+
+use crate::domain::emotes::CustomEmote;
+use crate::domain::{ChannelId, GuildId, MessageId, UserId};
+use async_trait::async_trait;
+
+/// One message to post. Splitting to Discord's length limit happens before this point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub channel: ChannelId,
+    /// Sent as a Discord reply to this message.
+    pub reply_to: Option<MessageId>,
+    /// The only user this message may ping; `@everyone`, roles and other users never ping.
+    pub ping: Option<UserId>,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("Discord refused the request: {0}")]
+    Rejected(String),
+    #[error("Discord could not be reached: {0}")]
+    Transport(String),
+    #[error("not connected to the gateway yet")]
+    NotConnected,
+}
+
+/// Keeps the typing indicator on while alive.
+pub type TypingGuard = Box<dyn Send + Sync>;
+
+#[async_trait]
+pub trait ChatPort: Send + Sync + 'static {
+    async fn send(&self, message: Outgoing) -> Result<MessageId, ChatError>;
+
+    fn start_typing(&self, channel: ChannelId) -> TypingGuard;
+
+    /// The server's custom emotes (gateway cache first, REST otherwise).
+    async fn custom_emotes(&self, guild: GuildId) -> Vec<CustomEmote>;
+
+    /// Sets the bot's custom status (presence) through the gateway.
+    async fn set_status(&self, text: &str) -> Result<(), ChatError>;
+}

@@ -1,0 +1,444 @@
+//! Settings in layers: the `settings.yaml` compiled into the binary (every default), then an
+//! optional `settings.yaml` on disk, then `PERSONABOT__SECTION__KEY` environment variables.
+//!
+//! Secrets (bot token, LLM key) are read from the environment only and held as
+//! `SecretString`, so neither a YAML file in a repository nor a `Debug` log line can leak them.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::Path;
+
+/// Environment prefix; `__` separates nesting levels.
+pub const ENV_PREFIX: &str = "PERSONABOT";
+pub const TOKEN_VAR: &str = "PERSONABOT__DISCORD__TOKEN";
+pub const API_KEY_VAR: &str = "PERSONABOT__LLM__API_KEY";
+
+const DEFAULTS: &str = include_str!("../settings.yaml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+    #[error("{key} is out of range: {why} (set it in settings.yaml or {env})")]
+    OutOfRange {
+        key: &'static str,
+        env: String,
+        why: String,
+    },
+    #[error("{0} is not set: put it in .env or the environment")]
+    MissingSecret(&'static str),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub bot: BotSettings,
+    pub discord: DiscordSettings,
+    pub llm: LlmSettings,
+    pub database: DatabaseSettings,
+    pub schedule: ScheduleSettings,
+    pub memory: MemorySettings,
+    pub mood: MoodSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLlmFailure {
+    Line,
+    Silent,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BotSettings {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub reply_to_bots: bool,
+    pub followup_window_secs: u64,
+    pub ambiguous_judgement: bool,
+    pub ambiguous_threshold: f32,
+    pub log_when_disabled: bool,
+    pub on_llm_failure: OnLlmFailure,
+    pub failure_line: String,
+    pub user_replies_per_minute: u32,
+    pub channel_replies_per_minute: u32,
+    pub rate_limit_notice: bool,
+    pub rate_limited_line: String,
+    pub transcript_hours: u32,
+    pub transcript_max_messages: u64,
+    pub transcript_token_budget: usize,
+    pub max_facts_in_prompt: usize,
+    pub relationship_max_step: i64,
+    pub relationship_judgement: bool,
+    pub enabled_by_default: bool,
+    pub owner_ids: Vec<u64>,
+    pub admin_role_id: Option<u64>,
+    pub test_guild_ids: Vec<u64>,
+    pub ticket_staff_role_id: Option<u64>,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct DiscordSettings {
+    pub api_base: String,
+    /// From `PERSONABOT__DISCORD__TOKEN` only.
+    #[serde(skip)]
+    pub token: Option<SecretString>,
+}
+
+impl std::fmt::Debug for DiscordSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordSettings")
+            .field("api_base", &self.api_base)
+            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
+            .finish()
+    }
+}
+
+impl DiscordSettings {
+    /// True when pointed at something other than Discord itself (a fake, a proxy).
+    pub fn is_custom_base(&self) -> bool {
+        self.api_base.trim_end_matches('/') != "https://discord.com"
+    }
+}
+
+#[derive(Clone, Deserialize)]
+pub struct LlmSettings {
+    pub base_url: String,
+    pub chat_model: String,
+    pub judge_model: String,
+    pub embedding_model: String,
+    pub temperature: f32,
+    pub max_reply_tokens: u32,
+    pub connect_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_retries: usize,
+    /// From `PERSONABOT__LLM__API_KEY` only (local servers accept any key).
+    #[serde(skip)]
+    pub api_key: Option<SecretString>,
+}
+
+impl std::fmt::Debug for LlmSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmSettings")
+            .field("base_url", &self.base_url)
+            .field("chat_model", &self.chat_model)
+            .field("judge_model", &self.judge_model)
+            .field("embedding_model", &self.embedding_model)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("max_retries", &self.max_retries)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl LlmSettings {
+    pub fn judge_model(&self) -> &str {
+        if self.judge_model.trim().is_empty() {
+            &self.chat_model
+        } else {
+            &self.judge_model
+        }
+    }
+
+    pub fn embedding_model(&self) -> Option<&str> {
+        let m = self.embedding_model.trim();
+        (!m.is_empty()).then_some(m)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_read_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScheduleSettings {
+    pub consolidation_cron: String,
+    pub proactive_interval_secs: u64,
+    pub proactive_chance: f64,
+    pub proactive_idle_hours: u32,
+    pub proactive_daily_cap: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemorySettings {
+    pub candidate_threshold: f32,
+    pub duplicate_threshold: f32,
+    pub max_pending_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoodRuleKind {
+    RandomWalk,
+    Reroll,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MoodSettings {
+    pub rule: MoodRuleKind,
+    pub max_step: i64,
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetrySettings {
+    pub filter: String,
+    pub json: bool,
+}
+
+/// Where the settings come from; tests pass their own environment instead of the process's.
+pub struct Sources<'a> {
+    pub file: Option<&'a Path>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Sources<'_> {
+    /// The process environment and `./settings.yaml` if present.
+    pub fn from_process() -> Self {
+        Sources {
+            file: Some(Path::new("settings.yaml")),
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(sources: Sources<'_>) -> Result<Settings, ConfigError> {
+        use config::{Config, Environment, File, FileFormat};
+        let env_map: std::collections::HashMap<String, String> = sources
+            .env
+            .iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && *k != TOKEN_VAR && *k != API_KEY_VAR)
+            .cloned()
+            .collect();
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Yaml));
+        if let Some(path) = sources.file {
+            builder = builder.add_source(File::from(path).format(FileFormat::Yaml).required(false));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("bot.aliases")
+                .with_list_parse_key("bot.owner_ids")
+                .with_list_parse_key("bot.test_guild_ids")
+                .source(Some(env_map)),
+        );
+        let raw = builder
+            .build()
+            .map_err(|e| ConfigError::Invalid(describe(e)))?;
+        let mut settings: Settings = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError::Invalid(describe(e)))?;
+        let secret = |name: &str| {
+            sources
+                .env
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from)
+        };
+        settings.discord.token = secret(TOKEN_VAR);
+        settings.llm.api_key = secret(API_KEY_VAR);
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        fn check(ok: bool, key: &'static str, why: &str) -> Result<(), ConfigError> {
+            if ok {
+                return Ok(());
+            }
+            let env = format!(
+                "{ENV_PREFIX}__{}",
+                key.replace('.', "__").to_ascii_uppercase()
+            );
+            Err(ConfigError::OutOfRange {
+                key,
+                env,
+                why: why.to_owned(),
+            })
+        }
+        let s = &self.schedule;
+        check(
+            (0.0..=1.0).contains(&s.proactive_chance),
+            "schedule.proactive_chance",
+            "must be between 0 and 1",
+        )?;
+        check(
+            s.proactive_interval_secs >= 10,
+            "schedule.proactive_interval_secs",
+            "must be at least 10",
+        )?;
+        check(
+            !self.bot.name.trim().is_empty(),
+            "bot.name",
+            "must not be empty",
+        )?;
+        check(
+            (0.0..=1.0).contains(&self.bot.ambiguous_threshold),
+            "bot.ambiguous_threshold",
+            "must be between 0 and 1",
+        )?;
+        check(
+            self.bot.user_replies_per_minute > 0,
+            "bot.user_replies_per_minute",
+            "must be at least 1",
+        )?;
+        check(
+            self.bot.channel_replies_per_minute > 0,
+            "bot.channel_replies_per_minute",
+            "must be at least 1",
+        )?;
+        check(
+            self.bot.transcript_hours > 0,
+            "bot.transcript_hours",
+            "must be at least 1",
+        )?;
+        check(
+            self.bot.transcript_token_budget >= 256,
+            "bot.transcript_token_budget",
+            "must be at least 256",
+        )?;
+        check(
+            (1..=10).contains(&self.bot.relationship_max_step),
+            "bot.relationship_max_step",
+            "must be 1..10",
+        )?;
+        let m = &self.memory;
+        check(
+            (0.0..=1.0).contains(&m.candidate_threshold),
+            "memory.candidate_threshold",
+            "must be between 0 and 1",
+        )?;
+        check(
+            (m.candidate_threshold..=1.0).contains(&m.duplicate_threshold),
+            "memory.duplicate_threshold",
+            "must be between candidate_threshold and 1",
+        )?;
+        check(
+            (0..=10).contains(&self.mood.max_step),
+            "mood.max_step",
+            "must be 0..10",
+        )?;
+        check(
+            self.llm.request_timeout_secs > 0,
+            "llm.request_timeout_secs",
+            "must be at least 1",
+        )?;
+        check(
+            self.llm.base_url.starts_with("http://") || self.llm.base_url.starts_with("https://"),
+            "llm.base_url",
+            "must start with http:// or https://",
+        )?;
+        check(
+            self.discord.api_base.starts_with("http://")
+                || self.discord.api_base.starts_with("https://"),
+            "discord.api_base",
+            "must start with http:// or https://",
+        )?;
+        check(
+            self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"),
+            "database.url",
+            "must be a sqlite:// or postgres:// URL",
+        )?;
+        Ok(())
+    }
+
+    /// The Discord token, required to run (not to migrate).
+    pub fn require_token(&self) -> Result<&SecretString, ConfigError> {
+        self.discord
+            .token
+            .as_ref()
+            .ok_or(ConfigError::MissingSecret(TOKEN_VAR))
+    }
+}
+
+/// Names the environment variable next to the key `config` complains about.
+fn describe(e: config::ConfigError) -> String {
+    let text = e.to_string();
+    match text.rsplit_once("for key `") {
+        Some((_, rest)) => {
+            let key = rest
+                .trim_end_matches('`')
+                .split('`')
+                .next()
+                .unwrap_or_default();
+            let env = format!(
+                "{ENV_PREFIX}__{}",
+                key.replace('.', "__").to_ascii_uppercase()
+            );
+            format!("{text} (set it in settings.yaml or {env})")
+        }
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn load(env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load(Sources {
+            file: None,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn embedded_defaults_load() {
+        let s = load(&[]).expect("defaults are valid");
+        assert_eq!(s.bot.name, "Aria");
+        assert!(s.discord.token.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_and_reads_secrets() {
+        let s = load(&[
+            ("PERSONABOT__LLM__CHAT_MODEL", "llama3"),
+            ("PERSONABOT__SCHEDULE__PROACTIVE_CHANCE", "0.5"),
+            ("PERSONABOT__BOT__ALIASES", "ari,aria-chan"),
+            (TOKEN_VAR, "secret-token"),
+        ])
+        .expect("valid");
+        assert_eq!(s.llm.chat_model, "llama3");
+        assert_eq!(s.schedule.proactive_chance, 0.5);
+        assert_eq!(s.bot.aliases, vec!["ari", "aria-chan"]);
+        assert_eq!(
+            s.discord
+                .token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned())
+                .as_deref(),
+            Some("secret-token")
+        );
+        assert!(!format!("{s:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn malformed_value_names_the_variable() {
+        let err =
+            load(&[("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS", "soon")]).expect_err("malformed");
+        assert!(
+            err.to_string()
+                .contains("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS"),
+            "{err}"
+        );
+        let err =
+            load(&[("PERSONABOT__SCHEDULE__PROACTIVE_CHANCE", "3")]).expect_err("out of range");
+        assert!(
+            err.to_string()
+                .contains("PERSONABOT__SCHEDULE__PROACTIVE_CHANCE"),
+            "{err}"
+        );
+    }
+}

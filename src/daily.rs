@@ -1,0 +1,146 @@
+//! The bot's day: a new mood after consolidation, and a status line generated from the
+//! persona and that mood. The mood changes at most once per calendar day, so a rerun of
+//! the nightly job does not roll the dice twice.
+
+use crate::actors::store::{StoreCallError, StoreHandle};
+use crate::chat::ChatPort;
+use crate::config::{MoodRuleKind, Settings};
+use crate::domain::mood::{Mood, MoodRule, next_day};
+use crate::llm::{CompletionRequest, LanguageModel};
+use crate::prompts;
+use chrono::{DateTime, Datelike, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::sync::{Arc, Mutex};
+
+/// Global-state key holding the day (days since 0001-01-01) the mood was last rolled for.
+pub const MOOD_DAY_KEY: &str = "mood_day";
+/// Global-state key whose text is the current status line.
+pub const STATUS_KEY: &str = "status";
+
+pub struct DailyDeps {
+    pub store: StoreHandle,
+    pub llm: Arc<dyn LanguageModel>,
+    pub chat: Arc<dyn ChatPort>,
+    pub settings: Arc<Settings>,
+    pub rng: Mutex<StdRng>,
+}
+
+impl DailyDeps {
+    pub fn rng_from(settings: &Settings) -> Mutex<StdRng> {
+        Mutex::new(match settings.mood.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DailyError {
+    #[error(transparent)]
+    Store(#[from] StoreCallError),
+    #[error("status generation failed: {0}")]
+    Status(String),
+}
+
+/// Rolls today's mood unless it was already rolled today. Returns the mood in force.
+pub async fn roll_mood(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Mood, DailyError> {
+    let today = i64::from(now.date_naive().num_days_from_ce());
+    let store = &deps.store;
+    let current = Mood {
+        values: store.read(|s| async move { s.mood().await }).await?,
+    };
+    if store
+        .read(|s| async move { s.global_get(MOOD_DAY_KEY).await })
+        .await?
+        == Some(today)
+    {
+        return Ok(current);
+    }
+    let rule = match deps.settings.mood.rule {
+        MoodRuleKind::RandomWalk => MoodRule::RandomWalk {
+            max_step: deps.settings.mood.max_step,
+        },
+        MoodRuleKind::Reroll => MoodRule::Reroll,
+    };
+    let next = {
+        let mut rng = deps
+            .rng
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        next_day(&current, rule, &mut *rng)
+    };
+    let values = next.values.clone();
+    store
+        .write(move |s| async move {
+            for (key, value) in &values {
+                s.global_set(key, *value, now).await?;
+            }
+            s.global_set(MOOD_DAY_KEY, today, now).await
+        })
+        .await?;
+    tracing::info!(mood = %next.describe(), "new mood for the day");
+    Ok(next)
+}
+
+/// Generates a status from persona and mood, stores it and shows it. On failure the old
+/// status stays (and is shown again).
+pub async fn refresh_status(deps: &DailyDeps, now: DateTime<Utc>) -> Result<String, DailyError> {
+    let store = &deps.store;
+    let persona = store.read(|s| async move { s.persona().await }).await?;
+    let mood = Mood {
+        values: store.read(|s| async move { s.mood().await }).await?,
+    };
+    let turns = prompts::status(
+        &deps.settings.bot.name,
+        &persona,
+        &mood.describe(),
+        now.date_naive(),
+    );
+    let generated = deps
+        .llm
+        .complete(CompletionRequest::chat(turns).with_max_tokens(60))
+        .await
+        .map(|raw| prompts::trim_status(&raw))
+        .map_err(|e| e.to_string())
+        .and_then(|s| {
+            if s.is_empty() {
+                Err("the model returned an empty status".to_owned())
+            } else {
+                Ok(s)
+            }
+        });
+    match generated {
+        Ok(status) => {
+            let text = status.clone();
+            store
+                .write(move |s| async move { s.global_set_text(STATUS_KEY, &text, now).await })
+                .await?;
+            if let Err(error) = deps.chat.set_status(&status).await {
+                tracing::warn!(%error, "could not show the new status");
+            }
+            Ok(status)
+        }
+        Err(reason) => {
+            apply_stored_status(deps).await;
+            Err(DailyError::Status(reason))
+        }
+    }
+}
+
+/// Shows the stored status (after a reconnect, or when a new one could not be made).
+pub async fn apply_stored_status(deps: &DailyDeps) {
+    match deps
+        .store
+        .read(|s| async move { s.global_text(STATUS_KEY).await })
+        .await
+    {
+        Ok(Some(status)) => {
+            if let Err(error) = deps.chat.set_status(&status).await {
+                tracing::debug!(%error, "could not show the stored status yet");
+            }
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "could not read the stored status"),
+    }
+}

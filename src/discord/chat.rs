@@ -1,0 +1,137 @@
+//! `ChatPort` over serenity: sending with safe mentions, typing, emotes and presence.
+//!
+//! The HTTP client, cache and shard messenger exist only once the gateway has built its
+//! client, and are replaced when the gateway restarts; until then calls fail with
+//! `NotConnected` instead of panicking.
+
+use crate::chat::{ChatError, ChatPort, Outgoing, TypingGuard};
+use crate::domain::emotes::CustomEmote;
+use crate::domain::{ChannelId, EmojiId, GuildId, MessageId};
+use async_trait::async_trait;
+use serenity::all::{
+    ActivityData, Cache, CreateAllowedMentions, CreateMessage, Http, ShardMessenger,
+};
+use std::sync::{Arc, RwLock};
+
+#[derive(Default)]
+pub struct DiscordChat {
+    http: RwLock<Option<Arc<Http>>>,
+    cache: RwLock<Option<Arc<Cache>>>,
+    shard: RwLock<Option<ShardMessenger>>,
+}
+
+impl DiscordChat {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn attach(&self, http: Arc<Http>, cache: Arc<Cache>) {
+        if let Ok(mut slot) = self.http.write() {
+            *slot = Some(http);
+        }
+        if let Ok(mut slot) = self.cache.write() {
+            *slot = Some(cache);
+        }
+    }
+
+    pub(crate) fn attach_shard(&self, shard: ShardMessenger) {
+        if let Ok(mut slot) = self.shard.write() {
+            *slot = Some(shard);
+        }
+    }
+
+    pub fn http(&self) -> Result<Arc<Http>, ChatError> {
+        self.http
+            .read()
+            .ok()
+            .and_then(|h| h.clone())
+            .ok_or(ChatError::NotConnected)
+    }
+
+    fn cache(&self) -> Option<Arc<Cache>> {
+        self.cache.read().ok().and_then(|c| c.clone())
+    }
+}
+
+/// Mentions allowed in a message: at most the one member being answered.
+pub fn only_ping(user: Option<crate::domain::UserId>) -> CreateAllowedMentions {
+    let allowed = CreateAllowedMentions::new().replied_user(user.is_some());
+    match user {
+        Some(user) => allowed.users([serenity::all::UserId::new(user.0)]),
+        None => allowed,
+    }
+}
+
+pub(crate) fn classify(error: serenity::Error) -> ChatError {
+    match error {
+        serenity::Error::Http(http) => match &http {
+            serenity::all::HttpError::UnsuccessfulRequest(_) => {
+                ChatError::Rejected(http.to_string())
+            }
+            _ => ChatError::Transport(http.to_string()),
+        },
+        other => ChatError::Rejected(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl ChatPort for DiscordChat {
+    async fn send(&self, message: Outgoing) -> Result<MessageId, ChatError> {
+        let http = self.http()?;
+        let channel = serenity::all::ChannelId::new(message.channel.0);
+        let mut builder = CreateMessage::new()
+            .content(message.text)
+            .allowed_mentions(only_ping(message.ping));
+        if let Some(reply_to) = message.reply_to {
+            builder =
+                builder.reference_message((channel, serenity::all::MessageId::new(reply_to.0)));
+        }
+        let sent = channel
+            .send_message(&http, builder)
+            .await
+            .map_err(classify)?;
+        Ok(MessageId(sent.id.get()))
+    }
+
+    fn start_typing(&self, channel: ChannelId) -> TypingGuard {
+        match self.http() {
+            Ok(http) => Box::new(serenity::all::ChannelId::new(channel.0).start_typing(&http)),
+            Err(_) => Box::new(()),
+        }
+    }
+
+    async fn custom_emotes(&self, guild: GuildId) -> Vec<CustomEmote> {
+        let to_domain = |e: &serenity::all::Emoji| CustomEmote {
+            id: EmojiId(e.id.get()),
+            name: e.name.clone(),
+            animated: e.animated,
+        };
+        let gid = serenity::all::GuildId::new(guild.0);
+        if let Some(cache) = self.cache()
+            && let Some(g) = cache.guild(gid)
+        {
+            return g.emojis.values().map(to_domain).collect();
+        }
+        let Ok(http) = self.http() else {
+            return Vec::new();
+        };
+        match gid.emojis(&http).await {
+            Ok(emojis) => emojis.iter().map(to_domain).collect(),
+            Err(error) => {
+                tracing::debug!(%error, %guild, "could not list the server's emotes");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn set_status(&self, text: &str) -> Result<(), ChatError> {
+        let shard = self
+            .shard
+            .read()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or(ChatError::NotConnected)?;
+        shard.set_activity(Some(ActivityData::custom(text)));
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! Gateway events in, domain events out. Each handler converts serenity's types and hands
+//! off to the conversation router or the store; no decisions are made here.
+
+use super::chat::DiscordChat;
+use crate::actors::conversation::{BotIdentity, ChannelEvent, IncomingMessage};
+use crate::actors::router::RouterHandle;
+use crate::actors::status::StatusHandle;
+use crate::actors::store::{MemberSighting, StoreHandle};
+use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
+use chrono::Utc;
+use serenity::all::{
+    Context, EventHandler, GuildMemberUpdateEvent, Member, Message, MessageUpdateEvent, Ready,
+};
+use std::sync::{Arc, RwLock};
+
+pub struct GatewayEvents {
+    pub router: RouterHandle,
+    pub store: StoreHandle,
+    pub status: StatusHandle,
+    pub chat: Arc<DiscordChat>,
+    pub bot: Arc<RwLock<Option<BotIdentity>>>,
+    /// Fires once per READY (tests and start-up wait on it).
+    pub ready: tokio::sync::watch::Sender<bool>,
+}
+
+impl GatewayEvents {
+    fn bot(&self) -> Option<BotIdentity> {
+        self.bot.read().ok().and_then(|b| b.clone())
+    }
+}
+
+fn to_timestamp(ts: serenity::all::Timestamp) -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp(ts.unix_timestamp(), 0).unwrap_or_else(Utc::now)
+}
+
+/// The name people see: server nickname, then global display name, then username.
+fn display_name(msg: &Message) -> Option<String> {
+    msg.member
+        .as_ref()
+        .and_then(|m| m.nick.clone())
+        .or_else(|| msg.author.global_name.clone())
+}
+
+pub fn incoming(msg: &Message) -> IncomingMessage {
+    let display = display_name(msg);
+    IncomingMessage {
+        message: LoggedMessage {
+            id: MessageId(msg.id.get()),
+            channel_id: ChannelId(msg.channel_id.get()),
+            guild_id: msg.guild_id.map(|g| GuildId(g.get())),
+            author_id: UserId(msg.author.id.get()),
+            author_name: display.clone().unwrap_or_else(|| msg.author.name.clone()),
+            is_bot: msg.author.bot,
+            content: msg.content.clone(),
+            reply_to: msg
+                .message_reference
+                .as_ref()
+                .and_then(|r| r.message_id)
+                .map(|id| MessageId(id.get())),
+            created_at: to_timestamp(msg.timestamp),
+        },
+        mentions: msg.mentions.iter().map(|u| UserId(u.id.get())).collect(),
+        mentions_everyone: msg.mention_everyone,
+        replied_to_author: msg
+            .referenced_message
+            .as_ref()
+            .map(|m| UserId(m.author.id.get())),
+        author_username: msg.author.name.clone(),
+        author_display: display,
+    }
+}
+
+#[serenity::async_trait]
+impl EventHandler for GatewayEvents {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        let identity = BotIdentity {
+            id: UserId(ready.user.id.get()),
+            name: ready.user.name.clone(),
+        };
+        tracing::info!(bot = %identity.name, id = %identity.id, guilds = ready.guilds.len(), "connected to Discord");
+        if let Ok(mut slot) = self.bot.write() {
+            *slot = Some(identity);
+        }
+        self.chat.attach_shard(ctx.shard.clone());
+        self.status.apply_stored().await;
+        let _ = self.ready.send(true);
+    }
+
+    async fn message(&self, _ctx: Context, msg: Message) {
+        let Some(bot) = self.bot() else { return };
+        self.router
+            .deliver(ChannelEvent::Message {
+                bot,
+                incoming: incoming(&msg),
+            })
+            .await;
+    }
+
+    async fn message_update(
+        &self,
+        _ctx: Context,
+        _old: Option<Message>,
+        _new: Option<Message>,
+        event: MessageUpdateEvent,
+    ) {
+        let Some(content) = event.content else { return };
+        let edited_at = event
+            .edited_timestamp
+            .map(to_timestamp)
+            .unwrap_or_else(Utc::now);
+        self.router
+            .deliver(ChannelEvent::Edited {
+                channel: ChannelId(event.channel_id.get()),
+                id: MessageId(event.id.get()),
+                content,
+                edited_at,
+            })
+            .await;
+    }
+
+    async fn message_delete(
+        &self,
+        _ctx: Context,
+        channel: serenity::all::ChannelId,
+        deleted: serenity::all::MessageId,
+        _guild: Option<serenity::all::GuildId>,
+    ) {
+        self.router
+            .deliver(ChannelEvent::Deleted {
+                channel: ChannelId(channel.get()),
+                id: MessageId(deleted.get()),
+            })
+            .await;
+    }
+
+    async fn guild_member_update(
+        &self,
+        _ctx: Context,
+        _old: Option<Member>,
+        _new: Option<Member>,
+        event: GuildMemberUpdateEvent,
+    ) {
+        self.store
+            .seen_member(MemberSighting {
+                user: UserId(event.user.id.get()),
+                username: event.user.name.clone(),
+                is_bot: event.user.bot,
+                guild: Some(GuildId(event.guild_id.get())),
+                display_name: event
+                    .nick
+                    .clone()
+                    .or_else(|| event.user.global_name.clone()),
+                seen_at: Utc::now(),
+            })
+            .await;
+    }
+}

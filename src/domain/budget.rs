@@ -1,0 +1,289 @@
+//! Token budgeting: how much transcript fits in the prompt.
+//!
+//! Counting uses OpenAI's `o200k_base` BPE (GPT-4o and later), bundled in tiktoken-rs,
+//! built once per process. Other model families tokenize differently, so budgets should
+//! keep a margin; [`estimate_tokens`] is a cheaper upper-ish estimate for hot paths.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use tiktoken_rs::CoreBPE;
+
+use super::ids::MessageId;
+use super::model::LoggedMessage;
+
+/// Marks text cut from the front of a message.
+pub const ELLIPSIS: &str = "…";
+
+fn bpe() -> Option<&'static CoreBPE> {
+    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
+}
+
+/// Tokens in `text` with the o200k_base tokenizer. Special-token text such as
+/// `<|endoftext|>` typed by a member is counted as ordinary text.
+/// Falls back to [`estimate_tokens`] if the bundled tokenizer could not be built.
+pub fn count_tokens(text: &str) -> usize {
+    match bpe() {
+        Some(bpe) => bpe.encode_ordinary(text).len(),
+        None => estimate_tokens(text),
+    }
+}
+
+/// A cheap estimate with no tokenizer: one token per 4 bytes of ASCII-ish text, one per
+/// non-ASCII character beyond that (CJK and emoji cost about a token per character),
+/// and never fewer than the number of words. Usually within ±30% of o200k_base and
+/// rarely below it.
+pub fn estimate_tokens(text: &str) -> usize {
+    let ascii = text.bytes().filter(u8::is_ascii).count();
+    let non_ascii = text.chars().filter(|c| !c.is_ascii()).count();
+    let words = text.split_whitespace().count();
+    (ascii.div_ceil(4) + non_ascii).max(words)
+}
+
+/// Fits a chronological transcript into `budget_tokens`.
+///
+/// Every message in `keep` (the reply chain and the trigger) is kept, then the newest
+/// other messages while they fit; older ones are dropped, and the newest-first walk stops
+/// at the first message that does not fit so the transcript has no holes. The result is
+/// in the input order. If the kept messages alone exceed the budget, the oldest kept
+/// message loses text from its front (marked with "…"), then is dropped, then the next.
+/// The sum of `count_tokens(render(m))` over the result never exceeds the budget.
+pub fn fit_transcript(
+    messages: &[LoggedMessage],
+    keep: &HashSet<MessageId>,
+    budget_tokens: usize,
+    render: impl Fn(&LoggedMessage) -> String,
+) -> Vec<LoggedMessage> {
+    let cost = |m: &LoggedMessage| count_tokens(&render(m));
+    // (index in input, message, cost)
+    let mut kept: Vec<(usize, LoggedMessage, usize)> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| keep.contains(&m.id))
+        .map(|(i, m)| (i, m.clone(), cost(m)))
+        .collect();
+
+    let mut total: usize = kept.iter().map(|(_, _, c)| c).sum();
+    while total > budget_tokens && !kept.is_empty() {
+        let others: usize = kept[1..].iter().map(|(_, _, c)| c).sum();
+        let allowed = budget_tokens.saturating_sub(others);
+        let oldest = &kept[0].1;
+        match truncate_front(oldest, allowed, &cost) {
+            Some((shorter, c)) => {
+                kept[0].1 = shorter;
+                kept[0].2 = c;
+                total = others + c;
+            }
+            None => {
+                kept.remove(0);
+                total = others;
+            }
+        }
+    }
+
+    let mut chosen: Vec<(usize, LoggedMessage)> =
+        kept.into_iter().map(|(i, m, _)| (i, m)).collect();
+    for (i, m) in messages.iter().enumerate().rev() {
+        if keep.contains(&m.id) {
+            continue;
+        }
+        let c = cost(m);
+        if total + c > budget_tokens {
+            break;
+        }
+        total += c;
+        chosen.push((i, m.clone()));
+    }
+    chosen.sort_by_key(|(i, _)| *i);
+    chosen.into_iter().map(|(_, m)| m).collect()
+}
+
+/// The message with as little text cut from its front as needed to cost at most
+/// `allowed` tokens; `None` if even "…" alone does not fit.
+fn truncate_front(
+    msg: &LoggedMessage,
+    allowed: usize,
+    cost: &impl Fn(&LoggedMessage) -> usize,
+) -> Option<(LoggedMessage, usize)> {
+    let starts: Vec<usize> = msg.content.char_indices().map(|(i, _)| i).collect();
+    let with_tail = |k: usize| {
+        let mut m = msg.clone();
+        let from = starts.get(k).copied().unwrap_or(msg.content.len());
+        m.content = format!("{ELLIPSIS}{}", msg.content[from..].trim_start());
+        m
+    };
+    // Smallest k (chars cut) whose cost fits; cost shrinks as k grows.
+    let (mut lo, mut hi) = (1, starts.len());
+    let last = with_tail(hi);
+    let last_cost = cost(&last);
+    if last_cost > allowed {
+        return None;
+    }
+    let mut best = (last, last_cost);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let candidate = with_tail(mid);
+        let c = cost(&candidate);
+        if c <= allowed {
+            best = (candidate, c);
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{ChannelId, UserId};
+    use chrono::{TimeZone, Utc};
+    use std::time::Instant;
+
+    fn msg(id: u64, content: &str) -> LoggedMessage {
+        LoggedMessage {
+            id: MessageId(id),
+            channel_id: ChannelId(1),
+            guild_id: None,
+            author_id: UserId(id % 3),
+            author_name: format!("user{}", id % 3),
+            is_bot: false,
+            content: content.to_owned(),
+            reply_to: None,
+            created_at: Utc
+                .timestamp_opt(1_700_000_000 + id as i64, 0)
+                .single()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn line(m: &LoggedMessage) -> String {
+        format!("{}: {}\n", m.author_name, m.content)
+    }
+
+    fn total(ms: &[LoggedMessage]) -> usize {
+        ms.iter().map(|m| count_tokens(&line(m))).sum()
+    }
+
+    fn ids(ms: &[LoggedMessage]) -> Vec<u64> {
+        ms.iter().map(|m| m.id.0).collect()
+    }
+
+    #[test]
+    fn counts_tokens() {
+        assert_eq!(count_tokens(""), 0);
+        assert!((1..=3).contains(&count_tokens("hello world")));
+        // Special-token text from a member is plain text, not a control token.
+        assert!(count_tokens("<|endoftext|>") > 1);
+    }
+
+    #[test]
+    fn estimate_is_in_the_right_ballpark() {
+        let samples = [
+            "Hey, did anyone watch the match last night? That last goal was unreal.",
+            "日本語の文章です。とても長いです。",
+            "lol 😂😂😂",
+        ];
+        for s in samples {
+            let (exact, est) = (count_tokens(s) as f64, estimate_tokens(s) as f64);
+            assert!(
+                est >= exact * 0.6 && est <= exact * 2.5,
+                "{s}: exact {exact}, estimate {est}"
+            );
+        }
+    }
+
+    #[test]
+    fn keeps_newest_within_budget() {
+        let ms: Vec<_> = (1..=50)
+            .map(|i| msg(i, "just a short chat line here"))
+            .collect();
+        let per = count_tokens(&line(&ms[0]));
+        let fitted = fit_transcript(&ms, &HashSet::new(), per * 10 + per / 2, line);
+        assert_eq!(ids(&fitted), (41..=50).collect::<Vec<_>>());
+        assert!(total(&fitted) <= per * 10 + per / 2);
+    }
+
+    #[test]
+    fn keeps_reply_chain_even_when_old() {
+        let ms: Vec<_> = (1..=50)
+            .map(|i| msg(i, "just a short chat line here"))
+            .collect();
+        let per = count_tokens(&line(&ms[0]));
+        let keep: HashSet<_> = [MessageId(3), MessageId(50)].into_iter().collect();
+        let fitted = fit_transcript(&ms, &keep, per * 5, line);
+        assert_eq!(ids(&fitted), vec![3, 47, 48, 49, 50]);
+    }
+
+    #[test]
+    fn everything_fits_when_budget_allows() {
+        let ms: Vec<_> = (1..=5).map(|i| msg(i, "hi")).collect();
+        assert_eq!(fit_transcript(&ms, &HashSet::new(), 10_000, line), ms);
+        assert!(fit_transcript(&[], &HashSet::new(), 10, line).is_empty());
+    }
+
+    #[test]
+    fn oversized_kept_message_is_cut_from_the_front() {
+        let long = (0..400)
+            .map(|i| format!("word{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ms = vec![msg(1, &long), msg(2, "the trigger question?")];
+        let keep: HashSet<_> = [MessageId(1), MessageId(2)].into_iter().collect();
+        let budget = 100;
+        let fitted = fit_transcript(&ms, &keep, budget, line);
+        assert_eq!(ids(&fitted), vec![1, 2]);
+        assert!(total(&fitted) <= budget);
+        assert!(fitted[0].content.starts_with(ELLIPSIS));
+        assert!(fitted[0].content.ends_with("word399"));
+        assert!(
+            total(&fitted) >= budget - 5,
+            "cut too much: {}",
+            total(&fitted)
+        );
+        assert_eq!(fitted[1].content, "the trigger question?");
+    }
+
+    #[test]
+    fn drops_kept_messages_that_cannot_fit_at_all() {
+        let ms = vec![msg(1, "older kept line"), msg(2, "trigger")];
+        let keep: HashSet<_> = [MessageId(1), MessageId(2)].into_iter().collect();
+        let trigger_cost = count_tokens(&line(&ms[1]));
+        let fitted = fit_transcript(&ms, &keep, trigger_cost, line);
+        assert_eq!(ids(&fitted), vec![2]);
+        assert!(fit_transcript(&ms, &keep, 0, line).is_empty());
+    }
+
+    #[test]
+    fn multibyte_truncation_is_on_char_boundaries() {
+        let ms = vec![msg(1, &"日本語".repeat(200))];
+        let keep: HashSet<_> = [MessageId(1)].into_iter().collect();
+        let fitted = fit_transcript(&ms, &keep, 40, line);
+        assert!(total(&fitted) <= 40);
+        assert!(fitted[0].content.starts_with(ELLIPSIS));
+    }
+
+    /// Run with `cargo test --lib budget_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing report, not a check"]
+    fn budget_timing() {
+        let t = Instant::now();
+        let _ = count_tokens("warm up");
+        let init = t.elapsed();
+        let ms: Vec<_> = (0..5000u64)
+            .map(|i| format!("user{}: message number {i}, short chat line :)", i % 7))
+            .collect();
+        let t = Instant::now();
+        let exact: usize = ms.iter().map(|m| count_tokens(m)).sum();
+        let exact_time = t.elapsed();
+        let t = Instant::now();
+        let est: usize = ms.iter().map(|m| estimate_tokens(m)).sum();
+        let est_time = t.elapsed();
+        println!("tokenizer init (first call): {init:?}");
+        println!(
+            "count_tokens x5000: {exact_time:?} ({exact} tokens); estimate_tokens: {est_time:?} ({est})"
+        );
+    }
+}

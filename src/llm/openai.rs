@@ -1,0 +1,163 @@
+//! async-openai over any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp).
+//!
+//! One retry policy, owned here: async-openai's retry layer (429 and 5xx, honouring
+//! `Retry-After`) with our retry count, over a reqwest client with connect and request
+//! timeouts, inside an overall deadline. Nothing else in the bot retries model calls.
+
+use super::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+use crate::config::LlmSettings;
+use crate::domain::chat::{ChatRole, ChatTurn};
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
+use async_openai::middleware::retry::OpenAIRetryLayer;
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequest,
+};
+use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput};
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use std::time::Duration;
+use tower::Layer;
+
+pub struct OpenAiModel {
+    client: Client<OpenAIConfig>,
+    chat_model: String,
+    judge_model: String,
+    embedding_model: Option<String>,
+    temperature: f32,
+    max_reply_tokens: u32,
+    deadline: Duration,
+}
+
+impl OpenAiModel {
+    pub fn new(settings: &LlmSettings) -> Result<Self, LlmError> {
+        let request_timeout = Duration::from_secs(settings.request_timeout_secs);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .timeout(request_timeout)
+            .build()
+            .map_err(|e| LlmError::Transport(e.to_string()))?;
+        let key = settings
+            .api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_owned())
+            .unwrap_or_else(|| "none".into());
+        let config = OpenAIConfig::new()
+            .with_api_base(settings.base_url.trim_end_matches('/'))
+            .with_api_key(key);
+        let service = OpenAIRetryLayer::new(settings.max_retries).layer(ReqwestService::new(http));
+        let client = Client::with_config(config).with_http_service(service);
+        // Each attempt may take the request timeout; Retry-After waits add a little on top.
+        let attempts = u32::try_from(settings.max_retries)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        let deadline = request_timeout.saturating_mul(attempts) + Duration::from_secs(5);
+        Ok(Self {
+            client,
+            chat_model: settings.chat_model.clone(),
+            judge_model: settings.judge_model().to_owned(),
+            embedding_model: settings.embedding_model().map(str::to_owned),
+            temperature: settings.temperature,
+            max_reply_tokens: settings.max_reply_tokens,
+            deadline,
+        })
+    }
+
+    async fn within_deadline<T>(
+        &self,
+        fut: impl Future<Output = Result<T, OpenAIError>>,
+    ) -> Result<T, LlmError> {
+        match tokio::time::timeout(self.deadline, fut).await {
+            Err(_) => Err(LlmError::Timeout(self.deadline)),
+            Ok(result) => result.map_err(classify),
+        }
+    }
+}
+
+fn to_message(turn: &ChatTurn) -> ChatCompletionRequestMessage {
+    let text = turn.content.clone();
+    match turn.role {
+        ChatRole::System => ChatCompletionRequestSystemMessage::from(text).into(),
+        ChatRole::User => ChatCompletionRequestUserMessage::from(text).into(),
+        ChatRole::Assistant => ChatCompletionRequestAssistantMessage::from(text).into(),
+    }
+}
+
+fn classify(error: OpenAIError) -> LlmError {
+    match error {
+        OpenAIError::ApiError(api) => LlmError::Api {
+            status: api.status_code.to_string(),
+            message: api.api_error.message.clone(),
+        },
+        OpenAIError::Reqwest(e) if e.is_timeout() => LlmError::Transport(format!("timed out: {e}")),
+        OpenAIError::Reqwest(e) => LlmError::Transport(e.to_string()),
+        OpenAIError::JSONDeserialize(e, _) => LlmError::Malformed(e.to_string()),
+        other => LlmError::Transport(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl LanguageModel for OpenAiModel {
+    async fn complete(&self, request: CompletionRequest) -> Result<String, LlmError> {
+        let model = match request.role {
+            ModelRole::Chat => self.chat_model.clone(),
+            ModelRole::Judge => self.judge_model.clone(),
+        };
+        let body = CreateChatCompletionRequest {
+            messages: request.turns.iter().map(to_message).collect(),
+            model,
+            temperature: Some(request.temperature.unwrap_or(self.temperature)),
+            max_completion_tokens: Some(request.max_tokens.unwrap_or(self.max_reply_tokens)),
+            ..Default::default()
+        };
+        let chat = self.client.chat();
+        let response = self.within_deadline(chat.create(body)).await?;
+        let text = response
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|c| c.message.content)
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_default();
+        if text.is_empty() {
+            Err(LlmError::Empty)
+        } else {
+            Ok(text)
+        }
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Option<Vec<Vec<f32>>>, LlmError> {
+        let Some(model) = self.embedding_model.clone() else {
+            return Ok(None);
+        };
+        if texts.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let body = CreateEmbeddingRequest {
+            model,
+            input: EmbeddingInput::StringArray(texts.to_vec()),
+            ..Default::default()
+        };
+        let embeddings = self.client.embeddings();
+        let mut response = self.within_deadline(embeddings.create(body)).await?;
+        if response.data.len() != texts.len() {
+            return Err(LlmError::Malformed(format!(
+                "asked for {} embeddings, got {}",
+                texts.len(),
+                response.data.len()
+            )));
+        }
+        response.data.sort_by_key(|d| d.index);
+        Ok(Some(
+            response.data.into_iter().map(|d| d.embedding).collect(),
+        ))
+    }
+
+    fn embedding_model(&self) -> Option<String> {
+        self.embedding_model.clone()
+    }
+}

@@ -1,0 +1,318 @@
+//! The reply step: from a trigger to messages in the channel. Runs outside any actor's
+//! mailbox (the ConversationActor spawns it), reads everything from the store at this very
+//! moment, and decides what to say when the model fails.
+
+use crate::actors::conversation::{BotIdentity, ConversationDeps, IncomingMessage};
+use crate::actors::store::StoreHandle;
+use crate::chat::{ChatError, ChatPort, Outgoing};
+use crate::config::OnLlmFailure;
+use crate::domain::budget;
+use crate::domain::emotes::EmoteCatalog;
+use crate::domain::memory::rank_facts;
+use crate::domain::mood::Mood;
+use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
+use crate::domain::split::DISCORD_LIMIT;
+use crate::domain::split::split_message;
+use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
+use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
+use crate::llm::CompletionRequest;
+use crate::prompts;
+use chrono::Utc;
+use std::collections::HashSet;
+
+pub enum ReplyJob {
+    Answer {
+        bot: BotIdentity,
+        trigger: IncomingMessage,
+        reason: TriggerReason,
+    },
+    RateLimited {
+        bot: BotIdentity,
+        trigger: IncomingMessage,
+    },
+}
+
+/// Runs one job; returns the member answered, if the bot said something to them.
+pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Option<UserId> {
+    match job {
+        ReplyJob::Answer {
+            bot,
+            trigger,
+            reason,
+        } => {
+            tracing::debug!(?reason, message = %trigger.message.id, "replying");
+            answer(deps, &bot, &trigger).await
+        }
+        ReplyJob::RateLimited { bot, trigger } => {
+            let line = deps.settings.bot.rate_limited_line.clone();
+            send_text(deps, &trigger.message, Some(&bot), &line)
+                .await
+                .ok()
+                .map(|_| trigger.message.author_id)
+        }
+    }
+}
+
+async fn answer(
+    deps: &ConversationDeps,
+    bot: &BotIdentity,
+    trigger: &IncomingMessage,
+) -> Option<UserId> {
+    let message = &trigger.message;
+    let _typing = deps.chat.start_typing(message.channel_id);
+    let text = match compose(deps, bot, trigger).await {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::warn!(%error, message = %message.id, "could not produce a reply");
+            return match deps.settings.bot.on_llm_failure {
+                OnLlmFailure::Silent => None,
+                OnLlmFailure::Line => {
+                    let line = deps.settings.bot.failure_line.clone();
+                    send_text(deps, message, Some(bot), &line)
+                        .await
+                        .ok()
+                        .map(|_| message.author_id)
+                }
+            };
+        }
+    };
+    let sent = send_text(deps, message, Some(bot), &text).await;
+    if sent.is_err() {
+        return None;
+    }
+    if deps.settings.bot.relationship_judgement {
+        judge_relationship(deps, bot, trigger, &text).await;
+    }
+    Some(message.author_id)
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ComposeError {
+    #[error("store: {0}")]
+    Store(#[from] crate::actors::store::StoreCallError),
+    #[error("prompt: {0}")]
+    Prompt(#[from] prompts::PromptError),
+    #[error("model: {0}")]
+    Llm(#[from] crate::llm::LlmError),
+}
+
+async fn compose(
+    deps: &ConversationDeps,
+    bot: &BotIdentity,
+    trigger: &IncomingMessage,
+) -> Result<String, ComposeError> {
+    let settings = &deps.settings.bot;
+    let message = &trigger.message;
+    let now = Utc::now();
+    let since = now - chrono::Duration::hours(i64::from(settings.transcript_hours));
+    let inputs = deps
+        .store
+        .reply_inputs(
+            message.channel_id,
+            message.author_id,
+            since,
+            settings.transcript_max_messages,
+        )
+        .await?;
+    let catalog = match message.guild_id {
+        Some(guild) => EmoteCatalog {
+            custom: deps.chat.custom_emotes(guild).await,
+        },
+        None => EmoteCatalog::default(),
+    };
+    let keep = reply_chain(&inputs.transcript, message);
+    let transcript = budget::fit_transcript(
+        &inputs.transcript,
+        &keep,
+        settings.transcript_token_budget,
+        |m| format!("{}: {}", m.author_name, m.content),
+    );
+    let facts: Vec<_> = rank_facts(&inputs.facts, now)
+        .into_iter()
+        .take(settings.max_facts_in_prompt)
+        .cloned()
+        .collect();
+    let mood = Mood {
+        values: inputs.mood,
+    };
+    let display_name = trigger
+        .author_display
+        .clone()
+        .unwrap_or_else(|| trigger.author_username.clone());
+    let context = prompts::ReplyContext {
+        bot_name: &bot.name,
+        persona: &inputs.persona,
+        mood: mood.describe(),
+        emote_names: catalog.prompt_names(40),
+        server_name: None,
+        transcript: &transcript,
+        bot_id: bot.id,
+        user: prompts::UserProfile {
+            display_name: &display_name,
+            known_names: inputs.known_names.iter().map(|n| n.name.clone()).collect(),
+            facts: &facts,
+            relationship: inputs.relationship,
+        },
+        trigger: message,
+        now,
+    };
+    let turns = prompts::reply(&context)?;
+    let raw = deps.llm.complete(CompletionRequest::chat(turns)).await?;
+    Ok(catalog.render(strip_name_prefix(&raw, &bot.name)))
+}
+
+/// Models sometimes echo the transcript format ("Aria: hi"); the chat shows the name already.
+fn strip_name_prefix<'a>(text: &'a str, name: &str) -> &'a str {
+    let trimmed = text.trim();
+    match trimmed.split_once(':') {
+        Some((head, rest)) if head.trim().eq_ignore_ascii_case(name) => rest.trim_start(),
+        _ => trimmed,
+    }
+}
+
+/// The trigger and the messages it replies to, which the budget must never drop.
+fn reply_chain(transcript: &[LoggedMessage], trigger: &LoggedMessage) -> HashSet<MessageId> {
+    let mut keep = HashSet::from([trigger.id]);
+    let mut next = trigger.reply_to;
+    while let Some(id) = next {
+        if !keep.insert(id) {
+            break;
+        }
+        next = transcript
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.reply_to);
+    }
+    keep
+}
+
+/// Where a message goes: a channel, optionally as a reply to (and pinging the author of)
+/// one message.
+pub struct Delivery<'a> {
+    pub channel: ChannelId,
+    pub guild: Option<GuildId>,
+    pub reply_to: Option<&'a LoggedMessage>,
+}
+
+/// Sends text split to Discord's limit; only the first part replies and pings, and only the
+/// member being answered. Sent parts are logged as the bot's messages straight away.
+pub async fn deliver(
+    chat: &dyn ChatPort,
+    store: &StoreHandle,
+    bot: Option<&BotIdentity>,
+    to: Delivery<'_>,
+    text: &str,
+) -> Result<Vec<MessageId>, ChatError> {
+    let mut sent = Vec::new();
+    for part in split_message(text, DISCORD_LIMIT) {
+        let target = if sent.is_empty() { to.reply_to } else { None };
+        let outgoing = Outgoing {
+            channel: to.channel,
+            reply_to: target.map(|m| m.id),
+            ping: target.map(|m| m.author_id),
+            text: part.clone(),
+        };
+        let id = match chat.send(outgoing).await {
+            Ok(id) => id,
+            Err(error) => {
+                tracing::warn!(%error, channel = %to.channel, "could not send a message");
+                return Err(error);
+            }
+        };
+        sent.push(id);
+        if let Some(bot) = bot {
+            store
+                .append_message(LoggedMessage {
+                    id,
+                    channel_id: to.channel,
+                    guild_id: to.guild,
+                    author_id: bot.id,
+                    author_name: bot.name.clone(),
+                    is_bot: true,
+                    content: part,
+                    reply_to: target.map(|m| m.id),
+                    created_at: Utc::now(),
+                })
+                .await;
+        }
+    }
+    Ok(sent)
+}
+
+async fn send_text(
+    deps: &ConversationDeps,
+    to: &LoggedMessage,
+    bot: Option<&BotIdentity>,
+    text: &str,
+) -> Result<Vec<MessageId>, ChatError> {
+    let target = Delivery {
+        channel: to.channel_id,
+        guild: to.guild_id,
+        reply_to: Some(to),
+    };
+    deliver(deps.chat.as_ref(), &deps.store, bot, target, text).await
+}
+
+/// Moves the relationship metrics a small, clamped step from a structured judgement.
+async fn judge_relationship(
+    deps: &ConversationDeps,
+    bot: &BotIdentity,
+    trigger: &IncomingMessage,
+    reply: &str,
+) {
+    let user = trigger.message.author_id;
+    let current = match deps
+        .store
+        .read(move |s| async move { s.relationship(user).await })
+        .await
+    {
+        Ok(current) => current,
+        Err(error) => {
+            tracing::warn!(%error, "could not read relationship for judgement");
+            return;
+        }
+    };
+    let name = trigger
+        .author_display
+        .as_deref()
+        .unwrap_or(&trigger.author_username);
+    let turns =
+        prompts::relationship_judgement(&bot.name, name, &trigger.message.content, reply, &current);
+    let raw = match deps.llm.complete(CompletionRequest::judge(turns)).await {
+        Ok(raw) => raw,
+        Err(error) => {
+            tracing::debug!(%error, "relationship judgement unavailable");
+            return;
+        }
+    };
+    let Ok(judgement) = parse_relationship_judgement(&raw) else {
+        tracing::debug!("relationship judgement was not valid JSON; metrics unchanged");
+        return;
+    };
+    let (next, changes) =
+        apply_judgement(current, &judgement, deps.settings.bot.relationship_max_step);
+    if !changes.is_empty() {
+        deps.store.save_relationship(user, next, changes).await;
+    }
+}
+
+/// For ambiguous messages: a cheap judgement of whether the bot is being addressed.
+pub async fn judge_addressed(
+    deps: &ConversationDeps,
+    bot: &BotIdentity,
+    incoming: &IncomingMessage,
+) -> bool {
+    let channel = incoming.message.channel_id;
+    let since = Utc::now() - chrono::Duration::minutes(30);
+    let recent = deps
+        .store
+        .read(move |s| async move { s.recent_messages(channel, since, 12).await })
+        .await
+        .unwrap_or_default();
+    let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);
+    match deps.llm.complete(CompletionRequest::judge(turns)).await {
+        Ok(raw) => parse_addressed_judgement(&raw)
+            .is_some_and(|p| p >= deps.settings.bot.ambiguous_threshold),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,162 @@
+//! Bookkeeping of memory-consolidation runs. A run records its cutoff when it starts, so after
+//! a crash the next start resumes with the same cutoff; per-member work is one transaction
+//! (facts + archive move + `record_run_progress`), so nothing is done twice.
+
+use chrono::{DateTime, Utc};
+use entity::consolidation_runs;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
+};
+
+use super::{Store, StoreError, StoreResult, to_i32, ts};
+
+/// Counters of a run so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunStats {
+    pub users_done: u64,
+    pub facts_added: u64,
+    pub facts_bumped: u64,
+    pub messages_archived: u64,
+}
+
+const RUNNING: &str = "running";
+const FINISHED: &str = "finished";
+const FAILED: &str = "failed";
+
+/// Starts a run; returns its id.
+pub async fn start_run<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let row = consolidation_runs::ActiveModel {
+        cutoff: Set(ts(cutoff)),
+        started_at: Set(ts(now)),
+        finished_at: Set(None),
+        status: Set(RUNNING.to_owned()),
+        users_done: Set(0),
+        facts_added: Set(0),
+        facts_bumped: Set(0),
+        messages_archived: Set(0),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(row.id)
+}
+
+/// The newest run still marked running (interrupted by a restart), with its cutoff.
+pub async fn unfinished_run<C: ConnectionTrait>(
+    db: &C,
+) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
+    Ok(consolidation_runs::Entity::find()
+        .filter(consolidation_runs::Column::Status.eq(RUNNING))
+        .order_by_desc(consolidation_runs::Column::Id)
+        .one(db)
+        .await?
+        .map(|m| (m.id, m.cutoff)))
+}
+
+/// The counters of a run (for a status command).
+pub async fn run_stats<C: ConnectionTrait>(db: &C, id: i64) -> StoreResult<RunStats> {
+    let m = consolidation_runs::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "consolidation run",
+            id,
+        })?;
+    let n = |v: i32| u64::try_from(v).unwrap_or_default();
+    Ok(RunStats {
+        users_done: n(m.users_done),
+        facts_added: n(m.facts_added),
+        facts_bumped: n(m.facts_bumped),
+        messages_archived: n(m.messages_archived),
+    })
+}
+
+async fn set_state<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    stats: RunStats,
+    end: Option<(&str, DateTime<Utc>)>,
+) -> StoreResult<()> {
+    let row = consolidation_runs::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound {
+            what: "consolidation run",
+            id,
+        })?;
+    let mut am = row.into_active_model();
+    am.users_done = Set(to_i32(stats.users_done));
+    am.facts_added = Set(to_i32(stats.facts_added));
+    am.facts_bumped = Set(to_i32(stats.facts_bumped));
+    am.messages_archived = Set(to_i32(stats.messages_archived));
+    if let Some((status, at)) = end {
+        am.status = Set(status.to_owned());
+        am.finished_at = Set(Some(ts(at)));
+    }
+    am.update(db).await?;
+    Ok(())
+}
+
+/// Stores the running totals; call it inside each member's transaction.
+pub async fn record_run_progress<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    stats: RunStats,
+) -> StoreResult<()> {
+    set_state(db, id, stats, None).await
+}
+
+pub async fn finish_run<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    now: DateTime<Utc>,
+    stats: RunStats,
+) -> StoreResult<()> {
+    set_state(db, id, stats, Some((FINISHED, now))).await
+}
+
+/// Marks a run failed so it is not resumed (the next run starts with a fresh cutoff).
+pub async fn fail_run<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    now: DateTime<Utc>,
+    stats: RunStats,
+) -> StoreResult<()> {
+    set_state(db, id, stats, Some((FAILED, now))).await
+}
+
+impl Store {
+    pub async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64> {
+        start_run(&self.writer, cutoff, now).await
+    }
+
+    pub async fn unfinished_run(&self) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
+        unfinished_run(&self.reader).await
+    }
+
+    pub async fn run_stats(&self, id: i64) -> StoreResult<RunStats> {
+        run_stats(&self.reader, id).await
+    }
+
+    pub async fn record_run_progress(&self, id: i64, stats: RunStats) -> StoreResult<()> {
+        record_run_progress(&self.writer, id, stats).await
+    }
+
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        stats: RunStats,
+    ) -> StoreResult<()> {
+        finish_run(&self.writer, id, now, stats).await
+    }
+
+    pub async fn fail_run(&self, id: i64, now: DateTime<Utc>, stats: RunStats) -> StoreResult<()> {
+        fail_run(&self.writer, id, now, stats).await
+    }
+}

@@ -1,0 +1,346 @@
+//! Long-term memory: facts about members, extracted by consolidation or written by the member.
+//!
+//! A contradicted fact is never overwritten: `supersede_fact` inserts the new one and points the
+//! old one at it (`superseded_by`, `valid_until`), so "used to live in Oslo" stays answerable.
+//! Embeddings are stored as f32 little-endian bytes together with the model that made them;
+//! the free functions take `model` (the current embedding model) to stamp new vectors and to
+//! return stored ones only when they came from that model.
+
+use chrono::{DateTime, Utc};
+use entity::memory_facts;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, TransactionSession, TransactionTrait,
+};
+
+use super::{Store, StoreError, StoreResult, ts, valid_text};
+use crate::domain::{MemoryFact, NewFact, UserId};
+
+/// Longest fact accepted.
+pub const MAX_FACT_CHARS: usize = 1000;
+/// Longest category name accepted.
+pub const MAX_CATEGORY_CHARS: usize = 64;
+
+/// f32 values as little-endian bytes.
+pub fn encode_embedding(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Reads back [`encode_embedding`]'s bytes; `None` if the length is not a multiple of 4.
+pub fn decode_embedding(bytes: &[u8]) -> Option<Vec<f32>> {
+    if !bytes.len().is_multiple_of(4) {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+fn to_domain(m: memory_facts::Model, model: Option<&str>) -> MemoryFact {
+    let same_model = match model {
+        Some(current) => m.embedding_model.as_deref() == Some(current),
+        None => true,
+    };
+    MemoryFact {
+        id: m.id,
+        user_id: UserId::from_i64(m.user_id),
+        fact: m.fact,
+        category: m.category,
+        first_mentioned_at: m.first_mentioned_at,
+        last_mentioned_at: m.last_mentioned_at,
+        reference_count: m.reference_count,
+        superseded_by: m.superseded_by,
+        valid_until: m.valid_until,
+        embedding: if same_model {
+            m.embedding.as_deref().and_then(decode_embedding)
+        } else {
+            None
+        },
+    }
+}
+
+fn not_found(id: i64) -> StoreError {
+    StoreError::NotFound { what: "fact", id }
+}
+
+/// A member's facts, most recently mentioned first, then most referenced.
+pub async fn facts_of_user<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    include_superseded: bool,
+    model: Option<&str>,
+) -> StoreResult<Vec<MemoryFact>> {
+    let mut q = memory_facts::Entity::find().filter(memory_facts::Column::UserId.eq(user.as_i64()));
+    if !include_superseded {
+        q = q.filter(memory_facts::Column::SupersededBy.is_null());
+    }
+    Ok(q.order_by_desc(memory_facts::Column::LastMentionedAt)
+        .order_by_desc(memory_facts::Column::ReferenceCount)
+        .order_by_desc(memory_facts::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| to_domain(m, model))
+        .collect())
+}
+
+pub async fn fact<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    model: Option<&str>,
+) -> StoreResult<Option<MemoryFact>> {
+    Ok(memory_facts::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|m| to_domain(m, model)))
+}
+
+fn new_row(
+    new: &NewFact,
+    model: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<memory_facts::ActiveModel> {
+    let fact = valid_text("fact", &new.fact, MAX_FACT_CHARS)?;
+    let category = valid_text("category", &new.category, MAX_CATEGORY_CHARS)?;
+    let embedding = new.embedding.as_deref().map(encode_embedding);
+    let embedding_model = embedding.as_ref().and(model.map(str::to_owned));
+    Ok(memory_facts::ActiveModel {
+        user_id: Set(new.user_id.as_i64()),
+        fact: Set(fact),
+        category: Set(category),
+        first_mentioned_at: Set(now),
+        last_mentioned_at: Set(now),
+        reference_count: Set(1),
+        superseded_by: Set(None),
+        valid_until: Set(None),
+        embedding: Set(embedding),
+        embedding_model: Set(embedding_model),
+        ..Default::default()
+    })
+}
+
+pub async fn insert_fact<C: ConnectionTrait>(
+    db: &C,
+    new: &NewFact,
+    model: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<MemoryFact> {
+    let row = new_row(new, model, ts(now))?.insert(db).await?;
+    Ok(to_domain(row, model))
+}
+
+/// The fact came up again: one more reference, mentioned now.
+pub async fn bump_fact<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    model: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<MemoryFact> {
+    let r = memory_facts::Entity::update_many()
+        .col_expr(
+            memory_facts::Column::ReferenceCount,
+            Expr::col(memory_facts::Column::ReferenceCount).add(1),
+        )
+        .col_expr(memory_facts::Column::LastMentionedAt, Expr::value(ts(now)))
+        .filter(memory_facts::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(not_found(id));
+    }
+    fact(db, id, model).await?.ok_or_else(|| not_found(id))
+}
+
+/// Replaces `old_id` with a new fact about the same member, keeping the old one as history.
+pub async fn supersede_fact<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    old_id: i64,
+    new: &NewFact,
+    model: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<MemoryFact> {
+    let now = ts(now);
+    let row = new_row(new, model, now)?;
+    let txn = db.begin().await?;
+    let old = memory_facts::Entity::find_by_id(old_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| not_found(old_id))?;
+    if old.user_id != new.user_id.as_i64() {
+        return Err(StoreError::Invalid(format!(
+            "fact {old_id} belongs to another member"
+        )));
+    }
+    if old.superseded_by.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "fact {old_id} is already superseded"
+        )));
+    }
+    let inserted = row.insert(&txn).await?;
+    let mut old = old.into_active_model();
+    old.superseded_by = Set(Some(inserted.id));
+    old.valid_until = Set(Some(now));
+    old.update(&txn).await?;
+    txn.commit().await?;
+    Ok(to_domain(inserted, model))
+}
+
+/// A member corrects one of their facts. NotFound if the id is not theirs.
+pub async fn edit_fact<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    id: i64,
+    fact_text: &str,
+    category: &str,
+    model: Option<&str>,
+) -> StoreResult<MemoryFact> {
+    let fact_text = valid_text("fact", fact_text, MAX_FACT_CHARS)?;
+    let category = valid_text("category", category, MAX_CATEGORY_CHARS)?;
+    let row = memory_facts::Entity::find_by_id(id)
+        .filter(memory_facts::Column::UserId.eq(user.as_i64()))
+        .one(db)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let text_changed = row.fact != fact_text;
+    let mut am = row.into_active_model();
+    am.fact = Set(fact_text);
+    am.category = Set(category);
+    if text_changed {
+        // The old vector describes the old text.
+        am.embedding = Set(None);
+        am.embedding_model = Set(None);
+    }
+    Ok(to_domain(am.update(db).await?, model))
+}
+
+/// Stores (or replaces) the embedding of a fact.
+pub async fn set_fact_embedding<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    model: &str,
+    vector: &[f32],
+) -> StoreResult<()> {
+    let r = memory_facts::Entity::update_many()
+        .col_expr(
+            memory_facts::Column::Embedding,
+            Expr::value(Some(encode_embedding(vector))),
+        )
+        .col_expr(
+            memory_facts::Column::EmbeddingModel,
+            Expr::value(Some(model.to_owned())),
+        )
+        .filter(memory_facts::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// A member deletes one of their facts. NotFound if the id is not theirs.
+pub async fn delete_fact<C: ConnectionTrait>(db: &C, user: UserId, id: i64) -> StoreResult<()> {
+    let r = memory_facts::Entity::delete_many()
+        .filter(memory_facts::Column::Id.eq(id))
+        .filter(memory_facts::Column::UserId.eq(user.as_i64()))
+        .exec(db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// Forgets everything about a member, superseded history included.
+pub async fn delete_all_facts<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<u64> {
+    Ok(memory_facts::Entity::delete_many()
+        .filter(memory_facts::Column::UserId.eq(user.as_i64()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Number of stored facts, superseded ones included.
+pub async fn count_facts<C: ConnectionTrait>(db: &C) -> StoreResult<u64> {
+    Ok(memory_facts::Entity::find().count(db).await?)
+}
+
+impl Store {
+    pub async fn facts_of_user(
+        &self,
+        user: UserId,
+        include_superseded: bool,
+    ) -> StoreResult<Vec<MemoryFact>> {
+        facts_of_user(
+            &self.reader,
+            user,
+            include_superseded,
+            self.embedding_model(),
+        )
+        .await
+    }
+
+    pub async fn fact(&self, id: i64) -> StoreResult<Option<MemoryFact>> {
+        fact(&self.reader, id, self.embedding_model()).await
+    }
+
+    pub async fn insert_fact(&self, new: &NewFact, now: DateTime<Utc>) -> StoreResult<MemoryFact> {
+        insert_fact(&self.writer, new, self.embedding_model(), now).await
+    }
+
+    pub async fn bump_fact(&self, id: i64, now: DateTime<Utc>) -> StoreResult<MemoryFact> {
+        bump_fact(&self.writer, id, self.embedding_model(), now).await
+    }
+
+    pub async fn supersede_fact(
+        &self,
+        old_id: i64,
+        new: &NewFact,
+        now: DateTime<Utc>,
+    ) -> StoreResult<MemoryFact> {
+        supersede_fact(&self.writer, old_id, new, self.embedding_model(), now).await
+    }
+
+    pub async fn edit_fact(
+        &self,
+        user: UserId,
+        id: i64,
+        fact: &str,
+        category: &str,
+    ) -> StoreResult<MemoryFact> {
+        edit_fact(
+            &self.writer,
+            user,
+            id,
+            fact,
+            category,
+            self.embedding_model(),
+        )
+        .await
+    }
+
+    pub async fn set_fact_embedding(
+        &self,
+        id: i64,
+        model: &str,
+        vector: &[f32],
+    ) -> StoreResult<()> {
+        set_fact_embedding(&self.writer, id, model, vector).await
+    }
+
+    pub async fn delete_fact(&self, user: UserId, id: i64) -> StoreResult<()> {
+        delete_fact(&self.writer, user, id).await
+    }
+
+    pub async fn delete_all_facts(&self, user: UserId) -> StoreResult<u64> {
+        delete_all_facts(&self.writer, user).await
+    }
+
+    pub async fn count_facts(&self) -> StoreResult<u64> {
+        count_facts(&self.reader).await
+    }
+}

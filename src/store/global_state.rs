@@ -1,0 +1,201 @@
+//! Small named values shared by the whole bot: the daily mood (`daily_mood_*` keys), counters,
+//! the generated status line (`text_value`). Keys are validated so typos in admin commands
+//! cannot create junk rows.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use entity::global_state;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder, TransactionSession,
+    TransactionTrait,
+};
+
+use super::{Store, StoreError, StoreResult, ts};
+
+/// Prefix of the keys that make up the bot's mood.
+pub const MOOD_PREFIX: &str = "daily_mood_";
+/// Longest status text accepted.
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// Keys are 1..=64 characters of `[a-z0-9_]`.
+pub fn valid_key(key: &str) -> StoreResult<()> {
+    let ok = (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "`{key}` is not a valid key (1 to 64 of a-z, 0-9, _)"
+        )))
+    }
+}
+
+pub async fn global_get<C: ConnectionTrait>(db: &C, key: &str) -> StoreResult<Option<i64>> {
+    valid_key(key)?;
+    Ok(global_state::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+        .map(|m| m.value))
+}
+
+pub async fn global_text<C: ConnectionTrait>(db: &C, key: &str) -> StoreResult<Option<String>> {
+    valid_key(key)?;
+    Ok(global_state::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+        .and_then(|m| m.text_value))
+}
+
+/// Sets the number, keeping any text.
+pub async fn global_set<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    value: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    valid_key(key)?;
+    global_state::Entity::insert(global_state::ActiveModel {
+        key: Set(key.to_owned()),
+        value: Set(value),
+        text_value: Set(None),
+        updated_at: Set(ts(now)),
+    })
+    .on_conflict(
+        OnConflict::column(global_state::Column::Key)
+            .update_columns([global_state::Column::Value, global_state::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Sets the text, keeping the number (0 for a new key).
+pub async fn global_set_text<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    valid_key(key)?;
+    let len = text.chars().count();
+    if len > MAX_TEXT_CHARS {
+        return Err(StoreError::Invalid(format!(
+            "text is {len} characters long; the limit is {MAX_TEXT_CHARS}"
+        )));
+    }
+    global_state::Entity::insert(global_state::ActiveModel {
+        key: Set(key.to_owned()),
+        value: Set(0),
+        text_value: Set(Some(text.to_owned())),
+        updated_at: Set(ts(now)),
+    })
+    .on_conflict(
+        OnConflict::column(global_state::Column::Key)
+            .update_columns([
+                global_state::Column::TextValue,
+                global_state::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Adds `delta` to a counter (creating it at `delta`) and returns the new value.
+pub async fn global_add<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    key: &str,
+    delta: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    valid_key(key)?;
+    let txn = db.begin().await?;
+    global_state::Entity::insert(global_state::ActiveModel {
+        key: Set(key.to_owned()),
+        value: Set(delta),
+        text_value: Set(None),
+        updated_at: Set(ts(now)),
+    })
+    .on_conflict(
+        OnConflict::column(global_state::Column::Key)
+            .value(
+                global_state::Column::Value,
+                Expr::col((global_state::Entity, global_state::Column::Value)).add(delta),
+            )
+            .update_column(global_state::Column::UpdatedAt)
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let value = global_state::Entity::find_by_id(key.to_owned())
+        .one(&txn)
+        .await?
+        .map(|m| m.value)
+        .ok_or_else(|| StoreError::Corrupt(format!("counter `{key}` vanished after its upsert")))?;
+    txn.commit().await?;
+    Ok(value)
+}
+
+/// Every key with its number and text, by key.
+pub async fn global_list<C: ConnectionTrait>(
+    db: &C,
+) -> StoreResult<Vec<(String, i64, Option<String>)>> {
+    Ok(global_state::Entity::find()
+        .order_by_asc(global_state::Column::Key)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.key, m.value, m.text_value))
+        .collect())
+}
+
+/// The mood dimensions: `daily_mood_*` keys with the prefix removed (`daily_mood_energy` → `energy`).
+pub async fn mood<C: ConnectionTrait>(db: &C) -> StoreResult<BTreeMap<String, i64>> {
+    // The table holds a handful of rows; filtering here avoids LIKE, where `_` is a wildcard.
+    Ok(global_list(db)
+        .await?
+        .into_iter()
+        .filter_map(|(k, v, _)| k.strip_prefix(MOOD_PREFIX).map(|dim| (dim.to_owned(), v)))
+        .collect())
+}
+
+impl Store {
+    pub async fn global_get(&self, key: &str) -> StoreResult<Option<i64>> {
+        global_get(&self.reader, key).await
+    }
+
+    pub async fn global_text(&self, key: &str) -> StoreResult<Option<String>> {
+        global_text(&self.reader, key).await
+    }
+
+    pub async fn global_set(&self, key: &str, value: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        global_set(&self.writer, key, value, now).await
+    }
+
+    pub async fn global_set_text(
+        &self,
+        key: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        global_set_text(&self.writer, key, text, now).await
+    }
+
+    pub async fn global_add(&self, key: &str, delta: i64, now: DateTime<Utc>) -> StoreResult<i64> {
+        global_add(&self.writer, key, delta, now).await
+    }
+
+    pub async fn global_list(&self) -> StoreResult<Vec<(String, i64, Option<String>)>> {
+        global_list(&self.reader).await
+    }
+
+    pub async fn mood(&self) -> StoreResult<BTreeMap<String, i64>> {
+        mood(&self.reader).await
+    }
+}

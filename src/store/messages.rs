@@ -1,0 +1,473 @@
+//! The message log: the short-term table the bot reads its context from, and the archive that
+//! consolidation moves messages into once their facts are extracted.
+//!
+//! Appends are idempotent (`ON CONFLICT (message_id) DO NOTHING`) because the gateway and the
+//! startup backfill can deliver the same message twice. Archiving is insert-then-delete, generic
+//! over the connection so consolidation can commit new facts and the archive move together.
+
+use chrono::{DateTime, Utc};
+use entity::{archived_messages, short_term_messages};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionSession, TransactionTrait, TryInsertResult,
+};
+
+use super::{BATCH_ROWS, Store, StoreResult, ts};
+use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
+
+fn from_short(m: short_term_messages::Model) -> LoggedMessage {
+    LoggedMessage {
+        id: MessageId::from_i64(m.message_id),
+        channel_id: ChannelId::from_i64(m.channel_id),
+        guild_id: m.guild_id.map(GuildId::from_i64),
+        author_id: UserId::from_i64(m.author_id),
+        author_name: m.author_name,
+        is_bot: m.is_bot,
+        content: m.content,
+        reply_to: m.reply_to.map(MessageId::from_i64),
+        created_at: m.created_at,
+    }
+}
+
+fn from_archived(m: archived_messages::Model) -> LoggedMessage {
+    LoggedMessage {
+        id: MessageId::from_i64(m.message_id),
+        channel_id: ChannelId::from_i64(m.channel_id),
+        guild_id: m.guild_id.map(GuildId::from_i64),
+        author_id: UserId::from_i64(m.author_id),
+        author_name: m.author_name,
+        is_bot: m.is_bot,
+        content: m.content,
+        reply_to: m.reply_to.map(MessageId::from_i64),
+        created_at: m.created_at,
+    }
+}
+
+fn to_short(m: &LoggedMessage) -> short_term_messages::ActiveModel {
+    short_term_messages::ActiveModel {
+        message_id: Set(m.id.as_i64()),
+        channel_id: Set(m.channel_id.as_i64()),
+        guild_id: Set(m.guild_id.map(GuildId::as_i64)),
+        author_id: Set(m.author_id.as_i64()),
+        author_name: Set(m.author_name.clone()),
+        is_bot: Set(m.is_bot),
+        content: Set(m.content.clone()),
+        reply_to: Set(m.reply_to.map(MessageId::as_i64)),
+        created_at: Set(ts(m.created_at)),
+        edited_at: Set(None),
+    }
+}
+
+fn inserted(r: TryInsertResult<u64>) -> u64 {
+    match r {
+        TryInsertResult::Inserted(n) => n,
+        TryInsertResult::Empty | TryInsertResult::Conflicted => 0,
+    }
+}
+
+/// Appends messages in one transaction, `BATCH_ROWS` per statement. Already-logged ids are
+/// skipped. Returns how many rows were new.
+pub async fn append_messages<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    msgs: &[LoggedMessage],
+) -> StoreResult<u64> {
+    if msgs.is_empty() {
+        return Ok(0);
+    }
+    let txn = db.begin().await?;
+    let mut added = 0;
+    for chunk in msgs.chunks(BATCH_ROWS) {
+        let r = short_term_messages::Entity::insert_many(chunk.iter().map(to_short))
+            .on_conflict_do_nothing()
+            .exec_without_returning(&txn)
+            .await?;
+        added += inserted(r);
+    }
+    txn.commit().await?;
+    Ok(added)
+}
+
+/// Replaces a message's text wherever it is logged. False if the message is unknown.
+pub async fn edit_message<C: ConnectionTrait>(
+    db: &C,
+    id: MessageId,
+    content: &str,
+    edited_at: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let short = short_term_messages::Entity::update_many()
+        .col_expr(short_term_messages::Column::Content, Expr::value(content))
+        .col_expr(
+            short_term_messages::Column::EditedAt,
+            Expr::value(Some(ts(edited_at))),
+        )
+        .filter(short_term_messages::Column::MessageId.eq(id.as_i64()))
+        .exec(db)
+        .await?;
+    let archived = archived_messages::Entity::update_many()
+        .col_expr(archived_messages::Column::Content, Expr::value(content))
+        .col_expr(
+            archived_messages::Column::EditedAt,
+            Expr::value(Some(ts(edited_at))),
+        )
+        .filter(archived_messages::Column::MessageId.eq(id.as_i64()))
+        .exec(db)
+        .await?;
+    Ok(short.rows_affected + archived.rows_affected > 0)
+}
+
+/// Forgets a deleted message (both tables). False if it was not logged.
+pub async fn delete_message<C: ConnectionTrait>(db: &C, id: MessageId) -> StoreResult<bool> {
+    let a = short_term_messages::Entity::delete_by_id(id.as_i64())
+        .exec(db)
+        .await?;
+    let b = archived_messages::Entity::delete_by_id(id.as_i64())
+        .exec(db)
+        .await?;
+    Ok(a.rows_affected + b.rows_affected > 0)
+}
+
+/// The newest `limit` messages of a channel created at or after `since`, oldest first.
+pub async fn recent_messages<C: ConnectionTrait>(
+    db: &C,
+    channel: ChannelId,
+    since: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<Vec<LoggedMessage>> {
+    let mut rows = short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::ChannelId.eq(channel.as_i64()))
+        .filter(short_term_messages::Column::CreatedAt.gte(ts(since)))
+        .order_by_desc(short_term_messages::Column::CreatedAt)
+        .order_by_desc(short_term_messages::Column::MessageId)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.reverse();
+    Ok(rows.into_iter().map(from_short).collect())
+}
+
+/// The newest logged message of a channel.
+pub async fn last_message<C: ConnectionTrait>(
+    db: &C,
+    channel: ChannelId,
+) -> StoreResult<Option<LoggedMessage>> {
+    Ok(short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::ChannelId.eq(channel.as_i64()))
+        .order_by_desc(short_term_messages::Column::CreatedAt)
+        .order_by_desc(short_term_messages::Column::MessageId)
+        .one(db)
+        .await?
+        .map(from_short))
+}
+
+/// One message, from the short-term log or else the archive.
+pub async fn message<C: ConnectionTrait>(
+    db: &C,
+    id: MessageId,
+) -> StoreResult<Option<LoggedMessage>> {
+    if let Some(m) = short_term_messages::Entity::find_by_id(id.as_i64())
+        .one(db)
+        .await?
+    {
+        return Ok(Some(from_short(m)));
+    }
+    Ok(archived_messages::Entity::find_by_id(id.as_i64())
+        .one(db)
+        .await?
+        .map(from_archived))
+}
+
+/// A member's messages in the short-term log since `since`, oldest first.
+pub async fn messages_of_user_since<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    since: DateTime<Utc>,
+) -> StoreResult<Vec<LoggedMessage>> {
+    Ok(short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::AuthorId.eq(user.as_i64()))
+        .filter(short_term_messages::Column::CreatedAt.gte(ts(since)))
+        .order_by_asc(short_term_messages::Column::CreatedAt)
+        .order_by_asc(short_term_messages::Column::MessageId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_short)
+        .collect())
+}
+
+/// Short-term messages since `since`, in one server or (`None`) everywhere.
+pub async fn count_messages_since<C: ConnectionTrait>(
+    db: &C,
+    guild: Option<GuildId>,
+    since: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let mut q = short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::CreatedAt.gte(ts(since)));
+    if let Some(g) = guild {
+        q = q.filter(short_term_messages::Column::GuildId.eq(g.as_i64()));
+    }
+    Ok(q.count(db).await?)
+}
+
+/// Distinct human authors with short-term messages older than `cutoff` (consolidation's work list).
+pub async fn short_term_authors_before<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+) -> StoreResult<Vec<UserId>> {
+    let ids: Vec<i64> = short_term_messages::Entity::find()
+        .select_only()
+        .column(short_term_messages::Column::AuthorId)
+        .distinct()
+        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
+        .filter(short_term_messages::Column::IsBot.eq(false))
+        .order_by_asc(short_term_messages::Column::AuthorId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().map(UserId::from_i64).collect())
+}
+
+/// A member's short-term messages older than `cutoff`, oldest first.
+pub async fn short_term_of_user_before<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    cutoff: DateTime<Utc>,
+) -> StoreResult<Vec<LoggedMessage>> {
+    Ok(short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::AuthorId.eq(user.as_i64()))
+        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
+        .order_by_asc(short_term_messages::Column::CreatedAt)
+        .order_by_asc(short_term_messages::Column::MessageId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_short)
+        .collect())
+}
+
+/// Short-term messages older than `cutoff`, oldest first, at most `limit` (for an age cap:
+/// bot messages and messages nobody consolidated still have to leave the short-term log).
+pub async fn short_term_before<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<Vec<LoggedMessage>> {
+    Ok(short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
+        .order_by_asc(short_term_messages::Column::CreatedAt)
+        .order_by_asc(short_term_messages::Column::MessageId)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_short)
+        .collect())
+}
+
+/// Bot-written short-term messages older than `cutoff`, oldest first, at most `limit`: no
+/// member's consolidation takes them, so the nightly run archives them on their own.
+pub async fn short_term_bot_before<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> StoreResult<Vec<LoggedMessage>> {
+    Ok(short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
+        .filter(short_term_messages::Column::IsBot.eq(true))
+        .order_by_asc(short_term_messages::Column::CreatedAt)
+        .order_by_asc(short_term_messages::Column::MessageId)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_short)
+        .collect())
+}
+
+/// Moves messages from the short-term log to the archive: insert (ignoring ones already
+/// archived), then delete. Run it inside the caller's transaction to make it atomic with other
+/// work; on its own each chunk is two statements. Returns how many left the short-term log.
+pub async fn archive_messages<C: ConnectionTrait>(
+    db: &C,
+    ids: &[MessageId],
+    archived_at: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let archived_at = ts(archived_at);
+    let mut moved = 0;
+    for chunk in ids.chunks(BATCH_ROWS) {
+        let raw: Vec<i64> = chunk.iter().map(|id| id.as_i64()).collect();
+        let rows = short_term_messages::Entity::find()
+            .filter(short_term_messages::Column::MessageId.is_in(raw.iter().copied()))
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let copies = rows.into_iter().map(|m| archived_messages::ActiveModel {
+            message_id: Set(m.message_id),
+            channel_id: Set(m.channel_id),
+            guild_id: Set(m.guild_id),
+            author_id: Set(m.author_id),
+            author_name: Set(m.author_name),
+            is_bot: Set(m.is_bot),
+            content: Set(m.content),
+            reply_to: Set(m.reply_to),
+            created_at: Set(m.created_at),
+            edited_at: Set(m.edited_at),
+            archived_at: Set(archived_at),
+        });
+        archived_messages::Entity::insert_many(copies)
+            .on_conflict_do_nothing()
+            .exec_without_returning(db)
+            .await?;
+        let deleted = short_term_messages::Entity::delete_many()
+            .filter(short_term_messages::Column::MessageId.is_in(raw))
+            .exec(db)
+            .await?;
+        moved += deleted.rows_affected;
+    }
+    Ok(moved)
+}
+
+/// A member's archived messages, oldest first.
+pub async fn archived_of_user<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+) -> StoreResult<Vec<LoggedMessage>> {
+    Ok(archived_messages::Entity::find()
+        .filter(archived_messages::Column::AuthorId.eq(user.as_i64()))
+        .order_by_asc(archived_messages::Column::CreatedAt)
+        .order_by_asc(archived_messages::Column::MessageId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_archived)
+        .collect())
+}
+
+/// Deletes everything a member wrote, from both tables. Returns the number of rows removed.
+pub async fn delete_user_messages<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<u64> {
+    let a = short_term_messages::Entity::delete_many()
+        .filter(short_term_messages::Column::AuthorId.eq(user.as_i64()))
+        .exec(db)
+        .await?;
+    let b = archived_messages::Entity::delete_many()
+        .filter(archived_messages::Column::AuthorId.eq(user.as_i64()))
+        .exec(db)
+        .await?;
+    Ok(a.rows_affected + b.rows_affected)
+}
+
+/// Retention: drops archived messages created before `cutoff`.
+pub async fn purge_archived_before<C: ConnectionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+) -> StoreResult<u64> {
+    Ok(archived_messages::Entity::delete_many()
+        .filter(archived_messages::Column::CreatedAt.lt(ts(cutoff)))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+impl Store {
+    pub async fn append_messages(&self, msgs: &[LoggedMessage]) -> StoreResult<u64> {
+        append_messages(&self.writer, msgs).await
+    }
+
+    pub async fn edit_message(
+        &self,
+        id: MessageId,
+        content: &str,
+        edited_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        edit_message(&self.writer, id, content, edited_at).await
+    }
+
+    pub async fn delete_message(&self, id: MessageId) -> StoreResult<bool> {
+        delete_message(&self.writer, id).await
+    }
+
+    pub async fn recent_messages(
+        &self,
+        channel: ChannelId,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<LoggedMessage>> {
+        recent_messages(&self.reader, channel, since, limit).await
+    }
+
+    pub async fn last_message(&self, channel: ChannelId) -> StoreResult<Option<LoggedMessage>> {
+        last_message(&self.reader, channel).await
+    }
+
+    pub async fn message(&self, id: MessageId) -> StoreResult<Option<LoggedMessage>> {
+        message(&self.reader, id).await
+    }
+
+    pub async fn messages_of_user_since(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<LoggedMessage>> {
+        messages_of_user_since(&self.reader, user, since).await
+    }
+
+    pub async fn count_messages_since(
+        &self,
+        guild: Option<GuildId>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        count_messages_since(&self.reader, guild, since).await
+    }
+
+    pub async fn short_term_authors_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> StoreResult<Vec<UserId>> {
+        short_term_authors_before(&self.reader, cutoff).await
+    }
+
+    pub async fn short_term_of_user_before(
+        &self,
+        user: UserId,
+        cutoff: DateTime<Utc>,
+    ) -> StoreResult<Vec<LoggedMessage>> {
+        short_term_of_user_before(&self.reader, user, cutoff).await
+    }
+
+    pub async fn short_term_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<LoggedMessage>> {
+        short_term_before(&self.reader, cutoff, limit).await
+    }
+
+    /// Archives in one transaction of its own; use the free function to join a larger one.
+    pub async fn archive_messages(
+        &self,
+        ids: &[MessageId],
+        archived_at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let txn = self.writer.begin().await?;
+        let moved = archive_messages(&txn, ids, archived_at).await?;
+        txn.commit().await?;
+        Ok(moved)
+    }
+
+    pub async fn archived_of_user(&self, user: UserId) -> StoreResult<Vec<LoggedMessage>> {
+        archived_of_user(&self.reader, user).await
+    }
+
+    pub async fn delete_user_messages(&self, user: UserId) -> StoreResult<u64> {
+        let txn = self.writer.begin().await?;
+        let n = delete_user_messages(&txn, user).await?;
+        txn.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn purge_archived_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        purge_archived_before(&self.writer, cutoff).await
+    }
+}

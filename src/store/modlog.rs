@@ -1,0 +1,246 @@
+//! The moderation log: cases numbered per server, and temporary bans that must be lifted even
+//! if the bot restarted in between.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use entity::modlog_cases;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
+};
+
+use super::{Store, StoreError, StoreResult, is_unique_violation, ts, valid_text};
+use crate::domain::{GuildId, UserId};
+
+/// Longest moderation reason accepted (Discord's audit-log reason limit is 512).
+pub const MAX_REASON_CHARS: usize = 512;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModAction {
+    Kick,
+    Ban,
+    Unban,
+    Timeout,
+    Untimeout,
+}
+
+impl ModAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModAction::Kick => "kick",
+            ModAction::Ban => "ban",
+            ModAction::Unban => "unban",
+            ModAction::Timeout => "timeout",
+            ModAction::Untimeout => "untimeout",
+        }
+    }
+}
+
+impl fmt::Display for ModAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ModAction {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "kick" => Ok(ModAction::Kick),
+            "ban" => Ok(ModAction::Ban),
+            "unban" => Ok(ModAction::Unban),
+            "timeout" => Ok(ModAction::Timeout),
+            "untimeout" => Ok(ModAction::Untimeout),
+            other => Err(StoreError::Corrupt(format!("moderation action `{other}`"))),
+        }
+    }
+}
+
+/// One moderation case.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ModCase {
+    pub id: i64,
+    pub guild_id: GuildId,
+    /// Per-server number shown to moderators (#1, #2, ...).
+    pub case_number: i32,
+    pub action: ModAction,
+    pub target_id: UserId,
+    pub moderator_id: UserId,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// End of a temporary ban or timeout.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When a temporary ban was lifted by the bot.
+    pub lifted_at: Option<DateTime<Utc>>,
+}
+
+fn to_domain(m: modlog_cases::Model) -> StoreResult<ModCase> {
+    Ok(ModCase {
+        id: m.id,
+        guild_id: GuildId::from_i64(m.guild_id),
+        case_number: m.case_number,
+        action: m.action.parse()?,
+        target_id: UserId::from_i64(m.target_id),
+        moderator_id: UserId::from_i64(m.moderator_id),
+        reason: m.reason,
+        created_at: m.created_at,
+        expires_at: m.expires_at,
+        lifted_at: m.lifted_at,
+    })
+}
+
+/// Records a case under the server's next case number (max + 1, in one transaction; retried
+/// if a concurrent writer on PostgreSQL took the same number).
+#[allow(clippy::too_many_arguments)]
+pub async fn add_case<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    guild: GuildId,
+    action: ModAction,
+    target: UserId,
+    moderator: UserId,
+    reason: Option<&str>,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StoreResult<ModCase> {
+    let reason = reason
+        .map(|r| valid_text("reason", r, MAX_REASON_CHARS))
+        .transpose()?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let txn = db.begin().await?;
+        let max: Option<i32> = modlog_cases::Entity::find()
+            .select_only()
+            .column_as(modlog_cases::Column::CaseNumber.max(), "max_case")
+            .filter(modlog_cases::Column::GuildId.eq(guild.as_i64()))
+            .into_tuple()
+            .one(&txn)
+            .await?
+            .flatten();
+        let inserted = modlog_cases::ActiveModel {
+            guild_id: Set(guild.as_i64()),
+            case_number: Set(max.unwrap_or(0).saturating_add(1)),
+            action: Set(action.as_str().to_owned()),
+            target_id: Set(target.as_i64()),
+            moderator_id: Set(moderator.as_i64()),
+            reason: Set(reason.clone()),
+            created_at: Set(ts(now)),
+            expires_at: Set(expires_at.map(ts)),
+            lifted_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        match inserted {
+            Ok(row) => {
+                txn.commit().await?;
+                return to_domain(row);
+            }
+            Err(e) if attempt < 5 && is_unique_violation(&e) => {
+                txn.rollback().await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Every case about `target` in the server, oldest first.
+pub async fn cases_for<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+    target: UserId,
+) -> StoreResult<Vec<ModCase>> {
+    modlog_cases::Entity::find()
+        .filter(modlog_cases::Column::GuildId.eq(guild.as_i64()))
+        .filter(modlog_cases::Column::TargetId.eq(target.as_i64()))
+        .order_by_asc(modlog_cases::Column::CaseNumber)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Temporary bans whose time is up and that were not lifted yet, oldest expiry first.
+pub async fn due_temporary_bans<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<ModCase>> {
+    modlog_cases::Entity::find()
+        .filter(modlog_cases::Column::Action.eq(ModAction::Ban.as_str()))
+        .filter(modlog_cases::Column::ExpiresAt.lte(ts(now)))
+        .filter(modlog_cases::Column::LiftedAt.is_null())
+        .order_by_asc(modlog_cases::Column::ExpiresAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Marks a temporary ban as lifted (by case id). Lifting twice keeps the first time.
+pub async fn mark_case_lifted<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let exists = modlog_cases::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .is_some();
+    if !exists {
+        return Err(StoreError::NotFound {
+            what: "moderation case",
+            id,
+        });
+    }
+    modlog_cases::Entity::update_many()
+        .col_expr(modlog_cases::Column::LiftedAt, Expr::value(Some(ts(now))))
+        .filter(modlog_cases::Column::Id.eq(id))
+        .filter(modlog_cases::Column::LiftedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_case(
+        &self,
+        guild: GuildId,
+        action: ModAction,
+        target: UserId,
+        moderator: UserId,
+        reason: Option<&str>,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ModCase> {
+        add_case(
+            &self.writer,
+            guild,
+            action,
+            target,
+            moderator,
+            reason,
+            expires_at,
+            now,
+        )
+        .await
+    }
+
+    pub async fn cases_for(&self, guild: GuildId, target: UserId) -> StoreResult<Vec<ModCase>> {
+        cases_for(&self.reader, guild, target).await
+    }
+
+    pub async fn due_temporary_bans(&self, now: DateTime<Utc>) -> StoreResult<Vec<ModCase>> {
+        due_temporary_bans(&self.reader, now).await
+    }
+
+    pub async fn mark_case_lifted(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
+        mark_case_lifted(&self.writer, id, now).await
+    }
+}

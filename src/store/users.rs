@@ -1,0 +1,173 @@
+//! Members the bot has seen and the names they went by, so it can tell who "Sam" was last
+//! month and answer data-export requests completely.
+
+use chrono::{DateTime, Utc};
+use entity::{user_names, users};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::{Store, StoreResult, ts, valid_text};
+use crate::domain::{GuildId, KnownName, UserId};
+
+/// Longest name accepted (Discord's own limit is 32; this leaves room for odd clients).
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// The `users` row of a member.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    pub is_bot: bool,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// Inserts the member or refreshes username, bot flag and last-seen time.
+pub async fn upsert_user<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    username: &str,
+    is_bot: bool,
+    seen_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let username = valid_text("username", username, MAX_NAME_CHARS)?;
+    let seen_at = ts(seen_at);
+    users::Entity::insert(users::ActiveModel {
+        id: Set(user.as_i64()),
+        username: Set(username),
+        is_bot: Set(is_bot),
+        first_seen_at: Set(seen_at),
+        last_seen_at: Set(seen_at),
+    })
+    .on_conflict(
+        OnConflict::column(users::Column::Id)
+            .update_columns([
+                users::Column::Username,
+                users::Column::IsBot,
+                users::Column::LastSeenAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The `users` row, if the member was ever seen.
+pub async fn user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<Option<UserRecord>> {
+    Ok(users::Entity::find_by_id(user.as_i64())
+        .one(db)
+        .await?
+        .map(|m| UserRecord {
+            id: UserId::from_i64(m.id),
+            username: m.username,
+            is_bot: m.is_bot,
+            first_seen_at: m.first_seen_at,
+            last_seen_at: m.last_seen_at,
+        }))
+}
+
+/// Records that the member was seen under `name` (`guild` None: their global name). Creates a
+/// minimal `users` row first if needed (the name doubles as username until `upsert_user`).
+pub async fn record_name<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    guild: Option<GuildId>,
+    name: &str,
+    seen_at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let name = valid_text("name", name, MAX_NAME_CHARS)?;
+    let seen_at = ts(seen_at);
+    users::Entity::insert(users::ActiveModel {
+        id: Set(user.as_i64()),
+        username: Set(name.clone()),
+        is_bot: Set(false),
+        first_seen_at: Set(seen_at),
+        last_seen_at: Set(seen_at),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(db)
+    .await?;
+    user_names::Entity::insert(user_names::ActiveModel {
+        user_id: Set(user.as_i64()),
+        guild_id: Set(guild.map_or(0, GuildId::as_i64)),
+        name: Set(name),
+        first_seen_at: Set(seen_at),
+        last_seen_at: Set(seen_at),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            user_names::Column::UserId,
+            user_names::Column::GuildId,
+            user_names::Column::Name,
+        ])
+        .update_column(user_names::Column::LastSeenAt)
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Every name seen for the member, most recently seen first.
+pub async fn known_names<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<Vec<KnownName>> {
+    Ok(user_names::Entity::find()
+        .filter(user_names::Column::UserId.eq(user.as_i64()))
+        .order_by_desc(user_names::Column::LastSeenAt)
+        .order_by_asc(user_names::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| KnownName {
+            guild_id: (m.guild_id != 0).then(|| GuildId::from_i64(m.guild_id)),
+            name: m.name,
+            first_seen_at: m.first_seen_at,
+            last_seen_at: m.last_seen_at,
+        })
+        .collect())
+}
+
+/// Removes the member's row and (by cascade) their name history.
+pub async fn delete_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<u64> {
+    // Names are deleted explicitly too: the cascade needs `foreign_keys=ON`, which a
+    // connection opened outside `Store::connect` may lack.
+    let names = user_names::Entity::delete_many()
+        .filter(user_names::Column::UserId.eq(user.as_i64()))
+        .exec(db)
+        .await?;
+    let users = users::Entity::delete_by_id(user.as_i64()).exec(db).await?;
+    Ok(names.rows_affected + users.rows_affected)
+}
+
+impl Store {
+    pub async fn upsert_user(
+        &self,
+        user: UserId,
+        username: &str,
+        is_bot: bool,
+        seen_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        upsert_user(&self.writer, user, username, is_bot, seen_at).await
+    }
+
+    pub async fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        user(&self.reader, id).await
+    }
+
+    pub async fn record_name(
+        &self,
+        user: UserId,
+        guild: Option<GuildId>,
+        name: &str,
+        seen_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        record_name(&self.writer, user, guild, name, seen_at).await
+    }
+
+    pub async fn known_names(&self, user: UserId) -> StoreResult<Vec<KnownName>> {
+        known_names(&self.reader, user).await
+    }
+}

@@ -1,0 +1,79 @@
+//! `spawn_bot`: the real app (as `main` builds it) wired by settings alone to a fresh fake
+//! Discord, a fresh fake OpenAI server and a fresh database.
+
+use crate::common::db::{Backend, TestDb};
+use fakes::{FakeDiscord, FakeOpenAi, World};
+use personabot::app::App;
+use personabot::config::{Settings, Sources};
+use std::time::Duration;
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub struct TestBot {
+    pub app: App,
+    pub discord: FakeDiscord,
+    pub openai: FakeOpenAi,
+    pub db: TestDb,
+}
+
+/// Settings as an operator would give them: environment variables only.
+pub fn settings(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut env: Vec<(String, String)> = vec![
+        ("PERSONABOT__DISCORD__API_BASE".into(), discord.rest_base()),
+        ("PERSONABOT__DISCORD__TOKEN".into(), "fake-token".into()),
+        ("PERSONABOT__LLM__BASE_URL".into(), openai.base_url()),
+        ("PERSONABOT__LLM__API_KEY".into(), "sk-fake".into()),
+        ("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS".into(), "3".into()),
+        ("PERSONABOT__LLM__MAX_RETRIES".into(), "1".into()),
+        ("PERSONABOT__DATABASE__URL".into(), db_url.into()),
+        ("PERSONABOT__BOT__NAME".into(), "testbot".into()),
+        // Most tests look at one exchange; judgements are tested on their own.
+        ("PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT".into(), "false".into()),
+    ];
+    for (k, v) in extra {
+        env.retain(|(key, _)| key != k);
+        env.push(((*k).into(), (*v).into()));
+    }
+    Settings::load(Sources { file: None, env }).expect("test settings are valid")
+}
+
+pub async fn spawn_bot(backend: Backend) -> TestBot {
+    spawn_bot_with(backend, &[]).await
+}
+
+pub async fn spawn_bot_with(backend: Backend, extra: &[(&str, &str)]) -> TestBot {
+    let _ = tracing_subscriber_init();
+    let discord = FakeDiscord::start(World::default()).await;
+    let openai = FakeOpenAi::start().await;
+    let db = TestDb::fresh(backend).await;
+    let app = App::start(settings(&discord, &openai, db.url(), extra)).await.expect("bot starts");
+    app.wait_ready(WAIT).await.expect("gateway READY");
+    discord.wait_for_ready(WAIT).await.expect("fake saw IDENTIFY");
+    TestBot { app, discord, openai, db }
+}
+
+fn tracing_subscriber_init() -> Option<()> {
+    personabot::telemetry::init(&personabot::config::TelemetrySettings {
+        filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        json: false,
+    });
+    Some(())
+}
+
+/// Runs one async test body (a fn taking `Backend`) on SQLite and on PostgreSQL, as the
+/// tests `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! e2e_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::db::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::db::Backend::Postgres).await;
+            }
+        }
+    };
+}
