@@ -12,6 +12,7 @@
 //! - `reply`, `consolidation`, `daily`, `proactive`: the steps the actors run (one reply,
 //!   one nightly consolidation, the day's mood and status, one proactive tick), each
 //!   callable directly with an injected clock.
+//! - `admin`: the typed admin requests the StoreActor applies.
 //! - `config`, `telemetry`, `app`: settings, logging, and assembling the running bot.
 //!
 //! ```text
@@ -25,6 +26,7 @@
 //! └── Gateway (serenity client + poise) ── events ──▶ router / store
 //! ```
 pub mod actors;
+pub mod admin;
 pub mod app;
 pub mod chat;
 pub mod config;

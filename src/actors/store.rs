@@ -11,6 +11,7 @@ use crate::domain::{
     ChannelId, ChannelPolicy, GuildId, KnownName, LoggedMessage, MemoryFact, MessageId, Persona,
     Relationship, RelationshipChange, UserId,
 };
+use crate::admin::{AdminReply, AdminRequest};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -66,6 +67,8 @@ pub enum StoreMsg {
     Flush(RpcReplyPort<()>),
     /// The batch window elapsed.
     FlushTick,
+    /// An admin command, applied in order with every other write.
+    Admin(AdminRequest, RpcReplyPort<Result<AdminReply, StoreError>>),
     /// A typed read, run concurrently on the read pool (built by `StoreHandle` methods).
     Read(Job),
     /// A typed write, run in order with every other write (built by `StoreHandle` methods).
@@ -186,6 +189,10 @@ impl Actor for StoreActor {
                     tracing::warn!(%error, %user, "could not save relationship change");
                 }
             }
+            StoreMsg::Admin(request, reply) => {
+                state.flush().await;
+                let _ = reply.send(crate::admin::apply(&state.store, request, Utc::now()).await);
+            }
             StoreMsg::Read(job) => {
                 state.flush().await;
                 tokio::spawn(job(state.store.clone()));
@@ -276,6 +283,11 @@ impl StoreHandle {
             changes,
         })
         .await;
+    }
+
+    /// Applies an admin command (see `crate::admin`).
+    pub async fn admin(&self, request: AdminRequest) -> Result<AdminReply, StoreCallError> {
+        Ok(self.slot.call(|reply| StoreMsg::Admin(request, reply)).await??)
     }
 
     pub async fn flush(&self) -> Result<(), ActorError> {

@@ -76,7 +76,7 @@ pub enum TriggerDecision {
 /// Applies the rules, first match wins:
 /// own message → other bot (unless enabled) → @mention → reply to the bot →
 /// @mention of someone else → name or alias said → reply to someone else →
-/// follow-up within the window → question/second person just after the bot spoke →
+/// @everyone/@here → follow-up within the window → question/second person just after the bot spoke →
 /// not addressed.
 pub fn decide(input: &TriggerInput<'_>) -> TriggerDecision {
     use TriggerDecision::{Ambiguous, Ignore, Reply};
@@ -109,6 +109,10 @@ pub fn decide(input: &TriggerInput<'_>) -> TriggerDecision {
     }
     if msg.replied_to_author.is_some_and(|id| id != msg.author_id) {
         return Ignore(IgnoreReason::AddressedToSomeoneElse);
+    }
+    // An @everyone/@here announcement is for the whole server, never a follow-up.
+    if msg.mentions_everyone {
+        return Ignore(IgnoreReason::NotAddressed);
     }
     let Some(last) = input.last_answer else {
         return Ignore(IgnoreReason::NotAddressed);
@@ -431,11 +435,18 @@ mod tests {
     #[test]
     fn plain_chatter_is_ignored() {
         let a = aliases();
-        let mut m = msg(ALICE, "@everyone meeting at 5");
+        let mut m = msg(ALICE, "@everyone meeting at 5, can you all make it?");
         m.mentions_everyone = true;
+        let mut i = input(&a, m);
+        i.last_answer = answered(ALICE, 10, true);
+        assert_eq!(
+            decide(&i),
+            TriggerDecision::Ignore(IgnoreReason::NotAddressed)
+        );
+        m.content = "@everyone Aria is hosting tonight";
         assert_eq!(
             decide(&input(&a, m)),
-            TriggerDecision::Ignore(IgnoreReason::NotAddressed)
+            TriggerDecision::Reply(TriggerReason::NameSaid)
         );
     }
 

@@ -42,13 +42,8 @@ pub async fn export_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
         names: users::known_names(db, user).await?,
         facts: facts::facts_of_user(db, user, true, None).await?,
         relationship: relationships::stored_relationship(db, user).await?,
-        relationship_events: relationships::relationship_events(db, user, u64::MAX >> 1).await?,
-        messages: messages::messages_of_user_since(
-            db,
-            user,
-            chrono::DateTime::<chrono::Utc>::MIN_UTC,
-        )
-        .await?,
+        relationship_events: relationships::relationship_events(db, user, i64::MAX as u64).await?,
+        messages: messages::short_term_of_user(db, user).await?,
         archived_messages: messages::archived_of_user(db, user).await?,
     })
 }
@@ -71,7 +66,7 @@ pub async fn delete_user_data<C: ConnectionTrait + TransactionTrait>(
 }
 
 impl Store {
-    /// Reads through the writer so the export is one consistent view on a quiet writer.
+    /// Reads in one read transaction, so the export is one consistent snapshot.
     pub async fn export_user(&self, user: UserId) -> StoreResult<UserExport> {
         let txn = self.reader.begin().await?;
         let export = export_user(&txn, user).await?;

@@ -195,6 +195,19 @@ pub async fn messages_of_user_since<C: ConnectionTrait>(
         .collect())
 }
 
+/// All of a member's messages in the short-term log, oldest first (data export).
+pub async fn short_term_of_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<Vec<LoggedMessage>> {
+    Ok(short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::AuthorId.eq(user.as_i64()))
+        .order_by_asc(short_term_messages::Column::CreatedAt)
+        .order_by_asc(short_term_messages::Column::MessageId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_short)
+        .collect())
+}
+
 /// Short-term messages since `since`, in one server or (`None`) everywhere.
 pub async fn count_messages_since<C: ConnectionTrait>(
     db: &C,

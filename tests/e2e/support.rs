@@ -45,8 +45,8 @@ pub async fn spawn_bot_with(backend: Backend, extra: &[(&str, &str)]) -> TestBot
     let _ = tracing_subscriber_init();
     let discord = FakeDiscord::start(World::default()).await;
     let openai = FakeOpenAi::start().await;
-    let db = TestDb::fresh(backend).await;
-    let app = App::start(settings(&discord, &openai, db.url(), extra)).await.expect("bot starts");
+    let db = TestDb::new(backend).await;
+    let app = App::start(settings(&discord, &openai, &db.url, extra)).await.expect("bot starts");
     app.wait_ready(WAIT).await.expect("gateway READY");
     discord.wait_for_ready(WAIT).await.expect("fake saw IDENTIFY");
     TestBot { app, discord, openai, db }
@@ -76,4 +76,53 @@ macro_rules! e2e_both {
             }
         }
     };
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `WAIT`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let poll = async {
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    match tokio::time::timeout(WAIT, poll).await {
+        Ok(value) => value,
+        Err(_) => panic!("timed out after {WAIT:?} waiting for {what}"),
+    }
+}
+
+/// Requests to `POST /channels/{channel}/messages` so far.
+pub fn posts_to(discord: &FakeDiscord, channel: u64) -> Vec<fakes::RecordedRequest> {
+    let path = format!("/channels/{channel}/messages");
+    discord.requests().into_iter().filter(|r| r.is("POST", &path)).collect()
+}
+
+/// Waits until at least `n` messages were posted to `channel`; returns them all.
+pub async fn wait_for_posts(discord: &FakeDiscord, channel: u64, n: usize) -> Vec<fakes::RecordedRequest> {
+    eventually(&format!("{n} messages posted to {channel}"), || async {
+        let posts = posts_to(discord, channel);
+        (posts.len() >= n).then_some(posts)
+    })
+    .await
+}
+
+/// The channel's short-term log now (after flushing buffered appends).
+pub async fn logged(bot: &TestBot, channel: u64) -> Vec<personabot::domain::LoggedMessage> {
+    bot.app.store.flush().await.expect("flush");
+    bot.app
+        .database
+        .recent_messages(
+            personabot::domain::ChannelId(channel),
+            chrono::Utc::now() - chrono::Duration::days(30),
+            10_000,
+        )
+        .await
+        .expect("read the log")
 }

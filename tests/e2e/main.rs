@@ -1,0 +1,10 @@
+//! End-to-end tests: the real app (as `main` builds it) with its real serenity, poise and
+//! async-openai clients, against the fake Discord and fake OpenAI server on 127.0.0.1, on
+//! SQLite and on PostgreSQL. See `tests/README.md` for how to write one.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod support;
+
+mod conversation;
+mod lifecycle;
