@@ -22,6 +22,13 @@ use ractor::Actor;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+/// Whether the app connects to Discord.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Discord,
+    Offline,
+}
+
 pub struct App {
     pub instance: String,
     pub store: StoreHandle,
@@ -65,6 +72,15 @@ fn redact_url(url: &str) -> String {
 impl App {
     /// Starts the actor tree and connects to Discord (when a token is configured).
     pub async fn start(settings: Settings) -> anyhow::Result<App> {
+        Self::start_with(settings, Connection::Discord).await
+    }
+
+    /// Starts the actor tree; `Connection::Offline` leaves Discord alone (maintenance
+    /// commands such as `consolidate`, and tests of the schedulers).
+    pub async fn start_with(mut settings: Settings, connection: Connection) -> anyhow::Result<App> {
+        if connection == Connection::Offline {
+            settings.discord.token = None;
+        }
         let settings = Arc::new(settings);
         let database = open_store(&settings).await?;
         let llm: Arc<dyn LanguageModel> =

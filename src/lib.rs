@@ -35,6 +35,7 @@ pub mod daily;
 pub mod discord;
 pub mod domain;
 pub mod llm;
+pub mod moderation;
 pub mod proactive;
 pub mod prompts;
 pub mod reply;

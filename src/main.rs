@@ -1,7 +1,7 @@
 //! personabot's entry point: parse the command line, load settings, run.
 
 use clap::{Parser, Subcommand};
-use personabot::app::{self, App};
+use personabot::app::{self, App, Connection};
 use personabot::config::{Settings, Sources};
 use std::process::ExitCode;
 
@@ -18,6 +18,8 @@ enum Command {
     Run,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Run one memory consolidation now (as the nightly job does), then exit.
+    Consolidate,
 }
 
 #[tokio::main]
@@ -37,6 +39,7 @@ async fn main() -> ExitCode {
             .await
             .map(|_| tracing::info!("database is up to date")),
         Command::Run => run(settings).await,
+        Command::Consolidate => consolidate(settings).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,4 +54,16 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     settings.require_token()?;
     let app = App::start(settings).await?;
     app.run_until(app::shutdown_signal()).await
+}
+
+async fn consolidate(settings: Settings) -> anyhow::Result<()> {
+    let app = App::start_with(settings, Connection::Offline).await?;
+    let outcome = app.consolidator.run_now(std::time::Duration::from_secs(24 * 3600)).await;
+    app.shutdown().await?;
+    let report = outcome?.map_err(anyhow::Error::msg)?;
+    println!(
+        "consolidated: {} members, {} facts added, {} bumped, {} superseded, {} messages archived",
+        report.users_done, report.facts_added, report.facts_bumped, report.facts_superseded, report.messages_archived
+    );
+    Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod consolidator;
 pub mod conversation;
 pub mod gateway;
+pub mod moderation;
 pub mod proactive;
 pub mod router;
 pub mod status;

@@ -20,6 +20,7 @@ pub mod emotes;
 pub mod ids;
 pub mod json;
 pub mod memory;
+pub mod moderation;
 pub mod model;
 pub mod mood;
 pub mod proactive;
