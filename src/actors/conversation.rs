@@ -42,6 +42,10 @@ pub enum ChannelEvent {
         bot: BotIdentity,
         incoming: IncomingMessage,
     },
+    /// Sent while the bot was offline; logged, never answered.
+    Backfilled {
+        incoming: IncomingMessage,
+    },
     Edited {
         channel: ChannelId,
         id: MessageId,
@@ -57,7 +61,9 @@ pub enum ChannelEvent {
 impl ChannelEvent {
     pub fn channel(&self) -> ChannelId {
         match self {
-            ChannelEvent::Message { incoming, .. } => incoming.message.channel_id,
+            ChannelEvent::Message { incoming, .. } | ChannelEvent::Backfilled { incoming } => {
+                incoming.message.channel_id
+            }
             ChannelEvent::Edited { channel, .. } | ChannelEvent::Deleted { channel, .. } => {
                 *channel
             }
@@ -149,6 +155,9 @@ impl Actor for ConversationActor {
             ConversationMsg::Event(ChannelEvent::Message { bot, incoming }) => {
                 state.on_message(bot, incoming).await;
             }
+            ConversationMsg::Event(ChannelEvent::Backfilled { incoming }) => {
+                state.log(&incoming).await;
+            }
             ConversationMsg::Event(ChannelEvent::Edited {
                 id,
                 content,
@@ -174,7 +183,8 @@ impl Actor for ConversationActor {
 }
 
 impl ConversationState {
-    async fn on_message(&mut self, bot: BotIdentity, incoming: IncomingMessage) {
+    /// Logs a message unless the bot is off here and told not to log; returns the policy.
+    async fn log(&self, incoming: &IncomingMessage) -> ChannelPolicy {
         let settings = &self.deps.settings;
         let message = &incoming.message;
         let default = ChannelPolicy {
@@ -207,6 +217,13 @@ impl ConversationState {
                 })
                 .await;
         }
+        policy
+    }
+
+    async fn on_message(&mut self, bot: BotIdentity, incoming: IncomingMessage) {
+        let policy = self.log(&incoming).await;
+        let settings = &self.deps.settings;
+        let message = &incoming.message;
         let from_bot_itself = message.author_id == bot.id;
         let bot_spoke_last = self.bot_spoke_last;
         self.bot_spoke_last = from_bot_itself;

@@ -86,6 +86,10 @@ impl EventHandler for GatewayEvents {
         let _ = self.ready.send(true);
     }
 
+    async fn cache_ready(&self, ctx: Context, guilds: Vec<serenity::all::GuildId>) {
+        super::backfill::backfill(&ctx, &guilds, &self.router, &self.store).await;
+    }
+
     async fn message(&self, _ctx: Context, msg: Message) {
         let Some(bot) = self.bot() else { return };
         self.router

@@ -4,6 +4,7 @@
 //! project's fake Discord in tests and the sandbox. serenity's ratelimiter ignores a custom
 //! base URL, so it is turned off when one is set (see shared notes, "offline-discord").
 
+pub mod backfill;
 pub mod chat;
 pub mod commands;
 pub mod events;

@@ -101,3 +101,38 @@ async fn shutdown_flushes_pending_writes(backend: Backend) {
     assert_eq!(logged.iter().filter(|m| m.content.starts_with("pending ")).count(), 300);
 }
 e2e_both!(shutdown_flushes_pending_writes);
+
+/// Messages sent while the bot was down (which Discord never replays after a restart) are
+/// read back from the channel history on the next start and logged, not answered.
+async fn restart_backfills_missed_messages(backend: Backend) {
+    let first = spawn_bot(backend).await;
+    first.discord.user_says(ids::GENERAL, ids::ALICE, "seen live").await;
+    crate::support::eventually("live message logged", || async {
+        crate::support::logged(&first, ids::GENERAL).await.iter().any(|m| m.content == "seen live").then_some(())
+    })
+    .await;
+    let crate::support::TestBot { app, discord, openai, db } = first;
+    app.shutdown().await.expect("clean shutdown");
+    // Said while the bot was offline: in the channel's history, never dispatched.
+    discord.with_world(|world| {
+        for text in ["missed one", &format!("<@{}> missed two", ids::BOT)] {
+            let id = world.next_id();
+            let message = fakes::payloads::message(world, id, ids::GENERAL, ids::BOB, text);
+            world.store_message(ids::GENERAL, message);
+        }
+    });
+    let settings = crate::support::settings(&discord, &openai, &db.url, &[]);
+    let app = personabot::app::App::start(settings).await.expect("restart");
+    app.wait_ready(WAIT).await.expect("ready again");
+    let bot = crate::support::TestBot { app, discord, openai, db };
+    let log = crate::support::eventually("missed messages logged", || async {
+        let log = crate::support::logged(&bot, ids::GENERAL).await;
+        log.iter().any(|m| m.content.ends_with("missed two")).then_some(log)
+    })
+    .await;
+    assert!(log.iter().any(|m| m.content == "missed one"));
+    assert_eq!(log.iter().filter(|m| m.content == "seen live").count(), 1);
+    assert!(bot.openai.chat_requests().is_empty(), "old messages are not answered");
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(restart_backfills_missed_messages);
