@@ -353,7 +353,7 @@ async fn sweep_bot_messages(
             let mut total = 0;
             loop {
                 let batch =
-                    messages::short_term_bot_before(s.writer(), cutoff, SWEEP_BATCH).await?;
+                    messages::short_term_before(s.writer(), cutoff, SWEEP_BATCH, messages::Authors::Bots).await?;
                 if batch.is_empty() {
                     break;
                 }

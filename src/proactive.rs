@@ -160,7 +160,7 @@ async fn speak(
         guild: last.guild_id,
         reply_to: None,
     };
-    let sent = deliver(deps.chat.as_ref(), store, Some(bot), target, &text)
+    let sent = deliver(deps.chat.as_ref(), store, bot, target, &text)
         .await
         .map_err(|e| e.to_string())?;
     let first_id = sent.first().copied();

@@ -45,7 +45,7 @@ pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Option<UserId> {
         }
         ReplyJob::RateLimited { bot, trigger } => {
             let line = deps.settings.bot.rate_limited_line.clone();
-            send_text(deps, &trigger.message, Some(&bot), &line)
+            send_text(deps, &trigger.message, &bot, &line)
                 .await
                 .ok()
                 .map(|_| trigger.message.author_id)
@@ -68,7 +68,7 @@ async fn answer(
                 OnLlmFailure::Silent => None,
                 OnLlmFailure::Line => {
                     let line = deps.settings.bot.failure_line.clone();
-                    send_text(deps, message, Some(bot), &line)
+                    send_text(deps, message, bot, &line)
                         .await
                         .ok()
                         .map(|_| message.author_id)
@@ -76,7 +76,7 @@ async fn answer(
             };
         }
     };
-    let sent = send_text(deps, message, Some(bot), &text).await;
+    let sent = send_text(deps, message, bot, &text).await;
     if sent.is_err() {
         return None;
     }
@@ -199,7 +199,7 @@ pub struct Delivery<'a> {
 pub async fn deliver(
     chat: &dyn ChatPort,
     store: &StoreHandle,
-    bot: Option<&BotIdentity>,
+    bot: &BotIdentity,
     to: Delivery<'_>,
     text: &str,
 ) -> Result<Vec<MessageId>, ChatError> {
@@ -220,21 +220,19 @@ pub async fn deliver(
             }
         };
         sent.push(id);
-        if let Some(bot) = bot {
-            store
-                .append_message(LoggedMessage {
-                    id,
-                    channel_id: to.channel,
-                    guild_id: to.guild,
-                    author_id: bot.id,
-                    author_name: bot.name.clone(),
-                    is_bot: true,
-                    content: part,
-                    reply_to: target.map(|m| m.id),
-                    created_at: Utc::now(),
-                })
-                .await;
-        }
+        store
+            .append_message(LoggedMessage {
+                id,
+                channel_id: to.channel,
+                guild_id: to.guild,
+                author_id: bot.id,
+                author_name: bot.name.clone(),
+                is_bot: true,
+                content: part,
+                reply_to: target.map(|m| m.id),
+                created_at: Utc::now(),
+            })
+            .await;
     }
     Ok(sent)
 }
@@ -242,7 +240,7 @@ pub async fn deliver(
 async fn send_text(
     deps: &ConversationDeps,
     to: &LoggedMessage,
-    bot: Option<&BotIdentity>,
+    bot: &BotIdentity,
     text: &str,
 ) -> Result<Vec<MessageId>, ChatError> {
     let target = Delivery {

@@ -70,7 +70,10 @@ pub enum StoreMsg {
     /// An admin command, applied in order with every other write.
     Admin(AdminRequest, RpcReplyPort<Result<AdminReply, StoreError>>),
     /// A typed read, run concurrently on the read pool (built by `StoreHandle` methods).
+    /// Buffered appends are written first, so the read sees every message logged before it.
     Read(Job),
+    /// A read that never looks at chat messages (settings, persona): no flush needed.
+    ReadSettings(Job),
     /// A typed write, run in order with every other write (built by `StoreHandle` methods).
     Write(Job),
 }
@@ -195,6 +198,9 @@ impl Actor for StoreActor {
             }
             StoreMsg::Read(job) => {
                 state.flush().await;
+                tokio::spawn(job(state.store.clone()));
+            }
+            StoreMsg::ReadSettings(job) => {
                 tokio::spawn(job(state.store.clone()));
             }
             StoreMsg::Write(job) => {

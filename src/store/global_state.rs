@@ -155,14 +155,11 @@ pub async fn global_list<C: ConnectionTrait>(
         .collect())
 }
 
-/// The mood dimensions: `daily_mood_*` keys with the prefix removed (`daily_mood_energy` → `energy`).
+/// The mood dimensions: the `daily_mood_*` keys, named as stored (the same keys
+/// `domain::mood::Mood` reads and writes back).
 pub async fn mood<C: ConnectionTrait>(db: &C) -> StoreResult<BTreeMap<String, i64>> {
     // The table holds a handful of rows; filtering here avoids LIKE, where `_` is a wildcard.
-    Ok(global_list(db)
-        .await?
-        .into_iter()
-        .filter_map(|(k, v, _)| k.strip_prefix(MOOD_PREFIX).map(|dim| (dim.to_owned(), v)))
-        .collect())
+    Ok(global_list(db).await?.into_iter().filter(|(k, _, _)| k.starts_with(MOOD_PREFIX)).map(|(k, v, _)| (k, v)).collect())
 }
 
 impl Store {

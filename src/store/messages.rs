@@ -196,7 +196,10 @@ pub async fn messages_of_user_since<C: ConnectionTrait>(
 }
 
 /// All of a member's messages in the short-term log, oldest first (data export).
-pub async fn short_term_of_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<Vec<LoggedMessage>> {
+pub async fn short_term_of_user<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+) -> StoreResult<Vec<LoggedMessage>> {
     Ok(short_term_messages::Entity::find()
         .filter(short_term_messages::Column::AuthorId.eq(user.as_i64()))
         .order_by_asc(short_term_messages::Column::CreatedAt)
@@ -258,35 +261,28 @@ pub async fn short_term_of_user_before<C: ConnectionTrait>(
         .collect())
 }
 
+/// Whose messages a short-term query returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authors {
+    Anyone,
+    /// Bots only: no member's consolidation takes their messages, so the nightly run
+    /// archives them on their own.
+    Bots,
+}
+
 /// Short-term messages older than `cutoff`, oldest first, at most `limit` (for an age cap:
 /// bot messages and messages nobody consolidated still have to leave the short-term log).
 pub async fn short_term_before<C: ConnectionTrait>(
     db: &C,
     cutoff: DateTime<Utc>,
     limit: u64,
+    authors: Authors,
 ) -> StoreResult<Vec<LoggedMessage>> {
-    Ok(short_term_messages::Entity::find()
-        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
-        .order_by_asc(short_term_messages::Column::CreatedAt)
-        .order_by_asc(short_term_messages::Column::MessageId)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(from_short)
-        .collect())
-}
-
-/// Bot-written short-term messages older than `cutoff`, oldest first, at most `limit`: no
-/// member's consolidation takes them, so the nightly run archives them on their own.
-pub async fn short_term_bot_before<C: ConnectionTrait>(
-    db: &C,
-    cutoff: DateTime<Utc>,
-    limit: u64,
-) -> StoreResult<Vec<LoggedMessage>> {
-    Ok(short_term_messages::Entity::find()
-        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
-        .filter(short_term_messages::Column::IsBot.eq(true))
+    let mut query = short_term_messages::Entity::find().filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)));
+    if authors == Authors::Bots {
+        query = query.filter(short_term_messages::Column::IsBot.eq(true));
+    }
+    Ok(query
         .order_by_asc(short_term_messages::Column::CreatedAt)
         .order_by_asc(short_term_messages::Column::MessageId)
         .limit(limit)
@@ -454,7 +450,7 @@ impl Store {
         cutoff: DateTime<Utc>,
         limit: u64,
     ) -> StoreResult<Vec<LoggedMessage>> {
-        short_term_before(&self.reader, cutoff, limit).await
+        short_term_before(&self.reader, cutoff, limit, Authors::Anyone).await
     }
 
     /// Archives in one transaction of its own; use the free function to join a larger one.
