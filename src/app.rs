@@ -40,6 +40,7 @@ pub struct App {
     /// Direct database access for tests and maintenance commands.
     pub database: Store,
     ready: tokio::sync::watch::Receiver<bool>,
+    fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
 }
 
@@ -122,6 +123,7 @@ impl App {
         });
         let status = StatusHandle::new(Slot::new(&instance, "status"));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
+        let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
         let gateway = settings.discord.token.clone().map(|token| GatewayArgs {
             settings: settings.clone(),
             token,
@@ -131,6 +133,7 @@ impl App {
             chat: chat.clone(),
             bot: bot.clone(),
             ready: ready_tx,
+            fatal: fatal_tx,
             started_at: chrono::Utc::now(),
         });
         let args = RootArgs {
@@ -158,6 +161,7 @@ impl App {
             supervisor: SupervisorHandle { actor },
             database,
             ready,
+            fatal,
             join,
         })
     }
@@ -185,11 +189,20 @@ impl App {
         Ok(())
     }
 
-    /// Runs until `signal` resolves (SIGINT/SIGTERM in `main`), then shuts down.
+    /// Runs until `signal` resolves (SIGINT/SIGTERM in `main`) or Discord refuses the bot
+    /// for good, then shuts down.
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
-        signal.await;
+        let mut fatal = self.fatal.clone();
+        let refused = tokio::select! {
+            () = signal => None,
+            changed = fatal.wait_for(Option::is_some) => changed.ok().and_then(|v| v.clone()),
+        };
         tracing::info!("shutting down");
-        self.shutdown().await
+        self.shutdown().await?;
+        match refused {
+            Some(why) => Err(anyhow::anyhow!(why)),
+            None => Ok(()),
+        }
     }
 }
 

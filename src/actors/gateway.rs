@@ -24,17 +24,35 @@ pub struct GatewayArgs {
     pub chat: Arc<DiscordChat>,
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     pub ready: tokio::sync::watch::Sender<bool>,
+    /// Set when Discord refuses the bot for good (bad token, intents not enabled).
+    pub fatal: tokio::sync::watch::Sender<Option<String>>,
     pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 pub enum GatewayMsg {
-    /// serenity's runner returned (it only does on a fatal error or shutdown).
-    ClientStopped(Option<String>),
+    /// serenity's runner returned (it only does on an error or shutdown).
+    ClientStopped(Option<serenity::Error>),
+}
+
+/// Errors no restart can fix: the operator has to change the token or the portal settings.
+fn needs_operator(error: &serenity::Error) -> Option<&'static str> {
+    use serenity::all::GatewayError;
+    match error {
+        serenity::Error::Gateway(GatewayError::InvalidAuthentication) => {
+            Some("Discord rejected the bot token (PERSONABOT__DISCORD__TOKEN)")
+        }
+        serenity::Error::Gateway(GatewayError::DisallowedGatewayIntents) => Some(
+            "Discord refused the gateway intents: enable Message Content and Server Members for the application in the developer portal",
+        ),
+        serenity::Error::Gateway(GatewayError::InvalidGatewayIntents) => Some("Discord refused the gateway intents as invalid"),
+        _ => None,
+    }
 }
 
 pub struct Gateway;
 
 pub struct GatewayState {
+    fatal: tokio::sync::watch::Sender<Option<String>>,
     shards: Arc<ShardManager>,
     runner: tokio::task::JoinHandle<()>,
 }
@@ -68,23 +86,27 @@ impl Actor for Gateway {
         let shards = client.shard_manager.clone();
         let runner = tokio::spawn(async move {
             let outcome = client.start().await;
-            let _ = me.cast(GatewayMsg::ClientStopped(
-                outcome.err().map(|e| e.to_string()),
-            ));
+            let _ = me.cast(GatewayMsg::ClientStopped(outcome.err()));
         });
-        Ok(GatewayState { shards, runner })
+        Ok(GatewayState { fatal: args.fatal.clone(), shards, runner })
     }
 
     async fn handle(
         &self,
         _me: ActorRef<GatewayMsg>,
         msg: GatewayMsg,
-        _state: &mut GatewayState,
+        state: &mut GatewayState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
+            GatewayMsg::ClientStopped(Some(error)) if needs_operator(&error).is_some() => {
+                let why = needs_operator(&error).unwrap_or_default();
+                tracing::error!(%error, "{why}");
+                let _ = state.fatal.send(Some(why.to_owned()));
+                Ok(())
+            }
             GatewayMsg::ClientStopped(reason) => Err(format!(
                 "Discord client stopped: {}",
-                reason.as_deref().unwrap_or("no reason given")
+                reason.map(|e| e.to_string()).unwrap_or_else(|| "no reason given".into())
             )
             .into()),
         }

@@ -136,3 +136,17 @@ async fn restart_backfills_missed_messages(backend: Backend) {
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(restart_backfills_missed_messages);
+
+/// A token Discord rejects stops the bot with a message naming the setting, instead of
+/// reconnecting forever.
+async fn rejected_token_stops_the_bot(backend: Backend) {
+    let discord = fakes::FakeDiscord::start(fakes::World::default()).await;
+    let openai = fakes::FakeOpenAi::start().await;
+    let db = crate::common::db::TestDb::new(backend).await;
+    let settings = crate::support::settings(&discord, &openai, &db.url, &[("PERSONABOT__DISCORD__TOKEN", "not-the-token")]);
+    let app = personabot::app::App::start(settings).await.expect("starts");
+    let outcome = tokio::time::timeout(WAIT, app.run_until(std::future::pending())).await.expect("stops by itself");
+    let error = outcome.expect_err("a rejected token is an error");
+    assert!(error.to_string().contains("PERSONABOT__DISCORD__TOKEN"), "{error}");
+}
+e2e_both!(rejected_token_stops_the_bot);
