@@ -1,0 +1,92 @@
+//! The real `personabot` binary as an operator runs it: bad settings stop it with one clear
+//! line, and SIGTERM shuts it down gracefully with nothing lost.
+
+use crate::common::db::{Backend, TestDb};
+use crate::e2e_both;
+use crate::support::{WAIT, eventually};
+use fakes::{FakeDiscord, FakeOpenAi, World, ids};
+use personabot::domain::ChannelId;
+use std::process::{Command, Stdio};
+
+fn bot_command(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_personabot"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PERSONABOT__DISCORD__API_BASE", discord.rest_base())
+        .env("PERSONABOT__DISCORD__TOKEN", "fake-token")
+        .env("PERSONABOT__LLM__BASE_URL", openai.base_url())
+        .env("PERSONABOT__LLM__API_KEY", "sk-fake")
+        .env("PERSONABOT__DATABASE__URL", db_url)
+        .env("RUST_LOG", "warn")
+        // No settings.yaml or .env from the working directory.
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null());
+    command
+}
+
+#[test]
+fn malformed_setting_is_one_clear_line() {
+    let output = Command::new(env!("CARGO_BIN_EXE_personabot"))
+        .env_clear()
+        .env("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS", "soon")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn missing_token_is_one_clear_line() {
+    let output = Command::new(env!("CARGO_BIN_EXE_personabot"))
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run the binary");
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PERSONABOT__DISCORD__TOKEN"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// SIGTERM while chatting: the process exits 0 and every message it received is stored.
+async fn sigterm_shuts_down_gracefully(backend: Backend) {
+    let discord = FakeDiscord::start(World::default()).await;
+    let openai = FakeOpenAi::start().await;
+    let db = TestDb::new(backend).await;
+    let mut child = bot_command(&discord, &openai, &db.url).spawn().expect("start the bot");
+    discord.wait_for_ready(WAIT).await.expect("the process connected");
+    discord
+        .wait_for_request(|r| r.path.ends_with("/commands"), WAIT)
+        .await
+        .expect("commands registered (startup finished)");
+    for i in 0..20 {
+        discord.user_says(ids::GENERAL, ids::ALICE, &format!("line {i}")).await;
+    }
+    let store = personabot::store::Store::connect(&db.url, Default::default()).await.expect("open db");
+    // Wait until the process has seen the last line (it is logged within the batch window).
+    eventually("the bot received every line", || async {
+        let log = store
+            .recent_messages(ChannelId(ids::GENERAL), chrono::Utc::now() - chrono::Duration::hours(1), 100)
+            .await
+            .ok()?;
+        log.iter().any(|m| m.content == "line 19").then_some(())
+    })
+    .await;
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("send SIGTERM");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    assert!(exit.success(), "exit status {exit}");
+    let log = store
+        .recent_messages(ChannelId(ids::GENERAL), chrono::Utc::now() - chrono::Duration::hours(1), 100)
+        .await
+        .expect("read");
+    for i in 0..20 {
+        assert_eq!(log.iter().filter(|m| m.content == format!("line {i}")).count(), 1, "line {i}");
+    }
+}
+e2e_both!(sigterm_shuts_down_gracefully);
