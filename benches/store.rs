@@ -31,9 +31,11 @@ fn msg(id: u64, channel: u64, at: DateTime<Utc>) -> LoggedMessage {
         guild_id: Some(GuildId(1)),
         author_id: UserId(1_000 + id % 37),
         author_name: format!("member{}", id % 37),
-        is_bot: id % 11 == 0,
-        content: format!("message number {id}: a line of ordinary chat, about this long, give or take."),
-        reply_to: (id % 5 == 0).then(|| MessageId(id - 1)),
+        is_bot: id.is_multiple_of(11),
+        content: format!(
+            "message number {id}: a line of ordinary chat, about this long, give or take."
+        ),
+        reply_to: id.is_multiple_of(5).then(|| MessageId(id - 1)),
         created_at: at,
     }
 }
@@ -46,7 +48,13 @@ fn percentile(sorted: &[StdDuration], p: f64) -> f64 {
 async fn append_throughput(store: &Store, label: &str) -> anyhow::Result<()> {
     let start_at = Utc::now() - Duration::days(30);
     let msgs: Vec<_> = (1..=APPEND_TOTAL)
-        .map(|i| msg(i, 1 + i % 20, start_at + Duration::milliseconds(i as i64 * 50)))
+        .map(|i| {
+            msg(
+                i,
+                1 + i % 20,
+                start_at + Duration::milliseconds(i as i64 * 50),
+            )
+        })
         .collect();
     let t = Instant::now();
     for chunk in msgs.chunks(BATCH) {
@@ -70,17 +78,29 @@ async fn read_latency(store: &Store, label: &str) -> anyhow::Result<()> {
     // Older messages in the same channel (outside the window).
     for i in 0..CHANNEL_OLDER {
         id += 1;
-        all.push(msg(id, channel, now - Duration::days(2) - Duration::seconds(i as i64 * 10)));
+        all.push(msg(
+            id,
+            channel,
+            now - Duration::days(2) - Duration::seconds(i as i64 * 10),
+        ));
     }
     // Noise in other channels, inside the window.
     for i in 0..NOISE {
         id += 1;
-        all.push(msg(id, 100 + i % 50, now - Duration::seconds((i % 80_000) as i64)));
+        all.push(msg(
+            id,
+            100 + i % 50,
+            now - Duration::seconds((i % 80_000) as i64),
+        ));
     }
     // The channel's last 24 h.
     for i in 0..CHANNEL_IN_WINDOW {
         id += 1;
-        all.push(msg(id, channel, now - Duration::hours(23) + Duration::seconds(i as i64 * 16)));
+        all.push(msg(
+            id,
+            channel,
+            now - Duration::hours(23) + Duration::seconds(i as i64 * 16),
+        ));
     }
     for chunk in all.chunks(BATCH) {
         store.append_messages(chunk).await?;
@@ -91,12 +111,20 @@ async fn read_latency(store: &Store, label: &str) -> anyhow::Result<()> {
         ("transcript (newest 100)", TRANSCRIPT_LIMIT, READS),
         ("whole window (5,000 rows)", CHANNEL_IN_WINDOW + 10, READS),
     ] {
-        let got = store.recent_messages(ChannelId(channel), since, limit).await?;
-        assert_eq!(got.len() as u64, limit.min(CHANNEL_IN_WINDOW), "window holds what was written");
+        let got = store
+            .recent_messages(ChannelId(channel), since, limit)
+            .await?;
+        assert_eq!(
+            got.len() as u64,
+            limit.min(CHANNEL_IN_WINDOW),
+            "window holds what was written"
+        );
         let mut times = Vec::with_capacity(reads);
         for _ in 0..reads {
             let t = Instant::now();
-            let rows = store.recent_messages(ChannelId(channel), since, limit).await?;
+            let rows = store
+                .recent_messages(ChannelId(channel), since, limit)
+                .await?;
             times.push(t.elapsed());
             std::hint::black_box(rows);
         }
@@ -130,10 +158,16 @@ async fn main() -> anyhow::Result<()> {
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
         let admin = Database::connect(admin_url.as_str()).await?;
         let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
-        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?;
-        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
         let result = run(&format!("{base}/{name}"), "postgres").await;
-        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await?;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await?;
         result?;
     }
     Ok(())

@@ -118,9 +118,12 @@ pub enum AdminRequest {
         guild: GuildId,
         target: UserId,
     },
-    /// A temporary ban ran out and was lifted: marks its case and records the unban.
+    /// A temporary ban ran out and was lifted on Discord: marks its case and records the
+    /// unban (the caller decided it was due, on its own clock).
     LiftTemporaryBan {
         case_id: i64,
+        guild: GuildId,
+        target: UserId,
         lifted_by: UserId,
     },
     // Tickets.
@@ -304,25 +307,42 @@ pub async fn apply(
             moderator,
             reason,
             expires_at,
-        } => R::Case(
-            store
-                .add_case(
-                    guild,
-                    action,
-                    target,
-                    moderator,
-                    reason.as_deref(),
-                    expires_at,
-                    now,
-                )
-                .await?,
-        ),
+        } => {
+            if matches!(action, ModAction::Ban | ModAction::Unban) {
+                // A new ban or an unban replaces any temporary ban still pending, so an old
+                // expiry never lifts a newer permanent ban.
+                settle_temporary_bans(store, guild, target, now).await?;
+            }
+            R::Case(
+                store
+                    .add_case(
+                        guild,
+                        action,
+                        target,
+                        moderator,
+                        reason.as_deref(),
+                        expires_at,
+                        now,
+                    )
+                    .await?,
+            )
+        }
         Q::ListCases { guild, target } => R::Cases(store.cases_for(guild, target).await?),
-        Q::LiftTemporaryBan { case_id, lifted_by } => {
-            let due = store.due_temporary_bans(now).await?;
-            let Some(case) = due.into_iter().find(|c| c.id == case_id) else {
+        Q::LiftTemporaryBan {
+            case_id,
+            guild,
+            target,
+            lifted_by,
+        } => {
+            let pending = store.cases_for(guild, target).await?.into_iter().find(|c| {
+                c.id == case_id
+                    && c.action == ModAction::Ban
+                    && c.expires_at.is_some()
+                    && c.lifted_at.is_none()
+            });
+            let Some(case) = pending else {
                 return Err(StoreError::NotFound {
-                    what: "due temporary ban",
+                    what: "pending temporary ban",
                     id: case_id,
                 });
             };
@@ -362,6 +382,23 @@ pub async fn apply(
                 .await?,
         ),
     })
+}
+
+async fn settle_temporary_bans(
+    store: &Store,
+    guild: GuildId,
+    target: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let pending = store
+        .cases_for(guild, target)
+        .await?
+        .into_iter()
+        .filter(|c| c.action == ModAction::Ban && c.expires_at.is_some() && c.lifted_at.is_none());
+    for case in pending {
+        store.mark_case_lifted(case.id, now).await?;
+    }
+    Ok(())
 }
 
 /// The member's own current fact `id`, or NotFound (another member's id reads as unknown).

@@ -5,6 +5,7 @@ use crate::actors::Slot;
 use crate::actors::consolidator::ConsolidatorHandle;
 use crate::actors::conversation::{BotIdentity, ConversationDeps, ReplyLimits};
 use crate::actors::gateway::GatewayArgs;
+use crate::actors::moderation::BanLifterHandle;
 use crate::actors::proactive::ProactiveHandle;
 use crate::actors::router::RouterHandle;
 use crate::actors::status::StatusHandle;
@@ -15,6 +16,7 @@ use crate::consolidation::ConsolidationDeps;
 use crate::daily::DailyDeps;
 use crate::discord::DiscordChat;
 use crate::llm::{LanguageModel, OpenAiModel};
+use crate::moderation::ModerationDeps;
 use crate::proactive::ProactiveDeps;
 use crate::store::{Store, StoreOptions};
 use anyhow::Context as _;
@@ -36,6 +38,8 @@ pub struct App {
     pub consolidator: ConsolidatorHandle,
     pub status: StatusHandle,
     pub proactive: ProactiveHandle,
+    /// Lifts temporary bans (`lift_due(Some(now))` runs it with a chosen clock).
+    pub bans: BanLifterHandle,
     pub supervisor: SupervisorHandle,
     /// Direct database access for tests and maintenance commands.
     pub database: Store,
@@ -121,6 +125,11 @@ impl App {
             bot: bot.clone(),
             rng: DailyDeps::rng_from(&settings),
         });
+        let moderation = Arc::new(ModerationDeps {
+            store: store.clone(),
+            discord: chat.clone(),
+            bot: bot.clone(),
+        });
         let status = StatusHandle::new(Slot::new(&instance, "status"));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
@@ -143,6 +152,7 @@ impl App {
             consolidation,
             daily,
             proactive,
+            moderation,
             gateway,
         };
         let (actor, join) = Actor::spawn(Some(format!("{instance}:root")), RootSupervisor, args)
@@ -154,6 +164,7 @@ impl App {
         Ok(App {
             consolidator: ConsolidatorHandle::new(Slot::new(&instance, "consolidator")),
             proactive: ProactiveHandle::new(Slot::new(&instance, "proactive")),
+            bans: BanLifterHandle::new(Slot::new(&instance, "ban_lifter")),
             status,
             instance,
             store,

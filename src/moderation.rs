@@ -71,7 +71,11 @@ pub async fn lift_due_bans(
     let mut lifted = Vec::with_capacity(due.len());
     for ban in due {
         let reason = format!("Temporary ban (case #{}) expired", ban.case_number);
-        match deps.discord.unban(ban.guild_id, ban.target_id, &reason).await {
+        match deps
+            .discord
+            .unban(ban.guild_id, ban.target_id, &reason)
+            .await
+        {
             Ok(outcome) => {
                 tracing::info!(case = ban.case_number, guild = %ban.guild_id, user = %ban.target_id, ?outcome, "temporary ban lifted");
             }
@@ -84,6 +88,8 @@ pub async fn lift_due_bans(
             .store
             .admin(AdminRequest::LiftTemporaryBan {
                 case_id: ban.id,
+                guild: ban.guild_id,
+                target: ban.target_id,
                 lifted_by: bot.id,
             })
             .await?;

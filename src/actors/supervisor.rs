@@ -5,6 +5,7 @@
 use super::consolidator::{ConsolidatorArgs, MemoryConsolidator};
 use super::conversation::ConversationDeps;
 use super::gateway::{Gateway, GatewayArgs};
+use super::moderation::{BAN_CHECK_INTERVAL, BanLifter};
 use super::proactive::ProactiveScheduler;
 use super::router::{ConversationRouter, RouterHandle};
 use super::status::{StatusActor, StatusHandle};
@@ -12,6 +13,7 @@ use super::store::StoreActor;
 use super::{ActorError, Slot};
 use crate::consolidation::ConsolidationDeps;
 use crate::daily::DailyDeps;
+use crate::moderation::ModerationDeps;
 use crate::proactive::ProactiveDeps;
 use crate::store::Store;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
@@ -25,16 +27,18 @@ pub enum Child {
     Status,
     Consolidator,
     Proactive,
+    BanLifter,
     Gateway,
 }
 
 /// Start order: the store first (everyone writes to it), Discord last (events need a home).
-const START_ORDER: [Child; 6] = [
+const START_ORDER: [Child; 7] = [
     Child::Store,
     Child::Router,
     Child::Status,
     Child::Consolidator,
     Child::Proactive,
+    Child::BanLifter,
     Child::Gateway,
 ];
 
@@ -46,6 +50,7 @@ impl Child {
             Child::Status => "status",
             Child::Consolidator => "consolidator",
             Child::Proactive => "proactive",
+            Child::BanLifter => "ban_lifter",
             Child::Gateway => "gateway",
         }
     }
@@ -58,6 +63,8 @@ pub struct RootArgs {
     pub consolidation: Arc<ConsolidationDeps>,
     pub daily: Arc<DailyDeps>,
     pub proactive: Arc<ProactiveDeps>,
+    /// Lifting temporary bans when they run out.
+    pub moderation: Arc<ModerationDeps>,
     /// `None` runs without a Discord connection (migrations, store-only tests).
     pub gateway: Option<GatewayArgs>,
 }
@@ -148,6 +155,15 @@ impl RootState {
                 .0
                 .get_cell()
             }
+            Child::BanLifter => Actor::spawn_linked(
+                Some(name),
+                BanLifter,
+                (self.args.moderation.clone(), BAN_CHECK_INTERVAL),
+                me.get_cell(),
+            )
+            .await?
+            .0
+            .get_cell(),
             Child::Gateway => match &self.args.gateway {
                 Some(args) => Actor::spawn_linked(Some(name), Gateway, args.clone(), me.get_cell())
                     .await?
@@ -243,6 +259,7 @@ impl Actor for RootSupervisor {
                 }
                 for child in [
                     Child::Proactive,
+                    Child::BanLifter,
                     Child::Consolidator,
                     Child::Status,
                     Child::Router,

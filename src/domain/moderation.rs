@@ -167,7 +167,9 @@ pub enum Refusal {
     NotAMember,
     #[error("your highest role must be above theirs to {0} them")]
     InvokerNotAbove(&'static str),
-    #[error("my highest role must be above theirs to {0} them; move my role up in the server settings")]
+    #[error(
+        "my highest role must be above theirs to {0} them; move my role up in the server settings"
+    )]
     BotNotAbove(&'static str),
     #[error("Discord does not allow timing out administrators")]
     AdministratorTimeout,
@@ -218,9 +220,7 @@ pub fn check(action: Sanction, s: &Situation) -> Result<(), Refusal> {
 /// A duration a moderator typed that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
-    #[error(
-        "`{0}` is not a duration; write it like `10m`, `2h`, `1d12h` or `1w` (s, m, h, d, w)"
-    )]
+    #[error("`{0}` is not a duration; write it like `10m`, `2h`, `1d12h` or `1w` (s, m, h, d, w)")]
     Malformed(String),
     #[error("the duration must be at least {min}")]
     TooShort { min: String },
@@ -249,13 +249,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let mut total: i64 = 0;
     let mut rest = compact.as_str();
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(malformed());
         }
         let amount: i64 = rest[..digits].parse().map_err(|_| malformed())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let seconds = match unit {
@@ -362,19 +366,32 @@ mod tests {
         Situation {
             owner: OWNER,
             invoker,
-            bot: party(BOT, 10, perms::BAN_MEMBERS | perms::KICK_MEMBERS | perms::MODERATE_MEMBERS),
+            bot: party(
+                BOT,
+                10,
+                perms::BAN_MEMBERS | perms::KICK_MEMBERS | perms::MODERATE_MEMBERS,
+            ),
             target,
         }
     }
 
     fn moderator() -> Party {
-        party(MOD, 5, perms::BAN_MEMBERS | perms::KICK_MEMBERS | perms::MODERATE_MEMBERS)
+        party(
+            MOD,
+            5,
+            perms::BAN_MEMBERS | perms::KICK_MEMBERS | perms::MODERATE_MEMBERS,
+        )
     }
 
     #[test]
     fn moderator_may_act_on_a_lower_member() {
         let s = situation(moderator(), Target::Member(party(ALICE, 1, 0)));
-        for action in [Sanction::Kick, Sanction::Ban, Sanction::Timeout, Sanction::Untimeout] {
+        for action in [
+            Sanction::Kick,
+            Sanction::Ban,
+            Sanction::Timeout,
+            Sanction::Untimeout,
+        ] {
             assert_eq!(check(action, &s), Ok(()), "{action}");
         }
     }
@@ -402,8 +419,14 @@ mod tests {
         let m = moderator();
         let refusals = [
             (Target::Member(m), Refusal::SelfTarget("kick")),
-            (Target::Member(party(BOT, 10, 0)), Refusal::BotTarget("kick")),
-            (Target::Member(party(OWNER, 0, 0)), Refusal::OwnerTarget("kick")),
+            (
+                Target::Member(party(BOT, 10, 0)),
+                Refusal::BotTarget("kick"),
+            ),
+            (
+                Target::Member(party(OWNER, 0, 0)),
+                Refusal::OwnerTarget("kick"),
+            ),
         ];
         for (target, refusal) in refusals {
             assert_eq!(check(Sanction::Kick, &situation(m, target)), Err(refusal));
@@ -425,7 +448,10 @@ mod tests {
         );
         // The owner outranks everyone, even without roles.
         assert_eq!(
-            check(Sanction::Ban, &situation(owner, Target::Member(party(ALICE, 9, 0)))),
+            check(
+                Sanction::Ban,
+                &situation(owner, Target::Member(party(ALICE, 9, 0)))
+            ),
             Ok(())
         );
     }
@@ -440,7 +466,10 @@ mod tests {
     fn absent_targets() {
         let gone = Target::Absent(ALICE);
         assert_eq!(check(Sanction::Ban, &situation(moderator(), gone)), Ok(()));
-        assert_eq!(check(Sanction::Unban, &situation(moderator(), gone)), Ok(()));
+        assert_eq!(
+            check(Sanction::Unban, &situation(moderator(), gone)),
+            Ok(())
+        );
         assert_eq!(
             check(Sanction::Kick, &situation(moderator(), gone)),
             Err(Refusal::NotAMember)
@@ -464,7 +493,15 @@ mod tests {
         assert_eq!(parse_duration("1w"), Ok(Duration::weeks(1)));
         assert_eq!(parse_duration("45"), Ok(Duration::minutes(45)));
         assert_eq!(parse_duration("90S"), Ok(Duration::seconds(90)));
-        for bad in ["", "m", "10x", "soon", "-5m", "1h-2m", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "m",
+            "10x",
+            "soon",
+            "-5m",
+            "1h-2m",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

@@ -6,5 +6,10 @@
 mod common;
 mod support;
 
+mod commands;
 mod conversation;
+mod daily;
 mod lifecycle;
+mod process;
+mod listening;
+mod secrets;

@@ -1,0 +1,493 @@
+//! Conversation benchmark: prints figures, asserts nothing (`cargo bench --bench conversation`).
+//!
+//! (c) memory per idle ConversationActor: process RSS (`VmRSS`) before and after 10,000
+//!     channels each receive one message (goal ≤ 20 KB per actor, 10,000 channels ≤ 300 MB).
+//!     Real StoreActor (SQLite) and ConversationRouter; stub LLM and chat ports, so the
+//!     fake servers' own memory is not counted.
+//! (a) bot overhead from trigger to LLM request, channel with 5,000 messages in the last
+//!     24 h and a member with 200 facts, SQLite (goal p99 ≤ 5 ms). Timed from handing the
+//!     message to the ConversationRouter to the LLM port's `complete` call: the channel
+//!     policy read, logging, trigger rules, rate limit, the reply's store reads, emote list,
+//!     token budget and prompt rendering, through the real actors; no HTTP on either side.
+//! (a') the same data through the whole app: MESSAGE_CREATE dispatched by the fake Discord
+//!     to the fake OpenAI server receiving the chat request (adds the fake gateway,
+//!     serenity, async-openai and loopback HTTP; an upper bound).
+//! (b) MESSAGE_CREATE to reply POSTed, whole app, zero-latency fake LLM (goal p50 ≤ 10 ms),
+//!     on a fresh channel and on the heavy one.
+//!
+//! Relationship judgements are off and the rate limits raised, so each sample is one reply.
+
+use async_trait::async_trait;
+use chrono::{Duration, Utc};
+use fakes::{FakeDiscord, FakeOpenAi, World, ids};
+use personabot::actors::Slot;
+use personabot::actors::conversation::{
+    BotIdentity, ChannelEvent, ConversationDeps, IncomingMessage, ReplyLimits,
+};
+use personabot::actors::router::{ConversationRouter, RouterHandle};
+use personabot::actors::store::{StoreActor, StoreHandle};
+use personabot::app::App;
+use personabot::chat::{ChatError, ChatPort, Outgoing, TypingGuard};
+use personabot::config::{Settings, Sources};
+use personabot::domain::emotes::CustomEmote;
+use personabot::domain::{ChannelId, EmojiId, GuildId, LoggedMessage, MessageId, NewFact, UserId};
+use personabot::llm::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+use personabot::store::{Store, StoreOptions};
+use ractor::Actor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration as StdDuration, Instant};
+use tokio::sync::mpsc;
+
+const BOT: u64 = ids::BOT;
+const ALICE: u64 = ids::ALICE;
+const HEAVY_CHANNEL: u64 = ids::GENERAL;
+const WINDOW_MESSAGES: u64 = 5_000;
+const FACTS: usize = 200;
+const IDLE_CHANNELS: u64 = 10_000;
+const DIRECT_SAMPLES: usize = 500;
+const APP_SAMPLES: usize = 300;
+const WARMUP: usize = 20;
+const WAIT: StdDuration = StdDuration::from_secs(20);
+
+fn percentile(sorted: &[StdDuration], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(idx).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+}
+
+fn summary(times: &mut [StdDuration]) -> String {
+    times.sort();
+    format!(
+        "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(times, 0.50),
+        percentile(times, 0.90),
+        percentile(times, 0.99),
+        percentile(times, 1.0)
+    )
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn settings(extra: &[(&str, String)]) -> anyhow::Result<Settings> {
+    let mut env: Vec<(String, String)> = vec![
+        ("PERSONABOT__BOT__NAME".into(), "testbot".into()),
+        (
+            "PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT".into(),
+            "false".into(),
+        ),
+        (
+            "PERSONABOT__BOT__USER_REPLIES_PER_MINUTE".into(),
+            "1000000".into(),
+        ),
+        (
+            "PERSONABOT__BOT__CHANNEL_REPLIES_PER_MINUTE".into(),
+            "1000000".into(),
+        ),
+        ("PERSONABOT__LLM__MAX_RETRIES".into(), "0".into()),
+    ];
+    for (k, v) in extra {
+        env.retain(|(key, _)| key != k);
+        env.push(((*k).to_owned(), v.clone()));
+    }
+    Ok(Settings::load(Sources { file: None, env })?)
+}
+
+fn logged(
+    id: u64,
+    channel: u64,
+    author: u64,
+    at: chrono::DateTime<Utc>,
+    content: String,
+) -> LoggedMessage {
+    LoggedMessage {
+        id: MessageId(id),
+        channel_id: ChannelId(channel),
+        guild_id: Some(GuildId(ids::GUILD)),
+        author_id: UserId(author),
+        author_name: format!("member{}", author % 100),
+        is_bot: author == BOT,
+        content,
+        reply_to: None,
+        created_at: at,
+    }
+}
+
+/// 5,000 messages in the channel's last 24 h (a third of them alice's) and 200 facts
+/// about alice.
+async fn seed_heavy(store: &Store) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let msgs: Vec<_> = (0..WINDOW_MESSAGES)
+        .map(|i| {
+            let author = if i % 3 == 0 { ALICE } else { 5_000 + i % 40 };
+            logged(
+                10_000 + i,
+                HEAVY_CHANNEL,
+                author,
+                now - Duration::hours(23) + Duration::milliseconds(i as i64 * 16_000),
+                format!(
+                    "message {i}: an ordinary line of chat about games, food and the weather today."
+                ),
+            )
+        })
+        .collect();
+    for chunk in msgs.chunks(500) {
+        store.append_messages(chunk).await?;
+    }
+    for i in 0..FACTS {
+        let fact = NewFact {
+            user_id: UserId(ALICE),
+            fact: format!(
+                "alice mentioned detail number {i}: likes thing {i} and dislikes thing {}",
+                i + 1
+            ),
+            category: "preference".into(),
+            embedding: None,
+        };
+        store
+            .insert_fact(&fact, now - Duration::minutes(i as i64))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The LLM port, answering at once and reporting when a chat completion was asked for.
+struct StubLlm {
+    asked: mpsc::UnboundedSender<Instant>,
+}
+
+#[async_trait]
+impl LanguageModel for StubLlm {
+    async fn complete(&self, request: CompletionRequest) -> Result<String, LlmError> {
+        if request.role == ModelRole::Chat {
+            let _ = self.asked.send(Instant::now());
+        }
+        Ok("Sounds good to me.".into())
+    }
+
+    async fn embed(&self, _texts: &[String]) -> Result<Option<Vec<Vec<f32>>>, LlmError> {
+        Ok(None)
+    }
+
+    fn embedding_model(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The chat port: sends succeed at once and are reported.
+struct StubChat {
+    next_id: AtomicU64,
+    sent: mpsc::UnboundedSender<MessageId>,
+}
+
+#[async_trait]
+impl ChatPort for StubChat {
+    async fn send(&self, message: Outgoing) -> Result<MessageId, ChatError> {
+        let id = MessageId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let _ = self.sent.send(message.reply_to.unwrap_or(id));
+        Ok(id)
+    }
+
+    fn start_typing(&self, _channel: ChannelId) -> TypingGuard {
+        Box::new(())
+    }
+
+    async fn custom_emotes(&self, _guild: GuildId) -> Vec<CustomEmote> {
+        vec![
+            CustomEmote {
+                id: EmojiId(7000),
+                name: "partyblob".into(),
+                animated: false,
+            },
+            CustomEmote {
+                id: EmojiId(7001),
+                name: "dancecat".into(),
+                animated: true,
+            },
+        ]
+    }
+
+    async fn set_status(&self, _text: &str) -> Result<(), ChatError> {
+        Ok(())
+    }
+}
+
+/// StoreActor + ConversationRouter on a fresh SQLite file, with the stub ports.
+struct Actors {
+    router: RouterHandle,
+    store: StoreHandle,
+    database: Store,
+    asked: mpsc::UnboundedReceiver<Instant>,
+    sent: mpsc::UnboundedReceiver<MessageId>,
+    stop: Vec<ractor::ActorCell>,
+}
+
+async fn start_actors(name: &str, url: &str) -> anyhow::Result<Actors> {
+    let settings = Arc::new(settings(&[("PERSONABOT__DATABASE__URL", url.to_owned())])?);
+    let options = StoreOptions {
+        max_read_connections: settings.database.max_read_connections,
+        busy_timeout: StdDuration::from_millis(settings.database.busy_timeout_ms),
+    };
+    let database = Store::connect(url, options).await?;
+    let (asked_tx, asked) = mpsc::unbounded_channel();
+    let (sent_tx, sent) = mpsc::unbounded_channel();
+    let (store_actor, _) =
+        Actor::spawn(Some(format!("{name}:store")), StoreActor, database.clone()).await?;
+    let store = StoreHandle::new(Slot::new(name, "store"));
+    let deps = Arc::new(ConversationDeps {
+        store: store.clone(),
+        llm: Arc::new(StubLlm { asked: asked_tx }),
+        chat: Arc::new(StubChat {
+            next_id: AtomicU64::new(1 << 40),
+            sent: sent_tx,
+        }),
+        limits: ReplyLimits::new(
+            settings.bot.user_replies_per_minute,
+            settings.bot.channel_replies_per_minute,
+        ),
+        settings,
+    });
+    let (router_actor, _) =
+        Actor::spawn(Some(format!("{name}:router")), ConversationRouter, deps).await?;
+    Ok(Actors {
+        router: RouterHandle::new(Slot::new(name, "router")),
+        store,
+        database,
+        asked,
+        sent,
+        stop: vec![router_actor.get_cell(), store_actor.get_cell()],
+    })
+}
+
+impl Actors {
+    async fn stop(self) {
+        for cell in self.stop {
+            let _ = cell
+                .stop_and_wait(None, Some(StdDuration::from_secs(30)))
+                .await;
+        }
+    }
+}
+
+fn event(id: u64, channel: u64, author: u64, content: String, mentions_bot: bool) -> ChannelEvent {
+    ChannelEvent::Message {
+        bot: BotIdentity {
+            id: UserId(BOT),
+            name: "testbot".into(),
+        },
+        incoming: IncomingMessage {
+            message: logged(id, channel, author, Utc::now(), content),
+            mentions: if mentions_bot {
+                vec![UserId(BOT)]
+            } else {
+                Vec::new()
+            },
+            mentions_everyone: false,
+            replied_to_author: None,
+            author_username: format!("member{}", author % 100),
+            author_display: None,
+        },
+    }
+}
+
+async fn idle_actor_memory() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}/idle.sqlite?mode=rwc", dir.path().display());
+    let actors = start_actors("bench-idle", &url).await?;
+    let deliver = |range: std::ops::Range<u64>| {
+        let router = actors.router.clone();
+        async move {
+            for i in range {
+                let channel = 1_000_000 + i;
+                router
+                    .deliver(event(
+                        50_000_000 + i,
+                        channel,
+                        6_000 + i % 500,
+                        format!("just chatting in channel {i}"),
+                        false,
+                    ))
+                    .await;
+            }
+        }
+    };
+    let wait_for_channels = |n: usize| {
+        let router = actors.router.clone();
+        let store = actors.store.clone();
+        async move {
+            loop {
+                let count = router.channel_count().await.unwrap_or(0);
+                if count >= n {
+                    let _ = store.flush().await;
+                    return count;
+                }
+                tokio::time::sleep(StdDuration::from_millis(50)).await;
+            }
+        }
+    };
+    // Warm up: a few hundred channels so pools, caches and the allocator are in use.
+    let warm = 500;
+    deliver(0..warm).await;
+    wait_for_channels(warm as usize).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let before = rss_kb();
+    deliver(warm..warm + IDLE_CHANNELS).await;
+    let count = wait_for_channels((warm + IDLE_CHANNELS) as usize).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let after = rss_kb();
+    let logged = actors
+        .database
+        .count_messages_since(None, Utc::now() - Duration::hours(1))
+        .await
+        .unwrap_or(0);
+    println!(
+        "(c) idle ConversationActors: {IDLE_CHANNELS} more channels ({count} live, {logged} messages logged): RSS {:.1} MB -> {:.1} MB, {:.1} KB per channel (goal <= 20 KB); process RSS {:.1} MB (goal <= 300 MB)",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        after.saturating_sub(before) as f64 / IDLE_CHANNELS as f64,
+        after as f64 / 1024.0,
+    );
+    actors.stop().await;
+    Ok(())
+}
+
+async fn direct_overhead() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}/direct.sqlite?mode=rwc", dir.path().display());
+    let mut actors = start_actors("bench-direct", &url).await?;
+    seed_heavy(&actors.database).await?;
+    let mut times = Vec::with_capacity(DIRECT_SAMPLES);
+    for i in 0..WARMUP + DIRECT_SAMPLES {
+        let id = 90_000_000 + i as u64;
+        let content = format!("<@{BOT}> question number {i}: what do you think about that?");
+        let start = Instant::now();
+        actors
+            .router
+            .deliver(event(id, HEAVY_CHANNEL, ALICE, content, true))
+            .await;
+        let asked = tokio::time::timeout(WAIT, actors.asked.recv())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("LLM port gone"))?;
+        // Let the reply finish before the next trigger, so samples do not overlap.
+        while tokio::time::timeout(WAIT, actors.sent.recv())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("chat port gone"))?
+            != MessageId(id)
+        {}
+        if i >= WARMUP {
+            times.push(asked.duration_since(start));
+        }
+    }
+    println!(
+        "(a) trigger -> LLM request, direct (real actors + SQLite, stub ports), {WINDOW_MESSAGES} msgs in 24 h, {FACTS} facts, {DIRECT_SAMPLES} replies: {} (goal p99 <= 5 ms)",
+        summary(&mut times)
+    );
+    actors.stop().await;
+    Ok(())
+}
+
+/// The whole app against the fakes; returns (trigger -> fake OpenAI request, trigger -> reply
+/// POSTed) samples.
+async fn through_the_app(heavy: bool) -> anyhow::Result<(Vec<StdDuration>, Vec<StdDuration>)> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}/app.sqlite?mode=rwc", dir.path().display());
+    if heavy {
+        let options = StoreOptions {
+            max_read_connections: 1,
+            busy_timeout: StdDuration::from_secs(5),
+        };
+        let store = Store::connect(&url, options).await?;
+        seed_heavy(&store).await?;
+        store.close().await?;
+    }
+    let discord = FakeDiscord::start(World::default()).await;
+    let openai = FakeOpenAi::start().await;
+    let settings = settings(&[
+        ("PERSONABOT__DATABASE__URL", url.clone()),
+        ("PERSONABOT__DISCORD__API_BASE", discord.rest_base()),
+        ("PERSONABOT__DISCORD__TOKEN", "fake-token".into()),
+        ("PERSONABOT__LLM__BASE_URL", openai.base_url()),
+        ("PERSONABOT__LLM__API_KEY", "sk-fake".into()),
+    ])?;
+    let app = App::start(settings).await?;
+    app.wait_ready(WAIT).await?;
+    discord.wait_for_ready(WAIT).await?;
+    let mut to_llm = Vec::with_capacity(APP_SAMPLES);
+    let mut to_post = Vec::with_capacity(APP_SAMPLES);
+    for i in 0..WARMUP + APP_SAMPLES {
+        let marker = format!("[q{i}]");
+        let mut feed = discord.subscribe();
+        let start = Instant::now();
+        let message = discord
+            .user_says(
+                HEAVY_CHANNEL,
+                ALICE,
+                &format!("<@{BOT}> {marker} how is it going?"),
+            )
+            .await;
+        let id = message["id"].as_str().unwrap_or_default().to_owned();
+        let llm = async {
+            let _ = openai
+                .wait_for_request(
+                    |r| r.is_chat() && r.last_user_text().contains(&marker),
+                    WAIT,
+                )
+                .await;
+            Instant::now()
+        };
+        let post = async {
+            loop {
+                match tokio::time::timeout(WAIT, feed.recv()).await {
+                    Ok(Ok(r))
+                        if r.is("POST", "/messages")
+                            && r.body.as_ref().is_some_and(|b| {
+                                b["message_reference"]["message_id"].as_str() == Some(id.as_str())
+                            }) =>
+                    {
+                        return Instant::now();
+                    }
+                    Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+                    _ => return Instant::now() + WAIT,
+                }
+            }
+        };
+        let (asked, posted) = tokio::join!(llm, post);
+        if i >= WARMUP {
+            to_llm.push(asked.duration_since(start));
+            to_post.push(posted.duration_since(start));
+        }
+    }
+    app.shutdown().await?;
+    Ok((to_llm, to_post))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    idle_actor_memory().await?;
+    direct_overhead().await?;
+    let (mut llm, mut heavy) = through_the_app(true).await?;
+    println!(
+        "(a') MESSAGE_CREATE -> fake OpenAI request, whole app, {WINDOW_MESSAGES} msgs in 24 h, {FACTS} facts, {APP_SAMPLES} replies: {}",
+        summary(&mut llm)
+    );
+    let (_, mut light) = through_the_app(false).await?;
+    println!(
+        "(b) MESSAGE_CREATE -> reply POSTed, whole app, zero-latency fake LLM, fresh channel, {APP_SAMPLES} replies: {} (goal p50 <= 10 ms)",
+        summary(&mut light)
+    );
+    println!(
+        "(b) MESSAGE_CREATE -> reply POSTed, whole app, zero-latency fake LLM, {WINDOW_MESSAGES}-message channel, {APP_SAMPLES} replies: {}",
+        summary(&mut heavy)
+    );
+    println!("process RSS at the end: {:.1} MB", rss_kb() as f64 / 1024.0);
+    Ok(())
+}

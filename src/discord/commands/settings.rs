@@ -1,0 +1,159 @@
+//! /bot enable|disable [channel], /bot proactive on|off [channel], /bot status [channel]:
+//! where the bot speaks. For members with Manage Server, checked on the server side.
+
+use super::{Context, Error, admin, checks, embed};
+use crate::admin::{AdminReply, AdminRequest};
+use crate::domain::moderation::perms;
+use crate::domain::{ChannelId, ChannelPolicy, GuildId};
+use serenity::all::ChannelId as DiscordChannel;
+
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum OnOff {
+    #[name = "on"]
+    On,
+    #[name = "off"]
+    Off,
+}
+
+/// Where the bot may talk in this server
+#[poise::command(
+    slash_command,
+    guild_only,
+    default_member_permissions = "MANAGE_GUILD",
+    subcommands("enable", "disable", "proactive", "status")
+)]
+pub async fn bot(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+fn ids(
+    ctx: Context<'_>,
+    channel: Option<DiscordChannel>,
+) -> Result<(GuildId, Option<ChannelId>), Error> {
+    checks::require(ctx, perms::MANAGE_GUILD)?;
+    let guild = GuildId(checks::guild_id(ctx)?.get());
+    Ok((guild, channel.map(|c| ChannelId(c.get()))))
+}
+
+async fn switch(ctx: Context<'_>, channel: Option<DiscordChannel>, on: bool) -> Result<(), Error> {
+    let (guild, channel) = ids(ctx, channel)?;
+    let (request, place) = match channel {
+        None => (
+            AdminRequest::SetGuildEnabled { guild, enabled: on },
+            "in this server (channels with their own setting keep it)".to_owned(),
+        ),
+        Some(channel) => (
+            AdminRequest::SetChannelEnabled {
+                guild: Some(guild),
+                channel,
+                enabled: Some(on),
+            },
+            format!("in <#{channel}>"),
+        ),
+    };
+    admin(ctx, request).await?;
+    let verb = if on { "enabled" } else { "disabled" };
+    super::reply_private(
+        ctx,
+        embed(format!("Bot {verb}")).description(format!("I am now {verb} {place}.")),
+    )
+    .await
+}
+
+/// Let the bot talk in this server, or in one channel
+#[poise::command(slash_command, guild_only)]
+pub async fn enable(
+    ctx: Context<'_>,
+    #[description = "Only this channel (default: the whole server)"]
+    #[channel_types("Text", "News", "PublicThread", "PrivateThread")]
+    channel: Option<DiscordChannel>,
+) -> Result<(), Error> {
+    switch(ctx, channel, true).await
+}
+
+/// Stop the bot from talking in this server, or in one channel
+#[poise::command(slash_command, guild_only)]
+pub async fn disable(
+    ctx: Context<'_>,
+    #[description = "Only this channel (default: the whole server)"]
+    #[channel_types("Text", "News", "PublicThread", "PrivateThread")]
+    channel: Option<DiscordChannel>,
+) -> Result<(), Error> {
+    switch(ctx, channel, false).await
+}
+
+/// Let the bot speak up unprompted in a channel (off by default)
+#[poise::command(slash_command, guild_only)]
+pub async fn proactive(
+    ctx: Context<'_>,
+    #[description = "on or off"] mode: OnOff,
+    #[description = "Which channel (default: this one)"]
+    #[channel_types("Text", "News", "PublicThread", "PrivateThread")]
+    channel: Option<DiscordChannel>,
+) -> Result<(), Error> {
+    let (guild, channel) = ids(ctx, channel)?;
+    let channel = channel.unwrap_or(ChannelId(ctx.channel_id().get()));
+    let enabled = matches!(mode, OnOff::On);
+    admin(
+        ctx,
+        AdminRequest::SetChannelProactive {
+            guild: Some(guild),
+            channel,
+            enabled,
+        },
+    )
+    .await?;
+    let text = if enabled {
+        format!("I may now start conversations in <#{channel}> now and then.")
+    } else {
+        format!("I will only answer when addressed in <#{channel}>.")
+    };
+    super::reply_private(
+        ctx,
+        embed(format!(
+            "Proactive messages {}",
+            if enabled { "on" } else { "off" }
+        ))
+        .description(text),
+    )
+    .await
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "✅ yes" } else { "❌ no" }
+}
+
+/// Show whether the bot talks in a channel, and whether it speaks up unprompted there
+#[poise::command(slash_command, guild_only)]
+pub async fn status(
+    ctx: Context<'_>,
+    #[description = "Which channel (default: this one)"]
+    #[channel_types("Text", "News", "PublicThread", "PrivateThread")]
+    channel: Option<DiscordChannel>,
+) -> Result<(), Error> {
+    let (guild, channel) = ids(ctx, channel)?;
+    let channel = channel.unwrap_or(ChannelId(ctx.channel_id().get()));
+    let default = ChannelPolicy {
+        bot_enabled: ctx.data().settings.bot.enabled_by_default,
+        proactive_enabled: false,
+    };
+    let reply = admin(
+        ctx,
+        AdminRequest::ChannelStatus {
+            guild: Some(guild),
+            channel,
+            default,
+        },
+    )
+    .await?;
+    let policy = crate::expect_reply!(reply, AdminReply::Policy);
+    let e = embed("Bot status")
+        .description(format!("In <#{channel}>"))
+        .field("Answers when addressed", yes_no(policy.bot_enabled), true)
+        .field(
+            "Speaks up unprompted",
+            yes_no(policy.proactive_enabled),
+            true,
+        );
+    super::reply_private(ctx, e).await
+}
