@@ -101,7 +101,8 @@ pub struct ConversationDeps {
 }
 
 pub enum ConversationMsg {
-    Event(ChannelEvent),
+    /// Boxed: queued events stay small in the mailbox.
+    Event(Box<ChannelEvent>),
     /// The in-flight reply finished (sent, or given up).
     ReplyFinished {
         answered: Option<UserId>,
@@ -152,23 +153,16 @@ impl Actor for ConversationActor {
         state: &mut ConversationState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            ConversationMsg::Event(ChannelEvent::Message { bot, incoming }) => {
-                state.on_message(bot, incoming).await;
-            }
-            ConversationMsg::Event(ChannelEvent::Backfilled { incoming }) => {
-                state.log(&incoming).await;
-            }
-            ConversationMsg::Event(ChannelEvent::Edited {
-                id,
-                content,
-                edited_at,
-                ..
-            }) => {
-                state.deps.store.edit_message(id, content, edited_at).await;
-            }
-            ConversationMsg::Event(ChannelEvent::Deleted { id, .. }) => {
-                state.deps.store.delete_message(id).await;
-            }
+            ConversationMsg::Event(event) => match *event {
+                ChannelEvent::Message { bot, incoming } => state.on_message(bot, incoming).await,
+                ChannelEvent::Backfilled { incoming } => {
+                    state.log(&incoming).await;
+                }
+                ChannelEvent::Edited { id, content, edited_at, .. } => {
+                    state.deps.store.edit_message(id, content, edited_at).await;
+                }
+                ChannelEvent::Deleted { id, .. } => state.deps.store.delete_message(id).await,
+            },
             ConversationMsg::ReplyFinished { answered, at } => {
                 state.in_flight = false;
                 if let Some(user) = answered {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub enum RouterMsg {
-    Event(ChannelEvent),
+    Event(Box<ChannelEvent>),
     /// Number of live channel actors (for stats and tests).
     ChannelCount(RpcReplyPort<usize>),
     /// Lets every channel finish what it is doing, then stops them (shutdown).
@@ -124,7 +124,7 @@ impl RouterHandle {
     }
 
     pub async fn deliver(&self, event: ChannelEvent) {
-        if let Err(error) = self.slot.cast(RouterMsg::Event(event)).await {
+        if let Err(error) = self.slot.cast(RouterMsg::Event(Box::new(event))).await {
             tracing::error!(%error, "conversation router unavailable; event dropped");
         }
     }
