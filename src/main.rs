@@ -58,12 +58,19 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
 
 async fn consolidate(settings: Settings) -> anyhow::Result<()> {
     let app = App::start_with(settings, Connection::Offline).await?;
-    let outcome = app.consolidator.run_now(std::time::Duration::from_secs(24 * 3600)).await;
+    let outcome = app
+        .consolidator
+        .run_now(std::time::Duration::from_secs(24 * 3600))
+        .await;
     app.shutdown().await?;
     let report = outcome?.map_err(anyhow::Error::msg)?;
     println!(
         "consolidated: {} members, {} facts added, {} bumped, {} superseded, {} messages archived",
-        report.users_done, report.facts_added, report.facts_bumped, report.facts_superseded, report.messages_archived
+        report.users_done,
+        report.facts_added,
+        report.facts_bumped,
+        report.facts_superseded,
+        report.messages_archived
     );
     Ok(())
 }

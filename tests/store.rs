@@ -716,7 +716,10 @@ both_backends!(global_state_and_mood, |store| async move {
     let mood = store.mood().await.expect("mood");
     assert_eq!(
         mood,
-        BTreeMap::from([("daily_mood_energy".to_owned(), 9), ("daily_mood_patience".to_owned(), -2)])
+        BTreeMap::from([
+            ("daily_mood_energy".to_owned(), 9),
+            ("daily_mood_patience".to_owned(), -2)
+        ])
     );
     let list = store.global_list().await.expect("list");
     assert_eq!(

@@ -158,7 +158,12 @@ impl Actor for ConversationActor {
                 ChannelEvent::Backfilled { incoming } => {
                     state.log(&incoming).await;
                 }
-                ChannelEvent::Edited { id, content, edited_at, .. } => {
+                ChannelEvent::Edited {
+                    id,
+                    content,
+                    edited_at,
+                    ..
+                } => {
                     state.deps.store.edit_message(id, content, edited_at).await;
                 }
                 ChannelEvent::Deleted { id, .. } => state.deps.store.delete_message(id).await,

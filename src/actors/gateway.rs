@@ -44,7 +44,9 @@ fn needs_operator(error: &serenity::Error) -> Option<&'static str> {
         serenity::Error::Gateway(GatewayError::DisallowedGatewayIntents) => Some(
             "Discord refused the gateway intents: enable Message Content and Server Members for the application in the developer portal",
         ),
-        serenity::Error::Gateway(GatewayError::InvalidGatewayIntents) => Some("Discord refused the gateway intents as invalid"),
+        serenity::Error::Gateway(GatewayError::InvalidGatewayIntents) => {
+            Some("Discord refused the gateway intents as invalid")
+        }
         _ => None,
     }
 }
@@ -88,7 +90,11 @@ impl Actor for Gateway {
             let outcome = client.start().await;
             let _ = me.cast(GatewayMsg::ClientStopped(outcome.err()));
         });
-        Ok(GatewayState { fatal: args.fatal.clone(), shards, runner })
+        Ok(GatewayState {
+            fatal: args.fatal.clone(),
+            shards,
+            runner,
+        })
     }
 
     async fn handle(
@@ -106,7 +112,9 @@ impl Actor for Gateway {
             }
             GatewayMsg::ClientStopped(reason) => Err(format!(
                 "Discord client stopped: {}",
-                reason.map(|e| e.to_string()).unwrap_or_else(|| "no reason given".into())
+                reason
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "no reason given".into())
             )
             .into()),
         }

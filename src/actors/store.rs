@@ -7,11 +7,11 @@
 //! Stopping the actor with `drain` writes whatever is still buffered.
 
 use super::{ActorError, Slot};
+use crate::admin::{AdminReply, AdminRequest};
 use crate::domain::{
     ChannelId, ChannelPolicy, GuildId, KnownName, LoggedMessage, MemoryFact, MessageId, Persona,
     Relationship, RelationshipChange, UserId,
 };
-use crate::admin::{AdminReply, AdminRequest};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -293,7 +293,10 @@ impl StoreHandle {
 
     /// Applies an admin command (see `crate::admin`).
     pub async fn admin(&self, request: AdminRequest) -> Result<AdminReply, StoreCallError> {
-        Ok(self.slot.call(|reply| StoreMsg::Admin(request, reply)).await??)
+        Ok(self
+            .slot
+            .call(|reply| StoreMsg::Admin(request, reply))
+            .await??)
     }
 
     pub async fn flush(&self) -> Result<(), ActorError> {

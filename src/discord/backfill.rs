@@ -16,7 +16,12 @@ use serenity::all::{ChannelType, Context, GetMessages, GuildId, MessageId};
 /// At most this many missed messages are fetched per channel.
 const MAX_PER_CHANNEL: usize = 1000;
 
-pub async fn backfill(ctx: &Context, guilds: &[GuildId], router: &RouterHandle, store: &StoreHandle) {
+pub async fn backfill(
+    ctx: &Context,
+    guilds: &[GuildId],
+    router: &RouterHandle,
+    store: &StoreHandle,
+) {
     let channels: Vec<serenity::all::ChannelId> = guilds
         .iter()
         .filter_map(|g| ctx.cache.guild(*g))
@@ -31,7 +36,10 @@ pub async fn backfill(ctx: &Context, guilds: &[GuildId], router: &RouterHandle, 
     let mut total = 0;
     for channel in channels {
         let id = ChannelId(channel.get());
-        let last = match store.read(move |s| async move { s.last_message(id).await }).await {
+        let last = match store
+            .read(move |s| async move { s.last_message(id).await })
+            .await
+        {
             Ok(Some(last)) => last,
             Ok(None) => continue,
             Err(error) => {
@@ -42,7 +50,10 @@ pub async fn backfill(ctx: &Context, guilds: &[GuildId], router: &RouterHandle, 
         let mut after = MessageId::new(last.id.0);
         let mut fetched = 0;
         while fetched < MAX_PER_CHANNEL {
-            let page = match channel.messages(&ctx.http, GetMessages::new().after(after).limit(100)).await {
+            let page = match channel
+                .messages(&ctx.http, GetMessages::new().after(after).limit(100))
+                .await
+            {
                 Ok(page) => page,
                 Err(error) => {
                     tracing::warn!(%error, channel = %id, "could not read missed messages");
@@ -51,11 +62,17 @@ pub async fn backfill(ctx: &Context, guilds: &[GuildId], router: &RouterHandle, 
             };
             let mut page = page;
             page.sort_by_key(|m| m.id);
-            let Some(newest) = page.last().map(|m| m.id) else { break };
+            let Some(newest) = page.last().map(|m| m.id) else {
+                break;
+            };
             let full_page = page.len() >= 100;
             fetched += page.len();
             for message in &page {
-                router.deliver(ChannelEvent::Backfilled { incoming: incoming(message) }).await;
+                router
+                    .deliver(ChannelEvent::Backfilled {
+                        incoming: incoming(message),
+                    })
+                    .await;
             }
             after = newest;
             if !full_page {
@@ -65,6 +82,9 @@ pub async fn backfill(ctx: &Context, guilds: &[GuildId], router: &RouterHandle, 
         total += fetched;
     }
     if total > 0 {
-        tracing::info!(messages = total, "logged messages sent while the bot was offline");
+        tracing::info!(
+            messages = total,
+            "logged messages sent while the bot was offline"
+        );
     }
 }

@@ -159,7 +159,12 @@ pub async fn global_list<C: ConnectionTrait>(
 /// `domain::mood::Mood` reads and writes back).
 pub async fn mood<C: ConnectionTrait>(db: &C) -> StoreResult<BTreeMap<String, i64>> {
     // The table holds a handful of rows; filtering here avoids LIKE, where `_` is a wildcard.
-    Ok(global_list(db).await?.into_iter().filter(|(k, _, _)| k.starts_with(MOOD_PREFIX)).map(|(k, v, _)| (k, v)).collect())
+    Ok(global_list(db)
+        .await?
+        .into_iter()
+        .filter(|(k, _, _)| k.starts_with(MOOD_PREFIX))
+        .map(|(k, v, _)| (k, v))
+        .collect())
 }
 
 impl Store {

@@ -278,7 +278,8 @@ pub async fn short_term_before<C: ConnectionTrait>(
     limit: u64,
     authors: Authors,
 ) -> StoreResult<Vec<LoggedMessage>> {
-    let mut query = short_term_messages::Entity::find().filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)));
+    let mut query = short_term_messages::Entity::find()
+        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)));
     if authors == Authors::Bots {
         query = query.filter(short_term_messages::Column::IsBot.eq(true));
     }

@@ -13,7 +13,11 @@ async fn logged_contents(bot: &crate::support::TestBot) -> Vec<String> {
     bot.app.store.flush().await.expect("flush");
     bot.app
         .database
-        .recent_messages(ChannelId(ids::GENERAL), chrono::Utc::now() - chrono::Duration::hours(1), 500)
+        .recent_messages(
+            ChannelId(ids::GENERAL),
+            chrono::Utc::now() - chrono::Duration::hours(1),
+            500,
+        )
         .await
         .expect("read log")
         .into_iter()
@@ -26,18 +30,38 @@ async fn logged_contents(bot: &crate::support::TestBot) -> Vec<String> {
 async fn gateway_drop_is_resumed(backend: Backend) {
     let bot = spawn_bot(backend).await;
     bot.openai.set_default(Reply::text("still here"));
-    bot.discord.user_says(ids::GENERAL, ids::ALICE, "before the drop").await;
-    bot.discord.drop_connection().await;
-    bot.discord.user_says(ids::GENERAL, ids::ALICE, &format!("<@{}> during the drop", ids::BOT)).await;
-    bot.discord.wait_for_resumed(1, WAIT).await.expect("serenity resumed");
     bot.discord
-        .wait_for_request(|r| r.is("POST", &format!("/channels/{}/messages", ids::GENERAL)), WAIT)
+        .user_says(ids::GENERAL, ids::ALICE, "before the drop")
+        .await;
+    bot.discord.drop_connection().await;
+    bot.discord
+        .user_says(
+            ids::GENERAL,
+            ids::ALICE,
+            &format!("<@{}> during the drop", ids::BOT),
+        )
+        .await;
+    bot.discord
+        .wait_for_resumed(1, WAIT)
+        .await
+        .expect("serenity resumed");
+    bot.discord
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{}/messages", ids::GENERAL)),
+            WAIT,
+        )
         .await
         .expect("answered after resume");
     let log = logged_contents(&bot).await;
     assert!(log.iter().any(|c| c == "before the drop"));
     assert!(log.iter().any(|c| c.ends_with("during the drop")));
-    assert_eq!(log.iter().filter(|c| c.ends_with("during the drop")).count(), 1, "no duplicate after replay");
+    assert_eq!(
+        log.iter()
+            .filter(|c| c.ends_with("during the drop"))
+            .count(),
+        1,
+        "no duplicate after replay"
+    );
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(gateway_drop_is_resumed);
@@ -62,9 +86,15 @@ async fn crashed_child_is_restarted(backend: Backend) {
     assert_ne!(restarted.get_id(), before.get_id());
     let restarts = bot.app.supervisor.restarts().await.expect("restart counts");
     assert!(restarts.contains(&(Child::Store, 1)), "{restarts:?}");
-    bot.discord.user_says(ids::GENERAL, ids::BOB, "after the restart").await;
+    bot.discord
+        .user_says(ids::GENERAL, ids::BOB, "after the restart")
+        .await;
     tokio::time::timeout(WAIT, async {
-        while !logged_contents(&bot).await.iter().any(|c| c == "after the restart") {
+        while !logged_contents(&bot)
+            .await
+            .iter()
+            .any(|c| c == "after the restart")
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
@@ -96,9 +126,24 @@ async fn shutdown_flushes_pending_writes(backend: Backend) {
             .await;
     }
     bot.app.shutdown().await.expect("clean shutdown");
-    let store = personabot::store::Store::connect(&url, Default::default()).await.expect("reopen");
-    let logged = store.recent_messages(ChannelId(ids::GENERAL), now - chrono::Duration::minutes(1), 1000).await.expect("read");
-    assert_eq!(logged.iter().filter(|m| m.content.starts_with("pending ")).count(), 300);
+    let store = personabot::store::Store::connect(&url, Default::default())
+        .await
+        .expect("reopen");
+    let logged = store
+        .recent_messages(
+            ChannelId(ids::GENERAL),
+            now - chrono::Duration::minutes(1),
+            1000,
+        )
+        .await
+        .expect("read");
+    assert_eq!(
+        logged
+            .iter()
+            .filter(|m| m.content.starts_with("pending "))
+            .count(),
+        300
+    );
 }
 e2e_both!(shutdown_flushes_pending_writes);
 
@@ -106,12 +151,24 @@ e2e_both!(shutdown_flushes_pending_writes);
 /// read back from the channel history on the next start and logged, not answered.
 async fn restart_backfills_missed_messages(backend: Backend) {
     let first = spawn_bot(backend).await;
-    first.discord.user_says(ids::GENERAL, ids::ALICE, "seen live").await;
+    first
+        .discord
+        .user_says(ids::GENERAL, ids::ALICE, "seen live")
+        .await;
     crate::support::eventually("live message logged", || async {
-        crate::support::logged(&first, ids::GENERAL).await.iter().any(|m| m.content == "seen live").then_some(())
+        crate::support::logged(&first, ids::GENERAL)
+            .await
+            .iter()
+            .any(|m| m.content == "seen live")
+            .then_some(())
     })
     .await;
-    let crate::support::TestBot { app, discord, openai, db } = first;
+    let crate::support::TestBot {
+        app,
+        discord,
+        openai,
+        db,
+    } = first;
     app.shutdown().await.expect("clean shutdown");
     // Said while the bot was offline: in the channel's history, never dispatched.
     discord.with_world(|world| {
@@ -122,17 +179,29 @@ async fn restart_backfills_missed_messages(backend: Backend) {
         }
     });
     let settings = crate::support::settings(&discord, &openai, &db.url, &[]);
-    let app = personabot::app::App::start(settings).await.expect("restart");
+    let app = personabot::app::App::start(settings)
+        .await
+        .expect("restart");
     app.wait_ready(WAIT).await.expect("ready again");
-    let bot = crate::support::TestBot { app, discord, openai, db };
+    let bot = crate::support::TestBot {
+        app,
+        discord,
+        openai,
+        db,
+    };
     let log = crate::support::eventually("missed messages logged", || async {
         let log = crate::support::logged(&bot, ids::GENERAL).await;
-        log.iter().any(|m| m.content.ends_with("missed two")).then_some(log)
+        log.iter()
+            .any(|m| m.content.ends_with("missed two"))
+            .then_some(log)
     })
     .await;
     assert!(log.iter().any(|m| m.content == "missed one"));
     assert_eq!(log.iter().filter(|m| m.content == "seen live").count(), 1);
-    assert!(bot.openai.chat_requests().is_empty(), "old messages are not answered");
+    assert!(
+        bot.openai.chat_requests().is_empty(),
+        "old messages are not answered"
+    );
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(restart_backfills_missed_messages);
@@ -143,10 +212,20 @@ async fn rejected_token_stops_the_bot(backend: Backend) {
     let discord = fakes::FakeDiscord::start(fakes::World::default()).await;
     let openai = fakes::FakeOpenAi::start().await;
     let db = crate::common::db::TestDb::new(backend).await;
-    let settings = crate::support::settings(&discord, &openai, &db.url, &[("PERSONABOT__DISCORD__TOKEN", "not-the-token")]);
+    let settings = crate::support::settings(
+        &discord,
+        &openai,
+        &db.url,
+        &[("PERSONABOT__DISCORD__TOKEN", "not-the-token")],
+    );
     let app = personabot::app::App::start(settings).await.expect("starts");
-    let outcome = tokio::time::timeout(WAIT, app.run_until(std::future::pending())).await.expect("stops by itself");
+    let outcome = tokio::time::timeout(WAIT, app.run_until(std::future::pending()))
+        .await
+        .expect("stops by itself");
     let error = outcome.expect_err("a rejected token is an error");
-    assert!(error.to_string().contains("PERSONABOT__DISCORD__TOKEN"), "{error}");
+    assert!(
+        error.to_string().contains("PERSONABOT__DISCORD__TOKEN"),
+        "{error}"
+    );
 }
 e2e_both!(rejected_token_stops_the_bot);

@@ -36,7 +36,10 @@ fn malformed_setting_is_one_clear_line() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS"), "{stderr}");
+    assert!(
+        stderr.contains("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -58,35 +61,64 @@ async fn sigterm_shuts_down_gracefully(backend: Backend) {
     let discord = FakeDiscord::start(World::default()).await;
     let openai = FakeOpenAi::start().await;
     let db = TestDb::new(backend).await;
-    let mut child = bot_command(&discord, &openai, &db.url).spawn().expect("start the bot");
-    discord.wait_for_ready(WAIT).await.expect("the process connected");
+    let mut child = bot_command(&discord, &openai, &db.url)
+        .spawn()
+        .expect("start the bot");
+    discord
+        .wait_for_ready(WAIT)
+        .await
+        .expect("the process connected");
     discord
         .wait_for_request(|r| r.path.ends_with("/commands"), WAIT)
         .await
         .expect("commands registered (startup finished)");
     for i in 0..20 {
-        discord.user_says(ids::GENERAL, ids::ALICE, &format!("line {i}")).await;
+        discord
+            .user_says(ids::GENERAL, ids::ALICE, &format!("line {i}"))
+            .await;
     }
-    let store = personabot::store::Store::connect(&db.url, Default::default()).await.expect("open db");
+    let store = personabot::store::Store::connect(&db.url, Default::default())
+        .await
+        .expect("open db");
     // Wait until the process has seen the last line (it is logged within the batch window).
     eventually("the bot received every line", || async {
         let log = store
-            .recent_messages(ChannelId(ids::GENERAL), chrono::Utc::now() - chrono::Duration::hours(1), 100)
+            .recent_messages(
+                ChannelId(ids::GENERAL),
+                chrono::Utc::now() - chrono::Duration::hours(1),
+                100,
+            )
             .await
             .ok()?;
         log.iter().any(|m| m.content == "line 19").then_some(())
     })
     .await;
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("send SIGTERM");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
     assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait()).await.expect("join").expect("wait");
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
     assert!(exit.success(), "exit status {exit}");
     let log = store
-        .recent_messages(ChannelId(ids::GENERAL), chrono::Utc::now() - chrono::Duration::hours(1), 100)
+        .recent_messages(
+            ChannelId(ids::GENERAL),
+            chrono::Utc::now() - chrono::Duration::hours(1),
+            100,
+        )
         .await
         .expect("read");
     for i in 0..20 {
-        assert_eq!(log.iter().filter(|m| m.content == format!("line {i}")).count(), 1, "line {i}");
+        assert_eq!(
+            log.iter()
+                .filter(|m| m.content == format!("line {i}"))
+                .count(),
+            1,
+            "line {i}"
+        );
     }
 }
 e2e_both!(sigterm_shuts_down_gracefully);

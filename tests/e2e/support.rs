@@ -17,7 +17,12 @@ pub struct TestBot {
 }
 
 /// Settings as an operator would give them: environment variables only.
-pub fn settings(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str, extra: &[(&str, &str)]) -> Settings {
+pub fn settings(
+    discord: &FakeDiscord,
+    openai: &FakeOpenAi,
+    db_url: &str,
+    extra: &[(&str, &str)],
+) -> Settings {
     let mut env: Vec<(String, String)> = vec![
         ("PERSONABOT__DISCORD__API_BASE".into(), discord.rest_base()),
         ("PERSONABOT__DISCORD__TOKEN".into(), "fake-token".into()),
@@ -28,7 +33,10 @@ pub fn settings(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str, extra:
         ("PERSONABOT__DATABASE__URL".into(), db_url.into()),
         ("PERSONABOT__BOT__NAME".into(), "testbot".into()),
         // Most tests look at one exchange; judgements are tested on their own.
-        ("PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT".into(), "false".into()),
+        (
+            "PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT".into(),
+            "false".into(),
+        ),
     ];
     for (k, v) in extra {
         env.retain(|(key, _)| key != k);
@@ -46,10 +54,20 @@ pub async fn spawn_bot_with(backend: Backend, extra: &[(&str, &str)]) -> TestBot
     let discord = FakeDiscord::start(World::default()).await;
     let openai = FakeOpenAi::start().await;
     let db = TestDb::new(backend).await;
-    let app = App::start(settings(&discord, &openai, &db.url, extra)).await.expect("bot starts");
+    let app = App::start(settings(&discord, &openai, &db.url, extra))
+        .await
+        .expect("bot starts");
     app.wait_ready(WAIT).await.expect("gateway READY");
-    discord.wait_for_ready(WAIT).await.expect("fake saw IDENTIFY");
-    TestBot { app, discord, openai, db }
+    discord
+        .wait_for_ready(WAIT)
+        .await
+        .expect("fake saw IDENTIFY");
+    TestBot {
+        app,
+        discord,
+        openai,
+        db,
+    }
 }
 
 fn tracing_subscriber_init() -> Option<()> {
@@ -101,11 +119,19 @@ where
 /// Requests to `POST /channels/{channel}/messages` so far.
 pub fn posts_to(discord: &FakeDiscord, channel: u64) -> Vec<fakes::RecordedRequest> {
     let path = format!("/channels/{channel}/messages");
-    discord.requests().into_iter().filter(|r| r.is("POST", &path)).collect()
+    discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.is("POST", &path))
+        .collect()
 }
 
 /// Waits until at least `n` messages were posted to `channel`; returns them all.
-pub async fn wait_for_posts(discord: &FakeDiscord, channel: u64, n: usize) -> Vec<fakes::RecordedRequest> {
+pub async fn wait_for_posts(
+    discord: &FakeDiscord,
+    channel: u64,
+    n: usize,
+) -> Vec<fakes::RecordedRequest> {
     eventually(&format!("{n} messages posted to {channel}"), || async {
         let posts = posts_to(discord, channel);
         (posts.len() >= n).then_some(posts)
