@@ -21,8 +21,9 @@ const CHANNEL_IN_WINDOW: u64 = 5_000;
 const CHANNEL_OLDER: u64 = 10_000;
 const NOISE: u64 = 30_000;
 const READS: usize = 1_000;
-/// A reply's transcript cap (the bot never reads all 5,000 for one reply).
-const TRANSCRIPT_LIMIT: u64 = 100;
+/// The transcript cap of a reply (`bot.transcript_max_messages` in settings.yaml): the bot
+/// never reads all 5,000 for one reply.
+const TRANSCRIPT_LIMIT: u64 = 400;
 
 fn msg(id: u64, channel: u64, at: DateTime<Utc>) -> LoggedMessage {
     LoggedMessage {
@@ -108,7 +109,7 @@ async fn read_latency(store: &Store, label: &str) -> anyhow::Result<()> {
     let since = now - Duration::hours(24);
 
     for (what, limit, reads) in [
-        ("transcript (newest 100)", TRANSCRIPT_LIMIT, READS),
+        ("transcript (newest 400, the bot's read)", TRANSCRIPT_LIMIT, READS),
         ("whole window (5,000 rows)", CHANNEL_IN_WINDOW + 10, READS),
     ] {
         let got = store
