@@ -9,9 +9,9 @@
 //! - `chat`: the chat-platform port the actors talk to.
 //! - `discord`: serenity/poise adapter: client, gateway events, slash commands.
 //! - `actors`: the ractor tree (supervisor, store, router, channels, gateway, schedulers).
-//! - `reply`, `consolidation`, `daily`, `proactive`: the steps the actors run (one reply,
-//!   one nightly consolidation, the day's mood and status, one proactive tick), each
-//!   callable directly with an injected clock.
+//! - `reply`, `consolidation`, `daily`, `proactive`, `moderation`: the steps the actors run
+//!   (one reply, one nightly consolidation, the day's mood and status, one proactive tick,
+//!   lifting due temporary bans), each callable directly with an injected clock.
 //! - `admin`: the typed admin requests the StoreActor applies.
 //! - `config`, `telemetry`, `app`: settings, logging, and assembling the running bot.
 //!
@@ -23,6 +23,7 @@
 //! ├── StatusActor ───────────── daily mood, status line (presence)
 //! ├── MemoryConsolidator ────── cron: consolidation, then StatusActor::NewDay
 //! ├── ProactiveScheduler ────── timer: proactive step
+//! ├── BanLifter ─────────────── timer: lift due temporary bans
 //! └── Gateway (serenity client + poise) ── events ──▶ router / store
 //! ```
 pub mod actors;

@@ -17,14 +17,21 @@ use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
 use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
 use crate::llm::CompletionRequest;
 use crate::prompts;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::collections::HashSet;
+
+/// Why the bot answers: sure, or only if a quick judgement says it was addressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addressed {
+    Surely(TriggerReason),
+    Maybe,
+}
 
 pub enum ReplyJob {
     Answer {
         bot: BotIdentity,
         trigger: IncomingMessage,
-        reason: TriggerReason,
+        reason: Addressed,
     },
     RateLimited {
         bot: BotIdentity,
@@ -32,58 +39,73 @@ pub enum ReplyJob {
     },
 }
 
-/// Runs one job; returns the member answered, if the bot said something to them.
-pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Option<UserId> {
+/// What a finished job leaves behind.
+#[derive(Default)]
+pub struct Outcome {
+    /// The member the bot just spoke to, and when.
+    pub answered: Option<(UserId, DateTime<Utc>)>,
+    /// Work to do once the channel is free again (the relationship judgement).
+    pub after: Option<AfterAnswer>,
+}
+
+/// The exchange to judge for the relationship metrics, after the reply went out.
+pub struct AfterAnswer {
+    bot: BotIdentity,
+    trigger: IncomingMessage,
+    reply: String,
+}
+
+impl AfterAnswer {
+    pub async fn run(self, deps: &ConversationDeps) {
+        judge_relationship(deps, &self.bot, &self.trigger, &self.reply).await;
+    }
+}
+
+/// Runs one job up to sending; the relationship judgement is returned for later, so the
+/// channel's next reply does not wait for it.
+pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Outcome {
     match job {
-        ReplyJob::Answer {
-            bot,
-            trigger,
-            reason,
-        } => {
+        ReplyJob::Answer { bot, trigger, reason } => {
+            if reason == Addressed::Maybe && !judge_addressed(deps, &bot, &trigger).await {
+                return Outcome::default();
+            }
             tracing::debug!(?reason, message = %trigger.message.id, "replying");
-            answer(deps, &bot, &trigger).await
+            answer(deps, bot, trigger).await
         }
         ReplyJob::RateLimited { bot, trigger } => {
             let line = deps.settings.bot.rate_limited_line.clone();
-            send_text(deps, &trigger.message, &bot, &line)
-                .await
-                .ok()
-                .map(|_| trigger.message.author_id)
+            let sent = send_text(deps, &trigger.message, &bot, &line).await;
+            Outcome { answered: sent.ok().map(|at| (trigger.message.author_id, at)), after: None }
         }
     }
 }
 
-async fn answer(
-    deps: &ConversationDeps,
-    bot: &BotIdentity,
-    trigger: &IncomingMessage,
-) -> Option<UserId> {
+async fn answer(deps: &ConversationDeps, bot: BotIdentity, trigger: IncomingMessage) -> Outcome {
     let message = &trigger.message;
-    let _typing = deps.chat.start_typing(message.channel_id);
-    let text = match compose(deps, bot, trigger).await {
+    let composed = {
+        let _typing = deps.chat.start_typing(message.channel_id);
+        compose(deps, &bot, &trigger).await
+    };
+    let text = match composed {
         Ok(text) => text,
         Err(error) => {
             tracing::warn!(%error, message = %message.id, "could not produce a reply");
-            return match deps.settings.bot.on_llm_failure {
+            let answered = match deps.settings.bot.on_llm_failure {
                 OnLlmFailure::Silent => None,
                 OnLlmFailure::Line => {
                     let line = deps.settings.bot.failure_line.clone();
-                    send_text(deps, message, bot, &line)
-                        .await
-                        .ok()
-                        .map(|_| message.author_id)
+                    send_text(deps, message, &bot, &line).await.ok().map(|at| (message.author_id, at))
                 }
             };
+            return Outcome { answered, after: None };
         }
     };
-    let sent = send_text(deps, message, bot, &text).await;
-    if sent.is_err() {
-        return None;
-    }
-    if deps.settings.bot.relationship_judgement {
-        judge_relationship(deps, bot, trigger, &text).await;
-    }
-    Some(message.author_id)
+    let Ok(at) = send_text(deps, message, &bot, &text).await else {
+        return Outcome::default();
+    };
+    let answered = Some((message.author_id, at));
+    let after = deps.settings.bot.relationship_judgement.then(|| AfterAnswer { bot, trigger, reply: text });
+    Outcome { answered, after }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +147,7 @@ async fn compose(
         &inputs.transcript,
         &keep,
         settings.transcript_token_budget,
-        |m| format!("{}: {}", m.author_name, m.content),
+        |m| prompts::transcript_line(m, bot.id, now),
     );
     let facts: Vec<_> = rank_facts(&inputs.facts, now)
         .into_iter()
@@ -230,25 +252,27 @@ pub async fn deliver(
                 is_bot: true,
                 content: part,
                 reply_to: target.map(|m| m.id),
-                created_at: Utc::now(),
+                created_at: id.created_at(),
             })
             .await;
     }
     Ok(sent)
 }
 
+/// Sends an answer to `to`; returns when its last part was sent (Discord's clock).
 async fn send_text(
     deps: &ConversationDeps,
     to: &LoggedMessage,
     bot: &BotIdentity,
     text: &str,
-) -> Result<Vec<MessageId>, ChatError> {
+) -> Result<DateTime<Utc>, ChatError> {
     let target = Delivery {
         channel: to.channel_id,
         guild: to.guild_id,
         reply_to: Some(to),
     };
-    deliver(deps.chat.as_ref(), &deps.store, bot, target, text).await
+    let sent = deliver(deps.chat.as_ref(), &deps.store, bot, target, text).await?;
+    Ok(sent.last().map_or_else(Utc::now, |id| id.created_at()))
 }
 
 /// Moves the relationship metrics a small, clamped step from a structured judgement.

@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::domain::trigger::{self, LastAnswer, TriggerDecision, TriggerInput};
 use crate::domain::{ChannelId, ChannelPolicy, LoggedMessage, MessageId, UserId};
 use crate::llm::LanguageModel;
-use crate::reply::{self, ReplyJob};
+use crate::reply::{self, Addressed, ReplyJob};
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -86,8 +86,10 @@ impl ReplyLimits {
         }
     }
 
+    /// The member's own budget first, so someone over their limit cannot use up the
+    /// channel's budget for everyone else.
     fn allow(&self, user: UserId, channel: ChannelId) -> bool {
-        self.channels.check_key(&channel).is_ok() && self.users.check_key(&user).is_ok()
+        self.users.check_key(&user).is_ok() && self.channels.check_key(&channel).is_ok()
     }
 }
 
@@ -105,8 +107,8 @@ pub enum ConversationMsg {
     Event(Box<ChannelEvent>),
     /// The in-flight reply finished (sent, or given up).
     ReplyFinished {
-        answered: Option<UserId>,
-        at: DateTime<Utc>,
+        /// Who was answered, and when (Discord's time of the answer).
+        answered: Option<(UserId, DateTime<Utc>)>,
     },
 }
 
@@ -120,6 +122,8 @@ pub struct ConversationState {
     /// Whether the newest message in the channel is the bot's.
     bot_spoke_last: bool,
     in_flight: bool,
+    /// The reply task in flight, awaited on shutdown so an answer already sent is logged.
+    running: Option<tokio::task::JoinHandle<()>>,
     queue: VecDeque<ReplyJob>,
     /// Members already told they hit the rate limit (told once until they pass again).
     told_limited: HashSet<UserId>,
@@ -141,9 +145,22 @@ impl Actor for ConversationActor {
             last_answer: None,
             bot_spoke_last: false,
             in_flight: false,
+            running: None,
             queue: VecDeque::new(),
             told_limited: HashSet::new(),
         })
+    }
+
+    async fn post_stop(
+        &self,
+        _me: ActorRef<ConversationMsg>,
+        state: &mut ConversationState,
+    ) -> Result<(), ActorProcessingErr> {
+        // An answer being sent right now still gets logged; queued triggers are dropped.
+        if let Some(running) = state.running.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(20), running).await;
+        }
+        Ok(())
     }
 
     async fn handle(
@@ -168,9 +185,10 @@ impl Actor for ConversationActor {
                 }
                 ChannelEvent::Deleted { id, .. } => state.deps.store.delete_message(id).await,
             },
-            ConversationMsg::ReplyFinished { answered, at } => {
+            ConversationMsg::ReplyFinished { answered } => {
                 state.in_flight = false;
-                if let Some(user) = answered {
+                state.running = None;
+                if let Some((user, at)) = answered {
                     state.last_answer = Some((user, at));
                     state.bot_spoke_last = true;
                 }
@@ -260,14 +278,9 @@ impl ConversationState {
             now: message.created_at,
         };
         let reason = match trigger::decide(&input) {
-            TriggerDecision::Reply(reason) => reason,
-            TriggerDecision::Ambiguous if settings.bot.ambiguous_judgement => {
-                if reply::judge_addressed(&self.deps, &bot, &incoming).await {
-                    trigger::TriggerReason::NameSaid
-                } else {
-                    return;
-                }
-            }
+            TriggerDecision::Reply(reason) => Addressed::Surely(reason),
+            // Judged by the model inside the reply job, never in this mailbox.
+            TriggerDecision::Ambiguous if settings.bot.ambiguous_judgement => Addressed::Maybe,
             TriggerDecision::Ambiguous | TriggerDecision::Ignore(_) => return,
         };
         let user = message.author_id;
@@ -299,12 +312,28 @@ impl ConversationState {
         self.in_flight = true;
         let deps = self.deps.clone();
         let me = me.clone();
-        tokio::spawn(async move {
-            let answered = reply::run(&deps, job).await;
-            let _ = me.cast(ConversationMsg::ReplyFinished {
-                answered,
-                at: Utc::now(),
-            });
-        });
+        let deadline = reply_deadline(&deps.settings);
+        self.running = Some(tokio::spawn(async move {
+            let outcome = match tokio::time::timeout(deadline, reply::run(&deps, job)).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    tracing::warn!(?deadline, "a reply took too long and was abandoned");
+                    reply::Outcome::default()
+                }
+            };
+            // The channel is free as soon as the answer is out; the judgement runs after.
+            let _ = me.cast(ConversationMsg::ReplyFinished { answered: outcome.answered });
+            if let Some(after) = outcome.after {
+                after.run(&deps).await;
+            }
+        }));
     }
+}
+
+/// The longest a reply job may hold its channel: the model's own deadline (all retries)
+/// plus time for Discord and the store.
+fn reply_deadline(settings: &Settings) -> std::time::Duration {
+    let attempts = u32::try_from(settings.llm.max_retries).unwrap_or(u32::MAX).saturating_add(1);
+    std::time::Duration::from_secs(settings.llm.request_timeout_secs).saturating_mul(attempts.saturating_mul(2))
+        + std::time::Duration::from_secs(30)
 }

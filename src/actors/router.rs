@@ -9,6 +9,9 @@ use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, Super
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// How long shutdown waits for one channel to finish its reply.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
+
 pub enum RouterMsg {
     Event(Box<ChannelEvent>),
     /// Number of live channel actors (for stats and tests).
@@ -83,12 +86,13 @@ impl Actor for ConversationRouter {
                 let _ = reply.send(state.channels.len());
             }
             RouterMsg::DrainChannels(reply) => {
-                let actors: Vec<_> = state.channels.drain().map(|(_, a)| a).collect();
-                for actor in actors {
-                    if let Err(error) = actor.drain_and_wait(Some(super::CALL_TIMEOUT * 3)).await {
+                // All channels at once: shutdown takes as long as the slowest, not the sum.
+                let drains = state.channels.drain().map(|(_, actor)| async move {
+                    if let Err(error) = actor.drain_and_wait(Some(DRAIN_TIMEOUT)).await {
                         tracing::warn!(?error, "a channel did not finish before shutdown");
                     }
-                }
+                });
+                futures::future::join_all(drains).await;
                 let _ = reply.send(());
             }
         }
@@ -135,7 +139,7 @@ impl RouterHandle {
 
     pub async fn drain_channels(&self) -> Result<(), ActorError> {
         self.slot
-            .call_within(RouterMsg::DrainChannels, super::CALL_TIMEOUT * 6)
+            .call_within(RouterMsg::DrainChannels, DRAIN_TIMEOUT + super::CALL_TIMEOUT)
             .await
     }
 }

@@ -23,6 +23,13 @@ use std::time::Duration;
 const BATCH_WINDOW: Duration = Duration::from_millis(20);
 /// Appends written in one transaction at most.
 const BATCH_MAX: usize = 500;
+/// Messages kept in memory while the database is unreachable.
+const MAX_PENDING: usize = 50_000;
+
+/// Connection-level failures worth retrying later (as opposed to a row the database refuses).
+fn is_transient(error: &sea_orm::DbErr) -> bool {
+    matches!(error, sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
+}
 
 /// Everything a reply is built from, read together at the moment of the reply.
 #[derive(Clone, Debug, Default)]
@@ -92,13 +99,25 @@ impl StoreState {
             return;
         }
         let batch = std::mem::take(&mut self.buffer);
-        if let Err(error) = self.store.append_messages(&batch).await {
-            // Keep the messages: the next flush (or shutdown) tries again.
-            tracing::error!(%error, count = batch.len(), "could not write chat messages; will retry");
-            let mut rest = std::mem::take(&mut self.buffer);
-            self.buffer = batch;
-            self.buffer.append(&mut rest);
+        let Err(error) = self.store.append_messages(&batch).await else { return };
+        // One row the database refuses must not block every other: write them one by one,
+        // keep what failed for a transient reason (the database is down), drop the rest.
+        tracing::warn!(%error, count = batch.len(), "batch write failed; writing messages one by one");
+        let mut kept = Vec::new();
+        for message in batch {
+            match self.store.append_messages(std::slice::from_ref(&message)).await {
+                Ok(_) => {}
+                Err(StoreError::Db(error)) if is_transient(&error) => kept.push(message),
+                Err(error) => tracing::error!(%error, id = %message.id, "a chat message could not be stored; dropped"),
+            }
         }
+        if kept.len() > MAX_PENDING {
+            let dropped = kept.len() - MAX_PENDING;
+            tracing::error!(dropped, "database unavailable for too long; dropping the oldest buffered messages");
+            kept.drain(..dropped);
+        }
+        kept.append(&mut self.buffer);
+        self.buffer = kept;
     }
 }
 
@@ -378,7 +397,7 @@ impl StoreHandle {
         channel: ChannelId,
         default: ChannelPolicy,
     ) -> Result<ChannelPolicy, StoreCallError> {
-        self.read(move |store| async move { store.channel_policy(guild, channel, default).await })
-            .await
+        let query = move |store: Store| async move { store.channel_policy(guild, channel, default).await };
+        self.job(query, StoreMsg::ReadSettings).await
     }
 }

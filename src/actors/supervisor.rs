@@ -69,8 +69,14 @@ pub struct RootArgs {
     pub gateway: Option<GatewayArgs>,
 }
 
+/// Longer than the sum of the per-step limits in `RootMsg::Shutdown` (gateway 10 s,
+/// channels 35 s, schedulers 5 s each, store 30 s), so the outer call never gives up first.
+const SHUTDOWN_BUDGET: Duration = Duration::from_secs(150);
+
 pub enum RootMsg {
     Shutdown(RpcReplyPort<()>),
+    /// Start a child again (sent to itself after a failure and a backoff).
+    Restart(Child),
     /// How many times each child was restarted (observability and tests).
     Restarts(RpcReplyPort<Vec<(Child, u32)>>),
 }
@@ -191,11 +197,9 @@ impl RootState {
             .map(|(_, cell)| cell.clone())
     }
 
-    async fn restart(
-        &mut self,
-        me: &ActorRef<RootMsg>,
-        child: Child,
-    ) -> Result<(), ActorProcessingErr> {
+    /// Schedules a restart after a backoff that grows while a child keeps failing (say,
+    /// Discord unreachable); the supervisor's mailbox stays free meanwhile.
+    fn schedule_restart(&mut self, me: &ActorRef<RootMsg>, child: Child) {
         let count = match self.restarts.iter_mut().find(|(c, _)| *c == child) {
             Some((_, n)) => {
                 *n += 1;
@@ -206,10 +210,8 @@ impl RootState {
                 1
             }
         };
-        // Back off a little when a child keeps failing (e.g. Discord unreachable).
-        let delay = Duration::from_millis(100 * u64::from(count.min(50)));
-        tokio::time::sleep(delay.min(Duration::from_secs(5))).await;
-        self.spawn(me, child).await
+        let delay = Duration::from_millis(100 * u64::from(count.min(50))).min(Duration::from_secs(5));
+        me.send_after(delay, move || RootMsg::Restart(child));
     }
 }
 
@@ -242,6 +244,13 @@ impl Actor for RootSupervisor {
         state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
+            RootMsg::Restart(child) if !state.stopping => {
+                if let Err(error) = state.spawn(&me, child).await {
+                    tracing::error!(child = child.role(), %error, "restart failed; trying again");
+                    state.schedule_restart(&me, child);
+                }
+            }
+            RootMsg::Restart(_) => {}
             RootMsg::Restarts(reply) => {
                 let _ = reply.send(state.restarts.clone());
             }
@@ -299,7 +308,8 @@ impl Actor for RootSupervisor {
         };
         if let Some(child) = state.which(cell) {
             tracing::error!(child = child.role(), reason = %why, "actor stopped unexpectedly; restarting it");
-            state.restart(&me, child).await?;
+            state.children.retain(|(c, _)| *c != child);
+            state.schedule_restart(&me, child);
         }
         Ok(())
     }
@@ -316,7 +326,7 @@ impl SupervisorHandle {
         let slot_name = self.actor.get_name().unwrap_or_default();
         match self
             .actor
-            .call(RootMsg::Shutdown, Some(Duration::from_secs(60)))
+            .call(RootMsg::Shutdown, Some(SHUTDOWN_BUDGET))
             .await
         {
             Ok(ractor::rpc::CallResult::Success(())) => Ok(()),

@@ -29,8 +29,9 @@ impl GatewayEvents {
     }
 }
 
+/// Full precision: a follow-up half a second after the bot's answer must sort after it.
 fn to_timestamp(ts: serenity::all::Timestamp) -> chrono::DateTime<Utc> {
-    chrono::DateTime::from_timestamp(ts.unix_timestamp(), 0).unwrap_or_else(Utc::now)
+    *ts
 }
 
 /// The name people see: server nickname, then global display name, then username.
@@ -91,6 +92,11 @@ impl EventHandler for GatewayEvents {
     }
 
     async fn message(&self, _ctx: Context, msg: Message) {
+        // Direct messages are not part of any server's chat: nothing is logged or
+        // remembered from them (a fact told in private must not surface in public).
+        if msg.guild_id.is_none() {
+            return;
+        }
         let Some(bot) = self.bot() else { return };
         self.router
             .deliver(ChannelEvent::Message {

@@ -24,7 +24,6 @@ pub fn intents() -> GatewayIntents {
         | GatewayIntents::GUILD_MEMBERS
         | GatewayIntents::GUILD_EMOJIS_AND_STICKERS
         | GatewayIntents::GUILD_MODERATION
-        | GatewayIntents::DIRECT_MESSAGES
 }
 
 /// Builds the serenity client with our event handler and the poise framework.

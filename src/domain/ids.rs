@@ -59,8 +59,27 @@ snowflake!(
     EmojiId
 );
 
+/// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds.
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+impl MessageId {
+    /// When Discord created the message: the snowflake's top 42 bits are milliseconds
+    /// since Discord's epoch. Lets the bot stamp its own messages with Discord's clock.
+    pub fn created_at(self) -> chrono::DateTime<chrono::Utc> {
+        let ms = i64::try_from(self.0 >> 22).unwrap_or(0) + DISCORD_EPOCH_MS;
+        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn snowflake_time() {
+        // Discord's documented example: 175928847299117063 → 2016-04-30T11:18:25.796Z.
+        let at = super::MessageId(175_928_847_299_117_063).created_at();
+        assert_eq!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "2016-04-30T11:18:25.796Z");
+    }
+
     use super::*;
 
     #[test]

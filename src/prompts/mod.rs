@@ -32,7 +32,7 @@ pub use ambient::{
 pub use judgements::{
     addressed_judgement, fact_extraction, merge_judgement, relationship_judgement,
 };
-pub use reply::{ReplyContext, UserProfile, reply};
+pub use reply::{ReplyContext, UserProfile, reply, transcript_line};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {

@@ -117,6 +117,13 @@ pub fn reply(ctx: &ReplyContext<'_>) -> Result<Vec<ChatTurn>, PromptError> {
 }
 
 /// Renders chat lines (a user turn's content).
+/// One transcript line exactly as the reply prompt shows it, so the token budget counts
+/// what is really sent.
+pub fn transcript_line(m: &LoggedMessage, bot_id: UserId, now: DateTime<Utc>) -> String {
+    let line = view::line(m, Some(bot_id), now);
+    chat_lines(std::slice::from_ref(&line)).unwrap_or_else(|_| format!("{}: {}", m.author_name, m.content))
+}
+
 pub(crate) fn chat_lines(lines: &[Line]) -> Result<String, PromptError> {
     render("chat_lines.j2", context! { lines => lines })
 }

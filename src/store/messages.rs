@@ -134,33 +134,48 @@ pub async fn recent_messages<C: ConnectionTrait>(
     since: DateTime<Utc>,
     limit: u64,
 ) -> StoreResult<Vec<LoggedMessage>> {
-    use short_term_messages::Column as C;
-    // The reply's hot path: select the columns by position into tuples, which skips the
-    // per-row column-name lookups of full models (measured in `benches/store.rs`).
-    let mut rows: Vec<MessageRow> = short_term_messages::Entity::find()
-        .select_only()
-        .columns([
-            C::MessageId,
-            C::ChannelId,
-            C::GuildId,
-            C::AuthorId,
-            C::AuthorName,
-            C::IsBot,
-            C::Content,
-            C::ReplyTo,
-            C::CreatedAt,
-        ])
-        .filter(C::ChannelId.eq(channel.as_i64()))
-        .filter(C::CreatedAt.gte(ts(since)))
-        .order_by_desc(C::CreatedAt)
-        .order_by_desc(C::MessageId)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
+    // The window may straddle the nightly archiving: read both tables, keep the newest.
+    let mut rows = newest_rows!(short_term_messages, db, channel, since, limit);
+    if rows.len() < usize::try_from(limit).unwrap_or(usize::MAX) {
+        rows.extend(newest_rows!(archived_messages, db, channel, since, limit));
+        rows.sort_unstable_by(|a, b| (b.8, b.0).cmp(&(a.8, a.0)));
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
     rows.reverse();
     Ok(rows.into_iter().map(from_row).collect())
 }
+
+/// The newest `limit` messages of `channel` since `since` in one table, newest first, read
+/// by position into tuples: that skips the per-row column-name lookups of full models
+/// (the reply's hot path; measured in `benches/store.rs`).
+macro_rules! newest_rows {
+    ($table:ident, $db:expr, $channel:expr, $since:expr, $limit:expr) => {{
+        use $table::Column as C;
+        let rows: Vec<MessageRow> = $table::Entity::find()
+            .select_only()
+            .columns([
+                C::MessageId,
+                C::ChannelId,
+                C::GuildId,
+                C::AuthorId,
+                C::AuthorName,
+                C::IsBot,
+                C::Content,
+                C::ReplyTo,
+                C::CreatedAt,
+            ])
+            .filter(C::ChannelId.eq($channel.as_i64()))
+            .filter(C::CreatedAt.gte(ts($since)))
+            .order_by_desc(C::CreatedAt)
+            .order_by_desc(C::MessageId)
+            .limit($limit)
+            .into_tuple()
+            .all($db)
+            .await?;
+        rows
+    }};
+}
+use newest_rows;
 
 /// The columns `recent_messages` reads, in order.
 type MessageRow = (i64, i64, Option<i64>, i64, String, bool, String, Option<i64>, DateTime<Utc>);
@@ -186,13 +201,13 @@ pub async fn last_message<C: ConnectionTrait>(
     db: &C,
     channel: ChannelId,
 ) -> StoreResult<Option<LoggedMessage>> {
-    Ok(short_term_messages::Entity::find()
-        .filter(short_term_messages::Column::ChannelId.eq(channel.as_i64()))
-        .order_by_desc(short_term_messages::Column::CreatedAt)
-        .order_by_desc(short_term_messages::Column::MessageId)
-        .one(db)
-        .await?
-        .map(from_short))
+    let epoch = DateTime::<Utc>::UNIX_EPOCH;
+    let mut rows = newest_rows!(short_term_messages, db, channel, epoch, 1);
+    if rows.is_empty() {
+        // Right after the nightly run the short-term log is empty; the archive knows.
+        rows = newest_rows!(archived_messages, db, channel, epoch, 1);
+    }
+    Ok(rows.pop().map(from_row))
 }
 
 /// One message, from the short-term log or else the archive.
