@@ -133,10 +133,10 @@ async fn nickname_changes_are_recorded(backend: Backend) {
 }
 e2e_both!(nickname_changes_are_recorded);
 
-/// A channel switched off is still logged (`log_when_disabled` defaults to true) but never
-/// answered, even when the bot is mentioned.
+/// A channel switched off is never answered, even when the bot is mentioned; with
+/// `log_when_disabled` (off by default) its messages are still logged.
 async fn disabled_channel_is_logged_not_answered(backend: Backend) {
-    let bot = spawn_bot(backend).await;
+    let bot = spawn_bot_with(backend, &[("PERSONABOT__BOT__LOG_WHEN_DISABLED", "true")]).await;
     let discord = &bot.discord;
     let db = &bot.app.database;
     let guild = Some(GuildId(ids::GUILD));
