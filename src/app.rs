@@ -87,6 +87,9 @@ impl App {
             settings.discord.token = None;
         }
         let settings = Arc::new(settings);
+        // Builds the tokenizer (about 0.1 s in release, 1 s in debug) off the async workers,
+        // so the first reply after start does not stall a runtime thread building it.
+        tokio::task::spawn_blocking(|| crate::domain::budget::count_tokens("warm up"));
         let database = open_store(&settings).await?;
         let llm: Arc<dyn LanguageModel> =
             Arc::new(OpenAiModel::new(&settings.llm).context("could not set up the LLM client")?);

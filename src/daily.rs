@@ -8,9 +8,11 @@ use crate::config::{MoodRuleKind, Settings};
 use crate::domain::mood::{Mood, MoodRule, next_day};
 use crate::llm::{CompletionRequest, LanguageModel};
 use crate::prompts;
+use crate::store::global_state;
 use chrono::{DateTime, Datelike, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use sea_orm::TransactionTrait;
 use std::sync::{Arc, Mutex};
 
 /// Global-state key holding the day (days since 0001-01-01) the mood was last rolled for.
@@ -71,12 +73,17 @@ pub async fn roll_mood(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Mood, Dai
         next_day(&current, rule, &mut *rng)
     };
     let values = next.values.clone();
+    // One transaction: a crash between the values and the day marker would roll the
+    // dice a second time on the rerun.
     store
         .write(move |s| async move {
+            let tx = s.writer().begin().await?;
             for (key, value) in &values {
-                s.global_set(key, *value, now).await?;
+                global_state::global_set(&tx, key, *value, now).await?;
             }
-            s.global_set(MOOD_DAY_KEY, today, now).await
+            global_state::global_set(&tx, MOOD_DAY_KEY, today, now).await?;
+            tx.commit().await?;
+            Ok(())
         })
         .await?;
     tracing::info!(mood = %next.describe(), "new mood for the day");

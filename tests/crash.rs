@@ -30,8 +30,11 @@ const LATE_MESSAGES: u64 = 5;
 const FIRST_MEMBER: u64 = 50_000;
 const BOT: u64 = 49_999;
 const EMBEDDING_MODEL: &str = "text-embedding-3-small";
-/// How long the fake model takes per extraction: slow enough to kill a run in the middle.
-const EXTRACTION_DELAY: std::time::Duration = std::time::Duration::from_millis(150);
+/// How long the fake model takes per extraction: slow enough to kill a run in the middle,
+/// and different per member so answers (and commits) are spread over the run.
+fn extraction_delay(member: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(40 + 12 * member)
+}
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn name(member: u64) -> String {
@@ -46,7 +49,14 @@ fn bike(member: u64) -> String {
     format!("rides a red bike called Bolt{member:02}")
 }
 
-fn message(id: u64, author: UserId, name: &str, bot: bool, text: String, at: DateTime<Utc>) -> LoggedMessage {
+fn message(
+    id: u64,
+    author: UserId,
+    name: &str,
+    bot: bool,
+    text: String,
+    at: DateTime<Utc>,
+) -> LoggedMessage {
     LoggedMessage {
         id: MessageId(id),
         channel_id: ChannelId(4000),
@@ -88,7 +98,14 @@ async fn seed(store: &Store) -> Seeded {
     let bot_messages: Vec<i64> = (0..BOT_MESSAGES)
         .map(|j| {
             let id = 2_000_000 + j;
-            all.push(message(id, UserId(BOT), "bot", true, format!("bot answer {j}"), yesterday));
+            all.push(message(
+                id,
+                UserId(BOT),
+                "bot",
+                true,
+                format!("bot answer {j}"),
+                yesterday,
+            ));
             id as i64
         })
         .collect();
@@ -108,11 +125,19 @@ async fn seed(store: &Store) -> Seeded {
             user_id: member_id(m),
             fact: "likes green tea".into(),
             category: "preference".into(),
-            embedding: Some(fakes::openai::embed("likes green tea", fakes::openai::EMBEDDING_DIMS)),
+            embedding: Some(fakes::openai::embed(
+                "likes green tea",
+                fakes::openai::EMBEDDING_DIMS,
+            )),
         };
-        let fact = facts::insert_fact(store.writer(), &new, Some(EMBEDDING_MODEL), yesterday - Duration::days(5))
-            .await
-            .expect("seed a fact");
+        let fact = facts::insert_fact(
+            store.writer(),
+            &new,
+            Some(EMBEDDING_MODEL),
+            yesterday - Duration::days(5),
+        )
+        .await
+        .expect("seed a fact");
         tea.insert(m, fact.id);
     }
     Seeded {
@@ -132,7 +157,7 @@ fn script(openai: &FakeOpenAi) {
         ]});
         openai.script(
             Rule::when(move |r| r.is_chat() && r.system_text().contains(&needle))
-                .reply(Reply::delayed(EXTRACTION_DELAY, Reply::json(facts))),
+                .reply(Reply::delayed(extraction_delay(m), Reply::json(facts))),
         );
     }
 }
@@ -176,12 +201,17 @@ async fn until_requests(openai: &FakeOpenAi, what: &str, pred: impl Fn(&[OpenAiR
 async fn kill(child: &mut Child) {
     child.start_kill().expect("SIGKILL");
     let status = child.wait().await.expect("reap the child");
-    assert!(!status.success(), "the child was killed, not finished: {status:?}");
+    assert!(
+        !status.success(),
+        "the child was killed, not finished: {status:?}"
+    );
 }
 
 /// The invariants that hold after any crash; returns how many members are done.
 async fn check(url: &str, seeded: &Seeded, stage: &str) -> usize {
-    let store = Store::connect(url, StoreOptions::default()).await.expect("open the database");
+    let store = Store::connect(url, StoreOptions::default())
+        .await
+        .expect("open the database");
     let short: Vec<i64> = short_term_messages::Entity::find()
         .all(store.reader())
         .await
@@ -211,36 +241,89 @@ async fn check(url: &str, seeded: &Seeded, stage: &str) -> usize {
         .chain(&seeded.late)
         .copied()
         .collect();
-    assert_eq!(seen.len(), expected.len(), "{stage}: no message lost or invented");
+    assert_eq!(
+        seen.len(),
+        expected.len(),
+        "{stage}: no message lost or invented"
+    );
     for id in &expected {
         let (s, a) = seen.get(id).copied().unwrap_or_default();
-        assert_eq!(s + a, 1, "{stage}: message {id} is in short-term {s}x and archive {a}x");
+        assert_eq!(
+            s + a,
+            1,
+            "{stage}: message {id} is in short-term {s}x and archive {a}x"
+        );
     }
     for id in &seeded.late {
-        assert_eq!(seen[id], (1, 0), "{stage}: post-cutoff message {id} stays in the short-term log");
+        assert_eq!(
+            seen[id],
+            (1, 0),
+            "{stage}: post-cutoff message {id} stays in the short-term log"
+        );
     }
     let mut done = 0;
     for (m, ids) in &seeded.member_messages {
-        let facts = store.facts_of_user(member_id(*m), true).await.expect("facts");
-        let tea: Vec<_> = facts.iter().filter(|f| f.fact == "likes green tea").collect();
-        assert_eq!(tea.len(), 1, "{stage}: {} has one tea fact: {facts:?}", name(*m));
-        assert_eq!(tea[0].id, seeded.tea[m], "{stage}: the seeded fact was bumped, not replaced");
+        let facts = store
+            .facts_of_user(member_id(*m), true)
+            .await
+            .expect("facts");
+        let tea: Vec<_> = facts
+            .iter()
+            .filter(|f| f.fact == "likes green tea")
+            .collect();
+        assert_eq!(
+            tea.len(),
+            1,
+            "{stage}: {} has one tea fact: {facts:?}",
+            name(*m)
+        );
+        assert_eq!(
+            tea[0].id, seeded.tea[m],
+            "{stage}: the seeded fact was bumped, not replaced"
+        );
         let bikes: Vec<_> = facts.iter().filter(|f| f.fact == bike(*m)).collect();
         let archived_here = ids.iter().filter(|id| seen[id] == (0, 1)).count();
         match tea[0].reference_count {
             1 => {
-                assert!(bikes.is_empty(), "{stage}: {}: a new fact without the bump: {facts:?}", name(*m));
-                assert_eq!(archived_here, 0, "{stage}: {}: messages archived without their facts", name(*m));
+                assert!(
+                    bikes.is_empty(),
+                    "{stage}: {}: a new fact without the bump: {facts:?}",
+                    name(*m)
+                );
+                assert_eq!(
+                    archived_here,
+                    0,
+                    "{stage}: {}: messages archived without their facts",
+                    name(*m)
+                );
             }
             2 => {
                 assert_eq!(bikes.len(), 1, "{stage}: {}: {facts:?}", name(*m));
-                assert_eq!(bikes[0].reference_count, 1, "{stage}: {}: {facts:?}", name(*m));
-                assert_eq!(archived_here, ids.len(), "{stage}: {}: facts without the archive move", name(*m));
+                assert_eq!(
+                    bikes[0].reference_count,
+                    1,
+                    "{stage}: {}: {facts:?}",
+                    name(*m)
+                );
+                assert_eq!(
+                    archived_here,
+                    ids.len(),
+                    "{stage}: {}: facts without the archive move",
+                    name(*m)
+                );
                 done += 1;
             }
-            n => panic!("{stage}: {}: the tea fact was counted {n} times: {facts:?}", name(*m)),
+            n => panic!(
+                "{stage}: {}: the tea fact was counted {n} times: {facts:?}",
+                name(*m)
+            ),
         }
-        assert_eq!(facts.len(), 1 + bikes.len(), "{stage}: {}: {facts:?}", name(*m));
+        assert_eq!(
+            facts.len(),
+            1 + bikes.len(),
+            "{stage}: {}: {facts:?}",
+            name(*m)
+        );
     }
     store.close().await.expect("close");
     done
@@ -253,39 +336,53 @@ async fn consolidation_survives_sigkill() {
     let openai = FakeOpenAi::start().await;
     script(&openai);
     let seeded = {
-        let store = Store::connect(&url, StoreOptions::default()).await.expect("create the database");
+        let store = Store::connect(&url, StoreOptions::default())
+            .await
+            .expect("create the database");
         let seeded = seed(&store).await;
         store.close().await.expect("close");
         seeded
     };
 
-    // Kill points, counted in requests this child made: extractions seen (the first is
-    // still waiting for its answer; a few members in; more), then right after an
-    // embedding answer, when that member's write transaction is under way.
-    let extraction_kills = [1usize, 6, 11];
+    // Kill points, counted in requests this child made: its first extraction request
+    // (nothing answered yet); its first embedding request (the first member is about to be
+    // written); its 6th and 12th embedding requests (earlier members committed, later ones
+    // in flight). Capped by the members left, so every kill point is reached.
+    let kill_points: [(&str, usize); 4] = [
+        ("extraction", 1),
+        ("embedding", 1),
+        ("embedding", 6),
+        ("embedding", 12),
+    ];
     let mut progress = Vec::new();
-    for (round, n) in extraction_kills.iter().enumerate() {
-        let before = openai.requests().into_iter().filter(is_extraction).count();
+    for (round, (kind, wanted)) in kill_points.into_iter().enumerate() {
+        let pick = move |r: &OpenAiRequest| {
+            if kind == "extraction" {
+                is_extraction(r)
+            } else {
+                r.is_embeddings()
+            }
+        };
+        let left = MEMBERS as usize - progress.last().copied().unwrap_or(0);
+        let n = wanted.min(left);
+        let before = openai.requests().iter().filter(|r| pick(r)).count();
         let mut child = consolidate(&url, &openai, dir.path());
-        until_requests(&openai, &format!("{n} extraction requests"), |rs| {
-            rs.iter().filter(|r| is_extraction(r)).count() >= before + n
+        until_requests(&openai, &format!("{n} {kind} requests"), |rs| {
+            rs.iter().filter(|r| pick(r)).count() >= before + n
         })
         .await;
         kill(&mut child).await;
-        progress.push(check(&url, &seeded, &format!("after kill {round} (extraction {n})")).await);
+        let stage = format!("after kill {round} ({kind} request {n})");
+        progress.push(check(&url, &seeded, &stage).await);
     }
-    for round in 0..2 {
-        let before = openai.requests().iter().filter(|r| r.is_embeddings()).count();
-        let mut child = consolidate(&url, &openai, dir.path());
-        until_requests(&openai, "an embedding request", |rs| {
-            rs.iter().filter(|r| r.is_embeddings()).count() > before + round
-        })
-        .await;
-        kill(&mut child).await;
-        progress.push(check(&url, &seeded, &format!("after kill mid-write {round}")).await);
-    }
-    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "done members never go back: {progress:?}");
-    assert!(*progress.last().unwrap_or(&0) < MEMBERS as usize, "the kills interrupted the run: {progress:?}");
+    assert!(
+        progress.windows(2).all(|w| w[0] <= w[1]),
+        "done members never go back: {progress:?}"
+    );
+    assert!(
+        *progress.last().unwrap_or(&0) < MEMBERS as usize,
+        "the kills interrupted the run: {progress:?}"
+    );
 
     let child = consolidate(&url, &openai, dir.path());
     let out = tokio::time::timeout(DEADLINE, child.wait_with_output())
@@ -300,16 +397,33 @@ async fn consolidation_survives_sigkill() {
         String::from_utf8_lossy(&out.stderr)
     );
     let done = check(&url, &seeded, "after the last run").await;
-    assert_eq!(done, MEMBERS as usize, "every member consolidated; progress {progress:?}");
+    assert_eq!(
+        done, MEMBERS as usize,
+        "every member consolidated; progress {progress:?}"
+    );
 
     // One run, resumed across the restarts, finished once.
-    let store = Store::connect(&url, StoreOptions::default()).await.expect("open");
-    let runs = consolidation_runs::Entity::find().all(store.reader()).await.expect("runs");
-    assert_eq!(runs.len(), 1, "the restarts resumed the run instead of starting new ones: {runs:?}");
+    let store = Store::connect(&url, StoreOptions::default())
+        .await
+        .expect("open");
+    let runs = consolidation_runs::Entity::find()
+        .all(store.reader())
+        .await
+        .expect("runs");
+    assert_eq!(
+        runs.len(),
+        1,
+        "the restarts resumed the run instead of starting new ones: {runs:?}"
+    );
     assert_eq!(runs[0].status, "finished");
-    let short = short_term_messages::Entity::find().all(store.reader()).await.expect("short-term");
+    let short = short_term_messages::Entity::find()
+        .all(store.reader())
+        .await
+        .expect("short-term");
     assert_eq!(short.len(), LATE_MESSAGES as usize);
     store.close().await.expect("close");
     let extractions = openai.requests().into_iter().filter(is_extraction).count();
-    eprintln!("crash test: {extractions} extraction calls for {MEMBERS} members; done after each kill: {progress:?}");
+    eprintln!(
+        "crash test: {extractions} extraction calls for {MEMBERS} members; done after each kill: {progress:?}"
+    );
 }

@@ -4,8 +4,9 @@
 //! built once per process. Other model families tokenize differently, so budgets should
 //! keep a margin; [`estimate_tokens`] is a cheaper upper-ish estimate for hot paths.
 
-use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash as _, Hasher as _};
+use std::sync::{Mutex, OnceLock};
 
 use tiktoken_rs::CoreBPE;
 
@@ -24,10 +25,31 @@ fn bpe() -> Option<&'static CoreBPE> {
 /// `<|endoftext|>` typed by a member is counted as ordinary text.
 /// Falls back to [`estimate_tokens`] if the bundled tokenizer could not be built.
 pub fn count_tokens(text: &str) -> usize {
-    match bpe() {
-        Some(bpe) => bpe.encode_ordinary(text).len(),
-        None => estimate_tokens(text),
+    let Some(bpe) = bpe() else {
+        return estimate_tokens(text);
+    };
+    // Each reply re-counts a transcript that is mostly the same as last time, and BPE
+    // encoding is the costliest step of building a prompt (about 1 ms for 300 messages),
+    // so counts are remembered by the text's 64-bit hash. Bounded: cleared when full.
+    const MAX_CACHED: usize = 50_000;
+    static COUNTS: OnceLock<Mutex<HashMap<u64, usize>>> = OnceLock::new();
+    let key = {
+        let mut hasher = std::hash::DefaultHasher::new();
+        text.hash(&mut hasher);
+        hasher.finish()
+    };
+    let counts = COUNTS.get_or_init(Mutex::default);
+    if let Some(n) = counts.lock().ok().and_then(|c| c.get(&key).copied()) {
+        return n;
     }
+    let n = bpe.encode_ordinary(text).len();
+    if let Ok(mut c) = counts.lock() {
+        if c.len() >= MAX_CACHED {
+            c.clear();
+        }
+        c.insert(key, n);
+    }
+    n
 }
 
 /// A cheap estimate with no tokenizer: one token per 4 bytes of ASCII-ish text, one per

@@ -98,7 +98,14 @@ async fn a_day_is_consolidated(backend: Backend) {
     let (discord, openai, db) = (&bot.discord, &bot.openai, &bot.app.database);
     let earlier = Utc::now() - Duration::days(10);
     let tea = seed_fact(db, ids::ALICE, "likes green tea", "preference", earlier).await;
-    let chess = seed_fact(db, ids::BOB, "plays chess on weekends", "preference", earlier).await;
+    let chess = seed_fact(
+        db,
+        ids::BOB,
+        "plays chess on weekends",
+        "preference",
+        earlier,
+    )
+    .await;
     let job = seed_fact(
         db,
         ids::CAROL,
@@ -120,10 +127,18 @@ async fn a_day_is_consolidated(backend: Backend) {
         ("plays chess on the weekends", "preference"),
         ("is learning to play the cello", "personal"),
     ])));
-    openai.script(Rule::when(extraction_for("carol")).reply(facts_json(&[(
-        "works night shifts as a doctor at the city hospital",
-        "personal",
-    )])));
+    // Two facts that both contradict the stored one: the first supersedes it, the second
+    // must not try to supersede it again (that used to fail Carol's whole transaction).
+    openai.script(Rule::when(extraction_for("carol")).reply(facts_json(&[
+        (
+            "works night shifts as a doctor at the city hospital",
+            "personal",
+        ),
+        (
+            "works night shifts as a surgeon at the city hospital",
+            "personal",
+        ),
+    ])));
     openai.script(
         Rule::when(|r| is_merge_judgement(r) && r.prompt_text().contains("green tea"))
             .reply(Reply::json(json!({"verdict": "duplicate"}))),
@@ -135,15 +150,34 @@ async fn a_day_is_consolidated(backend: Backend) {
     openai.script(Rule::when(is_status).reply(Reply::text(
         "\"Brewing green tea and humming along to cello practice #cozy\"",
     )));
-    openai.script(Rule::when_last_user_contains("good tea").reply(Reply::text("Sencha, obviously.")));
+    openai
+        .script(Rule::when_last_user_contains("good tea").reply(Reply::text("Sencha, obviously.")));
 
     let day = [
-        (ids::ALICE, "I adopted a cat yesterday, her name is Miso".to_owned()),
-        (ids::ALICE, "drinking my third cup of green tea this morning".to_owned()),
-        (ids::BOB, "chess club again this weekend, who's in".to_owned()),
-        (ids::BOB, format!("<@{}> what's a good tea for the evening?", ids::BOT)),
-        (ids::CAROL, "switched from nursing, I'm a doctor at the city hospital now".to_owned()),
-        (ids::BOB, "also I started cello lessons, my neighbours hate me".to_owned()),
+        (
+            ids::ALICE,
+            "I adopted a cat yesterday, her name is Miso".to_owned(),
+        ),
+        (
+            ids::ALICE,
+            "drinking my third cup of green tea this morning".to_owned(),
+        ),
+        (
+            ids::BOB,
+            "chess club again this weekend, who's in".to_owned(),
+        ),
+        (
+            ids::BOB,
+            format!("<@{}> what's a good tea for the evening?", ids::BOT),
+        ),
+        (
+            ids::CAROL,
+            "switched from nursing, I'm a doctor at the city hospital now".to_owned(),
+        ),
+        (
+            ids::BOB,
+            "also I started cello lessons, my neighbours hate me".to_owned(),
+        ),
         (ids::OWNER, "lol".to_owned()),
         (ids::OWNER, "ok".to_owned()),
     ];
@@ -157,7 +191,11 @@ async fn a_day_is_consolidated(backend: Backend) {
         (log.len() == day.len() + 1).then_some(log)
     })
     .await;
-    assert_eq!(before.iter().filter(|m| m.is_bot).count(), 1, "the bot's answer is logged");
+    assert_eq!(
+        before.iter().filter(|m| m.is_bot).count(),
+        1,
+        "the bot's answer is logged"
+    );
     let day_ids: BTreeSet<i64> = before.iter().map(|m| m.message_id).collect();
 
     // The run, with a message arriving while Alice's extraction is under way.
@@ -169,20 +207,22 @@ async fn a_day_is_consolidated(backend: Backend) {
         .wait_for_request(extraction_for("alice"), WAIT)
         .await
         .expect("alice's extraction started");
-    let late = discord
-        .user_says(ids::GENERAL, ids::ALICE, "brb lol")
-        .await;
-    let late_id: i64 = late["id"].as_str().and_then(|s| s.parse().ok()).expect("message id");
+    let late = discord.user_says(ids::GENERAL, ids::ALICE, "brb lol").await;
+    let late_id: i64 = late["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("message id");
     let report = run
         .await
         .expect("run task")
         .expect("consolidator answers")
         .expect("consolidation succeeds");
     assert_eq!(report.users_done, 4, "{report:?}");
-    assert_eq!(report.facts_added, 2, "{report:?}"); // Miso, cello
+    assert_eq!(report.users_skipped, 0, "{report:?}");
+    assert_eq!(report.facts_added, 3, "{report:?}"); // Miso, cello, surgeon
     assert_eq!(report.facts_bumped, 2, "{report:?}"); // tea (judged), chess (near-identical)
     assert_eq!(report.facts_superseded, 1, "{report:?}"); // the doctor replaces the nurse
-    assert_eq!(report.llm_calls, 5, "{report:?}"); // three extractions, two judgements
+    assert_eq!(report.llm_calls, 6, "{report:?}"); // three extractions, three judgements
     assert_eq!(report.messages_archived, day_ids.len() as u64, "{report:?}");
 
     // One extraction per member with something to say; none for "lol" and "ok".
@@ -191,9 +231,28 @@ async fn a_day_is_consolidated(backend: Backend) {
         .into_iter()
         .filter(is_extraction)
         .collect::<Vec<_>>();
-    assert_eq!(extractions.len(), 3, "{:?}", extractions.iter().map(OpenAiRequest::system_text).collect::<Vec<_>>());
-    assert!(!extractions.iter().any(|r| r.system_text().contains("facts about owner,")));
-    assert_eq!(openai.chat_requests().into_iter().filter(is_merge_judgement).count(), 2);
+    assert_eq!(
+        extractions.len(),
+        3,
+        "{:?}",
+        extractions
+            .iter()
+            .map(OpenAiRequest::system_text)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        !extractions
+            .iter()
+            .any(|r| r.system_text().contains("facts about owner,"))
+    );
+    assert_eq!(
+        openai
+            .chat_requests()
+            .into_iter()
+            .filter(is_merge_judgement)
+            .count(),
+        3
+    );
     let alice_prompt = openai
         .chat_requests()
         .into_iter()
@@ -201,7 +260,10 @@ async fn a_day_is_consolidated(backend: Backend) {
         .expect("alice's prompt")
         .prompt_text();
     assert!(alice_prompt.contains("her name is Miso"), "{alice_prompt}");
-    assert!(!alice_prompt.contains("cello"), "only alice's own messages: {alice_prompt}");
+    assert!(
+        !alice_prompt.contains("cello"),
+        "only alice's own messages: {alice_prompt}"
+    );
 
     // Facts: the tea fact bumped (same row), one new fact, nothing else.
     let alice = all_facts(db, ids::ALICE).await;
@@ -209,31 +271,64 @@ async fn a_day_is_consolidated(backend: Backend) {
     let tea_now = alice.iter().find(|f| f.id == tea).expect("tea fact kept");
     assert_eq!(tea_now.fact, "likes green tea");
     assert_eq!(tea_now.reference_count, 2);
-    assert!(tea_now.last_mentioned_at > earlier + Duration::days(9), "{tea_now:?}");
-    assert!((tea_now.first_mentioned_at - earlier).num_seconds().abs() <= 1, "{tea_now:?}");
+    assert!(
+        tea_now.last_mentioned_at > earlier + Duration::days(9),
+        "{tea_now:?}"
+    );
+    assert!(
+        (tea_now.first_mentioned_at - earlier).num_seconds().abs() <= 1,
+        "{tea_now:?}"
+    );
     let miso = alice.iter().find(|f| f.id != tea).expect("new fact");
-    assert_eq!((miso.fact.as_str(), miso.category.as_str(), miso.reference_count), ("adopted a cat named Miso", "personal", 1));
+    assert_eq!(
+        (
+            miso.fact.as_str(),
+            miso.category.as_str(),
+            miso.reference_count
+        ),
+        ("adopted a cat named Miso", "personal", 1)
+    );
     assert!(miso.embedding.is_some(), "new facts keep their embedding");
 
     let bob = all_facts(db, ids::BOB).await;
     assert_eq!(bob.len(), 2, "{bob:?}");
-    assert_eq!(bob.iter().find(|f| f.id == chess).map(|f| f.reference_count), Some(2));
-    assert!(bob.iter().any(|f| f.fact == "is learning to play the cello" && f.reference_count == 1));
+    assert_eq!(
+        bob.iter()
+            .find(|f| f.id == chess)
+            .map(|f| f.reference_count),
+        Some(2)
+    );
+    assert!(
+        bob.iter()
+            .any(|f| f.fact == "is learning to play the cello" && f.reference_count == 1)
+    );
 
     let carol = all_facts(db, ids::CAROL).await;
-    assert_eq!(carol.len(), 2, "the old fact is kept as history: {carol:?}");
+    assert_eq!(carol.len(), 3, "the old fact is kept as history: {carol:?}");
     let old = carol.iter().find(|f| f.id == job).expect("old job fact");
-    let new = carol.iter().find(|f| f.id != job).expect("new job fact");
+    let new = carol
+        .iter()
+        .find(|f| f.fact.contains("doctor"))
+        .expect("new job fact");
     assert_eq!(old.superseded_by, Some(new.id));
     assert!(old.valid_until.is_some());
     assert_eq!(old.reference_count, 1);
-    assert!(new.fact.contains("doctor") && new.superseded_by.is_none());
+    assert!(new.superseded_by.is_none());
+    assert!(
+        carol
+            .iter()
+            .any(|f| f.fact.contains("surgeon") && f.superseded_by.is_none())
+    );
     assert!(all_facts(db, ids::OWNER).await.is_empty());
 
     // Every message of the day archived exactly once; only the late one is left.
     let archived = archive(db).await;
     let archived_ids: BTreeSet<i64> = archived.iter().map(|m| m.message_id).collect();
-    assert_eq!(archived.len(), archived_ids.len(), "no message archived twice");
+    assert_eq!(
+        archived.len(),
+        archived_ids.len(),
+        "no message archived twice"
+    );
     assert_eq!(archived_ids, day_ids);
     let left = eventually("the late message logged", || async {
         bot.app.store.flush().await.expect("flush");
@@ -241,10 +336,18 @@ async fn a_day_is_consolidated(backend: Backend) {
         (!left.is_empty()).then_some(left)
     })
     .await;
-    assert_eq!(left.iter().map(|m| m.message_id).collect::<Vec<_>>(), vec![late_id]);
+    assert_eq!(
+        left.iter().map(|m| m.message_id).collect::<Vec<_>>(),
+        vec![late_id]
+    );
     // The gateway adapter keeps message times to the whole second (src/discord/events.rs).
     let cutoff_second = report.cutoff.trunc_subsecs(0);
-    assert!(left[0].created_at >= cutoff_second, "{:?} vs cutoff {}", left[0], report.cutoff);
+    assert!(
+        left[0].created_at >= cutoff_second,
+        "{:?} vs cutoff {}",
+        left[0],
+        report.cutoff
+    );
 
     // The new day: the status was generated, stored and sent as presence (op 3).
     let status = "Brewing green tea and humming along to cello practice";
@@ -260,8 +363,16 @@ async fn a_day_is_consolidated(backend: Backend) {
         )
         .await
         .expect("presence update with the generated status");
-    assert_eq!(presence["d"]["activities"][0]["type"], 4, "a custom status: {presence}");
-    assert_eq!(db.global_text(personabot::daily::STATUS_KEY).await.expect("read"), Some(status.to_owned()));
+    assert_eq!(
+        presence["d"]["activities"][0]["type"], 4,
+        "a custom status: {presence}"
+    );
+    assert_eq!(
+        db.global_text(personabot::daily::STATUS_KEY)
+            .await
+            .expect("read"),
+        Some(status.to_owned())
+    );
     let mood = db.mood().await.expect("mood");
     assert!(!mood.is_empty(), "a mood was rolled");
 
@@ -281,10 +392,23 @@ async fn a_day_is_consolidated(backend: Backend) {
         .await
         .expect("consolidator answers")
         .expect("second run succeeds");
-    assert_eq!((again.facts_added, again.facts_bumped, again.facts_superseded), (0, 0, 0), "{again:?}");
+    assert_eq!(
+        (
+            again.facts_added,
+            again.facts_bumped,
+            again.facts_superseded
+        ),
+        (0, 0, 0),
+        "{again:?}"
+    );
     assert_eq!(again.messages_archived, 1, "{again:?}");
     let new_chats: Vec<OpenAiRequest> = openai.chat_requests().split_off(chats_before);
-    assert!(new_chats.iter().all(|r| !is_extraction(r) && !is_merge_judgement(r)), "{new_chats:?}");
+    assert!(
+        new_chats
+            .iter()
+            .all(|r| !is_extraction(r) && !is_merge_judgement(r)),
+        "{new_chats:?}"
+    );
     let facts_after = vec![
         all_facts(db, ids::ALICE).await,
         all_facts(db, ids::BOB).await,
@@ -293,7 +417,11 @@ async fn a_day_is_consolidated(backend: Backend) {
     assert_eq!(facts_before, facts_after);
     let archived_again = archive(db).await;
     for m in &archived {
-        assert_eq!(archived_again.iter().find(|a| a.message_id == m.message_id), Some(m), "untouched");
+        assert_eq!(
+            archived_again.iter().find(|a| a.message_id == m.message_id),
+            Some(m),
+            "untouched"
+        );
     }
     assert_eq!(archived_again.len(), archived.len() + 1);
     assert!(short_term(db).await.is_empty());
@@ -305,53 +433,136 @@ e2e_both!(a_day_is_consolidated);
 /// With the roll forced, a proactive tick speaks in a channel where a member spoke last (no
 /// reply, no pings), and stays quiet once its own message is the last one.
 async fn proactive_speaks_when_forced(backend: Backend) {
-    let bot = spawn_bot_with(backend, &[("PERSONABOT__SCHEDULE__PROACTIVE_CHANCE", "1.0")]).await;
+    let bot = spawn_bot_with(
+        backend,
+        &[("PERSONABOT__SCHEDULE__PROACTIVE_CHANCE", "1.0")],
+    )
+    .await;
     let (discord, openai, db) = (&bot.discord, &bot.openai, &bot.app.database);
     openai.script(Rule::when(is_proactive).reply(Reply::text(format!(
         "Did anyone finish that puzzle? @everyone <@{}> @here",
         ids::ALICE
     ))));
-    db.set_channel_proactive(Some(GuildId(ids::GUILD)), ChannelId(ids::GENERAL), true, Utc::now())
-        .await
-        .expect("enable proactive messages");
+    db.set_channel_proactive(
+        Some(GuildId(ids::GUILD)),
+        ChannelId(ids::GENERAL),
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect("enable proactive messages");
 
     // No one has spoken yet: an idle channel is left alone.
-    let idle = bot.app.proactive.tick_now().await.expect("tick").expect("tick runs");
-    assert_eq!(idle, vec![(ChannelId(ids::GENERAL), ProactiveDecision::Skip(SkipReason::ChannelIdle))]);
+    let idle = bot
+        .app
+        .proactive
+        .tick_now()
+        .await
+        .expect("tick")
+        .expect("tick runs");
+    assert_eq!(
+        idle,
+        vec![(
+            ChannelId(ids::GENERAL),
+            ProactiveDecision::Skip(SkipReason::ChannelIdle)
+        )]
+    );
 
     discord
-        .user_says(ids::GENERAL, ids::ALICE, "this crossword is impossible today")
+        .user_says(
+            ids::GENERAL,
+            ids::ALICE,
+            "this crossword is impossible today",
+        )
         .await;
     eventually("the member's message logged", || async {
         bot.app.store.flush().await.expect("flush");
-        let last = db.last_message(ChannelId(ids::GENERAL)).await.expect("read");
-        last.is_some_and(|m| m.author_id == UserId(ids::ALICE)).then_some(())
+        let last = db
+            .last_message(ChannelId(ids::GENERAL))
+            .await
+            .expect("read");
+        last.is_some_and(|m| m.author_id == UserId(ids::ALICE))
+            .then_some(())
     })
     .await;
-    let decisions = bot.app.proactive.tick_now().await.expect("tick").expect("tick runs");
+    let decisions = bot
+        .app
+        .proactive
+        .tick_now()
+        .await
+        .expect("tick")
+        .expect("tick runs");
     assert_eq!(decisions.len(), 1);
-    assert!(matches!(decisions[0].1, ProactiveDecision::Comment | ProactiveDecision::Musing), "{decisions:?}");
+    assert!(
+        matches!(
+            decisions[0].1,
+            ProactiveDecision::Comment | ProactiveDecision::Musing
+        ),
+        "{decisions:?}"
+    );
     let posts = wait_for_posts(discord, ids::GENERAL, 1).await;
     let body = posts[0].body.clone().expect("json body");
-    assert!(posts[0].content().is_some_and(|c| c.contains("puzzle")), "{body}");
-    assert!(body.get("message_reference").is_none_or(Value::is_null), "not a reply: {body}");
+    assert!(
+        posts[0].content().is_some_and(|c| c.contains("puzzle")),
+        "{body}"
+    );
+    assert!(
+        body.get("message_reference").is_none_or(Value::is_null),
+        "not a reply: {body}"
+    );
     let allowed = &body["allowed_mentions"];
     assert_eq!(allowed["parse"], json!([]), "no pings: {allowed}");
-    assert!(allowed["users"].as_array().is_none_or(Vec::is_empty), "no pings: {allowed}");
-    assert!(allowed["roles"].as_array().is_none_or(Vec::is_empty), "no pings: {allowed}");
-    assert_eq!(openai.chat_requests().into_iter().filter(is_proactive).count(), 1);
+    assert!(
+        allowed["users"].as_array().is_none_or(Vec::is_empty),
+        "no pings: {allowed}"
+    );
+    assert!(
+        allowed["roles"].as_array().is_none_or(Vec::is_empty),
+        "no pings: {allowed}"
+    );
+    assert_eq!(
+        openai
+            .chat_requests()
+            .into_iter()
+            .filter(is_proactive)
+            .count(),
+        1
+    );
 
     // Its own message is now the last one: the forced roll does not matter.
     eventually("the bot's message logged", || async {
         bot.app.store.flush().await.expect("flush");
-        let last = db.last_message(ChannelId(ids::GENERAL)).await.expect("read");
-        last.is_some_and(|m| m.author_id == UserId(ids::BOT)).then_some(())
+        let last = db
+            .last_message(ChannelId(ids::GENERAL))
+            .await
+            .expect("read");
+        last.is_some_and(|m| m.author_id == UserId(ids::BOT))
+            .then_some(())
     })
     .await;
-    let quiet = bot.app.proactive.tick_now().await.expect("tick").expect("tick runs");
-    assert_eq!(quiet, vec![(ChannelId(ids::GENERAL), ProactiveDecision::Skip(SkipReason::BotSpokeLast))]);
+    let quiet = bot
+        .app
+        .proactive
+        .tick_now()
+        .await
+        .expect("tick")
+        .expect("tick runs");
+    assert_eq!(
+        quiet,
+        vec![(
+            ChannelId(ids::GENERAL),
+            ProactiveDecision::Skip(SkipReason::BotSpokeLast)
+        )]
+    );
     assert_eq!(posts_to(discord, ids::GENERAL).len(), 1);
-    assert_eq!(openai.chat_requests().into_iter().filter(is_proactive).count(), 1);
+    assert_eq!(
+        openai
+            .chat_requests()
+            .into_iter()
+            .filter(is_proactive)
+            .count(),
+        1
+    );
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(proactive_speaks_when_forced);
