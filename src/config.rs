@@ -166,6 +166,7 @@ pub struct MemorySettings {
     pub candidate_threshold: f32,
     pub duplicate_threshold: f32,
     pub max_pending_days: u32,
+    pub archive_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

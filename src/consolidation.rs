@@ -54,6 +54,8 @@ pub struct RunReport {
     pub facts_bumped: u32,
     pub facts_superseded: u32,
     pub messages_archived: u64,
+    /// Archived messages deleted for being older than the retention period.
+    pub archive_purged: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +184,7 @@ pub async fn run_once(
     report.facts_superseded = totals.superseded;
     report.messages_archived = totals.archived;
     report.messages_archived += sweep_bot_messages(deps, cutoff, now).await?;
+    report.archive_purged = purge_expired_archive(deps, now).await?;
     let stats = RunStats {
         users_done: u64::from(report.users_done),
         facts_added: u64::from(report.facts_added),
@@ -522,6 +525,20 @@ async fn judge_merge(deps: &ConsolidationDeps, old: &str, new: &str) -> MergeVer
             MergeVerdict::New
         }
     }
+}
+
+/// Applies `memory.archive_retention_days` (0 keeps the archive forever).
+async fn purge_expired_archive(deps: &ConsolidationDeps, now: DateTime<Utc>) -> Result<u64, ConsolidationError> {
+    let days = deps.settings.memory.archive_retention_days;
+    if days == 0 {
+        return Ok(0);
+    }
+    let before = now - chrono::Duration::days(i64::from(days));
+    let purged = deps.store.write(move |s| async move { s.purge_archived_before(before).await }).await?;
+    if purged > 0 {
+        tracing::info!(purged, days, "archived messages past the retention period deleted");
+    }
+    Ok(purged)
 }
 
 /// Archives what no member consolidation takes: the bot's and other bots' messages.
