@@ -13,7 +13,7 @@ use crate::domain::proactive::{ProactiveDecision, ProactiveInput, decide};
 use crate::domain::{ChannelId, LoggedMessage};
 use crate::llm::{CompletionRequest, LanguageModel};
 use crate::prompts;
-use crate::reply::{Delivery, deliver};
+use crate::reply::{Delivery, deliver, emote_catalog, polish};
 use crate::store::ProactiveKind;
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
@@ -150,11 +150,13 @@ async fn speak(
             prompts::proactive_musing(&persona, &mood.describe(), &bot.name, status.as_deref())
         }
     };
-    let text = deps
+    let raw = deps
         .llm
         .complete(CompletionRequest::chat(turns))
         .await
         .map_err(|e| e.to_string())?;
+    let catalog = emote_catalog(deps.chat.as_ref(), last.guild_id).await;
+    let text = polish(&catalog, &raw, &bot.name);
     let target = Delivery {
         channel,
         guild: last.guild_id,

@@ -136,12 +136,7 @@ async fn compose(
             settings.transcript_max_messages,
         )
         .await?;
-    let catalog = match message.guild_id {
-        Some(guild) => EmoteCatalog {
-            custom: deps.chat.custom_emotes(guild).await,
-        },
-        None => EmoteCatalog::default(),
-    };
+    let catalog = emote_catalog(deps.chat.as_ref(), message.guild_id).await;
     let keep = reply_chain(&inputs.transcript, message);
     let transcript = budget::fit_transcript(
         &inputs.transcript,
@@ -180,7 +175,20 @@ async fn compose(
     };
     let turns = prompts::reply(&context)?;
     let raw = deps.llm.complete(CompletionRequest::chat(turns)).await?;
-    Ok(catalog.render(strip_name_prefix(&raw, &bot.name)))
+    Ok(polish(&catalog, &raw, &bot.name))
+}
+
+/// The server's custom emotes (none outside a server).
+pub async fn emote_catalog(chat: &dyn ChatPort, guild: Option<GuildId>) -> EmoteCatalog {
+    match guild {
+        Some(guild) => EmoteCatalog { custom: chat.custom_emotes(guild).await },
+        None => EmoteCatalog::default(),
+    }
+}
+
+/// The model's text as it goes to Discord: no echoed name prefix, `:emote:` rendered.
+pub fn polish(catalog: &EmoteCatalog, raw: &str, bot_name: &str) -> String {
+    catalog.render(strip_name_prefix(raw, bot_name))
 }
 
 /// Models sometimes echo the transcript format ("Aria: hi"); the chat shows the name already.

@@ -16,7 +16,7 @@ use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// How long appends wait for company before they are written.
@@ -91,6 +91,36 @@ pub struct StoreState {
     store: Store,
     buffer: Vec<LoggedMessage>,
     tick_scheduled: bool,
+    /// Recent sightings already written, so chat does not cost a user write per message.
+    sightings: HashMap<(UserId, Option<GuildId>), (String, Option<String>, DateTime<Utc>)>,
+}
+
+/// A sighting with the same names is written again at most this often (keeps
+/// `last_seen_at` roughly current without a write per message).
+const SIGHTING_REFRESH: chrono::Duration = chrono::Duration::hours(1);
+/// Sightings remembered at most; the map is cleared when full.
+const MAX_SIGHTINGS: usize = 100_000;
+
+impl StoreState {
+    /// Whether this sighting changes anything worth a write.
+    fn is_news(&mut self, seen: &MemberSighting) -> bool {
+        let key = (seen.user, seen.guild);
+        let value = (seen.username.clone(), seen.display_name.clone(), seen.seen_at);
+        match self.sightings.get(&key) {
+            Some((username, display, at))
+                if *username == value.0 && *display == value.1 && seen.seen_at - *at < SIGHTING_REFRESH =>
+            {
+                false
+            }
+            _ => {
+                if self.sightings.len() >= MAX_SIGHTINGS {
+                    self.sightings.clear();
+                }
+                self.sightings.insert(key, value);
+                true
+            }
+        }
+    }
 }
 
 impl StoreState {
@@ -135,6 +165,7 @@ impl Actor for StoreActor {
             store,
             buffer: Vec::new(),
             tick_scheduled: false,
+            sightings: HashMap::new(),
         })
     }
 
@@ -194,7 +225,11 @@ impl Actor for StoreActor {
                 }
             }
             StoreMsg::SeenMember(seen) => {
+                if !state.is_news(&seen) {
+                    return Ok(());
+                }
                 if let Err(error) = record_sighting(&state.store, &seen).await {
+                    state.sightings.remove(&(seen.user, seen.guild));
                     tracing::warn!(%error, user = %seen.user, "could not record a member");
                 }
             }
