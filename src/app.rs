@@ -158,13 +158,11 @@ impl App {
             moderation,
             gateway,
         };
-        let (actor, join) = Actor::spawn(Some(format!("{instance}:root")), RootSupervisor, args)
+        let (_root, join) = Actor::spawn(Some(format!("{instance}:root")), RootSupervisor, args)
             .await
             .context("could not start the actor tree")?;
-        let join = tokio::spawn(async move {
-            let _ = join.await;
-        });
         Ok(App {
+            supervisor: SupervisorHandle::new(Slot::new(&instance, "root")),
             consolidator: ConsolidatorHandle::new(Slot::new(&instance, "consolidator")),
             proactive: ProactiveHandle::new(Slot::new(&instance, "proactive")),
             bans: BanLifterHandle::new(Slot::new(&instance, "ban_lifter")),
@@ -172,7 +170,6 @@ impl App {
             instance,
             store,
             router,
-            supervisor: SupervisorHandle { actor },
             database,
             ready,
             fatal,
@@ -205,11 +202,14 @@ impl App {
 
     /// Runs until `signal` resolves (SIGINT/SIGTERM in `main`) or Discord refuses the bot
     /// for good, then shuts down.
-    pub async fn run_until(self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
         let mut fatal = self.fatal.clone();
         let refused = tokio::select! {
             () = signal => None,
             changed = fatal.wait_for(Option::is_some) => changed.ok().and_then(|v| v.clone()),
+            _ = &mut self.join => {
+                anyhow::bail!("the actor tree stopped unexpectedly; see the log above");
+            }
         };
         tracing::info!("shutting down");
         self.shutdown().await?;

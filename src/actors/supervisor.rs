@@ -97,84 +97,30 @@ impl RootState {
         child: Child,
     ) -> Result<(), ActorProcessingErr> {
         let name = format!("{}:{}", self.args.instance, child.role());
+        let parent = me.get_cell();
+        let args = &self.args;
         let cell = match child {
-            Child::Store => Actor::spawn_linked(
-                Some(name),
-                StoreActor,
-                self.args.store.clone(),
-                me.get_cell(),
-            )
-            .await?
-            .0
-            .get_cell(),
-            Child::Router => Actor::spawn_linked(
-                Some(name),
-                ConversationRouter,
-                self.args.conversation.clone(),
-                me.get_cell(),
-            )
-            .await?
-            .0
-            .get_cell(),
-            Child::Status => Actor::spawn_linked(
-                Some(name),
-                StatusActor,
-                self.args.daily.clone(),
-                me.get_cell(),
-            )
-            .await?
-            .0
-            .get_cell(),
+            Child::Store => link(name, StoreActor, args.store.clone(), parent).await?,
+            Child::Router => link(name, ConversationRouter, args.conversation.clone(), parent).await?,
+            Child::Status => link(name, StatusActor, args.daily.clone(), parent).await?,
             Child::Consolidator => {
-                let args = ConsolidatorArgs {
-                    deps: self.args.consolidation.clone(),
-                    cron: self
-                        .args
-                        .consolidation
-                        .settings
-                        .schedule
-                        .consolidation_cron
-                        .clone(),
-                    me: Slot::new(&self.args.instance, Child::Consolidator.role()),
-                    status: StatusHandle::new(Slot::new(&self.args.instance, Child::Status.role())),
+                let consolidator = ConsolidatorArgs {
+                    deps: args.consolidation.clone(),
+                    cron: args.consolidation.settings.schedule.consolidation_cron.clone(),
+                    me: Slot::new(&args.instance, Child::Consolidator.role()),
+                    status: StatusHandle::new(Slot::new(&args.instance, Child::Status.role())),
                 };
-                Actor::spawn_linked(Some(name), MemoryConsolidator, args, me.get_cell())
-                    .await?
-                    .0
-                    .get_cell()
+                link(name, MemoryConsolidator, consolidator, parent).await?
             }
             Child::Proactive => {
-                let every = Duration::from_secs(
-                    self.args
-                        .proactive
-                        .settings
-                        .schedule
-                        .proactive_interval_secs,
-                );
-                Actor::spawn_linked(
-                    Some(name),
-                    ProactiveScheduler,
-                    (self.args.proactive.clone(), every),
-                    me.get_cell(),
-                )
-                .await?
-                .0
-                .get_cell()
+                let every = Duration::from_secs(args.proactive.settings.schedule.proactive_interval_secs);
+                link(name, ProactiveScheduler, (args.proactive.clone(), every), parent).await?
             }
-            Child::BanLifter => Actor::spawn_linked(
-                Some(name),
-                BanLifter,
-                (self.args.moderation.clone(), BAN_CHECK_INTERVAL),
-                me.get_cell(),
-            )
-            .await?
-            .0
-            .get_cell(),
-            Child::Gateway => match &self.args.gateway {
-                Some(args) => Actor::spawn_linked(Some(name), Gateway, args.clone(), me.get_cell())
-                    .await?
-                    .0
-                    .get_cell(),
+            Child::BanLifter => {
+                link(name, BanLifter, (args.moderation.clone(), BAN_CHECK_INTERVAL), parent).await?
+            }
+            Child::Gateway => match &args.gateway {
+                Some(gateway) => link(name, Gateway, gateway.clone(), parent).await?,
                 None => return Ok(()),
             },
         };
@@ -213,6 +159,16 @@ impl RootState {
         let delay = Duration::from_millis(100 * u64::from(count.min(50))).min(Duration::from_secs(5));
         me.send_after(delay, move || RootMsg::Restart(child));
     }
+}
+
+/// Spawns `actor` under `parent` with a registered name.
+async fn link<A: Actor>(
+    name: String,
+    actor: A,
+    args: A::Arguments,
+    parent: ActorCell,
+) -> Result<ActorCell, ractor::SpawnErr> {
+    Ok(Actor::spawn_linked(Some(name), actor, args, parent).await?.0.get_cell())
 }
 
 impl Actor for RootSupervisor {
@@ -318,33 +274,19 @@ impl Actor for RootSupervisor {
 /// Handle on the running tree.
 #[derive(Clone)]
 pub struct SupervisorHandle {
-    pub(crate) actor: ActorRef<RootMsg>,
+    slot: Slot<RootMsg>,
 }
 
 impl SupervisorHandle {
+    pub fn new(slot: Slot<RootMsg>) -> Self {
+        Self { slot }
+    }
+
     pub async fn shutdown(&self) -> Result<(), ActorError> {
-        let slot_name = self.actor.get_name().unwrap_or_default();
-        match self
-            .actor
-            .call(RootMsg::Shutdown, Some(SHUTDOWN_BUDGET))
-            .await
-        {
-            Ok(ractor::rpc::CallResult::Success(())) => Ok(()),
-            Ok(ractor::rpc::CallResult::Timeout) => Err(ActorError::Timeout(slot_name)),
-            _ => Err(ActorError::Gone(slot_name)),
-        }
+        self.slot.call_within(RootMsg::Shutdown, SHUTDOWN_BUDGET).await
     }
 
     pub async fn restarts(&self) -> Result<Vec<(Child, u32)>, ActorError> {
-        let name = self.actor.get_name().unwrap_or_default();
-        match self
-            .actor
-            .call(RootMsg::Restarts, Some(super::CALL_TIMEOUT))
-            .await
-        {
-            Ok(ractor::rpc::CallResult::Success(v)) => Ok(v),
-            Ok(ractor::rpc::CallResult::Timeout) => Err(ActorError::Timeout(name)),
-            _ => Err(ActorError::Gone(name)),
-        }
+        self.slot.call(RootMsg::Restarts).await
     }
 }
