@@ -109,7 +109,11 @@ async fn read_latency(store: &Store, label: &str) -> anyhow::Result<()> {
     let since = now - Duration::hours(24);
 
     for (what, limit, reads) in [
-        ("transcript (newest 400, the bot's read)", TRANSCRIPT_LIMIT, READS),
+        (
+            "transcript (newest 400, the bot's read)",
+            TRANSCRIPT_LIMIT,
+            READS,
+        ),
         ("whole window (5,000 rows)", CHANNEL_IN_WINDOW + 10, READS),
     ] {
         let got = store

@@ -528,15 +528,25 @@ async fn judge_merge(deps: &ConsolidationDeps, old: &str, new: &str) -> MergeVer
 }
 
 /// Applies `memory.archive_retention_days` (0 keeps the archive forever).
-async fn purge_expired_archive(deps: &ConsolidationDeps, now: DateTime<Utc>) -> Result<u64, ConsolidationError> {
+async fn purge_expired_archive(
+    deps: &ConsolidationDeps,
+    now: DateTime<Utc>,
+) -> Result<u64, ConsolidationError> {
     let days = deps.settings.memory.archive_retention_days;
     if days == 0 {
         return Ok(0);
     }
     let before = now - chrono::Duration::days(i64::from(days));
-    let purged = deps.store.write(move |s| async move { s.purge_archived_before(before).await }).await?;
+    let purged = deps
+        .store
+        .write(move |s| async move { s.purge_archived_before(before).await })
+        .await?;
     if purged > 0 {
-        tracing::info!(purged, days, "archived messages past the retention period deleted");
+        tracing::info!(
+            purged,
+            days,
+            "archived messages past the retention period deleted"
+        );
     }
     Ok(purged)
 }

@@ -65,7 +65,11 @@ impl AfterAnswer {
 /// channel's next reply does not wait for it.
 pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Outcome {
     match job {
-        ReplyJob::Answer { bot, trigger, reason } => {
+        ReplyJob::Answer {
+            bot,
+            trigger,
+            reason,
+        } => {
             if reason == Addressed::Maybe && !judge_addressed(deps, &bot, &trigger).await {
                 return Outcome::default();
             }
@@ -75,7 +79,10 @@ pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Outcome {
         ReplyJob::RateLimited { bot, trigger } => {
             let line = deps.settings.bot.rate_limited_line.clone();
             let sent = send_text(deps, &trigger.message, &bot, &line).await;
-            Outcome { answered: sent.ok().map(|at| (trigger.message.author_id, at)), after: None }
+            Outcome {
+                answered: sent.ok().map(|at| (trigger.message.author_id, at)),
+                after: None,
+            }
         }
     }
 }
@@ -94,17 +101,31 @@ async fn answer(deps: &ConversationDeps, bot: BotIdentity, trigger: IncomingMess
                 OnLlmFailure::Silent => None,
                 OnLlmFailure::Line => {
                     let line = deps.settings.bot.failure_line.clone();
-                    send_text(deps, message, &bot, &line).await.ok().map(|at| (message.author_id, at))
+                    send_text(deps, message, &bot, &line)
+                        .await
+                        .ok()
+                        .map(|at| (message.author_id, at))
                 }
             };
-            return Outcome { answered, after: None };
+            return Outcome {
+                answered,
+                after: None,
+            };
         }
     };
     let Ok(at) = send_text(deps, message, &bot, &text).await else {
         return Outcome::default();
     };
     let answered = Some((message.author_id, at));
-    let after = deps.settings.bot.relationship_judgement.then(|| AfterAnswer { bot, trigger, reply: text });
+    let after = deps
+        .settings
+        .bot
+        .relationship_judgement
+        .then_some(AfterAnswer {
+            bot,
+            trigger,
+            reply: text,
+        });
     Outcome { answered, after }
 }
 
@@ -181,7 +202,9 @@ async fn compose(
 /// The server's custom emotes (none outside a server).
 pub async fn emote_catalog(chat: &dyn ChatPort, guild: Option<GuildId>) -> EmoteCatalog {
     match guild {
-        Some(guild) => EmoteCatalog { custom: chat.custom_emotes(guild).await },
+        Some(guild) => EmoteCatalog {
+            custom: chat.custom_emotes(guild).await,
+        },
         None => EmoteCatalog::default(),
     }
 }

@@ -322,7 +322,9 @@ impl ConversationState {
                 }
             };
             // The channel is free as soon as the answer is out; the judgement runs after.
-            let _ = me.cast(ConversationMsg::ReplyFinished { answered: outcome.answered });
+            let _ = me.cast(ConversationMsg::ReplyFinished {
+                answered: outcome.answered,
+            });
             if let Some(after) = outcome.after {
                 after.run(&deps).await;
             }
@@ -333,7 +335,10 @@ impl ConversationState {
 /// The longest a reply job may hold its channel: the model's own deadline (all retries)
 /// plus time for Discord and the store.
 fn reply_deadline(settings: &Settings) -> std::time::Duration {
-    let attempts = u32::try_from(settings.llm.max_retries).unwrap_or(u32::MAX).saturating_add(1);
-    std::time::Duration::from_secs(settings.llm.request_timeout_secs).saturating_mul(attempts.saturating_mul(2))
+    let attempts = u32::try_from(settings.llm.max_retries)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    std::time::Duration::from_secs(settings.llm.request_timeout_secs)
+        .saturating_mul(attempts.saturating_mul(2))
         + std::time::Duration::from_secs(30)
 }

@@ -139,7 +139,10 @@ impl RouterHandle {
 
     pub async fn drain_channels(&self) -> Result<(), ActorError> {
         self.slot
-            .call_within(RouterMsg::DrainChannels, DRAIN_TIMEOUT + super::CALL_TIMEOUT)
+            .call_within(
+                RouterMsg::DrainChannels,
+                DRAIN_TIMEOUT + super::CALL_TIMEOUT,
+            )
             .await
     }
 }

@@ -28,7 +28,10 @@ const MAX_PENDING: usize = 50_000;
 
 /// Connection-level failures worth retrying later (as opposed to a row the database refuses).
 fn is_transient(error: &sea_orm::DbErr) -> bool {
-    matches!(error, sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
+    matches!(
+        error,
+        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
+    )
 }
 
 /// Everything a reply is built from, read together at the moment of the reply.
@@ -92,8 +95,11 @@ pub struct StoreState {
     buffer: Vec<LoggedMessage>,
     tick_scheduled: bool,
     /// Recent sightings already written, so chat does not cost a user write per message.
-    sightings: HashMap<(UserId, Option<GuildId>), (String, Option<String>, DateTime<Utc>)>,
+    sightings: HashMap<(UserId, Option<GuildId>), Sighting>,
 }
+
+/// Username, display name and when they were last written.
+type Sighting = (String, Option<String>, DateTime<Utc>);
 
 /// A sighting with the same names is written again at most this often (keeps
 /// `last_seen_at` roughly current without a write per message).
@@ -105,10 +111,16 @@ impl StoreState {
     /// Whether this sighting changes anything worth a write.
     fn is_news(&mut self, seen: &MemberSighting) -> bool {
         let key = (seen.user, seen.guild);
-        let value = (seen.username.clone(), seen.display_name.clone(), seen.seen_at);
+        let value = (
+            seen.username.clone(),
+            seen.display_name.clone(),
+            seen.seen_at,
+        );
         match self.sightings.get(&key) {
             Some((username, display, at))
-                if *username == value.0 && *display == value.1 && seen.seen_at - *at < SIGHTING_REFRESH =>
+                if *username == value.0
+                    && *display == value.1
+                    && seen.seen_at - *at < SIGHTING_REFRESH =>
             {
                 false
             }
@@ -129,21 +141,32 @@ impl StoreState {
             return;
         }
         let batch = std::mem::take(&mut self.buffer);
-        let Err(error) = self.store.append_messages(&batch).await else { return };
+        let Err(error) = self.store.append_messages(&batch).await else {
+            return;
+        };
         // One row the database refuses must not block every other: write them one by one,
         // keep what failed for a transient reason (the database is down), drop the rest.
         tracing::warn!(%error, count = batch.len(), "batch write failed; writing messages one by one");
         let mut kept = Vec::new();
         for message in batch {
-            match self.store.append_messages(std::slice::from_ref(&message)).await {
+            match self
+                .store
+                .append_messages(std::slice::from_ref(&message))
+                .await
+            {
                 Ok(_) => {}
                 Err(StoreError::Db(error)) if is_transient(&error) => kept.push(message),
-                Err(error) => tracing::error!(%error, id = %message.id, "a chat message could not be stored; dropped"),
+                Err(error) => {
+                    tracing::error!(%error, id = %message.id, "a chat message could not be stored; dropped")
+                }
             }
         }
         if kept.len() > MAX_PENDING {
             let dropped = kept.len() - MAX_PENDING;
-            tracing::error!(dropped, "database unavailable for too long; dropping the oldest buffered messages");
+            tracing::error!(
+                dropped,
+                "database unavailable for too long; dropping the oldest buffered messages"
+            );
             kept.drain(..dropped);
         }
         kept.append(&mut self.buffer);
@@ -432,7 +455,8 @@ impl StoreHandle {
         channel: ChannelId,
         default: ChannelPolicy,
     ) -> Result<ChannelPolicy, StoreCallError> {
-        let query = move |store: Store| async move { store.channel_policy(guild, channel, default).await };
+        let query =
+            move |store: Store| async move { store.channel_policy(guild, channel, default).await };
         self.job(query, StoreMsg::ReadSettings).await
     }
 }

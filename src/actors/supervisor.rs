@@ -101,23 +101,43 @@ impl RootState {
         let args = &self.args;
         let cell = match child {
             Child::Store => link(name, StoreActor, args.store.clone(), parent).await?,
-            Child::Router => link(name, ConversationRouter, args.conversation.clone(), parent).await?,
+            Child::Router => {
+                link(name, ConversationRouter, args.conversation.clone(), parent).await?
+            }
             Child::Status => link(name, StatusActor, args.daily.clone(), parent).await?,
             Child::Consolidator => {
                 let consolidator = ConsolidatorArgs {
                     deps: args.consolidation.clone(),
-                    cron: args.consolidation.settings.schedule.consolidation_cron.clone(),
+                    cron: args
+                        .consolidation
+                        .settings
+                        .schedule
+                        .consolidation_cron
+                        .clone(),
                     me: Slot::new(&args.instance, Child::Consolidator.role()),
                     status: StatusHandle::new(Slot::new(&args.instance, Child::Status.role())),
                 };
                 link(name, MemoryConsolidator, consolidator, parent).await?
             }
             Child::Proactive => {
-                let every = Duration::from_secs(args.proactive.settings.schedule.proactive_interval_secs);
-                link(name, ProactiveScheduler, (args.proactive.clone(), every), parent).await?
+                let every =
+                    Duration::from_secs(args.proactive.settings.schedule.proactive_interval_secs);
+                link(
+                    name,
+                    ProactiveScheduler,
+                    (args.proactive.clone(), every),
+                    parent,
+                )
+                .await?
             }
             Child::BanLifter => {
-                link(name, BanLifter, (args.moderation.clone(), BAN_CHECK_INTERVAL), parent).await?
+                link(
+                    name,
+                    BanLifter,
+                    (args.moderation.clone(), BAN_CHECK_INTERVAL),
+                    parent,
+                )
+                .await?
             }
             Child::Gateway => match &args.gateway {
                 Some(gateway) => link(name, Gateway, gateway.clone(), parent).await?,
@@ -156,7 +176,8 @@ impl RootState {
                 1
             }
         };
-        let delay = Duration::from_millis(100 * u64::from(count.min(50))).min(Duration::from_secs(5));
+        let delay =
+            Duration::from_millis(100 * u64::from(count.min(50))).min(Duration::from_secs(5));
         me.send_after(delay, move || RootMsg::Restart(child));
     }
 }
@@ -168,7 +189,10 @@ async fn link<A: Actor>(
     args: A::Arguments,
     parent: ActorCell,
 ) -> Result<ActorCell, ractor::SpawnErr> {
-    Ok(Actor::spawn_linked(Some(name), actor, args, parent).await?.0.get_cell())
+    Ok(Actor::spawn_linked(Some(name), actor, args, parent)
+        .await?
+        .0
+        .get_cell())
 }
 
 impl Actor for RootSupervisor {
@@ -283,7 +307,9 @@ impl SupervisorHandle {
     }
 
     pub async fn shutdown(&self) -> Result<(), ActorError> {
-        self.slot.call_within(RootMsg::Shutdown, SHUTDOWN_BUDGET).await
+        self.slot
+            .call_within(RootMsg::Shutdown, SHUTDOWN_BUDGET)
+            .await
     }
 
     pub async fn restarts(&self) -> Result<Vec<(Child, u32)>, ActorError> {

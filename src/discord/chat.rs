@@ -83,8 +83,10 @@ impl ChatPort for DiscordChat {
             .content(message.text)
             .allowed_mentions(only_ping(message.ping));
         if let Some(reply_to) = message.reply_to {
-            let mut reference =
-                serenity::all::MessageReference::from((channel, serenity::all::MessageId::new(reply_to.0)));
+            let mut reference = serenity::all::MessageReference::from((
+                channel,
+                serenity::all::MessageId::new(reply_to.0),
+            ));
             // The question may be deleted while the model thinks: answer anyway, unthreaded.
             reference.fail_if_not_exists = Some(false);
             builder = builder.reference_message(reference);

@@ -77,7 +77,10 @@ mod tests {
     fn snowflake_time() {
         // Discord's documented example: 175928847299117063 → 2016-04-30T11:18:25.796Z.
         let at = super::MessageId(175_928_847_299_117_063).created_at();
-        assert_eq!(at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), "2016-04-30T11:18:25.796Z");
+        assert_eq!(
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "2016-04-30T11:18:25.796Z"
+        );
     }
 
     use super::*;

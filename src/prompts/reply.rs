@@ -121,7 +121,8 @@ pub fn reply(ctx: &ReplyContext<'_>) -> Result<Vec<ChatTurn>, PromptError> {
 /// what is really sent.
 pub fn transcript_line(m: &LoggedMessage, bot_id: UserId, now: DateTime<Utc>) -> String {
     let line = view::line(m, Some(bot_id), now);
-    chat_lines(std::slice::from_ref(&line)).unwrap_or_else(|_| format!("{}: {}", m.author_name, m.content))
+    chat_lines(std::slice::from_ref(&line))
+        .unwrap_or_else(|_| format!("{}: {}", m.author_name, m.content))
 }
 
 pub(crate) fn chat_lines(lines: &[Line]) -> Result<String, PromptError> {

@@ -138,7 +138,7 @@ pub async fn recent_messages<C: ConnectionTrait>(
     let mut rows = newest_rows!(short_term_messages, db, channel, since, limit);
     if rows.len() < usize::try_from(limit).unwrap_or(usize::MAX) {
         rows.extend(newest_rows!(archived_messages, db, channel, since, limit));
-        rows.sort_unstable_by(|a, b| (b.8, b.0).cmp(&(a.8, a.0)));
+        rows.sort_unstable_by_key(|row| std::cmp::Reverse((row.8, row.0)));
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
     rows.reverse();
@@ -178,7 +178,17 @@ macro_rules! newest_rows {
 use newest_rows;
 
 /// The columns `recent_messages` reads, in order.
-type MessageRow = (i64, i64, Option<i64>, i64, String, bool, String, Option<i64>, DateTime<Utc>);
+type MessageRow = (
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    String,
+    bool,
+    String,
+    Option<i64>,
+    DateTime<Utc>,
+);
 
 fn from_row(
     (id, channel, guild, author, author_name, is_bot, content, reply_to, created_at): MessageRow,

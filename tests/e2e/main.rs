@@ -10,6 +10,6 @@ mod commands;
 mod conversation;
 mod daily;
 mod lifecycle;
-mod process;
 mod listening;
+mod process;
 mod secrets;
