@@ -8,9 +8,10 @@
 use chrono::{DateTime, Utc};
 use entity::{archived_messages, short_term_messages};
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::IntoCondition;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionSession, TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait, TryInsertResult,
 };
 
 use super::{BATCH_ROWS, Store, StoreResult, ts};
@@ -243,16 +244,12 @@ pub async fn messages_of_user_since<C: ConnectionTrait>(
     user: UserId,
     since: DateTime<Utc>,
 ) -> StoreResult<Vec<LoggedMessage>> {
-    Ok(short_term_messages::Entity::find()
-        .filter(short_term_messages::Column::AuthorId.eq(user.as_i64()))
-        .filter(short_term_messages::Column::CreatedAt.gte(ts(since)))
-        .order_by_asc(short_term_messages::Column::CreatedAt)
-        .order_by_asc(short_term_messages::Column::MessageId)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(from_short)
-        .collect())
+    short_term_of_user_where(
+        db,
+        user,
+        short_term_messages::Column::CreatedAt.gte(ts(since)),
+    )
+    .await
 }
 
 /// All of a member's messages in the short-term log, oldest first (data export).
@@ -260,8 +257,18 @@ pub async fn short_term_of_user<C: ConnectionTrait>(
     db: &C,
     user: UserId,
 ) -> StoreResult<Vec<LoggedMessage>> {
+    short_term_of_user_where(db, user, Condition::all()).await
+}
+
+/// A member's short-term messages matching `when`, oldest first.
+async fn short_term_of_user_where<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    when: impl IntoCondition,
+) -> StoreResult<Vec<LoggedMessage>> {
     Ok(short_term_messages::Entity::find()
         .filter(short_term_messages::Column::AuthorId.eq(user.as_i64()))
+        .filter(when)
         .order_by_asc(short_term_messages::Column::CreatedAt)
         .order_by_asc(short_term_messages::Column::MessageId)
         .all(db)
@@ -309,16 +316,12 @@ pub async fn short_term_of_user_before<C: ConnectionTrait>(
     user: UserId,
     cutoff: DateTime<Utc>,
 ) -> StoreResult<Vec<LoggedMessage>> {
-    Ok(short_term_messages::Entity::find()
-        .filter(short_term_messages::Column::AuthorId.eq(user.as_i64()))
-        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
-        .order_by_asc(short_term_messages::Column::CreatedAt)
-        .order_by_asc(short_term_messages::Column::MessageId)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(from_short)
-        .collect())
+    short_term_of_user_where(
+        db,
+        user,
+        short_term_messages::Column::CreatedAt.lt(ts(cutoff)),
+    )
+    .await
 }
 
 /// Whose messages a short-term query returns.
