@@ -87,6 +87,20 @@ pub fn audit_reason(reason: Option<&str>, moderator: &str) -> String {
 }
 
 /// DMs the member; false (and a debug log) if Discord refuses, e.g. closed DMs.
+/// DMs the member when `wanted`; `None` when no DM was asked for, else whether it arrived.
+async fn notify_if(
+    ctx: Context<'_>,
+    wanted: bool,
+    user: &User,
+    text: impl FnOnce() -> String,
+) -> Option<bool> {
+    if wanted {
+        Some(notify(ctx, user, text()).await)
+    } else {
+        None
+    }
+}
+
 async fn notify(ctx: Context<'_>, user: &User, text: String) -> bool {
     if user.bot {
         return false;
@@ -209,18 +223,10 @@ pub async fn kick(
 ) -> Result<(), Error> {
     let reason = reason_of(reason)?;
     let (guild, _) = prepare(ctx, Sanction::Kick, &member).await?;
-    let sent = if dm.unwrap_or(true) {
-        Some(
-            notify(
-                ctx,
-                &member,
-                dm_text("kicked", &guild.name, reason.as_deref(), None),
-            )
-            .await,
-        )
-    } else {
-        None
-    };
+    let sent = notify_if(ctx, dm.unwrap_or(true), &member, || {
+        dm_text("kicked", &guild.name, reason.as_deref(), None)
+    })
+    .await;
     let audit = audit_reason(reason.as_deref(), &ctx.author().name);
     guild
         .id
@@ -261,19 +267,11 @@ pub async fn ban(
     }
     let (guild, target) = prepare(ctx, Sanction::Ban, &member).await?;
     let expires_at = length.map(|d| ends_at(Utc::now(), d));
-    let sent = if dm.unwrap_or(true) && target.is_some() {
+    let sent = notify_if(ctx, dm.unwrap_or(true) && target.is_some(), &member, || {
         let extra = length.map(|d| format!("for {}", human_duration(d)));
-        Some(
-            notify(
-                ctx,
-                &member,
-                dm_text("banned", &guild.name, reason.as_deref(), extra),
-            )
-            .await,
-        )
-    } else {
-        None
-    };
+        dm_text("banned", &guild.name, reason.as_deref(), extra)
+    })
+    .await;
     let audit = audit_reason(reason.as_deref(), &ctx.author().name);
     guild
         .id
@@ -339,19 +337,11 @@ pub async fn timeout(
         )
         .await
         .map_err(|e| checks::discord_refusal(e, "time them out"))?;
-    let sent = if dm.unwrap_or(true) {
+    let sent = notify_if(ctx, dm.unwrap_or(true), &member, || {
         let extra = Some(format!("for {}", human_duration(length)));
-        Some(
-            notify(
-                ctx,
-                &member,
-                dm_text("timed out", &guild.name, reason.as_deref(), extra),
-            )
-            .await,
-        )
-    } else {
-        None
-    };
+        dm_text("timed out", &guild.name, reason.as_deref(), extra)
+    })
+    .await;
     let case = record(
         ctx,
         &guild,
@@ -400,23 +390,15 @@ pub async fn untimeout(
         )
         .await
         .map_err(|e| checks::discord_refusal(e, "end their timeout"))?;
-    let sent = if dm.unwrap_or(true) {
-        Some(
-            notify(
-                ctx,
-                &member,
-                dm_text(
-                    "released from your timeout",
-                    &guild.name,
-                    reason.as_deref(),
-                    None,
-                ),
-            )
-            .await,
+    let sent = notify_if(ctx, dm.unwrap_or(true), &member, || {
+        dm_text(
+            "released from your timeout",
+            &guild.name,
+            reason.as_deref(),
+            None,
         )
-    } else {
-        None
-    };
+    })
+    .await;
     let case = record(ctx, &guild, ModAction::Untimeout, &member, reason, None).await?;
     confirm(ctx, &case, &member, sent).await
 }
