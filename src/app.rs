@@ -122,8 +122,7 @@ impl App {
         });
         let proactive = Arc::new(ProactiveDeps {
             store: store.clone(),
-            llm: llm.clone(),
-            chat: chat.clone(),
+            router: router.clone(),
             settings: settings.clone(),
             bot: bot.clone(),
             rng: DailyDeps::rng_from(&settings),

@@ -3,15 +3,15 @@
 //! channel, the roll, the comment/musing fork) are `domain::proactive`; this file gathers
 //! their inputs and sends the result on the same path as replies.
 
-use crate::actors::conversation::BotIdentity;
+use crate::actors::conversation::{BotIdentity, ChannelEvent, ConversationDeps};
+use crate::actors::router::RouterHandle;
 use crate::actors::store::{StoreCallError, StoreHandle};
-use crate::chat::ChatPort;
 use crate::config::Settings;
 use crate::daily::STATUS_KEY;
 use crate::domain::mood::Mood;
 use crate::domain::proactive::{ProactiveDecision, ProactiveInput, decide};
 use crate::domain::{ChannelId, LoggedMessage};
-use crate::llm::{CompletionRequest, LanguageModel};
+use crate::llm::CompletionRequest;
 use crate::prompts;
 use crate::reply::{Delivery, deliver, emote_catalog, polish};
 use crate::store::ProactiveKind;
@@ -24,8 +24,8 @@ const COMMENT_CONTEXT: u64 = 20;
 
 pub struct ProactiveDeps {
     pub store: StoreHandle,
-    pub llm: Arc<dyn LanguageModel>,
-    pub chat: Arc<dyn ChatPort>,
+    /// Decided messages go to the channel's actor, so they queue behind its replies.
+    pub router: RouterHandle,
     pub settings: Arc<Settings>,
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     pub rng: Mutex<StdRng>,
@@ -103,15 +103,19 @@ async fn tick_channel(
     let Some(last) = last else {
         return Ok(decision);
     };
-    match speak(deps, bot, &last, kind, now).await {
-        Ok(()) => {}
-        Err(reason) => tracing::warn!(%channel, %reason, "proactive message not sent"),
-    }
+    deps.router
+        .deliver(ChannelEvent::Proactive {
+            bot: bot.clone(),
+            last,
+            kind,
+        })
+        .await;
     Ok(decision)
 }
 
-async fn speak(
-    deps: &ProactiveDeps,
+/// Writes and sends one proactive message; run by the channel's actor in its reply queue.
+pub async fn speak(
+    deps: &ConversationDeps,
     bot: &BotIdentity,
     last: &LoggedMessage,
     kind: ProactiveKind,

@@ -37,6 +37,12 @@ pub enum ReplyJob {
         bot: BotIdentity,
         trigger: IncomingMessage,
     },
+    /// Speak up unprompted (the proactive scheduler's decision).
+    Proactive {
+        bot: BotIdentity,
+        last: LoggedMessage,
+        kind: crate::store::ProactiveKind,
+    },
 }
 
 /// What a finished job leaves behind.
@@ -75,6 +81,13 @@ pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Outcome {
             }
             tracing::debug!(?reason, message = %trigger.message.id, "replying");
             answer(deps, bot, trigger).await
+        }
+        ReplyJob::Proactive { bot, last, kind } => {
+            if let Err(reason) = crate::proactive::speak(deps, &bot, &last, kind, Utc::now()).await
+            {
+                tracing::warn!(channel = %last.channel_id, %reason, "proactive message not sent");
+            }
+            Outcome::default()
         }
         ReplyJob::RateLimited { bot, trigger } => {
             let line = deps.settings.bot.rate_limited_line.clone();

@@ -10,6 +10,7 @@ use crate::domain::trigger::{self, LastAnswer, TriggerDecision, TriggerInput};
 use crate::domain::{ChannelId, ChannelPolicy, LoggedMessage, MessageId, UserId};
 use crate::llm::LanguageModel;
 use crate::reply::{self, Addressed, ReplyJob};
+use crate::store::ProactiveKind;
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -46,6 +47,12 @@ pub enum ChannelEvent {
     Backfilled {
         incoming: IncomingMessage,
     },
+    /// The proactive scheduler decided to speak here (after `last`, the newest message).
+    Proactive {
+        bot: BotIdentity,
+        last: LoggedMessage,
+        kind: ProactiveKind,
+    },
     Edited {
         channel: ChannelId,
         id: MessageId,
@@ -64,6 +71,7 @@ impl ChannelEvent {
             ChannelEvent::Message { incoming, .. } | ChannelEvent::Backfilled { incoming } => {
                 incoming.message.channel_id
             }
+            ChannelEvent::Proactive { last, .. } => last.channel_id,
             ChannelEvent::Edited { channel, .. } | ChannelEvent::Deleted { channel, .. } => {
                 *channel
             }
@@ -175,6 +183,7 @@ impl Actor for ConversationActor {
                 ChannelEvent::Backfilled { incoming } => {
                     state.log(&incoming).await;
                 }
+                ChannelEvent::Proactive { bot, last, kind } => state.on_proactive(bot, last, kind),
                 ChannelEvent::Edited {
                     id,
                     content,
@@ -300,6 +309,17 @@ impl ConversationState {
         } else {
             tracing::debug!(%user, channel = %self.channel, "reply rate limit hit; staying quiet");
         }
+    }
+
+    /// Queued like a reply, so it never interleaves with one; dropped when the bot has
+    /// spoken here since the scheduler looked (never right after its own message).
+    fn on_proactive(&mut self, bot: BotIdentity, last: LoggedMessage, kind: ProactiveKind) {
+        if self.bot_spoke_last || self.in_flight || !self.queue.is_empty() {
+            tracing::debug!(channel = %self.channel, "proactive message dropped: the bot is already talking here");
+            return;
+        }
+        self.queue
+            .push_back(ReplyJob::Proactive { bot, last, kind });
     }
 
     fn start_next(&mut self, me: &ActorRef<ConversationMsg>) {
