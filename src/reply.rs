@@ -363,7 +363,7 @@ async fn judge_relationship(
 }
 
 /// For ambiguous messages: a cheap judgement of whether the bot is being addressed.
-pub async fn judge_addressed(
+async fn judge_addressed(
     deps: &ConversationDeps,
     bot: &BotIdentity,
     incoming: &IncomingMessage,

@@ -129,8 +129,8 @@ pub struct ConversationState {
     last_answer: Option<(UserId, DateTime<Utc>)>,
     /// Whether the newest message in the channel is the bot's.
     bot_spoke_last: bool,
-    in_flight: bool,
-    /// The reply task in flight, awaited on shutdown so an answer already sent is logged.
+    /// The reply task in flight (at most one per channel), awaited on shutdown so an answer
+    /// already sent is logged.
     running: Option<tokio::task::JoinHandle<()>>,
     queue: VecDeque<ReplyJob>,
     /// Members already told they hit the rate limit (told once until they pass again).
@@ -152,7 +152,6 @@ impl Actor for ConversationActor {
             deps,
             last_answer: None,
             bot_spoke_last: false,
-            in_flight: false,
             running: None,
             queue: VecDeque::new(),
             told_limited: HashSet::new(),
@@ -195,7 +194,6 @@ impl Actor for ConversationActor {
                 ChannelEvent::Deleted { id, .. } => state.deps.store.delete_message(id).await,
             },
             ConversationMsg::ReplyFinished { answered } => {
-                state.in_flight = false;
                 state.running = None;
                 if let Some((user, at)) = answered {
                     state.last_answer = Some((user, at));
@@ -314,7 +312,7 @@ impl ConversationState {
     /// Queued like a reply, so it never interleaves with one; dropped when the bot has
     /// spoken here since the scheduler looked (never right after its own message).
     fn on_proactive(&mut self, bot: BotIdentity, last: LoggedMessage, kind: ProactiveKind) {
-        if self.bot_spoke_last || self.in_flight || !self.queue.is_empty() {
+        if self.bot_spoke_last || self.running.is_some() || !self.queue.is_empty() {
             tracing::debug!(channel = %self.channel, "proactive message dropped: the bot is already talking here");
             return;
         }
@@ -323,13 +321,12 @@ impl ConversationState {
     }
 
     fn start_next(&mut self, me: &ActorRef<ConversationMsg>) {
-        if self.in_flight {
+        if self.running.is_some() {
             return;
         }
         let Some(job) = self.queue.pop_front() else {
             return;
         };
-        self.in_flight = true;
         let deps = self.deps.clone();
         let me = me.clone();
         let deadline = reply_deadline(&deps.settings);

@@ -53,10 +53,6 @@ impl<M: Message> Slot<M> {
         }
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     pub fn get(&self) -> Option<ActorRef<M>> {
         ActorRef::<M>::where_is(self.name.clone())
     }

@@ -18,31 +18,31 @@ use super::{BATCH_ROWS, Store, StoreResult, ts};
 use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
 
 fn from_short(m: short_term_messages::Model) -> LoggedMessage {
-    LoggedMessage {
-        id: MessageId::from_i64(m.message_id),
-        channel_id: ChannelId::from_i64(m.channel_id),
-        guild_id: m.guild_id.map(GuildId::from_i64),
-        author_id: UserId::from_i64(m.author_id),
-        author_name: m.author_name,
-        is_bot: m.is_bot,
-        content: m.content,
-        reply_to: m.reply_to.map(MessageId::from_i64),
-        created_at: m.created_at,
-    }
+    from_row((
+        m.message_id,
+        m.channel_id,
+        m.guild_id,
+        m.author_id,
+        m.author_name,
+        m.is_bot,
+        m.content,
+        m.reply_to,
+        m.created_at,
+    ))
 }
 
 fn from_archived(m: archived_messages::Model) -> LoggedMessage {
-    LoggedMessage {
-        id: MessageId::from_i64(m.message_id),
-        channel_id: ChannelId::from_i64(m.channel_id),
-        guild_id: m.guild_id.map(GuildId::from_i64),
-        author_id: UserId::from_i64(m.author_id),
-        author_name: m.author_name,
-        is_bot: m.is_bot,
-        content: m.content,
-        reply_to: m.reply_to.map(MessageId::from_i64),
-        created_at: m.created_at,
-    }
+    from_row((
+        m.message_id,
+        m.channel_id,
+        m.guild_id,
+        m.author_id,
+        m.author_name,
+        m.is_bot,
+        m.content,
+        m.reply_to,
+        m.created_at,
+    ))
 }
 
 fn to_short(m: &LoggedMessage) -> short_term_messages::ActiveModel {
@@ -178,7 +178,8 @@ macro_rules! newest_rows {
 }
 use newest_rows;
 
-/// The columns `recent_messages` reads, in order.
+/// A logged message's columns, in order (what `recent_messages` selects; full rows of
+/// either table map through it too).
 type MessageRow = (
     i64,
     i64,
