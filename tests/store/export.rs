@@ -1,0 +1,80 @@
+//! A member's data export and deletion.
+
+use crate::{both_backends, fact, msg, t0};
+use chrono::Duration;
+use personabot::domain::{GuildId, MessageId, Metric, UserId};
+
+both_backends!(export_and_delete_everything, |store| async move {
+    let t = t0();
+    let u = UserId(42);
+    store.upsert_user(u, "river", false, t).await.expect("user");
+    store
+        .record_name(u, Some(GuildId(1)), "Riv", t)
+        .await
+        .expect("name");
+    let old = store
+        .insert_fact(&fact(42, "likes jazz"), t)
+        .await
+        .expect("fact");
+    store
+        .supersede_fact(old.id, &fact(42, "likes blues"), t)
+        .await
+        .expect("supersede");
+    store
+        .set_metric(u, Metric::Rapport, 7, "good chat", t)
+        .await
+        .expect("metric");
+    store
+        .append_messages(&[
+            msg(1, 10, 42, t - Duration::days(3), "old"),
+            msg(2, 10, 42, t, "new"),
+            msg(3, 10, 43, t, "not theirs"),
+        ])
+        .await
+        .expect("messages");
+    store
+        .archive_messages(&[MessageId(1)], t)
+        .await
+        .expect("archive");
+    let export = store.export_user(u).await.expect("export");
+    assert_eq!(
+        export.user.as_ref().map(|u| u.username.as_str()),
+        Some("river")
+    );
+    assert_eq!(export.names.len(), 1);
+    assert_eq!(export.facts.len(), 2);
+    assert_eq!(export.relationship.map(|r| r.get(Metric::Rapport)), Some(7));
+    assert_eq!(export.relationship_events.len(), 1);
+    assert_eq!(
+        export.messages.iter().map(|m| m.id.0).collect::<Vec<_>>(),
+        [2]
+    );
+    assert_eq!(
+        export
+            .archived_messages
+            .iter()
+            .map(|m| m.id.0)
+            .collect::<Vec<_>>(),
+        [1]
+    );
+    let json = serde_json::to_value(&export).expect("serializes");
+    assert_eq!(json["facts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(json["user"]["username"], "river");
+    let report = store.delete_user_data(u).await.expect("delete");
+    assert_eq!((report.messages, report.facts), (2, 2));
+    let empty = store.export_user(u).await.expect("export");
+    assert!(empty.user.is_none() && empty.names.is_empty() && empty.facts.is_empty());
+    assert!(
+        empty.relationship.is_none()
+            && empty.messages.is_empty()
+            && empty.archived_messages.is_empty()
+    );
+    assert_eq!(
+        store
+            .message(MessageId(3))
+            .await
+            .expect("others kept")
+            .map(|m| m.author_id),
+        Some(UserId(43))
+    );
+});

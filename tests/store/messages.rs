@@ -1,0 +1,258 @@
+//! The short-term message log and its archive.
+
+use crate::{both_backends, count, msg, t0};
+use chrono::Duration;
+use personabot::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
+use sea_orm::TransactionTrait;
+
+both_backends!(append_is_idempotent_and_batched, |store| async move {
+    let base = t0();
+    let msgs: Vec<_> = (1..=1_203u64)
+        .map(|i| msg(i, 10, 100 + i % 3, base + Duration::seconds(i as i64), "hi"))
+        .collect();
+    assert_eq!(store.append_messages(&msgs).await.expect("append"), 1_203);
+    // Same ids again (a gateway replay): nothing new, no error.
+    assert_eq!(
+        store
+            .append_messages(&msgs[..600])
+            .await
+            .expect("append again"),
+        0
+    );
+    let mut dup = msgs[0].clone();
+    dup.content = "different".into();
+    assert_eq!(store.append_messages(&[dup]).await.expect("append dup"), 0);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM short_term_messages").await,
+        1_203
+    );
+    let first = store
+        .message(MessageId(1))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        first,
+        LoggedMessage {
+            created_at: first.created_at,
+            ..msgs[0].clone()
+        }
+    );
+    assert_eq!(first.content, "hi");
+    assert_eq!(store.append_messages(&[]).await.expect("empty"), 0);
+});
+
+both_backends!(recent_messages_window_and_order, |store| async move {
+    let now = t0();
+    let mut msgs = vec![
+        msg(1, 10, 100, now - Duration::hours(30), "too old"),
+        msg(2, 10, 100, now - Duration::hours(2), "a"),
+        msg(3, 10, 101, now - Duration::hours(1), "b"),
+        msg(4, 10, 100, now - Duration::minutes(1), "c"),
+        msg(5, 11, 100, now - Duration::minutes(1), "other channel"),
+    ];
+    msgs[2].reply_to = Some(MessageId(2));
+    msgs[2].guild_id = None;
+    store.append_messages(&msgs).await.expect("append");
+    let since = now - Duration::hours(24);
+    let got = store
+        .recent_messages(ChannelId(10), since, 100)
+        .await
+        .expect("recent");
+    assert_eq!(
+        got.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    assert_eq!(got[1].reply_to, Some(MessageId(2)));
+    assert_eq!(got[1].guild_id, None);
+    // Only the newest `limit`, still oldest first.
+    let got = store
+        .recent_messages(ChannelId(10), since, 2)
+        .await
+        .expect("recent");
+    assert_eq!(
+        got.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["b", "c"]
+    );
+    assert_eq!(
+        store
+            .last_message(ChannelId(10))
+            .await
+            .expect("last")
+            .map(|m| m.id),
+        Some(MessageId(4))
+    );
+    assert_eq!(store.last_message(ChannelId(99)).await.expect("last"), None);
+    // Timestamps come back exactly as returned (microsecond precision on both backends).
+    let again = store
+        .message(MessageId(4))
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(again.created_at, got[1].created_at);
+    assert_eq!(
+        store
+            .count_messages_since(Some(GuildId(1)), since)
+            .await
+            .expect("count"),
+        3
+    );
+    assert_eq!(
+        store
+            .count_messages_since(None, since)
+            .await
+            .expect("count"),
+        4
+    );
+    assert_eq!(
+        store
+            .count_messages_since(Some(GuildId(2)), since)
+            .await
+            .expect("count"),
+        0
+    );
+    let mine = store
+        .messages_of_user_since(UserId(100), since)
+        .await
+        .expect("mine");
+    assert_eq!(mine.iter().map(|m| m.id.0).collect::<Vec<_>>(), [2, 4, 5]);
+});
+
+both_backends!(edit_and_delete_messages, |store| async move {
+    store
+        .append_messages(&[msg(1, 10, 100, t0(), "before")])
+        .await
+        .expect("append");
+    assert!(
+        store
+            .edit_message(MessageId(1), "after", t0() + Duration::seconds(5))
+            .await
+            .expect("edit")
+    );
+    assert!(
+        !store
+            .edit_message(MessageId(2), "x", t0())
+            .await
+            .expect("edit unknown")
+    );
+    assert_eq!(
+        store
+            .message(MessageId(1))
+            .await
+            .expect("read")
+            .map(|m| m.content),
+        Some("after".into())
+    );
+    assert!(store.delete_message(MessageId(1)).await.expect("delete"));
+    assert!(
+        !store
+            .delete_message(MessageId(1))
+            .await
+            .expect("delete again")
+    );
+    assert_eq!(store.message(MessageId(1)).await.expect("read"), None);
+});
+
+both_backends!(archive_moves_exactly_once, |store| async move {
+    let now = t0();
+    let mut bot = msg(4, 10, 900, now - Duration::hours(50), "bot says");
+    bot.is_bot = true;
+    store
+        .append_messages(&[
+            msg(1, 10, 100, now - Duration::hours(50), "old 1"),
+            msg(2, 10, 100, now - Duration::hours(49), "old 2"),
+            msg(3, 10, 100, now - Duration::hours(1), "fresh"),
+            bot,
+            msg(5, 10, 101, now - Duration::hours(48), "other"),
+        ])
+        .await
+        .expect("append");
+    let cutoff = now - Duration::hours(24);
+    assert_eq!(
+        store
+            .short_term_authors_before(cutoff)
+            .await
+            .expect("authors"),
+        [UserId(100), UserId(101)]
+    );
+    let old = store
+        .short_term_of_user_before(UserId(100), cutoff)
+        .await
+        .expect("old");
+    assert_eq!(old.iter().map(|m| m.id.0).collect::<Vec<_>>(), [1, 2]);
+    let ids: Vec<_> = old.iter().map(|m| m.id).collect();
+    assert_eq!(store.archive_messages(&ids, now).await.expect("archive"), 2);
+    assert_eq!(
+        store
+            .archive_messages(&ids, now)
+            .await
+            .expect("archive again"),
+        0
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM archived_messages").await,
+        2
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM short_term_messages WHERE message_id IN (1, 2)"
+        )
+        .await,
+        0
+    );
+    let archived = store.archived_of_user(UserId(100)).await.expect("archived");
+    assert_eq!(
+        archived
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>(),
+        ["old 1", "old 2"]
+    );
+    // Still reachable by id, from the archive.
+    assert_eq!(
+        store
+            .message(MessageId(2))
+            .await
+            .expect("read")
+            .map(|m| m.content),
+        Some("old 2".into())
+    );
+    // Inside a caller's transaction, rolled back: nothing moves.
+    let txn = store.writer().begin().await.expect("begin");
+    personabot::store::messages::archive_messages(&txn, &[MessageId(5)], now)
+        .await
+        .expect("archive in txn");
+    txn.rollback().await.expect("rollback");
+    assert_eq!(
+        store
+            .message(MessageId(5))
+            .await
+            .expect("read")
+            .map(|m| m.id),
+        Some(MessageId(5))
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM archived_messages").await,
+        2
+    );
+    // Age cap helper and retention.
+    let stale = store.short_term_before(cutoff, 10).await.expect("stale");
+    assert_eq!(stale.iter().map(|m| m.id.0).collect::<Vec<_>>(), [4, 5]);
+    assert_eq!(
+        store
+            .purge_archived_before(now - Duration::hours(49) - Duration::minutes(30))
+            .await
+            .expect("purge"),
+        1
+    );
+    // Deletion request covers both tables.
+    assert_eq!(
+        store
+            .delete_user_messages(UserId(100))
+            .await
+            .expect("delete"),
+        2
+    );
+    assert_eq!(store.message(MessageId(3)).await.expect("read"), None);
+});

@@ -1,0 +1,48 @@
+//! The record of proactive posts.
+
+use crate::{both_backends, t0};
+use chrono::Duration;
+use personabot::domain::{ChannelId, MessageId};
+use personabot::store::ProactiveKind;
+
+both_backends!(proactive_posts_counted, |store| async move {
+    let t = t0();
+    store
+        .record_proactive_post(
+            ChannelId(10),
+            Some(MessageId(1)),
+            ProactiveKind::Comment,
+            t - Duration::hours(3),
+        )
+        .await
+        .expect("post");
+    store
+        .record_proactive_post(ChannelId(10), None, ProactiveKind::Musing, t)
+        .await
+        .expect("post");
+    store
+        .record_proactive_post(ChannelId(11), None, ProactiveKind::Musing, t)
+        .await
+        .expect("post");
+    assert_eq!(
+        store
+            .proactive_posts_since(ChannelId(10), t - Duration::hours(1))
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .proactive_posts_since(ChannelId(10), t - Duration::hours(4))
+            .await
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        store
+            .proactive_posts_since(ChannelId(12), t - Duration::hours(4))
+            .await
+            .expect("count"),
+        0
+    );
+});

@@ -1,0 +1,116 @@
+//! Relationship metrics and their change log.
+
+use crate::{both_backends, count, t0};
+use chrono::Duration;
+use personabot::domain::{Metric, Relationship, RelationshipChange, RelationshipError, UserId};
+use personabot::store::StoreError;
+
+both_backends!(relationship_metrics_and_events, |store| async move {
+    let t = t0();
+    let user = UserId(5);
+    assert_eq!(
+        store.relationship(user).await.expect("read"),
+        Relationship::default()
+    );
+    let change = store
+        .set_metric(user, Metric::Trust, 8, "kept a secret", t)
+        .await
+        .expect("set");
+    assert_eq!(
+        change,
+        RelationshipChange {
+            metric: Metric::Trust,
+            old_value: 5,
+            new_value: 8,
+            reason: "kept a secret".into()
+        }
+    );
+    assert_eq!(
+        store
+            .relationship(user)
+            .await
+            .expect("read")
+            .get(Metric::Trust),
+        8
+    );
+    // Out of range: the domain error, and nothing written.
+    let err = store
+        .set_metric(user, Metric::Anger, 11, "rage", t)
+        .await
+        .expect_err("refused");
+    assert!(matches!(
+        err,
+        StoreError::Relationship(RelationshipError::OutOfRange {
+            metric: Metric::Anger,
+            value: 11,
+            ..
+        })
+    ));
+    let err = store
+        .set_metric(user, Metric::Formality, -6, "slang", t)
+        .await
+        .expect_err("refused");
+    assert!(matches!(
+        err,
+        StoreError::Relationship(RelationshipError::OutOfRange { .. })
+    ));
+    let err = store
+        .set_metric(UserId(6), Metric::Trust, -1, "new member", t)
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, StoreError::Relationship(_)));
+    assert_eq!(
+        store
+            .relationship(user)
+            .await
+            .expect("read")
+            .get(Metric::Anger),
+        0
+    );
+    assert_eq!(
+        store
+            .relationship_events(user, 10)
+            .await
+            .expect("events")
+            .len(),
+        1
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM relationships").await, 1);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM relationship_events").await,
+        1
+    );
+    // An exchange: new values plus their changes, together.
+    let next = Relationship::new(1, 6, 8, -1).expect("valid");
+    let changes = vec![
+        RelationshipChange {
+            metric: Metric::Anger,
+            old_value: 0,
+            new_value: 1,
+            reason: "teased".into(),
+        },
+        RelationshipChange {
+            metric: Metric::Rapport,
+            old_value: 5,
+            new_value: 6,
+            reason: "laughed".into(),
+        },
+    ];
+    store
+        .save_relationship(user, next, &changes, t + Duration::minutes(1))
+        .await
+        .expect("save");
+    assert_eq!(store.relationship(user).await.expect("read"), next);
+    let events = store.relationship_events(user, 10).await.expect("events");
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2].change.reason, "kept a secret");
+    assert!(events[0].created_at > events[2].created_at);
+    assert_eq!(
+        store
+            .relationship_events(user, 1)
+            .await
+            .expect("events")
+            .len(),
+        1
+    );
+});
