@@ -1,0 +1,127 @@
+//! /memory: a member's own data.
+
+use super::{refused, run};
+use crate::common::db::Backend;
+use crate::e2e_both;
+use crate::support::spawn_bot;
+use fakes::{ids, opt};
+use personabot::domain::{NewFact, UserId};
+use serde_json::{Value, json};
+
+/// /memory show|forget|forget-all|export: a member's own data, ephemerally.
+async fn memory_commands(backend: Backend) {
+    let bot = spawn_bot(backend).await;
+    let db = &bot.app.database;
+    let now = chrono::Utc::now();
+    let fact = |user: u64, text: &str| NewFact {
+        user_id: UserId(user),
+        fact: text.into(),
+        category: "hobby".into(),
+        embedding: None,
+    };
+    let tea = db
+        .insert_fact(&fact(ids::ALICE, "brews tea"), now)
+        .await
+        .expect("fact");
+    db.insert_fact(&fact(ids::ALICE, "climbs rocks"), now)
+        .await
+        .expect("fact");
+    let bobs = db
+        .insert_fact(&fact(ids::BOB, "plays oboe"), now)
+        .await
+        .expect("fact");
+
+    let show = run(&bot, ids::GENERAL, ids::ALICE, "memory show", json!([])).await;
+    assert!(show.ephemeral());
+    assert!(
+        show.text().contains("brews tea")
+            && show.text().contains("climbs rocks")
+            && !show.text().contains("oboe"),
+        "{}",
+        show.text()
+    );
+
+    let export = run(&bot, ids::GENERAL, ids::ALICE, "memory export", json!([])).await;
+    assert!(export.ephemeral());
+    let (name, bytes) = export
+        .request
+        .files
+        .first()
+        .cloned()
+        .expect("a JSON attachment");
+    assert!(name.ends_with(".json"), "{name}");
+    let data: Value = serde_json::from_slice(&bytes).expect("valid JSON");
+    assert_eq!(data["user_id"], json!(ids::ALICE));
+    assert_eq!(data["facts"].as_array().map(Vec::len), Some(2));
+
+    refused(
+        &bot,
+        ids::GENERAL,
+        ids::ALICE,
+        "memory forget",
+        json!([opt::integer("id", bobs.id)]),
+        "no fact with id",
+    )
+    .await;
+    assert_eq!(
+        db.facts_of_user(UserId(ids::BOB), false)
+            .await
+            .expect("facts")
+            .len(),
+        1,
+        "bob's fact untouched"
+    );
+    let a = run(
+        &bot,
+        ids::GENERAL,
+        ids::ALICE,
+        "memory forget",
+        json!([opt::integer("id", tea.id)]),
+    )
+    .await;
+    assert!(
+        a.ephemeral() && a.text().contains("deleted"),
+        "{}",
+        a.text()
+    );
+    assert_eq!(
+        db.facts_of_user(UserId(ids::ALICE), false)
+            .await
+            .expect("facts")
+            .len(),
+        1
+    );
+    refused(
+        &bot,
+        ids::GENERAL,
+        ids::ALICE,
+        "memory forget-all",
+        json!([]),
+        "confirm:yes",
+    )
+    .await;
+    let a = run(
+        &bot,
+        ids::GENERAL,
+        ids::ALICE,
+        "memory forget-all",
+        json!([opt::string("confirm", "yes")]),
+    )
+    .await;
+    assert!(a.text().contains("deleted 1 fact"), "{}", a.text());
+    assert!(
+        db.facts_of_user(UserId(ids::ALICE), true)
+            .await
+            .expect("facts")
+            .is_empty()
+    );
+    assert_eq!(
+        db.facts_of_user(UserId(ids::BOB), false)
+            .await
+            .expect("facts")
+            .len(),
+        1
+    );
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(memory_commands);
