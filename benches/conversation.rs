@@ -23,13 +23,12 @@ use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use fakes::{FakeDiscord, FakeOpenAi, World, ids};
 use personabot::actors::Slot;
-use personabot::actors::conversation::{
-    BotIdentity, ChannelEvent, ConversationDeps, IncomingMessage, ReplyLimits,
-};
+use personabot::actors::conversation::{ConversationDeps, ReplyLimits};
+use personabot::domain::{BotIdentity, ChannelEvent, IncomingMessage};
 use personabot::actors::router::{ConversationRouter, RouterHandle};
 use personabot::actors::store::{StoreActor, StoreHandle};
 use personabot::app::App;
-use personabot::chat::{ChatError, ChatPort, Outgoing, TypingGuard};
+use personabot::ports::{ChatError, ChatPort, Outgoing, TypingGuard};
 use personabot::config::{Settings, Sources};
 use personabot::domain::budget;
 use personabot::domain::emotes::CustomEmote;

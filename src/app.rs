@@ -1,23 +1,27 @@
 //! Building and running the whole bot. `main` and the end-to-end tests both start it here,
 //! so the tests exercise exactly what runs in production.
 
-use crate::actors::Slot;
-use crate::actors::consolidator::ConsolidatorHandle;
-use crate::actors::conversation::{BotIdentity, ConversationDeps, ReplyLimits};
+use crate::actors::conversation::{ConversationDeps, ReplyLimits};
 use crate::actors::gateway::GatewayArgs;
-use crate::actors::moderation::BanLifterHandle;
-use crate::actors::proactive::ProactiveHandle;
+use crate::actors::jobs::{BAN_CHECK_INTERVAL, BanLifting, NewDay, NightlyConsolidation, ProactiveTick};
+use crate::actors::periodic::{PeriodicHandle, Schedule};
 use crate::actors::router::RouterHandle;
-use crate::actors::status::StatusHandle;
-use crate::actors::store::StoreHandle;
-use crate::actors::supervisor::{RootArgs, RootSupervisor, SupervisorHandle};
+use crate::actors::store::{Journal, StoreArgs, StoreHandle};
+use crate::actors::supervisor::{JobArgs, RootArgs, RootSupervisor, SupervisorHandle};
+use crate::actors::{ActorName, Slot};
 use crate::config::Settings;
-use crate::consolidation::ConsolidationDeps;
-use crate::daily::DailyDeps;
+use crate::discord::commands::CommandDeps;
+use crate::discord::events::GatewayEvents;
+use crate::discord::gateway::DiscordGateway;
 use crate::discord::DiscordChat;
-use crate::llm::{LanguageModel, OpenAiModel};
-use crate::moderation::ModerationDeps;
-use crate::proactive::ProactiveDeps;
+use crate::domain::BotIdentity;
+use crate::llm::OpenAiModel;
+use crate::ports::{BanPort, ChatGateway, ChatPort, LanguageModel};
+use crate::steps::ban_lifting::BanLiftingDeps;
+use crate::steps::consolidation::ConsolidationDeps;
+use crate::steps::daily::DailyDeps;
+use crate::steps::proactive::ProactiveDeps;
+use crate::steps::speaking::SpeakingDeps;
 use crate::store::{Store, StoreOptions};
 use anyhow::Context as _;
 use ractor::Actor;
@@ -35,17 +39,42 @@ pub struct App {
     pub instance: String,
     pub store: StoreHandle,
     pub router: RouterHandle,
-    pub consolidator: ConsolidatorHandle,
-    pub status: StatusHandle,
-    pub proactive: ProactiveHandle,
-    /// Lifts temporary bans (`lift_due(Some(now))` runs it with a chosen clock).
-    pub bans: BanLifterHandle,
+    pub consolidator: PeriodicHandle<NightlyConsolidation>,
+    /// Rolls the day's mood and makes a new status line.
+    pub status: PeriodicHandle<NewDay>,
+    pub proactive: PeriodicHandle<ProactiveTick>,
+    /// Lifts temporary bans (`run_at(Some(now), ..)` runs it with a chosen clock).
+    pub bans: PeriodicHandle<BanLifting>,
     pub supervisor: SupervisorHandle,
     /// Direct database access for tests and maintenance commands.
     pub database: Store,
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
+}
+
+/// What the bot talks to: the model, the chat platform's REST side, and (optionally) the
+/// live connection that brings events in. `App::start` builds the real ones from the
+/// settings; tests pass their own.
+pub struct Ports {
+    pub llm: Arc<dyn LanguageModel>,
+    pub chat: Arc<dyn ChatPort>,
+    pub bans: Arc<dyn BanPort>,
+    /// Builds the live connection once the actors it feeds have handles (`None`: no
+    /// connection; events are delivered through `App::router` instead).
+    pub connect: Option<Box<dyn FnOnce(&Wiring) -> Arc<dyn ChatGateway> + Send>>,
+}
+
+/// What a live connection is wired to.
+pub struct Wiring {
+    pub settings: Arc<Settings>,
+    pub router: RouterHandle,
+    pub store: StoreHandle,
+    pub daily: Arc<DailyDeps>,
+    /// The bot's identity, set on READY.
+    pub bot: Arc<RwLock<Option<BotIdentity>>>,
+    pub ready: tokio::sync::watch::Sender<bool>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Opens (creating and migrating if needed) the configured database.
@@ -82,89 +111,164 @@ impl App {
 
     /// Starts the actor tree; `Connection::Offline` leaves Discord alone (maintenance
     /// commands such as `consolidate`, and tests of the schedulers).
-    pub async fn start_with(mut settings: Settings, connection: Connection) -> anyhow::Result<App> {
-        if connection == Connection::Offline {
-            settings.discord.token = None;
-        }
+    pub async fn start_with(settings: Settings, connection: Connection) -> anyhow::Result<App> {
+        let llm: Arc<dyn LanguageModel> =
+            Arc::new(OpenAiModel::new(&settings.llm).context("could not set up the LLM client")?);
+        let chat = Arc::new(DiscordChat::new());
+        let token = match connection {
+            Connection::Discord => settings.discord.token.clone(),
+            Connection::Offline => None,
+        };
+        let connect = token.map(|token| {
+            let chat = chat.clone();
+            Box::new(move |wiring: &Wiring| {
+                let events = GatewayEvents {
+                    router: wiring.router.clone(),
+                    store: wiring.store.clone(),
+                    daily: wiring.daily.clone(),
+                    chat: chat.clone(),
+                    bot: wiring.bot.clone(),
+                    ready: wiring.ready.clone(),
+                };
+                let commands = CommandDeps {
+                    store: wiring.store.clone(),
+                    router: wiring.router.clone(),
+                    settings: wiring.settings.clone(),
+                    started_at: wiring.started_at,
+                };
+                Arc::new(DiscordGateway::new(
+                    wiring.settings.clone(),
+                    token,
+                    events,
+                    commands,
+                    chat,
+                )) as Arc<dyn ChatGateway>
+            }) as Box<dyn FnOnce(&Wiring) -> Arc<dyn ChatGateway> + Send>
+        });
+        let ports = Ports {
+            llm,
+            chat: chat.clone(),
+            bans: chat,
+            connect,
+        };
+        Self::start_with_ports(settings, ports).await
+    }
+
+    /// Starts the actor tree over the given ports: the same wiring as production, with
+    /// whatever model and chat platform the caller brings (the in-process test tier passes
+    /// stubs and delivers events straight to `App::router`).
+    pub async fn start_with_ports(settings: Settings, ports: Ports) -> anyhow::Result<App> {
         let settings = Arc::new(settings);
         // Builds the tokenizer (about 0.1 s in release, 1 s in debug) off the async workers,
         // so the first reply after start does not stall a runtime thread building it.
         tokio::task::spawn_blocking(|| crate::domain::budget::count_tokens("warm up"));
         let database = open_store(&settings).await?;
-        let llm: Arc<dyn LanguageModel> =
-            Arc::new(OpenAiModel::new(&settings.llm).context("could not set up the LLM client")?);
+        let Ports {
+            llm,
+            chat,
+            bans,
+            connect,
+        } = ports;
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
-        let store = StoreHandle::new(Slot::new(&instance, "store"));
-        let router = RouterHandle::new(Slot::new(&instance, "router"));
-        let chat = Arc::new(DiscordChat::new());
-        let conversation = Arc::new(ConversationDeps {
-            store: store.clone(),
+        let store = StoreHandle::new(Slot::new(&instance, ActorName::Store));
+        let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
+        let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
+        let bot = Arc::new(RwLock::new(None::<BotIdentity>));
+        let speaking = Arc::new(SpeakingDeps {
+            store: Arc::new(store.clone()),
             llm: llm.clone(),
             chat: chat.clone(),
+            settings: settings.clone(),
+        });
+        let conversation = Arc::new(ConversationDeps {
+            speaking,
+            store: store.clone(),
             settings: settings.clone(),
             limits: ReplyLimits::new(
                 settings.bot.user_replies_per_minute,
                 settings.bot.channel_replies_per_minute,
             ),
         });
-        let bot = Arc::new(RwLock::new(None::<BotIdentity>));
-        let consolidation = Arc::new(ConsolidationDeps {
-            store: store.clone(),
-            llm: llm.clone(),
-            settings: settings.clone(),
-        });
         let daily = Arc::new(DailyDeps {
-            store: store.clone(),
+            store: Arc::new(store.clone()),
             llm: llm.clone(),
             chat: chat.clone(),
             settings: settings.clone(),
             rng: DailyDeps::rng_from(&settings),
         });
-        let proactive = Arc::new(ProactiveDeps {
-            store: store.clone(),
-            router: router.clone(),
+        let consolidation = NightlyConsolidation {
+            deps: Arc::new(ConsolidationDeps {
+                store: Arc::new(store.clone()),
+                llm: llm.clone(),
+                settings: settings.clone(),
+            }),
+            new_day: status.clone(),
+        };
+        let proactive = ProactiveTick(Arc::new(ProactiveDeps {
+            store: Arc::new(store.clone()),
+            channels: Arc::new(router.clone()),
             settings: settings.clone(),
             bot: bot.clone(),
             rng: DailyDeps::rng_from(&settings),
-        });
-        let moderation = Arc::new(ModerationDeps {
-            store: store.clone(),
-            discord: chat.clone(),
+        }));
+        let ban_lifting = BanLifting(Arc::new(BanLiftingDeps {
+            store: Arc::new(store.clone()),
+            discord: bans,
             bot: bot.clone(),
-        });
-        let status = StatusHandle::new(Slot::new(&instance, "status"));
+        }));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
-        let gateway = settings.discord.token.clone().map(|token| GatewayArgs {
+        let wiring = Wiring {
             settings: settings.clone(),
-            token,
             router: router.clone(),
             store: store.clone(),
-            status: status.clone(),
-            chat: chat.clone(),
-            bot: bot.clone(),
+            daily: daily.clone(),
+            bot,
             ready: ready_tx,
-            fatal: fatal_tx,
             started_at: chrono::Utc::now(),
+        };
+        let gateway = connect.map(|connect| GatewayArgs {
+            connection: connect(&wiring),
+            fatal: fatal_tx,
         });
+        let schedule = &settings.schedule;
         let args = RootArgs {
             instance: instance.clone(),
-            store: database.clone(),
+            store: StoreArgs {
+                store: database.clone(),
+                journal: Arc::new(Journal::default()),
+            },
             conversation,
-            consolidation,
-            daily,
-            proactive,
-            moderation,
+            new_day: JobArgs {
+                step: Arc::new(NewDay(daily)),
+                schedule: Schedule::OnRequest,
+            },
+            consolidation: JobArgs {
+                step: Arc::new(consolidation),
+                schedule: Schedule::Cron(schedule.consolidation_cron.clone()),
+            },
+            proactive: JobArgs {
+                step: Arc::new(proactive),
+                schedule: Schedule::Every(Duration::from_secs(schedule.proactive_interval_secs)),
+            },
+            bans: JobArgs {
+                step: Arc::new(ban_lifting),
+                schedule: Schedule::Every(BAN_CHECK_INTERVAL),
+            },
             gateway,
         };
-        let (_root, join) = Actor::spawn(Some(format!("{instance}:root")), RootSupervisor, args)
-            .await
-            .context("could not start the actor tree")?;
+        let (_root, join) = Actor::spawn(
+            Some(ActorName::Root.registered(&instance)),
+            RootSupervisor,
+            args,
+        )
+        .await
+        .context("could not start the actor tree")?;
         Ok(App {
-            supervisor: SupervisorHandle::new(Slot::new(&instance, "root")),
-            consolidator: ConsolidatorHandle::new(Slot::new(&instance, "consolidator")),
-            proactive: ProactiveHandle::new(Slot::new(&instance, "proactive")),
-            bans: BanLifterHandle::new(Slot::new(&instance, "ban_lifter")),
+            supervisor: SupervisorHandle::new(Slot::new(&instance, ActorName::Root)),
+            consolidator: PeriodicHandle::new(Slot::new(&instance, ActorName::Consolidator)),
+            proactive: PeriodicHandle::new(Slot::new(&instance, ActorName::Proactive)),
+            bans: PeriodicHandle::new(Slot::new(&instance, ActorName::BanLifter)),
             status,
             instance,
             store,

@@ -27,18 +27,13 @@
 //! └── Gateway (serenity client + poise) ── events ──▶ router / store
 //! ```
 pub mod actors;
-pub mod admin;
 pub mod app;
-pub mod chat;
 pub mod config;
-pub mod consolidation;
-pub mod daily;
 pub mod discord;
 pub mod domain;
 pub mod llm;
-pub mod moderation;
-pub mod proactive;
+pub mod ports;
 pub mod prompts;
-pub mod reply;
+pub mod steps;
 pub mod store;
 pub mod telemetry;

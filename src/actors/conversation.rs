@@ -3,81 +3,22 @@
 //! the order they were asked for. The reply itself (store reads, LLM call, sending) runs in
 //! a spawned task that reports back, so the mailbox keeps logging messages meanwhile.
 
-use super::store::{MemberSighting, StoreHandle};
-use crate::chat::ChatPort;
+use super::store::StoreHandle;
 use crate::config::Settings;
 use crate::domain::trigger::{self, LastAnswer, TriggerDecision, TriggerInput};
-use crate::domain::{ChannelId, ChannelPolicy, LoggedMessage, MessageId, UserId};
-use crate::llm::LanguageModel;
-use crate::reply::{self, Addressed, ReplyJob};
-use crate::store::ProactiveKind;
+use crate::domain::{
+    BotIdentity, ChannelEvent, ChannelId, ChannelPolicy, IncomingMessage, LoggedMessage,
+    ProactiveKind, UserId,
+};
+use crate::ports::store::MemberSighting;
+use crate::steps::reply::{self, Addressed, ReplyJob};
+use crate::steps::speaking::SpeakingDeps;
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-
-/// Who the bot is on this connection (known once the gateway is READY).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BotIdentity {
-    pub id: UserId,
-    pub name: String,
-}
-
-/// A chat message as the gateway saw it, with what the trigger rules need.
-#[derive(Clone, Debug)]
-pub struct IncomingMessage {
-    pub message: LoggedMessage,
-    pub mentions: Vec<UserId>,
-    pub mentions_everyone: bool,
-    pub replied_to_author: Option<UserId>,
-    pub author_username: String,
-    /// Server nickname or global display name.
-    pub author_display: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-pub enum ChannelEvent {
-    Message {
-        bot: BotIdentity,
-        incoming: IncomingMessage,
-    },
-    /// Sent while the bot was offline; logged, never answered.
-    Backfilled {
-        incoming: IncomingMessage,
-    },
-    /// The proactive scheduler decided to speak here (after `last`, the newest message).
-    Proactive {
-        bot: BotIdentity,
-        last: LoggedMessage,
-        kind: ProactiveKind,
-    },
-    Edited {
-        channel: ChannelId,
-        id: MessageId,
-        content: String,
-        edited_at: DateTime<Utc>,
-    },
-    Deleted {
-        channel: ChannelId,
-        id: MessageId,
-    },
-}
-
-impl ChannelEvent {
-    pub fn channel(&self) -> ChannelId {
-        match self {
-            ChannelEvent::Message { incoming, .. } | ChannelEvent::Backfilled { incoming } => {
-                incoming.message.channel_id
-            }
-            ChannelEvent::Proactive { last, .. } => last.channel_id,
-            ChannelEvent::Edited { channel, .. } | ChannelEvent::Deleted { channel, .. } => {
-                *channel
-            }
-        }
-    }
-}
 
 /// Per-member and per-channel reply budgets, shared by all channels.
 pub struct ReplyLimits {
@@ -103,9 +44,10 @@ impl ReplyLimits {
 
 /// What every channel actor shares.
 pub struct ConversationDeps {
+    /// What the reply step needs (store port, model, chat, settings).
+    pub speaking: Arc<SpeakingDeps>,
+    /// Logging the channel's events.
     pub store: StoreHandle,
-    pub llm: Arc<dyn LanguageModel>,
-    pub chat: Arc<dyn ChatPort>,
     pub settings: Arc<Settings>,
     pub limits: ReplyLimits,
 }
@@ -113,6 +55,8 @@ pub struct ConversationDeps {
 pub enum ConversationMsg {
     /// Boxed: queued events stay small in the mailbox.
     Event(Box<ChannelEvent>),
+    /// The bot was switched on or off here (or in the whole server): read the policy again.
+    PolicyChanged,
     /// The in-flight reply finished (sent, or given up).
     ReplyFinished {
         /// Who was answered, and when (Discord's time of the answer).
@@ -135,6 +79,8 @@ pub struct ConversationState {
     queue: VecDeque<ReplyJob>,
     /// Members already told they hit the rate limit (told once until they pass again).
     told_limited: HashSet<UserId>,
+    /// Whether the bot speaks here, read once and kept until `/bot` changes it.
+    policy: Option<ChannelPolicy>,
 }
 
 impl Actor for ConversationActor {
@@ -155,6 +101,7 @@ impl Actor for ConversationActor {
             running: None,
             queue: VecDeque::new(),
             told_limited: HashSet::new(),
+            policy: None,
         })
     }
 
@@ -193,6 +140,7 @@ impl Actor for ConversationActor {
                 }
                 ChannelEvent::Deleted { id, .. } => state.deps.store.delete_message(id).await,
             },
+            ConversationMsg::PolicyChanged => state.policy = None,
             ConversationMsg::ReplyFinished { answered } => {
                 state.running = None;
                 if let Some((user, at)) = answered {
@@ -207,26 +155,35 @@ impl Actor for ConversationActor {
 }
 
 impl ConversationState {
-    /// Logs a message unless the bot is off here and told not to log; returns the policy.
-    async fn log(&self, incoming: &IncomingMessage) -> ChannelPolicy {
-        let settings = &self.deps.settings;
-        let message = &incoming.message;
+    /// Whether the bot speaks here: read from the store on the first message and after a
+    /// `/bot` change, then kept (a failed read is not kept, so the next message retries).
+    async fn policy(&mut self, incoming: &IncomingMessage) -> ChannelPolicy {
+        if let Some(policy) = self.policy {
+            return policy;
+        }
         let default = ChannelPolicy {
-            bot_enabled: settings.bot.enabled_by_default,
+            bot_enabled: self.deps.settings.bot.enabled_by_default,
             proactive_enabled: false,
         };
-        let policy = match self
+        match self
             .deps
             .store
-            .channel_policy(message.guild_id, self.channel, default)
+            .channel_policy(incoming.message.guild_id, self.channel, default)
             .await
         {
-            Ok(policy) => policy,
+            Ok(policy) => *self.policy.insert(policy),
             Err(error) => {
                 tracing::warn!(%error, "could not read channel settings; assuming defaults");
                 default
             }
-        };
+        }
+    }
+
+    /// Logs a message unless the bot is off here and told not to log; returns the policy.
+    async fn log(&mut self, incoming: &IncomingMessage) -> ChannelPolicy {
+        let policy = self.policy(incoming).await;
+        let settings = &self.deps.settings;
+        let message = &incoming.message;
         if policy.bot_enabled || settings.bot.log_when_disabled {
             self.deps.store.append_message(message.clone()).await;
             self.deps
@@ -327,7 +284,7 @@ impl ConversationState {
         let Some(job) = self.queue.pop_front() else {
             return;
         };
-        let deps = self.deps.clone();
+        let deps = self.deps.speaking.clone();
         let me = me.clone();
         let deadline = reply_deadline(&deps.settings);
         self.running = Some(tokio::spawn(async move {

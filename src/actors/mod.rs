@@ -5,13 +5,11 @@
 //! handle taken before a crash keeps working once the supervisor has restarted the child.
 //! Names carry a per-instance prefix so several bots can run in one test process.
 
-pub mod consolidator;
 pub mod conversation;
 pub mod gateway;
-pub mod moderation;
-pub mod proactive;
+pub mod jobs;
+pub mod periodic;
 pub mod router;
-pub mod status;
 pub mod store;
 pub mod supervisor;
 
@@ -30,6 +28,39 @@ pub enum ActorError {
     Timeout(String),
 }
 
+/// Every long-lived actor of the tree: the one place their registered names come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActorName {
+    Root,
+    Store,
+    Router,
+    NewDay,
+    Consolidator,
+    Proactive,
+    BanLifter,
+    Gateway,
+}
+
+impl ActorName {
+    pub fn role(self) -> &'static str {
+        match self {
+            ActorName::Root => "root",
+            ActorName::Store => "store",
+            ActorName::Router => "router",
+            ActorName::NewDay => "status",
+            ActorName::Consolidator => "consolidator",
+            ActorName::Proactive => "proactive",
+            ActorName::BanLifter => "ban_lifter",
+            ActorName::Gateway => "gateway",
+        }
+    }
+
+    /// The registered name of this actor in one bot instance.
+    pub fn registered(self, instance: &str) -> String {
+        format!("{instance}:{}", self.role())
+    }
+}
+
 /// A registered actor name, resolved on every use.
 pub struct Slot<M> {
     name: String,
@@ -46,9 +77,9 @@ impl<M> Clone for Slot<M> {
 }
 
 impl<M: Message> Slot<M> {
-    pub fn new(instance: &str, role: &str) -> Self {
+    pub fn new(instance: &str, actor: ActorName) -> Self {
         Self {
-            name: format!("{instance}:{role}"),
+            name: actor.registered(instance),
             _msg: PhantomData,
         }
     }
@@ -96,42 +127,6 @@ impl<M: Message> Slot<M> {
             Ok(ractor::rpc::CallResult::SenderError) | Err(_) => {
                 Err(ActorError::Gone(self.name.clone()))
             }
-        }
-    }
-}
-
-/// One background job at a time, with everyone who asked for it waiting on its result.
-/// Used by the scheduler actors: a request during a run joins that run.
-pub struct SingleFlight<T> {
-    running: bool,
-    waiters: Vec<ractor::RpcReplyPort<T>>,
-}
-
-impl<T> Default for SingleFlight<T> {
-    fn default() -> Self {
-        Self {
-            running: false,
-            waiters: Vec::new(),
-        }
-    }
-}
-
-impl<T: Clone + Send + 'static> SingleFlight<T> {
-    /// Registers a request; true when the caller should start a new run.
-    pub fn join(&mut self, reply: Option<ractor::RpcReplyPort<T>>) -> bool {
-        self.waiters.extend(reply);
-        !std::mem::replace(&mut self.running, true)
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.running
-    }
-
-    /// The run ended: answers every waiter.
-    pub fn finish(&mut self, result: T) {
-        self.running = false;
-        for waiter in self.waiters.drain(..) {
-            let _ = waiter.send(result.clone());
         }
     }
 }

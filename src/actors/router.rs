@@ -2,9 +2,11 @@
 //! event and supervised here. A crashed channel actor is simply started again by the next
 //! event for that channel; the log it writes lives in the store, not in the actor.
 
-use super::conversation::{ChannelEvent, ConversationActor, ConversationDeps, ConversationMsg};
+use super::conversation::{ConversationActor, ConversationDeps, ConversationMsg};
 use super::{ActorError, Slot};
-use crate::domain::ChannelId;
+use crate::domain::{ChannelEvent, ChannelId, GuildId};
+use crate::ports::ChannelSink;
+use async_trait::async_trait;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +16,12 @@ pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25
 
 pub enum RouterMsg {
     Event(Box<ChannelEvent>),
+    /// The bot was switched on or off in a channel (`Some`) or a whole server: the channel
+    /// actors concerned read their policy again.
+    PolicyChanged {
+        guild: Option<GuildId>,
+        channel: Option<ChannelId>,
+    },
     /// Number of live channel actors (for stats and tests).
     ChannelCount(RpcReplyPort<usize>),
     /// Lets every channel finish what it is doing, then stops them (shutdown).
@@ -25,6 +33,8 @@ pub struct ConversationRouter;
 pub struct RouterState {
     deps: Arc<ConversationDeps>,
     channels: HashMap<ChannelId, ActorRef<ConversationMsg>>,
+    /// The server of each channel, learned from its events (for server-wide changes).
+    guilds: HashMap<ChannelId, GuildId>,
 }
 
 impl RouterState {
@@ -50,6 +60,8 @@ impl RouterState {
     fn forget(&mut self, cell: &ActorCell) {
         self.channels
             .retain(|_, actor| actor.get_id() != cell.get_id());
+        let channels = &self.channels;
+        self.guilds.retain(|channel, _| channels.contains_key(channel));
     }
 }
 
@@ -66,6 +78,7 @@ impl Actor for ConversationRouter {
         Ok(RouterState {
             deps,
             channels: HashMap::new(),
+            guilds: HashMap::new(),
         })
     }
 
@@ -77,9 +90,23 @@ impl Actor for ConversationRouter {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             RouterMsg::Event(event) => {
+                if let Some(guild) = event.guild() {
+                    state.guilds.insert(event.channel(), guild);
+                }
                 let actor = state.channel(&me, event.channel()).await?;
                 if let Err(error) = actor.cast(ConversationMsg::Event(event)) {
                     tracing::warn!(%error, "channel actor stopped before taking an event");
+                }
+            }
+            RouterMsg::PolicyChanged { guild, channel } => {
+                for (id, actor) in &state.channels {
+                    let concerned = match channel {
+                        Some(channel) => *id == channel,
+                        None => guild.is_some() && state.guilds.get(id) == guild.as_ref(),
+                    };
+                    if concerned {
+                        let _ = actor.cast(ConversationMsg::PolicyChanged);
+                    }
                 }
             }
             RouterMsg::ChannelCount(reply) => {
@@ -133,6 +160,17 @@ impl RouterHandle {
         }
     }
 
+    /// Tells the channel actors concerned that `/bot` changed where the bot speaks.
+    pub async fn policy_changed(&self, guild: Option<GuildId>, channel: Option<ChannelId>) {
+        if let Err(error) = self
+            .slot
+            .cast(RouterMsg::PolicyChanged { guild, channel })
+            .await
+        {
+            tracing::warn!(%error, "conversation router unavailable; channels keep their old settings");
+        }
+    }
+
     pub async fn channel_count(&self) -> Result<usize, ActorError> {
         self.slot.call(RouterMsg::ChannelCount).await
     }
@@ -144,5 +182,12 @@ impl RouterHandle {
                 DRAIN_TIMEOUT + super::CALL_TIMEOUT,
             )
             .await
+    }
+}
+
+#[async_trait]
+impl ChannelSink for RouterHandle {
+    async fn deliver(&self, event: ChannelEvent) {
+        RouterHandle::deliver(self, event).await;
     }
 }

@@ -2,70 +2,46 @@
 //! fails, with the same arguments. Shutdown runs in dependency order: stop listening to
 //! Discord, let channels finish their replies, then write what the store still buffers.
 
-use super::consolidator::{ConsolidatorArgs, MemoryConsolidator};
 use super::conversation::ConversationDeps;
 use super::gateway::{Gateway, GatewayArgs};
-use super::moderation::{BAN_CHECK_INTERVAL, BanLifter};
-use super::proactive::ProactiveScheduler;
+use super::jobs::{BanLifting, NewDay, NightlyConsolidation, ProactiveTick};
+use super::periodic::{PeriodicActor, PeriodicArgs, PeriodicStep, Schedule};
 use super::router::{ConversationRouter, RouterHandle};
-use super::status::{StatusActor, StatusHandle};
-use super::store::StoreActor;
-use super::{ActorError, Slot};
-use crate::consolidation::ConsolidationDeps;
-use crate::daily::DailyDeps;
-use crate::moderation::ModerationDeps;
-use crate::proactive::ProactiveDeps;
-use crate::store::Store;
+use super::store::{StoreActor, StoreArgs};
+use super::{ActorError, ActorName, Slot};
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Child {
-    Store,
-    Router,
-    Status,
-    Consolidator,
-    Proactive,
-    BanLifter,
-    Gateway,
-}
+/// The supervised children.
+pub type Child = ActorName;
 
 /// Start order: the store first (everyone writes to it), Discord last (events need a home).
 const START_ORDER: [Child; 7] = [
     Child::Store,
     Child::Router,
-    Child::Status,
+    Child::NewDay,
     Child::Consolidator,
     Child::Proactive,
     Child::BanLifter,
     Child::Gateway,
 ];
 
-impl Child {
-    pub fn role(self) -> &'static str {
-        match self {
-            Child::Store => "store",
-            Child::Router => "router",
-            Child::Status => "status",
-            Child::Consolidator => "consolidator",
-            Child::Proactive => "proactive",
-            Child::BanLifter => "ban_lifter",
-            Child::Gateway => "gateway",
-        }
-    }
+/// A repeated job and when it fires.
+pub struct JobArgs<S> {
+    pub step: Arc<S>,
+    pub schedule: Schedule,
 }
 
 pub struct RootArgs {
     pub instance: String,
-    pub store: Store,
+    pub store: StoreArgs,
     pub conversation: Arc<ConversationDeps>,
-    pub consolidation: Arc<ConsolidationDeps>,
-    pub daily: Arc<DailyDeps>,
-    pub proactive: Arc<ProactiveDeps>,
-    /// Lifting temporary bans when they run out.
-    pub moderation: Arc<ModerationDeps>,
-    /// `None` runs without a Discord connection (migrations, store-only tests).
+    pub new_day: JobArgs<NewDay>,
+    pub consolidation: JobArgs<NightlyConsolidation>,
+    pub proactive: JobArgs<ProactiveTick>,
+    pub bans: JobArgs<BanLifting>,
+    /// `None` runs without a chat connection (maintenance commands, in-process tests).
     pub gateway: Option<GatewayArgs>,
 }
 
@@ -96,49 +72,20 @@ impl RootState {
         me: &ActorRef<RootMsg>,
         child: Child,
     ) -> Result<(), ActorProcessingErr> {
-        let name = format!("{}:{}", self.args.instance, child.role());
+        let instance = self.args.instance.as_str();
+        let name = child.registered(instance);
         let parent = me.get_cell();
         let args = &self.args;
         let cell = match child {
+            Child::Root => return Ok(()),
             Child::Store => link(name, StoreActor, args.store.clone(), parent).await?,
             Child::Router => {
                 link(name, ConversationRouter, args.conversation.clone(), parent).await?
             }
-            Child::Status => link(name, StatusActor, args.daily.clone(), parent).await?,
-            Child::Consolidator => {
-                let consolidator = ConsolidatorArgs {
-                    deps: args.consolidation.clone(),
-                    cron: args
-                        .consolidation
-                        .settings
-                        .schedule
-                        .consolidation_cron
-                        .clone(),
-                    me: Slot::new(&args.instance, Child::Consolidator.role()),
-                    status: StatusHandle::new(Slot::new(&args.instance, Child::Status.role())),
-                };
-                link(name, MemoryConsolidator, consolidator, parent).await?
-            }
-            Child::Proactive => {
-                let every =
-                    Duration::from_secs(args.proactive.settings.schedule.proactive_interval_secs);
-                link(
-                    name,
-                    ProactiveScheduler,
-                    (args.proactive.clone(), every),
-                    parent,
-                )
-                .await?
-            }
-            Child::BanLifter => {
-                link(
-                    name,
-                    BanLifter,
-                    (args.moderation.clone(), BAN_CHECK_INTERVAL),
-                    parent,
-                )
-                .await?
-            }
+            Child::NewDay => job(instance, child, &args.new_day, parent).await?,
+            Child::Consolidator => job(instance, child, &args.consolidation, parent).await?,
+            Child::Proactive => job(instance, child, &args.proactive, parent).await?,
+            Child::BanLifter => job(instance, child, &args.bans, parent).await?,
             Child::Gateway => match &args.gateway {
                 Some(gateway) => link(name, Gateway, gateway.clone(), parent).await?,
                 None => return Ok(()),
@@ -180,6 +127,27 @@ impl RootState {
             Duration::from_millis(100 * u64::from(count.min(50))).min(Duration::from_secs(5));
         me.send_after(delay, move || RootMsg::Restart(child));
     }
+}
+
+/// Spawns a periodic job's actor under `parent`.
+async fn job<S: PeriodicStep>(
+    instance: &str,
+    child: Child,
+    args: &JobArgs<S>,
+    parent: ActorCell,
+) -> Result<ActorCell, ractor::SpawnErr> {
+    let periodic = PeriodicArgs {
+        step: args.step.clone(),
+        schedule: args.schedule.clone(),
+        me: Slot::new(instance, child),
+    };
+    link(
+        child.registered(instance),
+        PeriodicActor::<S>::default(),
+        periodic,
+        parent,
+    )
+    .await
 }
 
 /// Spawns `actor` under `parent` with a registered name.
@@ -241,8 +209,7 @@ impl Actor for RootSupervisor {
                         .stop_and_wait(None, Some(Duration::from_secs(10)))
                         .await;
                 }
-                let router =
-                    RouterHandle::new(Slot::new(&state.args.instance, Child::Router.role()));
+                let router = RouterHandle::new(Slot::new(&state.args.instance, Child::Router));
                 if let Err(error) = router.drain_channels().await {
                     tracing::warn!(%error, "channels did not drain cleanly");
                 }
@@ -250,7 +217,7 @@ impl Actor for RootSupervisor {
                     Child::Proactive,
                     Child::BanLifter,
                     Child::Consolidator,
-                    Child::Status,
+                    Child::NewDay,
                     Child::Router,
                 ] {
                     if let Some(cell) = state.cell(child) {

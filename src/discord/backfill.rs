@@ -6,10 +6,10 @@
 //! from the newest logged message on, and what was missed is logged. It is not answered:
 //! a reply to a question asked an hour ago, out of the blue, would be stranger than none.
 
-use super::events::incoming;
-use crate::actors::conversation::ChannelEvent;
+use super::convert::incoming;
 use crate::actors::router::RouterHandle;
 use crate::actors::store::StoreHandle;
+use crate::domain::ChannelEvent;
 use crate::domain::ChannelId;
 use serenity::all::{ChannelType, Context, GetMessages, GuildId, MessageId};
 
@@ -36,10 +36,7 @@ pub async fn backfill(
     let mut total = 0;
     for channel in channels {
         let id = ChannelId(channel.get());
-        let last = match store
-            .read(move |s| async move { s.last_message(id).await })
-            .await
-        {
+        let last = match store.last_message(id).await {
             Ok(Some(last)) => last,
             Ok(None) => continue,
             Err(error) => {

@@ -1,22 +1,25 @@
 //! Gateway events in, domain events out. Each handler converts serenity's types and hands
 //! off to the conversation router or the store; no decisions are made here.
 
-use super::chat::DiscordChat;
-use crate::actors::conversation::{BotIdentity, ChannelEvent, IncomingMessage};
+use super::convert::{incoming, to_timestamp};
+use super::rest_chat::DiscordChat;
 use crate::actors::router::RouterHandle;
-use crate::actors::status::StatusHandle;
-use crate::actors::store::{MemberSighting, StoreHandle};
-use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
+use crate::actors::store::StoreHandle;
+use crate::domain::{BotIdentity, ChannelEvent};
+use crate::domain::{ChannelId, GuildId, MessageId, UserId};
+use crate::ports::store::MemberSighting;
 use chrono::Utc;
 use serenity::all::{
     Context, EventHandler, GuildMemberUpdateEvent, Member, Message, MessageUpdateEvent, Ready,
 };
 use std::sync::{Arc, RwLock};
 
+#[derive(Clone)]
 pub struct GatewayEvents {
     pub router: RouterHandle,
     pub store: StoreHandle,
-    pub status: StatusHandle,
+    /// Shows the stored status line again on every READY.
+    pub daily: Arc<crate::steps::daily::DailyDeps>,
     pub chat: Arc<DiscordChat>,
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     /// Fires once per READY (tests and start-up wait on it).
@@ -26,48 +29,6 @@ pub struct GatewayEvents {
 impl GatewayEvents {
     fn bot(&self) -> Option<BotIdentity> {
         self.bot.read().ok().and_then(|b| b.clone())
-    }
-}
-
-/// Full precision: a follow-up half a second after the bot's answer must sort after it.
-fn to_timestamp(ts: serenity::all::Timestamp) -> chrono::DateTime<Utc> {
-    *ts
-}
-
-/// The name people see: server nickname, then global display name, then username.
-fn display_name(msg: &Message) -> Option<String> {
-    msg.member
-        .as_ref()
-        .and_then(|m| m.nick.clone())
-        .or_else(|| msg.author.global_name.clone())
-}
-
-pub fn incoming(msg: &Message) -> IncomingMessage {
-    let display = display_name(msg);
-    IncomingMessage {
-        message: LoggedMessage {
-            id: MessageId(msg.id.get()),
-            channel_id: ChannelId(msg.channel_id.get()),
-            guild_id: msg.guild_id.map(|g| GuildId(g.get())),
-            author_id: UserId(msg.author.id.get()),
-            author_name: display.clone().unwrap_or_else(|| msg.author.name.clone()),
-            is_bot: msg.author.bot,
-            content: msg.content.clone(),
-            reply_to: msg
-                .message_reference
-                .as_ref()
-                .and_then(|r| r.message_id)
-                .map(|id| MessageId(id.get())),
-            created_at: to_timestamp(msg.timestamp),
-        },
-        mentions: msg.mentions.iter().map(|u| UserId(u.id.get())).collect(),
-        mentions_everyone: msg.mention_everyone,
-        replied_to_author: msg
-            .referenced_message
-            .as_ref()
-            .map(|m| UserId(m.author.id.get())),
-        author_username: msg.author.name.clone(),
-        author_display: display,
     }
 }
 
@@ -83,7 +44,8 @@ impl EventHandler for GatewayEvents {
             *slot = Some(identity);
         }
         self.chat.attach_shard(ctx.shard.clone());
-        self.status.apply_stored().await;
+        let daily = self.daily.clone();
+        tokio::spawn(async move { crate::steps::daily::apply_stored_status(&daily).await });
         let _ = self.ready.send(true);
     }
 

@@ -5,11 +5,13 @@
 //! base URL, so it is turned off when one is set (see shared notes, "offline-discord").
 
 pub mod backfill;
-pub mod chat;
+pub mod convert;
 pub mod commands;
 pub mod events;
+pub mod gateway;
+pub mod rest_chat;
 
-pub use chat::DiscordChat;
+pub use rest_chat::DiscordChat;
 
 use crate::config::Settings;
 use secrecy::{ExposeSecret, SecretString};

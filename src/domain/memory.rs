@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::Value;
 
 use super::json::{ParseError, json_candidates};
-use super::model::MemoryFact;
+use super::model::{MemoryFact, NewFact};
 
 /// Longest fact kept, in characters.
 pub const MAX_FACT_CHARS: usize = 500;
@@ -419,6 +419,50 @@ pub fn fact_score(fact: &MemoryFact, now: DateTime<Utc>) -> f64 {
     0.6 * recency + 0.4 * frequency
 }
 
+/// One change to a member's facts, decided before the transaction opens.
+#[derive(Clone, Debug)]
+pub enum FactChange {
+    Add(NewFact),
+    Bump(i64),
+    Supersede {
+        old: i64,
+        new: NewFact,
+    },
+    /// A stored fact without a vector from the current embedding model gets one.
+    Reembed {
+        id: i64,
+        vector: Vec<f32>,
+    },
+}
+
+/// Bumps of facts added earlier in the same run become nothing: the addition already
+/// counts as the first mention. Likewise a stored fact mentioned several times in one day
+/// counts once, and a fact superseded tonight is not also bumped or superseded twice.
+pub fn resolve_pending_bumps(changes: Vec<FactChange>) -> Vec<FactChange> {
+    let superseded: std::collections::HashSet<i64> = changes
+        .iter()
+        .filter_map(|c| match c {
+            FactChange::Supersede { old, .. } => Some(*old),
+            _ => None,
+        })
+        .collect();
+    let mut bumped = std::collections::HashSet::new();
+    let mut replaced = std::collections::HashSet::new();
+    changes
+        .into_iter()
+        .filter_map(|c| match c {
+            FactChange::Bump(id) if id < 0 || superseded.contains(&id) || !bumped.insert(id) => {
+                None
+            }
+            // Contradicting a fact that is itself new tonight: keep the newer one as well.
+            FactChange::Supersede { old, new } if old < 0 || !replaced.insert(old) => {
+                Some(FactChange::Add(new))
+            }
+            other => Some(other),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,5 +703,55 @@ mod tests {
         let ranked: Vec<i64> = rank_facts(&facts, at(0)).iter().map(|f| f.id).collect();
         assert_eq!(ranked, vec![2, 3, 1]);
         assert!(fact_score(&facts[1], at(0)) <= 1.0);
+    }
+
+    #[test]
+    fn pending_bumps_collapse_into_the_addition() {
+        let new = NewFact {
+            user_id: UserId(1),
+            fact: "likes tea".into(),
+            category: "preference".into(),
+            embedding: None,
+        };
+        let changes = vec![
+            FactChange::Add(new),
+            FactChange::Bump(-1),
+            FactChange::Bump(7),
+        ];
+        let resolved = resolve_pending_bumps(changes);
+        assert_eq!(resolved.len(), 2);
+        assert!(matches!(resolved[1], FactChange::Bump(7)));
+    }
+
+    #[test]
+    fn one_day_counts_a_stored_fact_once_and_supersedes_it_once() {
+        let new = |fact: &str| NewFact {
+            user_id: UserId(1),
+            fact: fact.into(),
+            category: "personal".into(),
+            embedding: None,
+        };
+        let changes = vec![
+            FactChange::Bump(7),
+            FactChange::Bump(7),
+            FactChange::Bump(8),
+            FactChange::Supersede {
+                old: 8,
+                new: new("lives in Bergen"),
+            },
+            FactChange::Supersede {
+                old: 8,
+                new: new("moved to Bergen in March"),
+            },
+        ];
+        let resolved = resolve_pending_bumps(changes);
+        assert_eq!(resolved.len(), 3, "{resolved:?}");
+        assert!(matches!(resolved[0], FactChange::Bump(7)));
+        assert!(
+            matches!(&resolved[1], FactChange::Supersede { old: 8, new } if new.fact == "lives in Bergen")
+        );
+        assert!(
+            matches!(&resolved[2], FactChange::Add(new) if new.fact == "moved to Bergen in March")
+        );
     }
 }

@@ -12,10 +12,14 @@
 //! - `proactive`: whether to speak up unprompted.
 //! - `mood`: the mood of the day.
 //! - `json`: finding JSON in LLM answers (shared by every parser), `ParseError`.
-//! - `chat`: `ChatTurn`, what the prompts produce.
+//! - `chat_turn`: `ChatTurn`, what the prompts produce.
+//! - `conversation`: the bot's identity, an incoming message, a channel's events.
+//! - `records`: tickets, run counters, relationship log, exports (what the store returns).
+//! - `moderation`: permission and hierarchy rules, moderation cases.
 
 pub mod budget;
-pub mod chat;
+pub mod chat_turn;
+pub mod conversation;
 pub mod emotes;
 pub mod ids;
 pub mod json;
@@ -24,11 +28,19 @@ pub mod model;
 pub mod moderation;
 pub mod mood;
 pub mod proactive;
+pub mod records;
 pub mod relationship;
 pub mod split;
 pub mod trigger;
 
-pub use chat::{ChatRole, ChatTurn};
+pub use chat_turn::{ChatRole, ChatTurn};
+pub use conversation::{BotIdentity, ChannelEvent, IncomingMessage};
+pub use moderation::{ModAction, ModCase};
+pub use memory::FactChange;
+pub use proactive::ProactiveKind;
+pub use records::{
+    DeletionReport, RelationshipEvent, RunStats, StateEntry, Ticket, TicketStatus, UserExport, UserRecord,
+};
 pub use emotes::{CustomEmote, EmoteCatalog};
 pub use ids::{ChannelId, EmojiId, GuildId, MessageId, UserId};
 pub use json::ParseError;
@@ -38,3 +50,20 @@ pub use relationship::{
     Metric, Relationship, RelationshipChange, RelationshipError, RelationshipJudgement,
 };
 pub use trigger::{TriggerDecision, TriggerInput};
+
+/// A stored or received value the code does not know (an unknown enum string).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{value}`")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+impl UnknownValue {
+    pub fn new(what: &'static str, value: &str) -> Self {
+        Self {
+            what,
+            value: value.to_owned(),
+        }
+    }
+}

@@ -7,10 +7,12 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::ids::UserId;
+use super::UnknownValue;
+use super::ids::{GuildId, UserId};
 
 /// Discord permission bits the moderation commands need.
 pub mod perms {
@@ -339,6 +341,66 @@ impl fmt::Display for Sanction {
             Sanction::Untimeout => "untimeout",
         })
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModAction {
+    Kick,
+    Ban,
+    Unban,
+    Timeout,
+    Untimeout,
+}
+
+impl ModAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModAction::Kick => "kick",
+            ModAction::Ban => "ban",
+            ModAction::Unban => "unban",
+            ModAction::Timeout => "timeout",
+            ModAction::Untimeout => "untimeout",
+        }
+    }
+}
+
+impl fmt::Display for ModAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ModAction {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "kick" => Ok(ModAction::Kick),
+            "ban" => Ok(ModAction::Ban),
+            "unban" => Ok(ModAction::Unban),
+            "timeout" => Ok(ModAction::Timeout),
+            "untimeout" => Ok(ModAction::Untimeout),
+            other => Err(UnknownValue::new("moderation action", other)),
+        }
+    }
+}
+
+/// One moderation case.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ModCase {
+    pub id: i64,
+    pub guild_id: GuildId,
+    /// Per-server number shown to moderators (#1, #2, ...).
+    pub case_number: i32,
+    pub action: ModAction,
+    pub target_id: UserId,
+    pub moderator_id: UserId,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// End of a temporary ban or timeout.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When a temporary ban was lifted by the bot.
+    pub lifted_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,11 @@ use std::collections::BTreeMap;
 
 use rand::Rng;
 
+/// Global-state key holding the day (days since 0001-01-01) the mood was last rolled for.
+pub const MOOD_DAY_KEY: &str = "mood_day";
+/// Global-state key whose text is the current status line.
+pub const STATUS_KEY: &str = "status";
+
 pub const MOOD_MIN: i64 = 0;
 pub const MOOD_MAX: i64 = 10;
 const NEUTRAL: i64 = 5;

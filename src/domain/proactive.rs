@@ -68,6 +68,25 @@ pub fn decide(input: &ProactiveInput, rng: &mut impl Rng) -> ProactiveDecision {
     }
 }
 
+/// What kind of unprompted post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProactiveKind {
+    /// A remark on the ongoing conversation.
+    Comment,
+    /// A thought out of the blue in a quiet channel.
+    Musing,
+}
+
+impl ProactiveKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProactiveKind::Comment => "comment",
+            ProactiveKind::Musing => "musing",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

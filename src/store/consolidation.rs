@@ -9,16 +9,13 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreError, StoreResult, to_i32, ts};
+use super::{Store, StoreError, StoreResult, facts, messages, to_i32, ts};
+use crate::domain::{FactChange, MessageId, RunStats};
+use crate::ports::store::ConsolidationCommit;
+use sea_orm::TransactionTrait;
 
-/// Counters of a run so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct RunStats {
-    pub users_done: u64,
-    pub facts_added: u64,
-    pub facts_bumped: u64,
-    pub messages_archived: u64,
-}
+/// Bot and leftover messages archived per statement batch.
+const SWEEP_BATCH: u64 = 5_000;
 
 const RUNNING: &str = "running";
 const FINISHED: &str = "finished";
@@ -158,5 +155,74 @@ impl Store {
 
     pub async fn fail_run(&self, id: i64, now: DateTime<Utc>, stats: RunStats) -> StoreResult<()> {
         fail_run(&self.writer, id, now, stats).await
+    }
+}
+
+impl Store {
+    /// Commits a consolidation group all or nothing: the fact changes, the archive move of
+    /// the messages they came from, and the run's progress. Returns the archived count.
+    pub async fn commit_consolidation(&self, commit: ConsolidationCommit) -> StoreResult<u64> {
+        let now = commit.at;
+        let model = commit.embedding_model.as_deref();
+        let tx = self.writer.begin().await?;
+        for change in &commit.changes {
+            match change {
+                FactChange::Add(new) => {
+                    facts::insert_fact(&tx, new, model, now).await?;
+                }
+                FactChange::Bump(id) => {
+                    facts::bump_fact(&tx, *id, model, now).await?;
+                }
+                FactChange::Supersede { old, new } => {
+                    facts::supersede_fact(&tx, *old, new, model, now).await?;
+                }
+                FactChange::Reembed { id, vector } => {
+                    if let Some(model) = model {
+                        facts::set_fact_embedding(&tx, *id, model, vector).await?;
+                    }
+                }
+            }
+        }
+        let archived = messages::archive_messages(&tx, &commit.archive, now).await?;
+        let mut progress = commit.progress;
+        progress.messages_archived += archived;
+        record_run_progress(&tx, commit.run_id, progress).await?;
+        tx.commit().await?;
+        Ok(archived)
+    }
+
+    /// Archives the bots' short-term messages older than `cutoff`, in batches; returns the
+    /// count.
+    pub async fn archive_bot_messages(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut total = 0;
+        loop {
+            let batch = messages::short_term_before(
+                &self.writer,
+                cutoff,
+                SWEEP_BATCH,
+                messages::Authors::Bots,
+            )
+            .await?;
+            if batch.is_empty() {
+                return Ok(total);
+            }
+            let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
+            let tx = self.writer.begin().await?;
+            total += messages::archive_messages(&tx, &ids, now).await?;
+            tx.commit().await?;
+        }
+    }
+
+    /// The member's current facts; embeddings only if `model` made them.
+    pub async fn current_facts(
+        &self,
+        user: crate::domain::UserId,
+        model: Option<&str>,
+    ) -> StoreResult<Vec<crate::domain::MemoryFact>> {
+        facts::facts_of_user(&self.reader, user, false, model).await
     }
 }

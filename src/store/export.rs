@@ -3,37 +3,8 @@
 
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 
-use super::relationships::RelationshipEvent;
-use super::users::UserRecord;
 use super::{Store, StoreResult, facts, messages, relationships, users};
-use crate::domain::{KnownName, LoggedMessage, MemoryFact, Relationship, UserId};
-
-/// Everything the bot stores about one member.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct UserExport {
-    pub user_id: UserId,
-    pub user: Option<UserRecord>,
-    pub names: Vec<KnownName>,
-    /// Current and superseded facts.
-    pub facts: Vec<MemoryFact>,
-    /// `None` when the bot never judged the member (neutral values apply).
-    pub relationship: Option<Relationship>,
-    /// Newest first.
-    pub relationship_events: Vec<RelationshipEvent>,
-    /// Short-term log, oldest first.
-    pub messages: Vec<LoggedMessage>,
-    /// Archive, oldest first.
-    pub archived_messages: Vec<LoggedMessage>,
-}
-
-/// What a deletion removed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct DeletionReport {
-    pub messages: u64,
-    pub facts: u64,
-    pub relationship_rows: u64,
-    pub user_rows: u64,
-}
+use crate::domain::{DeletionReport, UserExport, UserId};
 
 pub async fn export_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<UserExport> {
     Ok(UserExport {

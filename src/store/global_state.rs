@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use super::{Store, StoreError, StoreResult, ts};
+use crate::domain::mood::MOOD_DAY_KEY;
 
 /// Prefix of the keys that make up the bot's mood.
 pub const MOOD_PREFIX: &str = "daily_mood_";
@@ -199,5 +200,24 @@ impl Store {
 
     pub async fn mood(&self) -> StoreResult<BTreeMap<String, i64>> {
         mood(&self.reader).await
+    }
+}
+
+impl Store {
+    /// Writes the day's mood values and the day marker in one transaction: a crash between
+    /// them would roll the dice a second time on the rerun.
+    pub async fn roll_mood(
+        &self,
+        values: &[(String, i64)],
+        day: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let tx = self.writer.begin().await?;
+        for (key, value) in values {
+            global_set(&tx, key, *value, now).await?;
+        }
+        global_set(&tx, MOOD_DAY_KEY, day, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -1,12 +1,14 @@
 //! Persistence: SeaORM over SQLite (default) or PostgreSQL (large installs).
 //!
 //! # Layout
-//! - `mod.rs`: [`Store`] (connect, migrate, pools), [`StoreError`], shared helpers.
+//! - `mod.rs`: [`Store`] (connect, migrate, pools), database errors classified into
+//!   [`StoreError`] (defined by the store port), shared helpers.
+//! - `admin`: administrative operations made of several queries.
 //! - one file per table group (`messages`, `users`, `persona`, `facts`, `relationships`,
 //!   `global_state`, `settings`, `consolidation`, `proactive`, `modlog`, `tickets`, `export`).
 //!
 //! Each file holds free query functions generic over [`ConnectionTrait`], so callers can run
-//! several of them in one transaction (`store.writer().begin()`), plus thin `Store` methods that
+//! several of them in one transaction, plus thin `Store` methods that
 //! read through the read pool and write through the single writer connection. Everything
 //! returns domain types (`crate::domain`) or the small structs defined here; entity rows never
 //! leave this module.
@@ -17,6 +19,7 @@
 //! PRAGMAs go through `map_sqlx_sqlite_opts` so they apply to every pooled connection, not just
 //! the first one. On PostgreSQL one pool serves both roles.
 
+pub mod admin;
 pub mod consolidation;
 pub mod export;
 pub mod facts;
@@ -38,39 +41,42 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
 
-use crate::domain::RelationshipError;
 
-pub use consolidation::RunStats;
-pub use export::{DeletionReport, UserExport};
-pub use modlog::{ModAction, ModCase};
-pub use proactive::ProactiveKind;
-pub use relationships::RelationshipEvent;
-pub use tickets::{Ticket, TicketStatus};
-pub use users::UserRecord;
 
 /// Rows per `INSERT` statement in bulk writes: well under SQLite's 32,766 and PostgreSQL's
 /// 65,535 bound-parameter limits for every table here.
 pub const BATCH_ROWS: usize = 500;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Db(#[from] DbErr),
-    #[error("{what} {id} not found")]
-    NotFound { what: &'static str, id: i64 },
-    /// Input refused before anything was written (empty text, too long, bad key...).
-    #[error("invalid input: {0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Relationship(#[from] RelationshipError),
-    /// A row holds a value the code does not understand (an unknown enum string).
-    #[error("unexpected value in the database: {0}")]
-    Corrupt(String),
-    #[error("cannot prepare the database directory: {0}")]
-    Io(#[from] std::io::Error),
+pub use crate::ports::store::{StoreError, StoreResult};
+
+/// Sorts a database error into the store's classes: the database unreachable or busy for now
+/// (worth retrying), or this statement refused.
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> Self {
+        if is_transient(&error) {
+            StoreError::Unavailable(error.to_string())
+        } else {
+            StoreError::Rejected(error.to_string())
+        }
+    }
 }
 
-pub type StoreResult<T> = Result<T, StoreError>;
+/// Connection-level failures and SQLite's busy/locked: the same statement may succeed later.
+fn is_transient(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        other => {
+            let text = other.to_string();
+            text.contains("database is locked")
+                || text.contains("database is busy")
+                || text.contains("database table is locked")
+                || text.contains("connection reset")
+                || text.contains("terminating connection")
+                || text.contains("connection closed")
+                || text.contains("pool timed out")
+        }
+    }
+}
 
 /// Pool and SQLite tuning.
 #[derive(Clone, Debug)]

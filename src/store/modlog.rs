@@ -1,9 +1,6 @@
 //! The moderation log: cases numbered per server, and temporary bans that must be lifted even
 //! if the bot restarted in between.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use entity::modlog_cases;
 use sea_orm::sea_query::Expr;
@@ -13,70 +10,10 @@ use sea_orm::{
 };
 
 use super::{Store, StoreError, StoreResult, is_unique_violation, ts, valid_text};
-use crate::domain::{GuildId, UserId};
+use crate::domain::{GuildId, ModAction, ModCase, UserId};
 
 /// Longest moderation reason accepted (Discord's audit-log reason limit is 512).
 pub const MAX_REASON_CHARS: usize = 512;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModAction {
-    Kick,
-    Ban,
-    Unban,
-    Timeout,
-    Untimeout,
-}
-
-impl ModAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModAction::Kick => "kick",
-            ModAction::Ban => "ban",
-            ModAction::Unban => "unban",
-            ModAction::Timeout => "timeout",
-            ModAction::Untimeout => "untimeout",
-        }
-    }
-}
-
-impl fmt::Display for ModAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ModAction {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "kick" => Ok(ModAction::Kick),
-            "ban" => Ok(ModAction::Ban),
-            "unban" => Ok(ModAction::Unban),
-            "timeout" => Ok(ModAction::Timeout),
-            "untimeout" => Ok(ModAction::Untimeout),
-            other => Err(StoreError::Corrupt(format!("moderation action `{other}`"))),
-        }
-    }
-}
-
-/// One moderation case.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct ModCase {
-    pub id: i64,
-    pub guild_id: GuildId,
-    /// Per-server number shown to moderators (#1, #2, ...).
-    pub case_number: i32,
-    pub action: ModAction,
-    pub target_id: UserId,
-    pub moderator_id: UserId,
-    pub reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// End of a temporary ban or timeout.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// When a temporary ban was lifted by the bot.
-    pub lifted_at: Option<DateTime<Utc>>,
-}
 
 fn to_domain(m: modlog_cases::Model) -> StoreResult<ModCase> {
     Ok(ModCase {

@@ -8,26 +8,7 @@ use sea_orm::{
 };
 
 use super::{Store, StoreResult, ts};
-use crate::domain::{ChannelId, MessageId};
-
-/// What kind of unprompted post.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProactiveKind {
-    /// A remark on the ongoing conversation.
-    Comment,
-    /// A thought out of the blue in a quiet channel.
-    Musing,
-}
-
-impl ProactiveKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProactiveKind::Comment => "comment",
-            ProactiveKind::Musing => "musing",
-        }
-    }
-}
+use crate::domain::{ChannelId, MessageId, ProactiveKind};
 
 pub async fn record_proactive_post<C: ConnectionTrait>(
     db: &C,

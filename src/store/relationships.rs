@@ -11,19 +11,10 @@ use sea_orm::{
 
 use super::{Store, StoreError, StoreResult, ts, valid_text};
 use crate::domain::relationship::checked;
-use crate::domain::{Metric, Relationship, RelationshipChange, UserId};
+use crate::domain::{Metric, Relationship, RelationshipChange, RelationshipEvent, UserId};
 
 /// Longest reason accepted for a change.
 pub const MAX_REASON_CHARS: usize = 500;
-
-/// One logged change.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct RelationshipEvent {
-    pub id: i64,
-    pub user_id: UserId,
-    pub change: RelationshipChange,
-    pub created_at: DateTime<Utc>,
-}
 
 /// The member's metrics, or neutral values if the bot never judged them.
 pub async fn relationship<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<Relationship> {

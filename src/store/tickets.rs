@@ -8,31 +8,10 @@ use sea_orm::{
 };
 
 use super::{Store, StoreError, StoreResult, is_unique_violation, ts, valid_text};
-use crate::domain::{ChannelId, GuildId, UserId};
+use crate::domain::{ChannelId, GuildId, Ticket, TicketStatus, UserId};
 
 /// Longest ticket subject accepted.
 pub const MAX_SUBJECT_CHARS: usize = 200;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TicketStatus {
-    Open,
-    Closed,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Ticket {
-    pub id: i64,
-    pub guild_id: GuildId,
-    pub thread_id: ChannelId,
-    pub opener_id: UserId,
-    pub subject: String,
-    pub status: TicketStatus,
-    pub created_at: DateTime<Utc>,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub closed_by: Option<UserId>,
-    pub transcript: Option<String>,
-}
 
 fn to_domain(m: tickets::Model) -> StoreResult<Ticket> {
     let status = match m.status.as_str() {

@@ -9,20 +9,11 @@ use sea_orm::{
 };
 
 use super::{Store, StoreResult, ts, valid_text};
-use crate::domain::{GuildId, KnownName, UserId};
+use crate::ports::store::MemberSighting;
+use crate::domain::{GuildId, KnownName, UserId, UserRecord};
 
 /// Longest name accepted (Discord's own limit is 32; this leaves room for odd clients).
 pub const MAX_NAME_CHARS: usize = 100;
-
-/// The `users` row of a member.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct UserRecord {
-    pub id: UserId,
-    pub username: String,
-    pub is_bot: bool,
-    pub first_seen_at: DateTime<Utc>,
-    pub last_seen_at: DateTime<Utc>,
-}
 
 /// Inserts the member or refreshes username, bot flag and last-seen time.
 pub async fn upsert_user<C: ConnectionTrait>(
@@ -169,5 +160,23 @@ impl Store {
 
     pub async fn known_names(&self, user: UserId) -> StoreResult<Vec<KnownName>> {
         known_names(&self.reader, user).await
+    }
+}
+
+impl Store {
+    /// Keeps the users table and nickname history current for a member seen in chat.
+    pub async fn record_sighting(&self, seen: &MemberSighting) -> StoreResult<()> {
+        self
+            .upsert_user(seen.user, &seen.username, seen.is_bot, seen.seen_at)
+            .await?;
+        self
+            .record_name(seen.user, None, &seen.username, seen.seen_at)
+            .await?;
+        if let Some(name) = seen.display_name.as_deref().filter(|n| *n != seen.username) {
+            self
+                .record_name(seen.user, seen.guild, name, seen.seen_at)
+                .await?;
+        }
+        Ok(())
     }
 }

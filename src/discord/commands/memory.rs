@@ -2,10 +2,8 @@
 //! stores about them (Discord's Developer Terms require deletion and access on request).
 //! Every reply is ephemeral: only the member sees their own data.
 
-use super::{Context, Error, admin as send, embed};
-use crate::admin::{AdminReply, AdminRequest};
+use super::{Context, Error, embed};
 use crate::domain::UserId;
-use crate::expect_reply;
 use serenity::all::{CreateAttachment, CreateAutocompleteResponse};
 
 /// What the bot remembers about you
@@ -21,10 +19,7 @@ fn me(ctx: Context<'_>) -> UserId {
 /// See the facts the bot remembers about you (only you see this)
 #[poise::command(slash_command)]
 pub async fn show(ctx: Context<'_>) -> Result<(), Error> {
-    let facts = expect_reply!(
-        send(ctx, AdminRequest::ListFacts { user: me(ctx) }).await?,
-        AdminReply::Facts
-    );
+    let facts = ctx.data().store.facts_of_user(me(ctx), false).await?;
     let e = super::admin::facts_embed("What I remember about you".to_owned(), &facts).field(
         "Your controls",
         "`/memory forget <id>` deletes one fact, `/memory forget-all` deletes them all, \
@@ -46,8 +41,8 @@ pub async fn forget(
     #[autocomplete = "autocomplete_own_fact"]
     id: i64,
 ) -> Result<(), Error> {
-    // Another member's fact id reads as unknown: DeleteFact matches on the owner too.
-    send(ctx, AdminRequest::DeleteFact { user: me(ctx), id }).await?;
+    // Another member's fact id reads as unknown: delete_fact matches on the owner too.
+    ctx.data().store.delete_fact(me(ctx), id).await?;
     super::reply_private(
         ctx,
         embed("Forgotten").description(format!("Fact #{id} is deleted.")),
@@ -69,10 +64,7 @@ pub async fn forget_all(
             "This deletes every fact I remember about you. Run `/memory forget-all confirm:yes` to go ahead.",
         ));
     }
-    let removed = expect_reply!(
-        send(ctx, AdminRequest::DeleteAllFacts { user: me(ctx) }).await?,
-        AdminReply::Removed
-    );
+    let removed = ctx.data().store.delete_all_facts(me(ctx)).await?;
     super::reply_private(
         ctx,
         embed("Forgotten").description(format!(
@@ -85,11 +77,8 @@ pub async fn forget_all(
 /// Download everything the bot stores about you as a JSON file (only you see it)
 #[poise::command(slash_command)]
 pub async fn export(ctx: Context<'_>) -> Result<(), Error> {
-    let data = expect_reply!(
-        send(ctx, AdminRequest::ExportUser { user: me(ctx) }).await?,
-        AdminReply::Export
-    );
-    let json = serde_json::to_vec_pretty(&*data)?;
+    let data = ctx.data().store.export_user(me(ctx)).await?;
+    let json = serde_json::to_vec_pretty(&data)?;
     let summary = format!(
         "{} fact(s), {} message(s) logged, {} archived, {} known name(s).",
         data.facts.len(),

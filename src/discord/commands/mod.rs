@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //! - `checks`: server-side permission and role-hierarchy checks from the interaction.
-//! - `moderation`: /kick /ban /unban /timeout /untimeout /modlog (+ the serenity side of
+//! - `moderate`: /kick /ban /unban /timeout /untimeout /modlog (+ the serenity side of
 //!   lifting temporary bans).
 //! - `utility`: /poll /userinfo /serverinfo /stats.
 //! - `tickets`: /ticket open|close.
@@ -17,21 +17,23 @@
 pub mod admin;
 pub mod checks;
 pub mod memory;
-pub mod moderation;
+pub mod moderate;
 pub mod settings;
 pub mod tickets;
 pub mod utility;
 
-use crate::actors::store::{StoreCallError, StoreHandle};
-use crate::admin::{AdminReply, AdminRequest};
+use crate::actors::store::StoreHandle;
 use crate::config::Settings;
-use crate::store::StoreError;
+use crate::ports::store::StoreError;
 use serenity::all::{Colour, CreateEmbed};
 use std::sync::Arc;
 
 /// What every command can reach.
+#[derive(Clone)]
 pub struct CommandDeps {
     pub store: StoreHandle,
+    /// Told when `/bot` changes where the bot speaks, so channels re-read their policy.
+    pub router: crate::actors::router::RouterHandle,
     pub settings: Arc<Settings>,
     pub started_at: chrono::DateTime<chrono::Utc>,
 }
@@ -79,24 +81,6 @@ pub async fn say_private(ctx: Context<'_>, text: impl Into<String>) -> Result<()
     Ok(())
 }
 
-/// Sends one admin request to the StoreActor.
-pub async fn admin(ctx: Context<'_>, request: AdminRequest) -> Result<AdminReply, Error> {
-    Ok(ctx.data().store.admin(request).await?)
-}
-
-/// Unwraps the `AdminReply` variant a request is known to produce.
-#[macro_export]
-macro_rules! expect_reply {
-    ($reply:expr, $variant:path) => {
-        match $reply {
-            $variant(value) => value,
-            other => {
-                return Err(format!("unexpected admin reply: {other:?}").into());
-            }
-        }
-    };
-}
-
 /// Cuts text to `max` characters, marking the cut.
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -114,12 +98,12 @@ pub fn discord_time(t: chrono::DateTime<chrono::Utc>, style: char) -> String {
 
 fn all() -> Vec<poise::Command<Data, Error>> {
     vec![
-        moderation::kick(),
-        moderation::ban(),
-        moderation::unban(),
-        moderation::timeout(),
-        moderation::untimeout(),
-        moderation::modlog(),
+        moderate::kick(),
+        moderate::ban(),
+        moderate::unban(),
+        moderate::timeout(),
+        moderate::untimeout(),
+        moderate::modlog(),
         utility::poll(),
         utility::userinfo(),
         utility::serverinfo(),
@@ -172,7 +156,7 @@ fn describe(error: &Error) -> (String, bool) {
     if let Some(e) = error.downcast_ref::<UserError>() {
         return (e.0.clone(), false);
     }
-    if let Some(StoreCallError::Store(e)) = error.downcast_ref::<StoreCallError>() {
+    if let Some(e) = error.downcast_ref::<StoreError>() {
         match e {
             StoreError::Invalid(text) => return (upper_first(text), false),
             StoreError::NotFound { what, id } => {
@@ -290,15 +274,26 @@ mod tests {
     fn user_errors_are_shown_and_internal_ones_hidden() {
         let (text, internal) = describe(&UserError::boxed("no"));
         assert_eq!((text.as_str(), internal), ("no", false));
-        let e: Error = Box::new(StoreCallError::Store(StoreError::NotFound {
+        let e: Error = Box::new(StoreError::NotFound {
             what: "fact",
             id: 9,
-        }));
+        });
         assert_eq!(
             describe(&e),
             ("There is no fact with id 9".to_owned(), false)
         );
-        let e: Error = Box::new(StoreCallError::Store(StoreError::Corrupt("x".into())));
+        let e: Error = StoreError::Invalid("text is empty".into()).into();
+        assert_eq!(describe(&e), ("Text is empty".to_owned(), false));
+        let e: Error = StoreError::from(crate::domain::RelationshipError::UnknownMetric(
+            "mood".into(),
+        ))
+        .into();
+        assert!(describe(&e).0.starts_with("Unknown metric `mood`"));
+        assert!(!describe(&e).1);
+        let e: Error = Box::new(StoreError::Corrupt("x".into()));
+        assert!(describe(&e).1);
+        // The actor not answering is the bot's fault too, not the member's.
+        let e: Error = StoreError::NotAnswering("timeout".into()).into();
         assert!(describe(&e).1);
     }
 }

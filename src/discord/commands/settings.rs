@@ -1,8 +1,7 @@
 //! /bot enable|disable [channel], /bot proactive on|off [channel], /bot status [channel]:
 //! where the bot speaks. For members with Manage Server, checked on the server side.
 
-use super::{Context, Error, admin, checks, embed};
-use crate::admin::{AdminReply, AdminRequest};
+use super::{Context, Error, checks, embed};
 use crate::domain::moderation::perms;
 use crate::domain::{ChannelId, ChannelPolicy, GuildId};
 use serenity::all::ChannelId as DiscordChannel;
@@ -37,21 +36,19 @@ fn ids(
 
 async fn switch(ctx: Context<'_>, channel: Option<DiscordChannel>, on: bool) -> Result<(), Error> {
     let (guild, channel) = ids(ctx, channel)?;
-    let (request, place) = match channel {
-        None => (
-            AdminRequest::SetGuildEnabled { guild, enabled: on },
-            "in this server (channels with their own setting keep it)".to_owned(),
-        ),
-        Some(channel) => (
-            AdminRequest::SetChannelEnabled {
-                guild: Some(guild),
-                channel,
-                enabled: Some(on),
-            },
-            format!("in <#{channel}>"),
-        ),
+    let store = &ctx.data().store;
+    let place = match channel {
+        None => {
+            store.set_guild_enabled(guild, on).await?;
+            "in this server (channels with their own setting keep it)".to_owned()
+        }
+        Some(channel) => {
+            store
+                .set_channel_enabled(Some(guild), channel, Some(on))
+                .await?;
+            format!("in <#{channel}>")
+        }
     };
-    admin(ctx, request).await?;
     let verb = if on { "enabled" } else { "disabled" };
     super::reply_private(
         ctx,
@@ -94,15 +91,10 @@ pub async fn proactive(
     let (guild, channel) = ids(ctx, channel)?;
     let channel = channel.unwrap_or(ChannelId(ctx.channel_id().get()));
     let enabled = matches!(mode, OnOff::On);
-    admin(
-        ctx,
-        AdminRequest::SetChannelProactive {
-            guild: Some(guild),
-            channel,
-            enabled,
-        },
-    )
-    .await?;
+    ctx.data()
+        .store
+        .set_channel_proactive(Some(guild), channel, enabled)
+        .await?;
     let text = if enabled {
         format!("I may now start conversations in <#{channel}> now and then.")
     } else {
@@ -137,16 +129,11 @@ pub async fn status(
         bot_enabled: ctx.data().settings.bot.enabled_by_default,
         proactive_enabled: false,
     };
-    let reply = admin(
-        ctx,
-        AdminRequest::ChannelStatus {
-            guild: Some(guild),
-            channel,
-            default,
-        },
-    )
-    .await?;
-    let policy = crate::expect_reply!(reply, AdminReply::Policy);
+    let policy = ctx
+        .data()
+        .store
+        .channel_policy(Some(guild), channel, default)
+        .await?;
     let e = embed("Bot status")
         .description(format!("In <#{channel}>"))
         .field("Answers when addressed", yes_no(policy.bot_enabled), true)

@@ -5,11 +5,10 @@
 //! (with that one role allowed to ping) adds its members, as Discord documents for private
 //! threads.
 
-use super::{Context, Error, UserError, admin, checks, clip, embed};
-use crate::admin::{AdminReply, AdminRequest};
+use super::{Context, Error, UserError, checks, clip, embed};
+use crate::domain::TicketStatus;
 use crate::domain::moderation::perms;
 use crate::domain::{ChannelId, GuildId, UserId};
-use crate::store::TicketStatus;
 use serenity::all::{
     AutoArchiveDuration, ChannelType, CreateAllowedMentions, CreateMessage, CreateThread,
     EditThread, GetMessages, Message, MessageId, RoleId,
@@ -62,22 +61,22 @@ pub async fn open(
         )
         .await
         .map_err(|e| checks::discord_refusal(e, "create a private thread here"))?;
-    let stored = admin(
-        ctx,
-        AdminRequest::OpenTicket {
-            guild: GuildId(guild.get()),
-            thread: ChannelId(thread.id.get()),
-            opener: UserId(author.id.get()),
-            subject: subject.clone(),
-        },
-    )
-    .await;
+    let stored = ctx
+        .data()
+        .store
+        .open_ticket(
+            GuildId(guild.get()),
+            ChannelId(thread.id.get()),
+            UserId(author.id.get()),
+            subject.clone(),
+        )
+        .await;
     let ticket = match stored {
-        Ok(reply) => crate::expect_reply!(reply, AdminReply::Ticket),
+        Ok(ticket) => ticket,
         Err(e) => {
             // Do not leave an orphan thread behind.
             let _ = thread.id.delete(ctx).await;
-            return Err(e);
+            return Err(e.into());
         }
     };
     thread.id.add_thread_member(ctx, author.id).await?;
@@ -159,7 +158,7 @@ pub async fn close(ctx: Context<'_>) -> Result<(), Error> {
     let ticket = ctx
         .data()
         .store
-        .read(move |s| async move { s.ticket_by_thread(thread_id).await })
+        .ticket_by_thread(thread_id)
         .await?
         .ok_or_else(|| UserError::boxed("Run /ticket close inside the ticket's thread."))?;
     if ticket.status == TicketStatus::Closed {
@@ -182,16 +181,11 @@ pub async fn close(ctx: Context<'_>) -> Result<(), Error> {
     }
     checks::require_bot(ctx, perms::MANAGE_THREADS)?;
     let text = transcript(ctx, thread).await?;
-    let reply = admin(
-        ctx,
-        AdminRequest::CloseTicket {
-            thread: thread_id,
-            closed_by: UserId(author.get()),
-            transcript: text,
-        },
-    )
-    .await?;
-    let closed = crate::expect_reply!(reply, AdminReply::Ticket);
+    let closed = ctx
+        .data()
+        .store
+        .close_ticket(thread_id, UserId(author.get()), text)
+        .await?;
     // Answer before archiving: nothing can be posted in a locked, archived thread.
     ctx.send(
         poise::CreateReply::default().embed(

@@ -105,11 +105,7 @@ pub async fn userinfo(
         Err(e) => return Err(e.into()),
     };
     let id = UserId(user.id.get());
-    let names = ctx
-        .data()
-        .store
-        .read(move |s| async move { s.known_names(id).await })
-        .await?;
+    let names = ctx.data().store.known_names(id).await?;
     let this_guild = GuildId(guild.get());
     let mut e = embed(
         user.global_name
@@ -259,15 +255,11 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .map_or(now, |d| d.and_utc());
-    let (today, facts) = ctx
-        .data()
-        .store
-        .read(move |s| async move {
-            let today = s.count_messages_since(Some(guild), day_start).await?;
-            let facts = s.count_facts().await?;
-            Ok((today, facts))
-        })
-        .await?;
+    let store = &ctx.data().store;
+    let (today, facts) = futures::try_join!(
+        store.count_messages_since(Some(guild), day_start),
+        store.count_facts(),
+    )?;
     let e = embed("Stats")
         .field("Members", c.members.to_string(), true)
         .field(

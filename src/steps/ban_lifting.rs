@@ -5,46 +5,23 @@
 //! This file is the single step the `BanLifter` actor repeats; tests call it directly with
 //! a clock of their choosing.
 
-use crate::actors::conversation::BotIdentity;
-use crate::actors::store::{StoreCallError, StoreHandle};
-use crate::admin::{AdminReply, AdminRequest};
-use crate::chat::ChatError;
-use crate::domain::{GuildId, UserId};
-use crate::store::ModCase;
-use async_trait::async_trait;
+use crate::domain::{BotIdentity, ModCase};
+use crate::ports::BanPort;
+use crate::ports::store::{BanStore, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, RwLock};
 
-/// What Discord said to an unban.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnbanOutcome {
-    Lifted,
-    /// There was no ban any more (a moderator unbanned by hand): nothing left to do.
-    NotBanned,
-}
-
-/// The one Discord call this step needs (implemented over serenity in `discord/`).
-#[async_trait]
-pub trait BanPort: Send + Sync + 'static {
-    async fn unban(
-        &self,
-        guild: GuildId,
-        user: UserId,
-        reason: &str,
-    ) -> Result<UnbanOutcome, ChatError>;
-}
-
-pub struct ModerationDeps {
-    pub store: StoreHandle,
+pub struct BanLiftingDeps {
+    pub store: Arc<dyn BanStore>,
     pub discord: Arc<dyn BanPort>,
     /// The bot's identity once READY; the automatic unban is recorded in its name.
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ModerationError {
+pub enum BanLiftingError {
     #[error(transparent)]
-    Store(#[from] StoreCallError),
+    Store(#[from] StoreError),
 }
 
 /// One lifted ban: the original case and the unban case recorded for it.
@@ -57,17 +34,14 @@ pub struct LiftedBan {
 /// Lifts every temporary ban due at `now`. A ban Discord refuses to lift (missing
 /// permission, outage) stays due and is tried again on the next tick; the others go ahead.
 pub async fn lift_due_bans(
-    deps: &ModerationDeps,
+    deps: &BanLiftingDeps,
     now: DateTime<Utc>,
-) -> Result<Vec<LiftedBan>, ModerationError> {
+) -> Result<Vec<LiftedBan>, BanLiftingError> {
     let Some(bot) = deps.bot.read().ok().and_then(|b| b.clone()) else {
         // Not connected yet: Discord calls would fail anyway.
         return Ok(Vec::new());
     };
-    let due = deps
-        .store
-        .read(move |s| async move { s.due_temporary_bans(now).await })
-        .await?;
+    let due = deps.store.due_temporary_bans(now).await?;
     let mut lifted = Vec::with_capacity(due.len());
     for ban in due {
         let reason = format!("Temporary ban (case #{}) expired", ban.case_number);
@@ -84,18 +58,11 @@ pub async fn lift_due_bans(
                 continue;
             }
         }
-        let reply = deps
+        let unban = deps
             .store
-            .admin(AdminRequest::LiftTemporaryBan {
-                case_id: ban.id,
-                guild: ban.guild_id,
-                target: ban.target_id,
-                lifted_by: bot.id,
-            })
+            .lift_temporary_ban(ban.id, ban.guild_id, ban.target_id, bot.id)
             .await?;
-        if let AdminReply::Case(unban) = reply {
-            lifted.push(LiftedBan { ban, unban });
-        }
+        lifted.push(LiftedBan { ban, unban });
     }
     Ok(lifted)
 }

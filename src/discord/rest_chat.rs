@@ -4,9 +4,9 @@
 //! client, and are replaced when the gateway restarts; until then calls fail with
 //! `NotConnected` instead of panicking.
 
-use crate::chat::{ChatError, ChatPort, Outgoing, TypingGuard};
 use crate::domain::emotes::CustomEmote;
 use crate::domain::{ChannelId, EmojiId, GuildId, MessageId};
+use crate::ports::{ChatError, ChatPort, Outgoing, TypingGuard};
 use async_trait::async_trait;
 use serenity::all::{
     ActivityData, Cache, CreateAllowedMentions, CreateMessage, Http, ShardMessenger,

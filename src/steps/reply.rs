@@ -2,20 +2,16 @@
 //! mailbox (the ConversationActor spawns it), reads everything from the store at this very
 //! moment, and decides what to say when the model fails.
 
-use crate::actors::conversation::{BotIdentity, ConversationDeps, IncomingMessage};
-use crate::actors::store::StoreHandle;
-use crate::chat::{ChatError, ChatPort, Outgoing};
+use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish};
 use crate::config::OnLlmFailure;
 use crate::domain::budget;
-use crate::domain::emotes::EmoteCatalog;
 use crate::domain::memory::rank_facts;
 use crate::domain::mood::Mood;
 use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
-use crate::domain::split::DISCORD_LIMIT;
-use crate::domain::split::split_message;
 use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
-use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
-use crate::llm::CompletionRequest;
+use crate::domain::{BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, UserId};
+use crate::ports::store::StoreError;
+use crate::ports::{ChatError, CompletionRequest};
 use crate::prompts;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -41,7 +37,7 @@ pub enum ReplyJob {
     Proactive {
         bot: BotIdentity,
         last: LoggedMessage,
-        kind: crate::store::ProactiveKind,
+        kind: ProactiveKind,
     },
 }
 
@@ -62,14 +58,14 @@ pub struct AfterAnswer {
 }
 
 impl AfterAnswer {
-    pub async fn run(self, deps: &ConversationDeps) {
+    pub async fn run(self, deps: &SpeakingDeps) {
         judge_relationship(deps, &self.bot, &self.trigger, &self.reply).await;
     }
 }
 
 /// Runs one job up to sending; the relationship judgement is returned for later, so the
 /// channel's next reply does not wait for it.
-pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Outcome {
+pub async fn run(deps: &SpeakingDeps, job: ReplyJob) -> Outcome {
     match job {
         ReplyJob::Answer {
             bot,
@@ -83,7 +79,7 @@ pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Outcome {
             answer(deps, bot, trigger).await
         }
         ReplyJob::Proactive { bot, last, kind } => {
-            if let Err(reason) = crate::proactive::speak(deps, &bot, &last, kind, Utc::now()).await
+            if let Err(reason) = super::proactive::speak(deps, &bot, &last, kind, Utc::now()).await
             {
                 tracing::warn!(channel = %last.channel_id, %reason, "proactive message not sent");
             }
@@ -100,7 +96,7 @@ pub async fn run(deps: &ConversationDeps, job: ReplyJob) -> Outcome {
     }
 }
 
-async fn answer(deps: &ConversationDeps, bot: BotIdentity, trigger: IncomingMessage) -> Outcome {
+async fn answer(deps: &SpeakingDeps, bot: BotIdentity, trigger: IncomingMessage) -> Outcome {
     let message = &trigger.message;
     let composed = {
         let _typing = deps.chat.start_typing(message.channel_id);
@@ -145,15 +141,15 @@ async fn answer(deps: &ConversationDeps, bot: BotIdentity, trigger: IncomingMess
 #[derive(Debug, thiserror::Error)]
 enum ComposeError {
     #[error("store: {0}")]
-    Store(#[from] crate::actors::store::StoreCallError),
+    Store(#[from] StoreError),
     #[error("prompt: {0}")]
     Prompt(#[from] prompts::PromptError),
     #[error("model: {0}")]
-    Llm(#[from] crate::llm::LlmError),
+    Llm(#[from] crate::ports::LlmError),
 }
 
 async fn compose(
-    deps: &ConversationDeps,
+    deps: &SpeakingDeps,
     bot: &BotIdentity,
     trigger: &IncomingMessage,
 ) -> Result<String, ComposeError> {
@@ -212,30 +208,6 @@ async fn compose(
     Ok(polish(&catalog, &raw, &bot.name))
 }
 
-/// The server's custom emotes (none outside a server).
-pub async fn emote_catalog(chat: &dyn ChatPort, guild: Option<GuildId>) -> EmoteCatalog {
-    match guild {
-        Some(guild) => EmoteCatalog {
-            custom: chat.custom_emotes(guild).await,
-        },
-        None => EmoteCatalog::default(),
-    }
-}
-
-/// The model's text as it goes to Discord: no echoed name prefix, `:emote:` rendered.
-pub fn polish(catalog: &EmoteCatalog, raw: &str, bot_name: &str) -> String {
-    catalog.render(strip_name_prefix(raw, bot_name))
-}
-
-/// Models sometimes echo the transcript format ("Aria: hi"); the chat shows the name already.
-fn strip_name_prefix<'a>(text: &'a str, name: &str) -> &'a str {
-    let trimmed = text.trim();
-    match trimmed.split_once(':') {
-        Some((head, rest)) if head.trim().eq_ignore_ascii_case(name) => rest.trim_start(),
-        _ => trimmed,
-    }
-}
-
 /// The trigger and the messages it replies to, which the budget must never drop.
 fn reply_chain(transcript: &[LoggedMessage], trigger: &LoggedMessage) -> HashSet<MessageId> {
     let mut keep = HashSet::from([trigger.id]);
@@ -252,60 +224,9 @@ fn reply_chain(transcript: &[LoggedMessage], trigger: &LoggedMessage) -> HashSet
     keep
 }
 
-/// Where a message goes: a channel, optionally as a reply to (and pinging the author of)
-/// one message.
-pub struct Delivery<'a> {
-    pub channel: ChannelId,
-    pub guild: Option<GuildId>,
-    pub reply_to: Option<&'a LoggedMessage>,
-}
-
-/// Sends text split to Discord's limit; only the first part replies and pings, and only the
-/// member being answered. Sent parts are logged as the bot's messages straight away.
-pub async fn deliver(
-    chat: &dyn ChatPort,
-    store: &StoreHandle,
-    bot: &BotIdentity,
-    to: Delivery<'_>,
-    text: &str,
-) -> Result<Vec<MessageId>, ChatError> {
-    let mut sent = Vec::new();
-    for part in split_message(text, DISCORD_LIMIT) {
-        let target = if sent.is_empty() { to.reply_to } else { None };
-        let outgoing = Outgoing {
-            channel: to.channel,
-            reply_to: target.map(|m| m.id),
-            ping: target.map(|m| m.author_id),
-            text: part.clone(),
-        };
-        let id = match chat.send(outgoing).await {
-            Ok(id) => id,
-            Err(error) => {
-                tracing::warn!(%error, channel = %to.channel, "could not send a message");
-                return Err(error);
-            }
-        };
-        sent.push(id);
-        store
-            .append_message(LoggedMessage {
-                id,
-                channel_id: to.channel,
-                guild_id: to.guild,
-                author_id: bot.id,
-                author_name: bot.name.clone(),
-                is_bot: true,
-                content: part,
-                reply_to: target.map(|m| m.id),
-                created_at: id.created_at(),
-            })
-            .await;
-    }
-    Ok(sent)
-}
-
 /// Sends an answer to `to`; returns when its last part was sent (Discord's clock).
 async fn send_text(
-    deps: &ConversationDeps,
+    deps: &SpeakingDeps,
     to: &LoggedMessage,
     bot: &BotIdentity,
     text: &str,
@@ -315,23 +236,19 @@ async fn send_text(
         guild: to.guild_id,
         reply_to: Some(to),
     };
-    let sent = deliver(deps.chat.as_ref(), &deps.store, bot, target, text).await?;
+    let sent = deliver(deps.chat.as_ref(), deps.store.as_ref(), bot, target, text).await?;
     Ok(sent.last().map_or_else(Utc::now, |id| id.created_at()))
 }
 
 /// Moves the relationship metrics a small, clamped step from a structured judgement.
 async fn judge_relationship(
-    deps: &ConversationDeps,
+    deps: &SpeakingDeps,
     bot: &BotIdentity,
     trigger: &IncomingMessage,
     reply: &str,
 ) {
     let user = trigger.message.author_id;
-    let current = match deps
-        .store
-        .read(move |s| async move { s.relationship(user).await })
-        .await
-    {
+    let current = match deps.store.relationship(user).await {
         Ok(current) => current,
         Err(error) => {
             tracing::warn!(%error, "could not read relationship for judgement");
@@ -364,7 +281,7 @@ async fn judge_relationship(
 
 /// For ambiguous messages: a cheap judgement of whether the bot is being addressed.
 async fn judge_addressed(
-    deps: &ConversationDeps,
+    deps: &SpeakingDeps,
     bot: &BotIdentity,
     incoming: &IncomingMessage,
 ) -> bool {
@@ -372,7 +289,7 @@ async fn judge_addressed(
     let since = Utc::now() - chrono::Duration::minutes(30);
     let recent = deps
         .store
-        .read(move |s| async move { s.recent_messages(channel, since, 12).await })
+        .recent_messages(channel, since, 12)
         .await
         .unwrap_or_default();
     let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);

@@ -2,26 +2,18 @@
 //! persona and that mood. The mood changes at most once per calendar day, so a rerun of
 //! the nightly job does not roll the dice twice.
 
-use crate::actors::store::{StoreCallError, StoreHandle};
-use crate::chat::ChatPort;
 use crate::config::{MoodRuleKind, Settings};
-use crate::domain::mood::{Mood, MoodRule, next_day};
-use crate::llm::{CompletionRequest, LanguageModel};
+use crate::domain::mood::{MOOD_DAY_KEY, Mood, MoodRule, next_day};
+use crate::ports::store::{DailyStore, StoreError};
+use crate::ports::{ChatPort, CompletionRequest, LanguageModel};
 use crate::prompts;
-use crate::store::global_state;
 use chrono::{DateTime, Datelike, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use sea_orm::TransactionTrait;
 use std::sync::{Arc, Mutex};
 
-/// Global-state key holding the day (days since 0001-01-01) the mood was last rolled for.
-pub const MOOD_DAY_KEY: &str = "mood_day";
-/// Global-state key whose text is the current status line.
-pub const STATUS_KEY: &str = "status";
-
 pub struct DailyDeps {
-    pub store: StoreHandle,
+    pub store: Arc<dyn DailyStore>,
     pub llm: Arc<dyn LanguageModel>,
     pub chat: Arc<dyn ChatPort>,
     pub settings: Arc<Settings>,
@@ -40,7 +32,7 @@ impl DailyDeps {
 #[derive(Debug, thiserror::Error)]
 pub enum DailyError {
     #[error(transparent)]
-    Store(#[from] StoreCallError),
+    Store(#[from] StoreError),
     #[error("status generation failed: {0}")]
     Status(String),
 }
@@ -50,12 +42,9 @@ pub async fn roll_mood(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Mood, Dai
     let today = i64::from(now.date_naive().num_days_from_ce());
     let store = &deps.store;
     let current = Mood {
-        values: store.read(|s| async move { s.mood().await }).await?,
+        values: store.mood().await?,
     };
-    if store
-        .read(|s| async move { s.global_get(MOOD_DAY_KEY).await })
-        .await?
-        == Some(today)
+    if store.state_value(MOOD_DAY_KEY.to_owned()).await? == Some(today)
     {
         return Ok(current);
     }
@@ -72,20 +61,10 @@ pub async fn roll_mood(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Mood, Dai
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         next_day(&current, rule, &mut *rng)
     };
-    let values = next.values.clone();
     // One transaction: a crash between the values and the day marker would roll the
     // dice a second time on the rerun.
-    store
-        .write(move |s| async move {
-            let tx = s.writer().begin().await?;
-            for (key, value) in &values {
-                global_state::global_set(&tx, key, *value, now).await?;
-            }
-            global_state::global_set(&tx, MOOD_DAY_KEY, today, now).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-        .await?;
+    let values = next.values.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    store.roll_mood(values, today, now).await?;
     tracing::info!(mood = %next.describe(), "new mood for the day");
     Ok(next)
 }
@@ -94,9 +73,9 @@ pub async fn roll_mood(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Mood, Dai
 /// status stays (and is shown again).
 pub async fn refresh_status(deps: &DailyDeps, now: DateTime<Utc>) -> Result<String, DailyError> {
     let store = &deps.store;
-    let persona = store.read(|s| async move { s.persona().await }).await?;
+    let persona = store.persona().await?;
     let mood = Mood {
-        values: store.read(|s| async move { s.mood().await }).await?,
+        values: store.mood().await?,
     };
     let turns = prompts::status(
         &deps.settings.bot.name,
@@ -119,10 +98,7 @@ pub async fn refresh_status(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Stri
         });
     match generated {
         Ok(status) => {
-            let text = status.clone();
-            store
-                .write(move |s| async move { s.global_set_text(STATUS_KEY, &text, now).await })
-                .await?;
+            store.set_status_line(status.clone(), now).await?;
             if let Err(error) = deps.chat.set_status(&status).await {
                 tracing::warn!(%error, "could not show the new status");
             }
@@ -137,11 +113,7 @@ pub async fn refresh_status(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Stri
 
 /// Shows the stored status (after a reconnect, or when a new one could not be made).
 pub async fn apply_stored_status(deps: &DailyDeps) {
-    match deps
-        .store
-        .read(|s| async move { s.global_text(STATUS_KEY).await })
-        .await
-    {
+    match deps.store.status_line().await {
         Ok(Some(status)) => {
             if let Err(error) = deps.chat.set_status(&status).await {
                 tracing::debug!(%error, "could not show the stored status yet");

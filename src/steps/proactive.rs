@@ -3,18 +3,14 @@
 //! channel, the roll, the comment/musing fork) are `domain::proactive`; this file gathers
 //! their inputs and sends the result on the same path as replies.
 
-use crate::actors::conversation::{BotIdentity, ChannelEvent, ConversationDeps};
-use crate::actors::router::RouterHandle;
-use crate::actors::store::{StoreCallError, StoreHandle};
+use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish};
 use crate::config::Settings;
-use crate::daily::STATUS_KEY;
 use crate::domain::mood::Mood;
 use crate::domain::proactive::{ProactiveDecision, ProactiveInput, decide};
-use crate::domain::{ChannelId, LoggedMessage};
-use crate::llm::CompletionRequest;
+use crate::domain::{BotIdentity, ChannelEvent, ChannelId, LoggedMessage, ProactiveKind};
+use crate::ports::store::{ProactiveStore, StoreError};
+use crate::ports::{ChannelSink, CompletionRequest};
 use crate::prompts;
-use crate::reply::{Delivery, deliver, emote_catalog, polish};
-use crate::store::ProactiveKind;
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use std::sync::{Arc, Mutex, RwLock};
@@ -23,9 +19,9 @@ use std::sync::{Arc, Mutex, RwLock};
 const COMMENT_CONTEXT: u64 = 20;
 
 pub struct ProactiveDeps {
-    pub store: StoreHandle,
+    pub store: Arc<dyn ProactiveStore>,
     /// Decided messages go to the channel's actor, so they queue behind its replies.
-    pub router: RouterHandle,
+    pub channels: Arc<dyn ChannelSink>,
     pub settings: Arc<Settings>,
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     pub rng: Mutex<StdRng>,
@@ -34,7 +30,7 @@ pub struct ProactiveDeps {
 #[derive(Debug, thiserror::Error)]
 pub enum ProactiveError {
     #[error(transparent)]
-    Store(#[from] StoreCallError),
+    Store(#[from] StoreError),
 }
 
 /// One tick over every enabled channel. Returns what was decided per channel.
@@ -45,10 +41,7 @@ pub async fn tick(
     let Some(bot) = deps.bot.read().ok().and_then(|b| b.clone()) else {
         return Ok(Vec::new());
     };
-    let channels = deps
-        .store
-        .read(|s| async move { s.proactive_channels().await })
-        .await?;
+    let channels = deps.store.proactive_channels().await?;
     let mut decisions = Vec::with_capacity(channels.len());
     for channel in channels {
         let decision = tick_channel(deps, &bot, channel, now).await?;
@@ -69,14 +62,8 @@ async fn tick_channel(
         .and_hms_opt(0, 0, 0)
         .map(|d| d.and_utc())
         .unwrap_or(now);
-    let last = deps
-        .store
-        .read(move |s| async move { s.last_message(channel).await })
-        .await?;
-    let posts_today = deps
-        .store
-        .read(move |s| async move { s.proactive_posts_since(channel, day_start).await })
-        .await?;
+    let last = deps.store.last_message(channel).await?;
+    let posts_today = deps.store.proactive_posts_since(channel, day_start).await?;
     let input = ProactiveInput {
         chance: schedule.proactive_chance,
         last_message_is_bot: last.as_ref().is_some_and(|m| m.author_id == bot.id),
@@ -103,7 +90,7 @@ async fn tick_channel(
     let Some(last) = last else {
         return Ok(decision);
     };
-    deps.router
+    deps.channels
         .deliver(ChannelEvent::Proactive {
             bot: bot.clone(),
             last,
@@ -115,7 +102,7 @@ async fn tick_channel(
 
 /// Writes and sends one proactive message; run by the channel's actor in its reply queue.
 pub async fn speak(
-    deps: &ConversationDeps,
+    deps: &SpeakingDeps,
     bot: &BotIdentity,
     last: &LoggedMessage,
     kind: ProactiveKind,
@@ -123,34 +110,22 @@ pub async fn speak(
 ) -> Result<(), String> {
     let channel = last.channel_id;
     let store = &deps.store;
-    let persona = store
-        .read(|s| async move { s.persona().await })
-        .await
-        .map_err(|e| e.to_string())?;
+    let persona = store.persona().await.map_err(|e| e.to_string())?;
     let mood = Mood {
-        values: store
-            .read(|s| async move { s.mood().await })
-            .await
-            .map_err(|e| e.to_string())?,
+        values: store.mood().await.map_err(|e| e.to_string())?,
     };
     let turns = match kind {
         ProactiveKind::Comment => {
             let since =
                 now - chrono::Duration::hours(i64::from(deps.settings.bot.transcript_hours));
-            let recent =
-                store
-                    .read(move |s| async move {
-                        s.recent_messages(channel, since, COMMENT_CONTEXT).await
-                    })
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let recent = store
+                .recent_messages(channel, since, COMMENT_CONTEXT)
+                .await
+                .map_err(|e| e.to_string())?;
             prompts::proactive_comment(&persona, &mood.describe(), &bot.name, bot.id, &recent, now)
         }
         ProactiveKind::Musing => {
-            let status = store
-                .read(|s| async move { s.global_text(STATUS_KEY).await })
-                .await
-                .map_err(|e| e.to_string())?;
+            let status = store.status_line().await.map_err(|e| e.to_string())?;
             prompts::proactive_musing(&persona, &mood.describe(), &bot.name, status.as_deref())
         }
     };
@@ -166,12 +141,12 @@ pub async fn speak(
         guild: last.guild_id,
         reply_to: None,
     };
-    let sent = deliver(deps.chat.as_ref(), store, bot, target, &text)
+    let sent = deliver(deps.chat.as_ref(), store.as_ref(), bot, target, &text)
         .await
         .map_err(|e| e.to_string())?;
     let first_id = sent.first().copied();
     store
-        .write(move |s| async move { s.record_proactive_post(channel, first_id, kind, now).await })
+        .record_proactive_post(channel, first_id, kind, now)
         .await
         .map_err(|e| e.to_string())?;
     Ok(())

@@ -43,3 +43,43 @@ pub trait ChatPort: Send + Sync + 'static {
     /// Sets the bot's custom status (presence) through the gateway.
     async fn set_status(&self, text: &str) -> Result<(), ChatError>;
 }
+
+/// What Discord said to an unban.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnbanOutcome {
+    Lifted,
+    /// There was no ban any more (a moderator unbanned by hand): nothing left to do.
+    NotBanned,
+}
+
+/// The one Discord call this step needs (implemented over serenity in `discord/`).
+#[async_trait]
+pub trait BanPort: Send + Sync + 'static {
+    async fn unban(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        reason: &str,
+    ) -> Result<UnbanOutcome, ChatError>;
+}
+
+/// How a connection to the chat platform ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectionEnd {
+    /// The platform refused the bot in a way no reconnect fixes (bad token, intents not
+    /// enabled): the operator has to act.
+    Refused(String),
+    /// It stopped for another reason: worth connecting again.
+    Dropped(String),
+}
+
+/// The live connection that brings events in (Discord's gateway). The Gateway actor runs
+/// it and restarts it when it drops.
+#[async_trait]
+pub trait ChatGateway: Send + Sync + 'static {
+    /// Connects and serves events until the connection ends or [`ChatGateway::stop`] is
+    /// called.
+    async fn run(&self) -> ConnectionEnd;
+    /// Closes a running connection (shutdown).
+    async fn stop(&self);
+}

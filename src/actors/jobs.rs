@@ -1,0 +1,79 @@
+//! The bot's repeated jobs as [`PeriodicStep`]s: each wraps one step (`crate::steps`)
+//! with what it needs, so a single actor shape (`PeriodicActor`) runs them all.
+
+use super::periodic::{PeriodicHandle, PeriodicStep};
+use crate::domain::ChannelId;
+use crate::domain::proactive::ProactiveDecision;
+use crate::steps::ban_lifting::{BanLiftingDeps, BanLiftingError, LiftedBan, lift_due_bans};
+use crate::steps::consolidation::{ConsolidationDeps, ConsolidationError, RunReport, run_once};
+use crate::steps::daily::{DailyDeps, DailyError, refresh_status, roll_mood};
+use crate::steps::proactive::{ProactiveDeps, ProactiveError, tick};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often due bans are looked for: a ban is lifted at most this late.
+pub const BAN_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+/// How long the nightly run waits for the new mood and status.
+const NEW_DAY_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Lifts temporary bans whose time is up.
+pub struct BanLifting(pub Arc<BanLiftingDeps>);
+
+#[async_trait]
+impl PeriodicStep for BanLifting {
+    type Output = Vec<LiftedBan>;
+    type Error = BanLiftingError;
+    const NAME: &'static str = "ban lifting";
+    async fn run(&self, now: DateTime<Utc>) -> Result<Vec<LiftedBan>, BanLiftingError> {
+        lift_due_bans(&self.0, now).await
+    }
+}
+
+/// Decides, per channel, whether to speak up unprompted.
+pub struct ProactiveTick(pub Arc<ProactiveDeps>);
+
+#[async_trait]
+impl PeriodicStep for ProactiveTick {
+    type Output = Vec<(ChannelId, ProactiveDecision)>;
+    type Error = ProactiveError;
+    const NAME: &'static str = "proactive tick";
+    async fn run(&self, now: DateTime<Utc>) -> Result<Self::Output, ProactiveError> {
+        tick(&self.0, now).await
+    }
+}
+
+/// The day's mood, then a status line from persona and mood.
+pub struct NewDay(pub Arc<DailyDeps>);
+
+#[async_trait]
+impl PeriodicStep for NewDay {
+    type Output = String;
+    type Error = DailyError;
+    const NAME: &'static str = "new day";
+    async fn run(&self, now: DateTime<Utc>) -> Result<String, DailyError> {
+        roll_mood(&self.0, now).await?;
+        refresh_status(&self.0, now).await
+    }
+}
+
+/// The nightly consolidation; a successful run starts the new day.
+pub struct NightlyConsolidation {
+    pub deps: Arc<ConsolidationDeps>,
+    pub new_day: PeriodicHandle<NewDay>,
+}
+
+#[async_trait]
+impl PeriodicStep for NightlyConsolidation {
+    type Output = RunReport;
+    type Error = ConsolidationError;
+    const NAME: &'static str = "consolidation";
+    async fn run(&self, now: DateTime<Utc>) -> Result<RunReport, ConsolidationError> {
+        let report = run_once(&self.deps, now).await?;
+        if let Err(error) = self.new_day.run_now(NEW_DAY_TIMEOUT).await {
+            tracing::warn!(%error, "the new day could not start after consolidation");
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,309 @@
+//! `StoreHandle`: typed methods over the StoreActor's messages (the per-operation methods
+//! are generated beside their requests in `requests.rs`), and the store ports implemented
+//! over them.
+
+use super::StoreMsg;
+use super::requests::StoreRequest;
+use crate::actors::{ActorError, Slot};
+use crate::domain::{
+    ChannelId, GuildId, LoggedMessage, MessageId, ModCase, Persona, ProactiveKind, Relationship,
+    RelationshipChange, RunStats, UserId,
+};
+use crate::ports::store::{
+    BanStore, ConsolidationCommit, ConsolidationStore, ConversationStore, DailyStore,
+    MemberSighting, PersonaReads, ProactiveStore, ReplyInputs, StoreError, StoreResult,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ractor::RpcReplyPort;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Clone)]
+pub struct StoreHandle {
+    slot: Slot<StoreMsg>,
+    /// Requests that waited for an answer (round trips), shared by every clone.
+    round_trips: Arc<AtomicU64>,
+}
+
+impl From<ActorError> for StoreError {
+    fn from(error: ActorError) -> Self {
+        StoreError::NotAnswering(error.to_string())
+    }
+}
+
+impl StoreHandle {
+    pub fn new(slot: Slot<StoreMsg>) -> Self {
+        Self {
+            slot,
+            round_trips: Arc::default(),
+        }
+    }
+
+    pub fn slot(&self) -> &Slot<StoreMsg> {
+        &self.slot
+    }
+
+    /// Round trips to the store so far (requests that waited for an answer).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    async fn cast(&self, msg: StoreMsg) {
+        if let Err(error) = self.slot.cast(msg).await {
+            tracing::error!(%error, "store unavailable; a write was dropped");
+        }
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<StoreResult<T>>) -> StoreMsg,
+    ) -> StoreResult<T> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        self.slot.call(build).await?
+    }
+
+    /// Sends one typed request and waits for its result.
+    pub(super) async fn request<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<StoreResult<T>>) -> StoreRequest,
+    ) -> StoreResult<T> {
+        self.call(|reply| StoreMsg::Request(build(reply))).await
+    }
+
+    pub async fn append_message(&self, message: LoggedMessage) {
+        self.cast(StoreMsg::AppendMessage(message)).await;
+    }
+
+    pub async fn edit_message(&self, id: MessageId, content: String, edited_at: DateTime<Utc>) {
+        self.cast(StoreMsg::EditMessage {
+            id,
+            content,
+            edited_at,
+        })
+        .await;
+    }
+
+    pub async fn delete_message(&self, id: MessageId) {
+        self.cast(StoreMsg::DeleteMessage(id)).await;
+    }
+
+    pub async fn seen_member(&self, sighting: MemberSighting) {
+        self.cast(StoreMsg::SeenMember(sighting)).await;
+    }
+
+    pub async fn save_relationship(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+        changes: Vec<RelationshipChange>,
+    ) {
+        self.cast(StoreMsg::SaveRelationship {
+            user,
+            relationship,
+            changes,
+        })
+        .await;
+    }
+
+    /// Waits until every message and write accepted so far is in the database.
+    pub async fn flush(&self) -> Result<(), ActorError> {
+        self.slot.call(StoreMsg::Flush).await
+    }
+
+    /// The reply's inputs, all read now (never cached): transcript, the member's profile,
+    /// persona and mood.
+    pub async fn reply_inputs(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        since: DateTime<Utc>,
+        max_messages: u64,
+    ) -> StoreResult<ReplyInputs> {
+        self.call(|reply| StoreMsg::ReplyInputs {
+            channel,
+            user,
+            since,
+            max_messages,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn recent_messages(
+        &self,
+        channel: ChannelId,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<LoggedMessage>> {
+        self.call(|reply| StoreMsg::RecentMessages {
+            channel,
+            since,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn last_message(&self, channel: ChannelId) -> StoreResult<Option<LoggedMessage>> {
+        self.call(|reply| StoreMsg::LastMessage { channel, reply })
+            .await
+    }
+}
+
+#[async_trait]
+impl PersonaReads for StoreHandle {
+    async fn persona(&self) -> StoreResult<Persona> {
+        StoreHandle::persona(self).await
+    }
+    async fn mood(&self) -> StoreResult<BTreeMap<String, i64>> {
+        StoreHandle::mood(self).await
+    }
+    async fn status_line(&self) -> StoreResult<Option<String>> {
+        StoreHandle::status_line(self).await
+    }
+}
+
+#[async_trait]
+impl ConversationStore for StoreHandle {
+    async fn reply_inputs(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        since: DateTime<Utc>,
+        max_messages: u64,
+    ) -> StoreResult<ReplyInputs> {
+        StoreHandle::reply_inputs(self, channel, user, since, max_messages).await
+    }
+    async fn recent_messages(
+        &self,
+        channel: ChannelId,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<LoggedMessage>> {
+        StoreHandle::recent_messages(self, channel, since, limit).await
+    }
+    async fn relationship(&self, user: UserId) -> StoreResult<Relationship> {
+        StoreHandle::relationship(self, user).await
+    }
+    async fn append_message(&self, message: LoggedMessage) {
+        StoreHandle::append_message(self, message).await;
+    }
+    async fn save_relationship(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+        changes: Vec<RelationshipChange>,
+    ) {
+        StoreHandle::save_relationship(self, user, relationship, changes).await;
+    }
+    async fn record_proactive_post(
+        &self,
+        channel: ChannelId,
+        message: Option<MessageId>,
+        kind: ProactiveKind,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        StoreHandle::record_proactive_post(self, channel, message, kind, at).await
+    }
+}
+
+#[async_trait]
+impl ProactiveStore for StoreHandle {
+    async fn proactive_channels(&self) -> StoreResult<Vec<ChannelId>> {
+        StoreHandle::proactive_channels(self).await
+    }
+    async fn last_message(&self, channel: ChannelId) -> StoreResult<Option<LoggedMessage>> {
+        StoreHandle::last_message(self, channel).await
+    }
+    async fn proactive_posts_since(
+        &self,
+        channel: ChannelId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        StoreHandle::proactive_posts_since(self, channel, since).await
+    }
+}
+
+#[async_trait]
+impl DailyStore for StoreHandle {
+    async fn state_value(&self, key: String) -> StoreResult<Option<i64>> {
+        StoreHandle::state_value(self, key).await
+    }
+    async fn roll_mood(
+        &self,
+        values: Vec<(String, i64)>,
+        day: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        StoreHandle::roll_mood(self, values, day, now).await
+    }
+    async fn set_status_line(&self, text: String, now: DateTime<Utc>) -> StoreResult<()> {
+        StoreHandle::set_status_line(self, text, now).await
+    }
+}
+
+#[async_trait]
+impl ConsolidationStore for StoreHandle {
+    async fn unfinished_run(&self) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
+        StoreHandle::unfinished_run(self).await
+    }
+    async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64> {
+        StoreHandle::start_run(self, cutoff, now).await
+    }
+    async fn finish_run(
+        &self,
+        run_id: i64,
+        now: DateTime<Utc>,
+        stats: RunStats,
+    ) -> StoreResult<()> {
+        StoreHandle::finish_run(self, run_id, now, stats).await
+    }
+    async fn short_term_authors_before(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<UserId>> {
+        StoreHandle::short_term_authors_before(self, cutoff).await
+    }
+    async fn short_term_of_user_before(
+        &self,
+        user: UserId,
+        cutoff: DateTime<Utc>,
+    ) -> StoreResult<Vec<LoggedMessage>> {
+        StoreHandle::short_term_of_user_before(self, user, cutoff).await
+    }
+    async fn current_facts(
+        &self,
+        user: UserId,
+        embedding_model: Option<String>,
+    ) -> StoreResult<Vec<crate::domain::MemoryFact>> {
+        StoreHandle::current_facts(self, user, embedding_model).await
+    }
+    async fn commit_consolidation(&self, commit: ConsolidationCommit) -> StoreResult<u64> {
+        StoreHandle::commit_consolidation(self, commit).await
+    }
+    async fn archive_bot_messages(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        StoreHandle::archive_bot_messages(self, cutoff, now).await
+    }
+    async fn purge_archived_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        StoreHandle::purge_archived_before(self, before).await
+    }
+}
+
+#[async_trait]
+impl BanStore for StoreHandle {
+    async fn due_temporary_bans(&self, now: DateTime<Utc>) -> StoreResult<Vec<ModCase>> {
+        StoreHandle::due_temporary_bans(self, now).await
+    }
+    async fn lift_temporary_ban(
+        &self,
+        case_id: i64,
+        guild: GuildId,
+        target: UserId,
+        lifted_by: UserId,
+    ) -> StoreResult<ModCase> {
+        StoreHandle::lift_temporary_ban(self, case_id, guild, target, lifted_by).await
+    }
+}

@@ -1,0 +1,161 @@
+//! The write lane: one task that applies every write in arrival order, so the StoreActor's
+//! mailbox never waits on the database.
+//!
+//! A long write (a consolidation group commit, an erasure, an archive sweep) holds only
+//! this lane: appends keep landing in the journal, reads are spawned on the read pool, and
+//! a reply reads its transcript from the database plus the journal. Chat messages are
+//! written in batches (up to `BATCH_MAX`, after at most `BATCH_WINDOW`), and always before
+//! any write queued after them, so an edit or delete never overtakes its message.
+//!
+//! A transient database failure (locked, unreachable) is retried with backoff until the
+//! database is back: messages stay in the journal meanwhile, and later writes wait.
+
+use super::journal::Journal;
+use super::requests::StoreRequest;
+use crate::domain::{LoggedMessage, MessageId, Relationship, RelationshipChange, UserId};
+use crate::ports::store::MemberSighting;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use ractor::RpcReplyPort;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How long appends wait for company before they are written.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(20);
+/// Appends written in one transaction at most.
+pub const BATCH_MAX: usize = 500;
+/// Longest pause between retries while the database is unavailable.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// One write, in order with every other.
+pub enum LaneJob {
+    /// A typed write; its reply is sent when applied.
+    Write(StoreRequest),
+    /// A read that must see every write queued before it (spawned once they are applied).
+    AfterWrites(StoreRequest),
+    Edit {
+        id: MessageId,
+        content: String,
+        edited_at: DateTime<Utc>,
+    },
+    Delete(MessageId),
+    Sighting(MemberSighting),
+    SaveRelationship {
+        user: UserId,
+        relationship: Relationship,
+        changes: Vec<RelationshipChange>,
+    },
+    /// Answers once everything queued before it is written.
+    Barrier(RpcReplyPort<()>),
+}
+
+/// Runs until every sender is gone, then writes what the journal still holds.
+pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<LaneJob>) {
+    loop {
+        tokio::select! {
+            biased;
+            job = jobs.recv() => {
+                write_journal(&store, &journal).await;
+                match job {
+                    Some(job) => apply(&store, job).await,
+                    None => break,
+                }
+            }
+            () = journal.arrived() => {
+                if journal.len() < BATCH_MAX {
+                    tokio::time::sleep(BATCH_WINDOW).await;
+                }
+                write_journal(&store, &journal).await;
+            }
+        }
+    }
+    write_journal(&store, &journal).await;
+}
+
+async fn apply(store: &Store, job: LaneJob) {
+    match job {
+        LaneJob::Write(request) => request.run(store.clone()).await,
+        LaneJob::AfterWrites(request) => {
+            tokio::spawn(request.run(store.clone()));
+        }
+        LaneJob::Edit {
+            id,
+            content,
+            edited_at,
+        } => {
+            if let Err(error) = store.edit_message(id, &content, edited_at).await {
+                tracing::warn!(%error, %id, "could not record a message edit");
+            }
+        }
+        LaneJob::Delete(id) => {
+            if let Err(error) = store.delete_message(id).await {
+                tracing::warn!(%error, %id, "could not record a message deletion");
+            }
+        }
+        LaneJob::Sighting(seen) => {
+            if let Err(error) = store.record_sighting(&seen).await {
+                tracing::warn!(%error, user = %seen.user, "could not record a member");
+            }
+        }
+        LaneJob::SaveRelationship {
+            user,
+            relationship,
+            changes,
+        } => {
+            if let Err(error) = store
+                .save_relationship(user, relationship, &changes, Utc::now())
+                .await
+            {
+                tracing::warn!(%error, %user, "could not save relationship change");
+            }
+        }
+        LaneJob::Barrier(reply) => {
+            let _ = reply.send(());
+        }
+    }
+}
+
+/// Writes the journal out, batch by batch, waiting out a database outage.
+async fn write_journal(store: &Store, journal: &Journal) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let batch = journal.oldest(BATCH_MAX);
+        if batch.is_empty() {
+            return;
+        }
+        match write_batch(store, &batch).await {
+            Ok(()) => backoff = Duration::from_millis(50),
+            Err(error) => {
+                tracing::warn!(%error, pending = journal.len(), retry_in = ?backoff, "database unavailable; chat messages held until it is back");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        }
+        let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
+        journal.remove(&ids);
+    }
+}
+
+/// Writes one batch. One row the database refuses must not block every other: on a refusal
+/// the batch is written message by message and only the refused ones are dropped. Returns
+/// `Err` only for a transient failure (nothing lost; try again).
+async fn write_batch(store: &Store, batch: &[LoggedMessage]) -> Result<(), StoreError> {
+    let error = match store.append_messages(batch).await {
+        Ok(_) => return Ok(()),
+        Err(error) if error.is_transient() => return Err(error),
+        Err(error) => error,
+    };
+    tracing::warn!(%error, count = batch.len(), "batch write refused; writing messages one by one");
+    for message in batch {
+        match store.append_messages(std::slice::from_ref(message)).await {
+            Ok(_) => {}
+            Err(error) if error.is_transient() => return Err(error),
+            Err(error) => {
+                tracing::error!(%error, id = %message.id, "the database refused a chat message; dropped")
+            }
+        }
+    }
+    Ok(())
+}

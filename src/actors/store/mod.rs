@@ -1,0 +1,306 @@
+//! StoreActor: the one way the rest of the bot touches the database.
+//!
+//! Its mailbox only sorts requests, so it never waits on the database:
+//! - chat messages go to the [`Journal`] (outside the actor, so a restart loses none) and
+//!   are written in batches by the write lane;
+//! - writes (typed [`StoreRequest`]s, edits, deletes, sightings, relationship changes) go
+//!   to the write lane ([`lane`]), applied one at a time in arrival order;
+//! - reads are spawned on the read pool at once; the transcript reads (`ReplyInputs`,
+//!   `RecentMessages`, `LastMessage`) merge the journal, so a reply never waits for a write.
+//!
+//! Backpressure: the lane's queue is bounded ([`LANE_CAPACITY`]); when a long write holds
+//! it and the queue is full, the actor waits to enqueue, and its (unbounded) mailbox grows
+//! instead. Chat messages never queue there: the journal holds them, bounded by
+//! `journal::MAX_PENDING`.
+
+pub mod handle;
+pub mod journal;
+pub mod lane;
+pub mod requests;
+
+pub use handle::StoreHandle;
+pub use journal::Journal;
+pub use requests::{Access, StoreRequest};
+
+use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, Relationship, RelationshipChange, UserId};
+use crate::ports::store::{MemberSighting, ReplyInputs, StoreResult};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use lane::LaneJob;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Writes queued for the lane at most before the actor waits.
+pub const LANE_CAPACITY: usize = 1024;
+
+pub enum StoreMsg {
+    /// A chat message to log (buffered in the journal, written in a batch).
+    AppendMessage(LoggedMessage),
+    EditMessage {
+        id: MessageId,
+        content: String,
+        edited_at: DateTime<Utc>,
+    },
+    DeleteMessage(MessageId),
+    SeenMember(MemberSighting),
+    SaveRelationship {
+        user: UserId,
+        relationship: Relationship,
+        changes: Vec<RelationshipChange>,
+    },
+    /// Everything a reply is built from, in one read that also sees unwritten messages.
+    ReplyInputs {
+        channel: ChannelId,
+        user: UserId,
+        since: DateTime<Utc>,
+        max_messages: u64,
+        reply: RpcReplyPort<StoreResult<ReplyInputs>>,
+    },
+    RecentMessages {
+        channel: ChannelId,
+        since: DateTime<Utc>,
+        limit: u64,
+        reply: RpcReplyPort<StoreResult<Vec<LoggedMessage>>>,
+    },
+    LastMessage {
+        channel: ChannelId,
+        reply: RpcReplyPort<StoreResult<Option<LoggedMessage>>>,
+    },
+    /// Any other typed operation.
+    Request(StoreRequest),
+    /// Answers once every message and write accepted before it is in the database.
+    Flush(RpcReplyPort<()>),
+}
+
+/// What the StoreActor starts from; the journal outlives any one incarnation of the actor.
+#[derive(Clone)]
+pub struct StoreArgs {
+    pub store: Store,
+    pub journal: Arc<Journal>,
+}
+
+pub struct StoreActor;
+
+pub struct StoreState {
+    store: Store,
+    journal: Arc<Journal>,
+    lane: Option<mpsc::Sender<LaneJob>>,
+    lane_task: Option<tokio::task::JoinHandle<()>>,
+    /// Recent sightings already written, so chat does not cost a user write per message.
+    sightings: HashMap<(UserId, Option<GuildId>), Sighting>,
+}
+
+/// Username, display name and when they were last written.
+type Sighting = (String, Option<String>, DateTime<Utc>);
+
+/// A sighting with the same names is written again at most this often (keeps
+/// `last_seen_at` roughly current without a write per message).
+const SIGHTING_REFRESH: chrono::Duration = chrono::Duration::hours(1);
+/// Sightings remembered at most; the map is cleared when full.
+const MAX_SIGHTINGS: usize = 100_000;
+
+impl StoreState {
+    /// Whether this sighting changes anything worth a write.
+    fn is_news(&mut self, seen: &MemberSighting) -> bool {
+        let key = (seen.user, seen.guild);
+        if let Some((username, display, at)) = self.sightings.get(&key)
+            && *username == seen.username
+            && *display == seen.display_name
+            && seen.seen_at - *at < SIGHTING_REFRESH
+        {
+            return false;
+        }
+        if self.sightings.len() >= MAX_SIGHTINGS {
+            self.sightings.clear();
+        }
+        let value = (
+            seen.username.clone(),
+            seen.display_name.clone(),
+            seen.seen_at,
+        );
+        self.sightings.insert(key, value);
+        true
+    }
+
+    /// Queues a write; an error means the lane died and the actor must restart.
+    async fn enqueue(&self, job: LaneJob) -> Result<(), ActorProcessingErr> {
+        let lane = self.lane.as_ref().ok_or("the write lane is closed")?;
+        lane.send(job)
+            .await
+            .map_err(|_| "the write lane stopped; restarting the store actor".into())
+    }
+}
+
+impl Actor for StoreActor {
+    type Msg = StoreMsg;
+    type State = StoreState;
+    type Arguments = StoreArgs;
+
+    async fn pre_start(
+        &self,
+        _me: ActorRef<StoreMsg>,
+        args: StoreArgs,
+    ) -> Result<StoreState, ActorProcessingErr> {
+        let (lane, jobs) = mpsc::channel(LANE_CAPACITY);
+        let lane_task = tokio::spawn(lane::run(args.store.clone(), args.journal.clone(), jobs));
+        Ok(StoreState {
+            store: args.store,
+            journal: args.journal,
+            lane: Some(lane),
+            lane_task: Some(lane_task),
+            sightings: HashMap::new(),
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _me: ActorRef<StoreMsg>,
+        state: &mut StoreState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Closing the queue lets the lane apply what is queued and write the journal out.
+        state.lane = None;
+        if let Some(task) = state.lane_task.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(30), task).await;
+        }
+        if !state.journal.is_empty() {
+            tracing::error!(
+                count = state.journal.len(),
+                "chat messages could not be written before stopping"
+            );
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _me: ActorRef<StoreMsg>,
+        msg: StoreMsg,
+        state: &mut StoreState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            StoreMsg::AppendMessage(message) => state.journal.push(message),
+            StoreMsg::EditMessage {
+                id,
+                content,
+                edited_at,
+            } => {
+                state
+                    .enqueue(LaneJob::Edit {
+                        id,
+                        content,
+                        edited_at,
+                    })
+                    .await?;
+            }
+            StoreMsg::DeleteMessage(id) => state.enqueue(LaneJob::Delete(id)).await?,
+            StoreMsg::SeenMember(seen) => {
+                if state.is_news(&seen) {
+                    state.enqueue(LaneJob::Sighting(seen)).await?;
+                }
+            }
+            StoreMsg::SaveRelationship {
+                user,
+                relationship,
+                changes,
+            } => {
+                state
+                    .enqueue(LaneJob::SaveRelationship {
+                        user,
+                        relationship,
+                        changes,
+                    })
+                    .await?;
+            }
+            StoreMsg::ReplyInputs {
+                channel,
+                user,
+                since,
+                max_messages,
+                reply,
+            } => {
+                let pending = state.journal.of_channel(channel, since);
+                let store = state.store.clone();
+                tokio::spawn(async move {
+                    let result = read_reply_inputs(&store, channel, user, since, max_messages)
+                        .await
+                        .map(|mut inputs| {
+                            let stored = std::mem::take(&mut inputs.transcript);
+                            inputs.transcript =
+                                journal::merge_transcript(stored, pending, max_messages);
+                            inputs
+                        });
+                    let _ = reply.send(result);
+                });
+            }
+            StoreMsg::RecentMessages {
+                channel,
+                since,
+                limit,
+                reply,
+            } => {
+                let pending = state.journal.of_channel(channel, since);
+                let store = state.store.clone();
+                tokio::spawn(async move {
+                    let result = store
+                        .recent_messages(channel, since, limit)
+                        .await
+                        .map(|stored| journal::merge_transcript(stored, pending, limit));
+                    let _ = reply.send(result);
+                });
+            }
+            StoreMsg::LastMessage { channel, reply } => {
+                let pending = state
+                    .journal
+                    .of_channel(channel, DateTime::<Utc>::MIN_UTC)
+                    .pop();
+                let store = state.store.clone();
+                tokio::spawn(async move {
+                    let result = store.last_message(channel).await.map(|stored| {
+                        match (stored, pending) {
+                            (Some(s), Some(p)) => Some(if (p.created_at, p.id) > (s.created_at, s.id) { p } else { s }),
+                            (s, p) => s.or(p),
+                        }
+                    });
+                    let _ = reply.send(result);
+                });
+            }
+            StoreMsg::Request(request) => match request.access() {
+                Access::Read => {
+                    tokio::spawn(request.run(state.store.clone()));
+                }
+                Access::Synced => state.enqueue(LaneJob::AfterWrites(request)).await?,
+                Access::Write => state.enqueue(LaneJob::Write(request)).await?,
+            },
+            StoreMsg::Flush(reply) => state.enqueue(LaneJob::Barrier(reply)).await?,
+        }
+        Ok(())
+    }
+}
+
+/// The reply's inputs from the database, read concurrently.
+async fn read_reply_inputs(
+    store: &Store,
+    channel: ChannelId,
+    user: UserId,
+    since: DateTime<Utc>,
+    max_messages: u64,
+) -> StoreResult<ReplyInputs> {
+    let (transcript, facts, relationship, known_names, persona, mood) = futures::try_join!(
+        store.recent_messages(channel, since, max_messages),
+        store.facts_of_user(user, false),
+        store.relationship(user),
+        store.known_names(user),
+        store.persona(),
+        store.mood(),
+    )?;
+    Ok(ReplyInputs {
+        transcript,
+        facts,
+        relationship,
+        known_names,
+        persona,
+        mood,
+    })
+}

@@ -1,0 +1,186 @@
+//! Every store operation the bot uses, as one typed request each.
+//!
+//! `store_requests!` keeps the three places an operation appears (its `StoreRequest`
+//! variant, how it runs, and its `StoreHandle` method) in one line, so a variant and its
+//! reply type cannot drift apart: the reply port of each variant carries that operation's
+//! own result type, checked by the compiler.
+//!
+//! Access decides where a request runs:
+//! - `Read`: at once, concurrently, on the read pool (settings, persona, facts...).
+//! - `Synced`: on the read pool, once every write queued before it is applied (reads of
+//!   the chat log that must see every message logged before them).
+//! - `Write`: in the write lane, in order with every other write.
+
+use super::handle::StoreHandle;
+use crate::domain::mood::STATUS_KEY;
+use crate::domain::{
+    ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemoryFact,
+    MessageId, Metric, ModAction, ModCase, Persona, PersonaEntry, PersonaKind, ProactiveKind,
+    Relationship, RelationshipChange, RunStats, StateEntry, Ticket, UserExport, UserId,
+};
+use crate::ports::store::{ConsolidationCommit, StoreResult};
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use ractor::RpcReplyPort;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Synced,
+    Write,
+}
+
+macro_rules! store_requests {
+    ($(
+        $(#[doc = $doc:literal])*
+        $access:ident $Variant:ident fn $method:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty
+            = |$s:ident, $now:ident| $body:expr;
+    )*) => {
+        /// A typed request to the StoreActor; the reply port carries the operation's result.
+        pub enum StoreRequest {
+            $(
+                $(#[doc = $doc])*
+                $Variant { $($arg: $ty,)* reply: RpcReplyPort<StoreResult<$out>> },
+            )*
+        }
+
+        impl StoreRequest {
+            pub fn access(&self) -> Access {
+                match self {
+                    $( Self::$Variant { .. } => Access::$access, )*
+                }
+            }
+
+            /// The operation's name, for logs and metrics.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Self::$Variant { .. } => stringify!($Variant), )*
+                }
+            }
+
+            /// Runs the operation and sends its result to the caller.
+            pub async fn run(self, store: Store) {
+                match self {
+                    $(
+                        Self::$Variant { $($arg,)* reply } => {
+                            let $s = &store;
+                            let $now = Utc::now();
+                            let result: StoreResult<$out> = $body;
+                            let _ = reply.send(result);
+                        }
+                    )*
+                }
+            }
+        }
+
+        impl StoreHandle {
+            $(
+                $(#[doc = $doc])*
+                pub async fn $method(&self, $($arg: $ty),*) -> StoreResult<$out> {
+                    self.request(|reply| StoreRequest::$Variant { $($arg,)* reply }).await
+                }
+            )*
+        }
+    };
+}
+
+store_requests! {
+    // Persona, mood and state.
+    Read Persona fn persona() -> Persona = |s, _now| s.persona().await;
+    Read PersonaEntries fn persona_entries() -> Vec<PersonaEntry> =
+        |s, _now| s.persona().await.map(|p| p.entries);
+    Read MoodValues fn mood() -> BTreeMap<String, i64> = |s, _now| s.mood().await;
+    Read StatusLine fn status_line() -> Option<String> = |s, _now| s.global_text(STATUS_KEY).await;
+    Read StateValue fn state_value(key: String) -> Option<i64> = |s, _now| s.global_get(&key).await;
+    Read ListState fn list_state() -> Vec<StateEntry> = |s, _now| s.list_state().await;
+    Read GetState fn state_entry(key: String) -> StateEntry = |s, _now| s.state_entry(key).await;
+    Write AddPersonaEntry fn add_persona_entry(kind: PersonaKind, content: String) -> PersonaEntry =
+        |s, now| s.add_persona_entry(kind, &content, now).await;
+    Write EditPersonaEntry fn edit_persona_entry(id: i64, content: String) -> PersonaEntry =
+        |s, now| s.edit_persona_entry(id, &content, now).await;
+    Write RemovePersonaEntry fn remove_persona_entry(id: i64) -> () =
+        |s, _now| s.remove_persona_entry(id).await;
+    /// Sets the number, the text, or both; at least one must be given.
+    Write SetState fn set_state(key: String, value: Option<i64>, text: Option<String>) -> StateEntry =
+        |s, now| s.set_state(key, value, text, now).await;
+    /// Writes the day's mood values and marks the day rolled, atomically.
+    Write RollMood fn roll_mood(values: Vec<(String, i64)>, day: i64, at: DateTime<Utc>) -> () =
+        |s, _now| s.roll_mood(&values, day, at).await;
+    Write SetStatusLine fn set_status_line(text: String, at: DateTime<Utc>) -> () =
+        |s, _now| s.global_set_text(STATUS_KEY, &text, at).await;
+
+    // Members: profile, facts, relationship.
+    Read KnownNames fn known_names(user: UserId) -> Vec<KnownName> = |s, _now| s.known_names(user).await;
+    Read Relationship fn relationship(user: UserId) -> Relationship = |s, _now| s.relationship(user).await;
+    Read ListFacts fn facts_of_user(user: UserId, include_superseded: bool) -> Vec<MemoryFact> =
+        |s, _now| s.facts_of_user(user, include_superseded).await;
+    Read CurrentFacts fn current_facts(user: UserId, embedding_model: Option<String>) -> Vec<MemoryFact> =
+        |s, _now| s.current_facts(user, embedding_model.as_deref()).await;
+    Read CountFacts fn count_facts() -> u64 = |s, _now| s.count_facts().await;
+    Write AddFact fn add_fact(user: UserId, fact: String, category: String) -> MemoryFact =
+        |s, now| s.add_fact(user, fact, category, now).await;
+    /// `category` None keeps the current one.
+    Write EditFact fn edit_fact(user: UserId, id: i64, fact: String, category: Option<String>) -> MemoryFact =
+        |s, _now| s.edit_own_fact(user, id, fact, category).await;
+    Write DeleteFact fn delete_fact(user: UserId, id: i64) -> () = |s, _now| s.delete_fact(user, id).await;
+    Write DeleteAllFacts fn delete_all_facts(user: UserId) -> u64 = |s, _now| s.delete_all_facts(user).await;
+    Write SetMetric fn set_metric(user: UserId, metric: Metric, value: i64, reason: String) -> RelationshipChange =
+        |s, now| s.set_metric_checked(user, metric, value, reason, now).await;
+    Synced ExportUser fn export_user(user: UserId) -> UserExport = |s, _now| s.export_user(user).await;
+    /// Everything stored about a member (messages, facts, metrics, names).
+    Write DeleteUserData fn delete_user_data(user: UserId) -> DeletionReport =
+        |s, _now| s.delete_user_data(user).await;
+
+    // Where the bot speaks.
+    Read ChannelPolicy fn channel_policy(guild: Option<GuildId>, channel: ChannelId, default: ChannelPolicy) -> ChannelPolicy =
+        |s, _now| s.channel_policy(guild, channel, default).await;
+    Read ProactiveChannels fn proactive_channels() -> Vec<ChannelId> = |s, _now| s.proactive_channels().await;
+    Read ProactivePostsSince fn proactive_posts_since(channel: ChannelId, since: DateTime<Utc>) -> u64 =
+        |s, _now| s.proactive_posts_since(channel, since).await;
+    Write SetGuildEnabled fn set_guild_enabled(guild: GuildId, enabled: bool) -> () =
+        |s, now| s.set_guild_enabled(guild, enabled, now).await;
+    Write SetChannelEnabled fn set_channel_enabled(guild: Option<GuildId>, channel: ChannelId, enabled: Option<bool>) -> () =
+        |s, now| s.set_channel_enabled(guild, channel, enabled, now).await;
+    Write SetChannelProactive fn set_channel_proactive(guild: Option<GuildId>, channel: ChannelId, enabled: bool) -> () =
+        |s, now| s.set_channel_proactive(guild, channel, enabled, now).await;
+    Write RecordProactivePost fn record_proactive_post(channel: ChannelId, message: Option<MessageId>, kind: ProactiveKind, at: DateTime<Utc>) -> () =
+        |s, _now| s.record_proactive_post(channel, message, kind, at).await;
+
+    // The chat log.
+    Synced CountMessagesSince fn count_messages_since(guild: Option<GuildId>, since: DateTime<Utc>) -> u64 =
+        |s, _now| s.count_messages_since(guild, since).await;
+
+    // Moderation and tickets.
+    Read CasesFor fn cases_for(guild: GuildId, target: UserId) -> Vec<ModCase> = |s, _now| s.cases_for(guild, target).await;
+    Read DueTemporaryBans fn due_temporary_bans(at: DateTime<Utc>) -> Vec<ModCase> =
+        |s, _now| s.due_temporary_bans(at).await;
+    /// A new ban or an unban also settles any temporary ban still pending.
+    Write RecordCase fn record_case(guild: GuildId, action: ModAction, target: UserId, moderator: UserId, reason: Option<String>, expires_at: Option<DateTime<Utc>>) -> ModCase =
+        |s, now| s.record_case(guild, action, target, moderator, reason, expires_at, now).await;
+    /// Marks a temporary ban lifted and records the unban.
+    Write LiftTemporaryBan fn lift_temporary_ban(case_id: i64, guild: GuildId, target: UserId, lifted_by: UserId) -> ModCase =
+        |s, now| s.lift_temporary_ban(case_id, guild, target, lifted_by, now).await;
+    Read TicketByThread fn ticket_by_thread(thread: ChannelId) -> Option<Ticket> = |s, _now| s.ticket_by_thread(thread).await;
+    Write OpenTicket fn open_ticket(guild: GuildId, thread: ChannelId, opener: UserId, subject: String) -> Ticket =
+        |s, now| s.open_ticket(guild, thread, opener, &subject, now).await;
+    Write CloseTicket fn close_ticket(thread: ChannelId, closed_by: UserId, transcript: String) -> Ticket =
+        |s, now| s.close_ticket(thread, closed_by, &transcript, now).await;
+
+    // Nightly consolidation.
+    Read UnfinishedRun fn unfinished_run() -> Option<(i64, DateTime<Utc>)> = |s, _now| s.unfinished_run().await;
+    Write StartRun fn start_run(cutoff: DateTime<Utc>, at: DateTime<Utc>) -> i64 = |s, _now| s.start_run(cutoff, at).await;
+    Write FinishRun fn finish_run(run_id: i64, at: DateTime<Utc>, stats: RunStats) -> () =
+        |s, _now| s.finish_run(run_id, at, stats).await;
+    Synced ShortTermAuthorsBefore fn short_term_authors_before(cutoff: DateTime<Utc>) -> Vec<UserId> =
+        |s, _now| s.short_term_authors_before(cutoff).await;
+    Synced ShortTermOfUserBefore fn short_term_of_user_before(user: UserId, cutoff: DateTime<Utc>) -> Vec<LoggedMessage> =
+        |s, _now| s.short_term_of_user_before(user, cutoff).await;
+    /// Commits one group all or nothing; returns how many messages were archived.
+    Write CommitConsolidation fn commit_consolidation(commit: ConsolidationCommit) -> u64 =
+        |s, _now| s.commit_consolidation(commit).await;
+    Write ArchiveBotMessages fn archive_bot_messages(cutoff: DateTime<Utc>, at: DateTime<Utc>) -> u64 =
+        |s, _now| s.archive_bot_messages(cutoff, at).await;
+    Write PurgeArchivedBefore fn purge_archived_before(before: DateTime<Utc>) -> u64 =
+        |s, _now| s.purge_archived_before(before).await;
+}

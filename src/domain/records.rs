@@ -1,0 +1,91 @@
+//! Records the bot keeps and shows (tickets, run counters, relationship log, exports): plain
+//! data returned by the store and rendered by commands.
+
+use chrono::{DateTime, Utc};
+
+use super::{ChannelId, GuildId, KnownName, LoggedMessage, MemoryFact, Relationship, RelationshipChange, UserId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketStatus {
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    pub guild_id: GuildId,
+    pub thread_id: ChannelId,
+    pub opener_id: UserId,
+    pub subject: String,
+    pub status: TicketStatus,
+    pub created_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by: Option<UserId>,
+    pub transcript: Option<String>,
+}
+
+/// Counters of a run so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunStats {
+    pub users_done: u64,
+    pub facts_added: u64,
+    pub facts_bumped: u64,
+    pub messages_archived: u64,
+}
+
+/// One logged change.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RelationshipEvent {
+    pub id: i64,
+    pub user_id: UserId,
+    pub change: RelationshipChange,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The `users` row of a member.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub username: String,
+    pub is_bot: bool,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// Everything the bot stores about one member.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct UserExport {
+    pub user_id: UserId,
+    pub user: Option<UserRecord>,
+    pub names: Vec<KnownName>,
+    /// Current and superseded facts.
+    pub facts: Vec<MemoryFact>,
+    /// `None` when the bot never judged the member (neutral values apply).
+    pub relationship: Option<Relationship>,
+    /// Newest first.
+    pub relationship_events: Vec<RelationshipEvent>,
+    /// Short-term log, oldest first.
+    pub messages: Vec<LoggedMessage>,
+    /// Archive, oldest first.
+    pub archived_messages: Vec<LoggedMessage>,
+}
+
+/// What a deletion removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeletionReport {
+    pub messages: u64,
+    pub facts: u64,
+    pub relationship_rows: u64,
+    pub user_rows: u64,
+}
+
+/// One global-state key.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StateEntry {
+    pub key: String,
+    /// `None` when the key does not exist.
+    pub value: Option<i64>,
+    pub text: Option<String>,
+}

@@ -1,0 +1,17 @@
+//! Ports: what the steps need from the outside world, as traits over domain types.
+//!
+//! Steps (`crate::steps`) and actors depend on these, never on serenity, async-openai or
+//! SeaORM; the adapters (`discord`, `llm`, the StoreActor's handle) implement them, and
+//! tests plug in their own.
+
+pub mod channels;
+pub mod chat_platform;
+pub mod language_model;
+pub mod store;
+
+pub use channels::ChannelSink;
+pub use chat_platform::{
+    BanPort, ChatError, ChatGateway, ChatPort, ConnectionEnd, Outgoing, TypingGuard, UnbanOutcome,
+};
+pub use language_model::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+pub use store::StoreError;

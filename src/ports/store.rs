@@ -1,0 +1,220 @@
+//! The store port: the database operations each step needs, over domain types, and the one
+//! error type they share.
+//!
+//! `actors::store::StoreHandle` implements every trait here by sending typed requests to
+//! the StoreActor; a step names only the trait it needs, so what a step may touch in the
+//! database is written in its signature.
+
+use crate::domain::{
+    ChannelId, FactChange, KnownName, LoggedMessage, MemoryFact, MessageId, ModCase, Persona,
+    ProactiveKind, Relationship, RelationshipChange, RelationshipError, RunStats, UnknownValue,
+    UserId,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// Why a store operation failed, classified where the database error is seen (inside
+/// `store/`) so callers decide on retrying without knowing the driver.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database is unreachable or busy for now (locked, connection reset, pool
+    /// timeout): the same operation may succeed later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The database refused this operation (a constraint, a statement it rejects): retrying
+    /// the same thing fails the same way.
+    #[error("database error: {0}")]
+    Rejected(String),
+    /// The StoreActor is not running or did not answer in time.
+    #[error("store not answering: {0}")]
+    NotAnswering(String),
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: i64 },
+    /// Input refused before anything was written (empty text, too long, bad key...).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Relationship(#[from] RelationshipError),
+    /// A row holds a value the code does not understand (an unknown enum string).
+    #[error("unexpected value in the database: {0}")]
+    Corrupt(String),
+    #[error("cannot prepare the database directory: {0}")]
+    Io(String),
+}
+
+impl StoreError {
+    /// Worth retrying the same operation later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::NotAnswering(_))
+    }
+}
+
+impl From<UnknownValue> for StoreError {
+    fn from(value: UnknownValue) -> Self {
+        StoreError::Corrupt(value.to_string())
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(error: std::io::Error) -> Self {
+        StoreError::Io(error.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything a reply is built from, read together at the moment of the reply.
+#[derive(Clone, Debug, Default)]
+pub struct ReplyInputs {
+    pub transcript: Vec<LoggedMessage>,
+    pub facts: Vec<MemoryFact>,
+    pub relationship: Relationship,
+    pub known_names: Vec<KnownName>,
+    pub persona: Persona,
+    pub mood: BTreeMap<String, i64>,
+}
+
+/// A member seen in chat: keeps the users table and nickname history current.
+#[derive(Clone, Debug)]
+pub struct MemberSighting {
+    pub user: UserId,
+    pub username: String,
+    pub is_bot: bool,
+    pub guild: Option<crate::domain::GuildId>,
+    /// Server nickname or global display name, when the member has one.
+    pub display_name: Option<String>,
+    pub seen_at: DateTime<Utc>,
+}
+
+/// One member's (or several members') consolidation, committed all or nothing: the fact
+/// changes, the archive move of the messages they came from, and the run's progress.
+#[derive(Clone, Debug)]
+pub struct ConsolidationCommit {
+    pub run_id: i64,
+    pub changes: Vec<FactChange>,
+    pub archive: Vec<MessageId>,
+    /// The run's counters after this commit (the archive count is added by the store).
+    pub progress: RunStats,
+    /// The embedding model new vectors are stamped with.
+    pub embedding_model: Option<String>,
+    /// The run's clock: when facts were mentioned and messages archived.
+    pub at: DateTime<Utc>,
+}
+
+/// What the persona speaks from: read by replies, proactive posts and the daily status.
+#[async_trait]
+pub trait PersonaReads: Send + Sync {
+    async fn persona(&self) -> StoreResult<Persona>;
+    async fn mood(&self) -> StoreResult<BTreeMap<String, i64>>;
+    /// The status line of the day, if one was generated.
+    async fn status_line(&self) -> StoreResult<Option<String>>;
+}
+
+/// Replies and proactive posts in one channel.
+#[async_trait]
+pub trait ConversationStore: PersonaReads {
+    /// One read: transcript (including messages not yet written), the member's profile,
+    /// persona and mood.
+    async fn reply_inputs(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        since: DateTime<Utc>,
+        max_messages: u64,
+    ) -> StoreResult<ReplyInputs>;
+    async fn recent_messages(
+        &self,
+        channel: ChannelId,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> StoreResult<Vec<LoggedMessage>>;
+    async fn relationship(&self, user: UserId) -> StoreResult<Relationship>;
+    /// Logs a message (buffered; never waits for the database).
+    async fn append_message(&self, message: LoggedMessage);
+    async fn save_relationship(
+        &self,
+        user: UserId,
+        relationship: Relationship,
+        changes: Vec<RelationshipChange>,
+    );
+    async fn record_proactive_post(
+        &self,
+        channel: ChannelId,
+        message: Option<MessageId>,
+        kind: ProactiveKind,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+/// The proactive scheduler's view: where it may speak and how lively each channel is.
+#[async_trait]
+pub trait ProactiveStore: Send + Sync {
+    async fn proactive_channels(&self) -> StoreResult<Vec<ChannelId>>;
+    async fn last_message(&self, channel: ChannelId) -> StoreResult<Option<LoggedMessage>>;
+    async fn proactive_posts_since(
+        &self,
+        channel: ChannelId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+}
+
+/// The day's mood and status line.
+#[async_trait]
+pub trait DailyStore: PersonaReads {
+    async fn state_value(&self, key: String) -> StoreResult<Option<i64>>;
+    /// Writes the day's mood values and marks the day rolled, atomically.
+    async fn roll_mood(
+        &self,
+        values: Vec<(String, i64)>,
+        day: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn set_status_line(&self, text: String, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// The nightly consolidation.
+#[async_trait]
+pub trait ConsolidationStore: Send + Sync {
+    /// The unfinished run and its cutoff, if a run was interrupted.
+    async fn unfinished_run(&self) -> StoreResult<Option<(i64, DateTime<Utc>)>>;
+    async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn finish_run(&self, run_id: i64, now: DateTime<Utc>, stats: RunStats)
+    -> StoreResult<()>;
+    /// Members with short-term messages older than the cutoff.
+    async fn short_term_authors_before(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<UserId>>;
+    async fn short_term_of_user_before(
+        &self,
+        user: UserId,
+        cutoff: DateTime<Utc>,
+    ) -> StoreResult<Vec<LoggedMessage>>;
+    /// The member's current facts; embeddings only if made by `embedding_model`.
+    async fn current_facts(
+        &self,
+        user: UserId,
+        embedding_model: Option<String>,
+    ) -> StoreResult<Vec<MemoryFact>>;
+    /// Commits one group; returns how many messages were archived.
+    async fn commit_consolidation(&self, commit: ConsolidationCommit) -> StoreResult<u64>;
+    /// Archives the bots' short-term messages older than the cutoff; returns the count.
+    async fn archive_bot_messages(
+        &self,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    async fn purge_archived_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// Lifting temporary bans.
+#[async_trait]
+pub trait BanStore: Send + Sync {
+    async fn due_temporary_bans(&self, now: DateTime<Utc>) -> StoreResult<Vec<ModCase>>;
+    /// Marks the case lifted and records the unban; returns the new case.
+    async fn lift_temporary_ban(
+        &self,
+        case_id: i64,
+        guild: crate::domain::GuildId,
+        target: UserId,
+        lifted_by: UserId,
+    ) -> StoreResult<ModCase>;
+}

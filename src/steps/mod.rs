@@ -1,0 +1,19 @@
+//! Steps: one unit of the bot's work each, callable directly with an injected clock.
+//!
+//! A step depends only on `domain`, `prompts`, `config` and the `ports`; the actors decide
+//! when a step runs and feed it, which keeps every step testable without an actor tree,
+//! Discord or a database driver.
+//!
+//! - `speaking`: what speaking in a channel needs; polishing and sending the bot's text.
+//! - `reply`: from a trigger to messages in the channel (and the relationship judgement).
+//! - `proactive`: the scheduler's tick (decide per channel) and speaking unprompted.
+//! - `consolidation`: the nightly run, day's messages to facts and archive.
+//! - `daily`: the day's mood and status line.
+//! - `ban_lifting`: lifting temporary bans that ran out.
+
+pub mod ban_lifting;
+pub mod consolidation;
+pub mod daily;
+pub mod proactive;
+pub mod reply;
+pub mod speaking;

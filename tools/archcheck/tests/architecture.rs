@@ -1,0 +1,114 @@
+//! The architecture of the workspace root's `src/`: one test per rule group.
+
+use archcheck::{Rule, Tree, within};
+use std::path::Path;
+
+fn tree() -> Tree {
+    Tree::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+fn assert_none(what: &str, problems: Vec<String>) {
+    assert!(
+        problems.is_empty(),
+        "{} {what}:\n{}\n",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn no_import_cycles_between_modules() {
+    assert_none("import cycles (a -> b: a names b)", tree().cycles());
+}
+
+#[test]
+fn external_crates_stay_in_their_adapter() {
+    let rules = [
+        Rule {
+            name: "serenity and poise belong in src/discord/",
+            applies: |m| !within(m, "crate::discord"),
+            forbidden: "serenity poise",
+        },
+        Rule {
+            name: "async_openai belongs in src/llm/",
+            applies: |m| !within(m, "crate::llm"),
+            forbidden: "async_openai",
+        },
+        Rule {
+            name: "the database crates belong in src/store/",
+            applies: |m| !within(m, "crate::store"),
+            forbidden: "sea_orm sqlx entity:: migration::",
+        },
+    ];
+    assert_none(
+        "external crates named outside their adapter",
+        tree().violations(&rules),
+    );
+}
+
+#[test]
+fn domain_and_prompts_are_pure() {
+    let rule = Rule {
+        name: "domain and prompts stay pure",
+        applies: |m| within(m, "crate::domain") || within(m, "crate::prompts"),
+        forbidden: "tokio ractor serenity poise sea_orm async_openai reqwest \
+                    crate::actors crate::store crate::discord crate::llm crate::app",
+    };
+    assert_none(
+        "impurities in domain/ and prompts/",
+        tree().violations(&[rule]),
+    );
+}
+
+#[test]
+fn ports_name_no_implementation() {
+    let rule = Rule {
+        name: "ports name no implementation",
+        applies: |m| within(m, "crate::ports"),
+        forbidden: "crate::actors crate::store crate::discord crate::llm crate::app \
+                    serenity sea_orm async_openai",
+    };
+    assert_none(
+        "implementations named in ports/",
+        tree().violations(&[rule]),
+    );
+}
+
+#[test]
+fn steps_reach_the_world_through_ports() {
+    let rule = Rule {
+        name: "steps name no actor or adapter",
+        applies: |m| within(m, "crate::steps"),
+        forbidden: "crate::actors crate::discord crate::llm crate::store crate::app \
+                    serenity poise sea_orm async_openai ractor",
+    };
+    assert_none(
+        "actors or adapters named in steps/",
+        tree().violations(&[rule]),
+    );
+}
+
+#[test]
+fn actors_do_not_reach_into_adapters() {
+    let rule = Rule {
+        name: "actors name no Discord, database or LLM adapter",
+        applies: |m| within(m, "crate::actors"),
+        forbidden: "serenity poise sea_orm async_openai crate::discord crate::llm",
+    };
+    assert_none("adapters named in actors/", tree().violations(&[rule]));
+}
+
+#[test]
+fn only_main_and_lib_use_app() {
+    let rule = Rule {
+        name: "only src/main.rs and src/lib.rs may use crate::app",
+        applies: |m| m != "main" && m != "crate",
+        forbidden: "crate::app",
+    };
+    assert_none("uses of crate::app", tree().violations(&[rule]));
+}
+
+#[test]
+fn files_stay_under_400_lines_of_code() {
+    assert_none("oversized files", tree().oversized(400));
+}
