@@ -22,18 +22,19 @@
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use fakes::{FakeDiscord, FakeOpenAi, World, ids};
-use personabot::actors::Slot;
+use personabot::actors::{ActorName, Slot};
 use personabot::actors::conversation::{ConversationDeps, ReplyLimits};
 use personabot::domain::{BotIdentity, ChannelEvent, IncomingMessage};
 use personabot::actors::router::{ConversationRouter, RouterHandle};
-use personabot::actors::store::{StoreActor, StoreHandle};
+use personabot::actors::store::{StoreActor, StoreArgs, StoreHandle};
+use personabot::steps::speaking::SpeakingDeps;
 use personabot::app::App;
 use personabot::ports::{ChatError, ChatPort, Outgoing, TypingGuard};
 use personabot::config::{Settings, Sources};
 use personabot::domain::budget;
 use personabot::domain::emotes::CustomEmote;
 use personabot::domain::{ChannelId, EmojiId, GuildId, LoggedMessage, MessageId, NewFact, UserId};
-use personabot::llm::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+use personabot::ports::{CompletionRequest, LanguageModel, LlmError, ModelRole};
 use personabot::store::{Store, StoreOptions};
 use ractor::Actor;
 use std::sync::Arc;
@@ -242,16 +243,29 @@ async fn start_actors(name: &str, url: &str) -> anyhow::Result<Actors> {
     let database = Store::connect(url, options).await?;
     let (asked_tx, asked) = mpsc::unbounded_channel();
     let (sent_tx, sent) = mpsc::unbounded_channel();
-    let (store_actor, _) =
-        Actor::spawn(Some(format!("{name}:store")), StoreActor, database.clone()).await?;
-    let store = StoreHandle::new(Slot::new(name, "store"));
-    let deps = Arc::new(ConversationDeps {
-        store: store.clone(),
+    let store_args = StoreArgs {
+        store: database.clone(),
+        journal: Arc::default(),
+    };
+    let (store_actor, _) = Actor::spawn(
+        Some(ActorName::Store.registered(name)),
+        StoreActor,
+        store_args,
+    )
+    .await?;
+    let store = StoreHandle::new(Slot::new(name, ActorName::Store));
+    let speaking = Arc::new(SpeakingDeps {
+        store: Arc::new(store.clone()),
         llm: Arc::new(StubLlm { asked: asked_tx }),
         chat: Arc::new(StubChat {
             next_id: AtomicU64::new(1 << 40),
             sent: sent_tx,
         }),
+        settings: settings.clone(),
+    });
+    let deps = Arc::new(ConversationDeps {
+        speaking,
+        store: store.clone(),
         limits: ReplyLimits::new(
             settings.bot.user_replies_per_minute,
             settings.bot.channel_replies_per_minute,
@@ -259,9 +273,9 @@ async fn start_actors(name: &str, url: &str) -> anyhow::Result<Actors> {
         settings,
     });
     let (router_actor, _) =
-        Actor::spawn(Some(format!("{name}:router")), ConversationRouter, deps).await?;
+        Actor::spawn(Some(ActorName::Router.registered(name)), ConversationRouter, deps).await?;
     Ok(Actors {
-        router: RouterHandle::new(Slot::new(name, "router")),
+        router: RouterHandle::new(Slot::new(name, ActorName::Router)),
         store,
         database,
         asked,

@@ -18,7 +18,6 @@
 
 use fakes::world::{Member, User};
 use fakes::{FakeDiscord, FakeOpenAi, RecordedRequest, World, ids, payloads};
-use personabot::admin::AdminRequest;
 use personabot::app::App;
 use personabot::config::{Settings, Sources, TelemetrySettings};
 use personabot::domain::{ChannelId, GuildId, PersonaKind};
@@ -195,7 +194,7 @@ impl Session<'_> {
                 None => println!("  (the bot has not said anything yet)"),
             },
             "as" => self.switch(rest).await,
-            "proactive" => match self.app.proactive.tick_now().await {
+            "proactive" => match self.app.proactive.run_now(ANSWER_WAIT).await {
                 Ok(Ok(decisions)) => {
                     for (channel, decision) in decisions {
                         println!("  proactive in {channel}: {decision:?}");
@@ -218,8 +217,9 @@ impl Session<'_> {
                 Err(error) => println!("  consolidation failed: {error}"),
             },
             "status" => {
-                match self.app.status.new_day().await {
-                    Ok(status) => println!("  new status: {status}"),
+                match self.app.status.run_now(ANSWER_WAIT).await {
+                    Ok(Ok(status)) => println!("  new status: {status}"),
+                    Ok(Err(error)) => println!("  no new status: {error}"),
                     Err(error) => println!("  no new status: {error}"),
                 }
                 self.settle().await;
@@ -340,8 +340,16 @@ impl Session<'_> {
     }
 
     async fn persona(&self, rest: &str) {
-        let request = match rest.split_once(' ') {
-            None if rest.is_empty() => AdminRequest::ListPersona,
+        let store = &self.app.store;
+        match rest.split_once(' ') {
+            None if rest.is_empty() => match store.persona_entries().await {
+                Ok(entries) => {
+                    for entry in entries {
+                        println!("  #{} {:?}: {}", entry.id, entry.kind, entry.content);
+                    }
+                }
+                Err(error) => println!("  could not read the persona: {error}"),
+            },
             Some(("add", args)) => {
                 let (kind, text) = args.trim().split_once(' ').unwrap_or((args.trim(), ""));
                 let kind = match kind.parse::<PersonaKind>() {
@@ -351,16 +359,12 @@ impl Session<'_> {
                 if text.trim().is_empty() {
                     return println!("  usage: /persona add KIND TEXT");
                 }
-                AdminRequest::AddPersonaEntry {
-                    kind,
-                    content: text.trim().to_owned(),
+                match store.add_persona_entry(kind, text.trim().to_owned()).await {
+                    Ok(entry) => println!("  added #{}", entry.id),
+                    Err(error) => println!("  persona not changed: {error}"),
                 }
             }
-            _ => return println!("  usage: /persona, or /persona add KIND TEXT"),
-        };
-        match self.app.store.admin(request).await {
-            Ok(reply) => println!("  {reply:?}"),
-            Err(error) => println!("  persona not changed: {error}"),
+            _ => println!("  usage: /persona, or /persona add KIND TEXT"),
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::{both_backends, t0};
 use chrono::{Duration, SubsecRound};
-use personabot::store::{RunStats, StoreError};
+use personabot::store::StoreError;
+use personabot::domain::RunStats;
 
 both_backends!(consolidation_runs_resume, |store| async move {
     let t = t0();

@@ -3,7 +3,8 @@
 use crate::{both_backends, t0};
 use chrono::Duration;
 use personabot::domain::{GuildId, UserId};
-use personabot::store::{ModAction, StoreError};
+use personabot::store::StoreError;
+use personabot::domain::ModAction;
 
 both_backends!(modlog_numbers_per_guild, |store| async move {
     let t = t0();

@@ -3,7 +3,7 @@
 use crate::{both_backends, t0};
 use chrono::Duration;
 use personabot::domain::{ChannelId, MessageId};
-use personabot::store::ProactiveKind;
+use personabot::domain::ProactiveKind;
 
 both_backends!(proactive_posts_counted, |store| async move {
     let t = t0();

@@ -3,7 +3,8 @@
 use crate::{both_backends, t0};
 use chrono::Duration;
 use personabot::domain::{ChannelId, GuildId, UserId};
-use personabot::store::{StoreError, TicketStatus};
+use personabot::store::StoreError;
+use personabot::domain::TicketStatus;
 
 both_backends!(tickets_open_and_close, |store| async move {
     let t = t0();

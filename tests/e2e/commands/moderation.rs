@@ -5,11 +5,12 @@ use crate::common::db::Backend;
 use crate::e2e_both;
 use crate::support::{TestBot, WAIT, spawn_bot};
 use fakes::{ids, opt, payloads};
-use personabot::actors::conversation::BotIdentity;
-use personabot::chat::ChatError;
+use personabot::domain::BotIdentity;
+use personabot::ports::ChatError;
 use personabot::domain::{GuildId, UserId};
-use personabot::moderation::{BanPort, ModerationDeps, UnbanOutcome, lift_due_bans};
-use personabot::store::ModAction;
+use personabot::ports::{BanPort, UnbanOutcome};
+use personabot::steps::ban_lifting::{BanLiftingDeps, lift_due_bans};
+use personabot::domain::ModAction;
 use serde_json::json;
 use std::sync::{Arc, RwLock};
 
@@ -307,8 +308,8 @@ async fn moderation_commands(backend: Backend) {
     .await;
 
     // The temporary ban is lifted by the step, on a mocked clock, not before it is due.
-    let deps = ModerationDeps {
-        store: bot.app.store.clone(),
+    let deps = BanLiftingDeps {
+        store: Arc::new(bot.app.store.clone()),
         discord: Arc::new(
             serenity::all::HttpBuilder::new("fake-token")
                 .proxy(bot.discord.rest_base())
@@ -322,8 +323,8 @@ async fn moderation_commands(backend: Backend) {
     };
     let now = chrono::Utc::now();
     // Discord refusing the unban (an outage, a lost permission): the ban stays due.
-    let failing = ModerationDeps {
-        store: bot.app.store.clone(),
+    let failing = BanLiftingDeps {
+        store: Arc::new(bot.app.store.clone()),
         discord: Arc::new(Refusing),
         bot: deps.bot.clone(),
     };
@@ -460,7 +461,10 @@ async fn moderation_commands(backend: Backend) {
     let lifted = bot
         .app
         .bans
-        .lift_due(Some(chrono::Utc::now() + chrono::Duration::hours(2)))
+        .run_at(
+            Some(chrono::Utc::now() + chrono::Duration::hours(2)),
+            std::time::Duration::from_secs(60),
+        )
         .await
         .expect("actor answers")
         .expect("tick");

@@ -293,7 +293,7 @@ async fn a_day_is_consolidated(backend: Backend) {
         "a custom status: {presence}"
     );
     assert_eq!(
-        db.global_text(personabot::daily::STATUS_KEY)
+        db.global_text(personabot::domain::mood::STATUS_KEY)
             .await
             .expect("read"),
         Some(status.to_owned())

@@ -41,7 +41,7 @@ async fn proactive_speaks_when_forced(backend: Backend) {
     let idle = bot
         .app
         .proactive
-        .tick_now()
+        .run_now(std::time::Duration::from_secs(120))
         .await
         .expect("tick")
         .expect("tick runs");
@@ -73,7 +73,7 @@ async fn proactive_speaks_when_forced(backend: Backend) {
     let decisions = bot
         .app
         .proactive
-        .tick_now()
+        .run_now(std::time::Duration::from_secs(120))
         .await
         .expect("tick")
         .expect("tick runs");
@@ -128,7 +128,7 @@ async fn proactive_speaks_when_forced(backend: Backend) {
     let quiet = bot
         .app
         .proactive
-        .tick_now()
+        .run_now(std::time::Duration::from_secs(120))
         .await
         .expect("tick")
         .expect("tick runs");
