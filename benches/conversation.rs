@@ -22,19 +22,19 @@
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use fakes::{FakeDiscord, FakeOpenAi, World, ids};
-use personabot::actors::{ActorName, Slot};
 use personabot::actors::conversation::{ConversationDeps, ReplyLimits};
-use personabot::domain::{BotIdentity, ChannelEvent, IncomingMessage};
 use personabot::actors::router::{ConversationRouter, RouterHandle};
 use personabot::actors::store::{StoreActor, StoreArgs, StoreHandle};
-use personabot::steps::speaking::SpeakingDeps;
+use personabot::actors::{ActorName, Slot};
 use personabot::app::App;
-use personabot::ports::{ChatError, ChatPort, Outgoing, TypingGuard};
 use personabot::config::{Settings, Sources};
 use personabot::domain::budget;
 use personabot::domain::emotes::CustomEmote;
+use personabot::domain::{BotIdentity, ChannelEvent, IncomingMessage};
 use personabot::domain::{ChannelId, EmojiId, GuildId, LoggedMessage, MessageId, NewFact, UserId};
+use personabot::ports::{ChatError, ChatPort, Outgoing, TypingGuard};
 use personabot::ports::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+use personabot::steps::speaking::SpeakingDeps;
 use personabot::store::{Store, StoreOptions};
 use ractor::Actor;
 use std::sync::Arc;
@@ -272,8 +272,12 @@ async fn start_actors(name: &str, url: &str) -> anyhow::Result<Actors> {
         ),
         settings,
     });
-    let (router_actor, _) =
-        Actor::spawn(Some(ActorName::Router.registered(name)), ConversationRouter, deps).await?;
+    let (router_actor, _) = Actor::spawn(
+        Some(ActorName::Router.registered(name)),
+        ConversationRouter,
+        deps,
+    )
+    .await?;
     Ok(Actors {
         router: RouterHandle::new(Slot::new(name, ActorName::Router)),
         store,

@@ -3,17 +3,19 @@
 
 use crate::actors::conversation::{ConversationDeps, ReplyLimits};
 use crate::actors::gateway::GatewayArgs;
-use crate::actors::jobs::{BAN_CHECK_INTERVAL, BanLifting, NewDay, NightlyConsolidation, ProactiveTick};
+use crate::actors::jobs::{
+    BAN_CHECK_INTERVAL, BanLifting, NewDay, NightlyConsolidation, ProactiveTick,
+};
 use crate::actors::periodic::{PeriodicHandle, Schedule};
 use crate::actors::router::RouterHandle;
 use crate::actors::store::{Journal, StoreArgs, StoreHandle};
 use crate::actors::supervisor::{JobArgs, RootArgs, RootSupervisor, SupervisorHandle};
 use crate::actors::{ActorName, Slot};
 use crate::config::Settings;
+use crate::discord::DiscordChat;
 use crate::discord::commands::CommandDeps;
 use crate::discord::events::GatewayEvents;
 use crate::discord::gateway::DiscordGateway;
-use crate::discord::DiscordChat;
 use crate::domain::BotIdentity;
 use crate::llm::OpenAiModel;
 use crate::ports::{BanPort, ChatGateway, ChatPort, LanguageModel};

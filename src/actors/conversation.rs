@@ -19,6 +19,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Per-member and per-channel reply budgets, shared by all channels.
 pub struct ReplyLimits {
@@ -287,22 +288,26 @@ impl ConversationState {
         let deps = self.deps.speaking.clone();
         let me = me.clone();
         let deadline = reply_deadline(&deps.settings);
-        self.running = Some(tokio::spawn(async move {
-            let outcome = match tokio::time::timeout(deadline, reply::run(&deps, job)).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    tracing::warn!(?deadline, "a reply took too long and was abandoned");
-                    reply::Outcome::default()
+        let span = job.span();
+        self.running = Some(tokio::spawn(
+            async move {
+                let outcome = match tokio::time::timeout(deadline, reply::run(&deps, job)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        tracing::warn!(?deadline, "a reply took too long and was abandoned");
+                        reply::Outcome::default()
+                    }
+                };
+                // The channel is free as soon as the answer is out; the judgement runs after.
+                let _ = me.cast(ConversationMsg::ReplyFinished {
+                    answered: outcome.answered,
+                });
+                if let Some(after) = outcome.after {
+                    after.run(&deps).await;
                 }
-            };
-            // The channel is free as soon as the answer is out; the judgement runs after.
-            let _ = me.cast(ConversationMsg::ReplyFinished {
-                answered: outcome.answered,
-            });
-            if let Some(after) = outcome.after {
-                after.run(&deps).await;
             }
-        }));
+            .instrument(span),
+        ));
     }
 }
 

@@ -90,12 +90,10 @@ impl<S: PeriodicStep> Actor for PeriodicActor<S> {
         };
         match args.schedule {
             Schedule::Every(every) => {
-                state.timer = Some(
-                    me.send_interval(every, || PeriodicMsg::Run {
-                        now: None,
-                        reply: None,
-                    }),
-                );
+                state.timer = Some(me.send_interval(every, || PeriodicMsg::Run {
+                    now: None,
+                    reply: None,
+                }));
             }
             Schedule::Cron(expression) => {
                 let scheduler = JobScheduler::new().await?;
@@ -152,7 +150,10 @@ impl<S: PeriodicStep> Actor for PeriodicActor<S> {
                 if !std::mem::replace(&mut state.running, true) {
                     let step = state.step.clone();
                     tokio::spawn(async move {
-                        let result = step.run(now.unwrap_or_else(Utc::now)).await.map_err(Arc::new);
+                        let result = step
+                            .run(now.unwrap_or_else(Utc::now))
+                            .await
+                            .map_err(Arc::new);
                         let _ = me.cast(PeriodicMsg::Finished(result));
                     });
                 }

@@ -61,7 +61,8 @@ impl RouterState {
         self.channels
             .retain(|_, actor| actor.get_id() != cell.get_id());
         let channels = &self.channels;
-        self.guilds.retain(|channel, _| channels.contains_key(channel));
+        self.guilds
+            .retain(|channel, _| channels.contains_key(channel));
     }
 }
 

@@ -46,4 +46,3 @@ pub fn incoming(msg: &Message) -> IncomingMessage {
         author_display: display,
     }
 }
-

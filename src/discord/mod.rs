@@ -5,8 +5,8 @@
 //! base URL, so it is turned off when one is set (see shared notes, "offline-discord").
 
 pub mod backfill;
-pub mod convert;
 pub mod commands;
+pub mod convert;
 pub mod events;
 pub mod gateway;
 pub mod rest_chat;

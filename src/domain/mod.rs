@@ -35,17 +35,18 @@ pub mod trigger;
 
 pub use chat_turn::{ChatRole, ChatTurn};
 pub use conversation::{BotIdentity, ChannelEvent, IncomingMessage};
-pub use moderation::{ModAction, ModCase};
-pub use memory::FactChange;
-pub use proactive::ProactiveKind;
-pub use records::{
-    DeletionReport, RelationshipEvent, RunStats, StateEntry, Ticket, TicketStatus, UserExport, UserRecord,
-};
 pub use emotes::{CustomEmote, EmoteCatalog};
 pub use ids::{ChannelId, EmojiId, GuildId, MessageId, UserId};
 pub use json::ParseError;
+pub use memory::FactChange;
 pub use model::*;
+pub use moderation::{ModAction, ModCase};
 pub use mood::{Mood, MoodRule};
+pub use proactive::ProactiveKind;
+pub use records::{
+    DeletionReport, RelationshipEvent, RunStats, StateEntry, Ticket, TicketStatus, UserExport,
+    UserRecord,
+};
 pub use relationship::{
     Metric, Relationship, RelationshipChange, RelationshipError, RelationshipJudgement,
 };

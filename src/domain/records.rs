@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ChannelId, GuildId, KnownName, LoggedMessage, MemoryFact, Relationship, RelationshipChange, UserId};
+use super::{
+    ChannelId, GuildId, KnownName, LoggedMessage, MemoryFact, Relationship, RelationshipChange,
+    UserId,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

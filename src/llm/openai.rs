@@ -4,9 +4,9 @@
 //! `Retry-After`) with our retry count, over a reqwest client with connect and request
 //! timeouts, inside an overall deadline. Nothing else in the bot retries model calls.
 
-use crate::ports::{CompletionRequest, LanguageModel, LlmError, ModelRole};
 use crate::config::LlmSettings;
 use crate::domain::{ChatRole, ChatTurn};
+use crate::ports::{CompletionRequest, LanguageModel, LlmError, ModelRole};
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;

@@ -46,7 +46,10 @@ pub enum StoreError {
 impl StoreError {
     /// Worth retrying the same operation later.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::NotAnswering(_))
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::NotAnswering(_)
+        )
     }
 }
 

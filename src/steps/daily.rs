@@ -44,8 +44,7 @@ pub async fn roll_mood(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Mood, Dai
     let current = Mood {
         values: store.mood().await?,
     };
-    if store.state_value(MOOD_DAY_KEY.to_owned()).await? == Some(today)
-    {
+    if store.state_value(MOOD_DAY_KEY.to_owned()).await? == Some(today) {
         return Ok(current);
     }
     let rule = match deps.settings.mood.rule {

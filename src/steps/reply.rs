@@ -9,7 +9,9 @@ use crate::domain::memory::rank_facts;
 use crate::domain::mood::Mood;
 use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
 use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
-use crate::domain::{BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, UserId};
+use crate::domain::{
+    BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, UserId,
+};
 use crate::ports::store::StoreError;
 use crate::ports::{ChatError, CompletionRequest};
 use crate::prompts;
@@ -39,6 +41,25 @@ pub enum ReplyJob {
         last: LoggedMessage,
         kind: ProactiveKind,
     },
+}
+
+impl ReplyJob {
+    /// A span naming the server, channel and message, so one message can be followed
+    /// through the logs from the gateway to the reply.
+    pub fn span(&self) -> tracing::Span {
+        let (kind, message) = match self {
+            ReplyJob::Answer { trigger, .. } => ("answer", &trigger.message),
+            ReplyJob::RateLimited { trigger, .. } => ("rate_limited", &trigger.message),
+            ReplyJob::Proactive { last, .. } => ("proactive", last),
+        };
+        tracing::info_span!(
+            "reply",
+            kind,
+            guild = ?message.guild_id,
+            channel = %message.channel_id,
+            message = %message.id,
+        )
+    }
 }
 
 /// What a finished job leaves behind.

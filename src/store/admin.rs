@@ -204,7 +204,6 @@ async fn own_fact(store: &Store, user: UserId, id: i64) -> StoreResult<MemoryFac
         .ok_or(StoreError::NotFound { what: "fact", id })
 }
 
-
 /// Checks a reason or a text the same way the store will, so commands can refuse early.
 pub fn check_text(field: &str, value: &str, max_chars: usize) -> StoreResult<String> {
     super::valid_text(field, value, max_chars)

@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreError, StoreResult, facts, messages, to_i32, ts};
+use super::{Store, StoreError, StoreResult, archive, facts, messages, to_i32, ts};
 use crate::domain::{FactChange, MessageId, RunStats};
 use crate::ports::store::ConsolidationCommit;
 use sea_orm::TransactionTrait;
@@ -183,7 +183,7 @@ impl Store {
                 }
             }
         }
-        let archived = messages::archive_messages(&tx, &commit.archive, now).await?;
+        let archived = archive::archive_messages(&tx, &commit.archive, now).await?;
         let mut progress = commit.progress;
         progress.messages_archived += archived;
         record_run_progress(&tx, commit.run_id, progress).await?;
@@ -212,7 +212,7 @@ impl Store {
             }
             let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
             let tx = self.writer.begin().await?;
-            total += messages::archive_messages(&tx, &ids, now).await?;
+            total += archive::archive_messages(&tx, &ids, now).await?;
             tx.commit().await?;
         }
     }

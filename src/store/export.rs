@@ -3,7 +3,7 @@
 
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 
-use super::{Store, StoreResult, facts, messages, relationships, users};
+use super::{Store, StoreResult, archive, facts, messages, relationships, users};
 use crate::domain::{DeletionReport, UserExport, UserId};
 
 pub async fn export_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<UserExport> {
@@ -15,7 +15,7 @@ pub async fn export_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
         relationship: relationships::stored_relationship(db, user).await?,
         relationship_events: relationships::relationship_events(db, user, i64::MAX as u64).await?,
         messages: messages::short_term_of_user(db, user).await?,
-        archived_messages: messages::archived_of_user(db, user).await?,
+        archived_messages: archive::archived_of_user(db, user).await?,
     })
 }
 
@@ -27,7 +27,7 @@ pub async fn delete_user_data<C: ConnectionTrait + TransactionTrait>(
 ) -> StoreResult<DeletionReport> {
     let txn = db.begin().await?;
     let report = DeletionReport {
-        messages: messages::delete_user_messages(&txn, user).await?,
+        messages: archive::delete_user_messages(&txn, user).await?,
         facts: facts::delete_all_facts(&txn, user).await?,
         relationship_rows: relationships::delete_relationship(&txn, user).await?,
         user_rows: users::delete_user(&txn, user).await?,

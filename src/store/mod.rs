@@ -20,6 +20,7 @@
 //! the first one. On PostgreSQL one pool serves both roles.
 
 pub mod admin;
+pub mod archive;
 pub mod consolidation;
 pub mod export;
 pub mod facts;
@@ -40,8 +41,6 @@ use chrono::{DateTime, SubsecRound, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
-
-
 
 /// Rows per `INSERT` statement in bulk writes: well under SQLite's 32,766 and PostgreSQL's
 /// 65,535 bound-parameter limits for every table here.

@@ -9,8 +9,8 @@ use sea_orm::{
 };
 
 use super::{Store, StoreResult, ts, valid_text};
-use crate::ports::store::MemberSighting;
 use crate::domain::{GuildId, KnownName, UserId, UserRecord};
+use crate::ports::store::MemberSighting;
 
 /// Longest name accepted (Discord's own limit is 32; this leaves room for odd clients).
 pub const MAX_NAME_CHARS: usize = 100;
@@ -166,15 +166,12 @@ impl Store {
 impl Store {
     /// Keeps the users table and nickname history current for a member seen in chat.
     pub async fn record_sighting(&self, seen: &MemberSighting) -> StoreResult<()> {
-        self
-            .upsert_user(seen.user, &seen.username, seen.is_bot, seen.seen_at)
+        self.upsert_user(seen.user, &seen.username, seen.is_bot, seen.seen_at)
             .await?;
-        self
-            .record_name(seen.user, None, &seen.username, seen.seen_at)
+        self.record_name(seen.user, None, &seen.username, seen.seen_at)
             .await?;
         if let Some(name) = seen.display_name.as_deref().filter(|n| *n != seen.username) {
-            self
-                .record_name(seen.user, seen.guild, name, seen.seen_at)
+            self.record_name(seen.user, seen.guild, name, seen.seen_at)
                 .await?;
         }
         Ok(())

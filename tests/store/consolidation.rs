@@ -2,8 +2,8 @@
 
 use crate::{both_backends, t0};
 use chrono::{Duration, SubsecRound};
-use personabot::store::StoreError;
 use personabot::domain::RunStats;
+use personabot::store::StoreError;
 
 both_backends!(consolidation_runs_resume, |store| async move {
     let t = t0();

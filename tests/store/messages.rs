@@ -220,7 +220,7 @@ both_backends!(archive_moves_exactly_once, |store| async move {
     );
     // Inside a caller's transaction, rolled back: nothing moves.
     let txn = store.writer().begin().await.expect("begin");
-    personabot::store::messages::archive_messages(&txn, &[MessageId(5)], now)
+    personabot::store::archive::archive_messages(&txn, &[MessageId(5)], now)
         .await
         .expect("archive in txn");
     txn.rollback().await.expect("rollback");

@@ -2,9 +2,9 @@
 
 use crate::{both_backends, t0};
 use chrono::Duration;
+use personabot::domain::ModAction;
 use personabot::domain::{GuildId, UserId};
 use personabot::store::StoreError;
-use personabot::domain::ModAction;
 
 both_backends!(modlog_numbers_per_guild, |store| async move {
     let t = t0();

@@ -2,8 +2,8 @@
 
 use crate::{both_backends, t0};
 use chrono::Duration;
-use personabot::domain::{ChannelId, MessageId};
 use personabot::domain::ProactiveKind;
+use personabot::domain::{ChannelId, MessageId};
 
 both_backends!(proactive_posts_counted, |store| async move {
     let t = t0();

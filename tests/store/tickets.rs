@@ -2,9 +2,9 @@
 
 use crate::{both_backends, t0};
 use chrono::Duration;
+use personabot::domain::TicketStatus;
 use personabot::domain::{ChannelId, GuildId, UserId};
 use personabot::store::StoreError;
-use personabot::domain::TicketStatus;
 
 both_backends!(tickets_open_and_close, |store| async move {
     let t = t0();

@@ -3,7 +3,6 @@
 //! over them.
 
 use super::StoreMsg;
-use super::requests::StoreRequest;
 use crate::actors::{ActorError, Slot};
 use crate::domain::{
     ChannelId, GuildId, LoggedMessage, MessageId, ModCase, Persona, ProactiveKind, Relationship,
@@ -56,20 +55,12 @@ impl StoreHandle {
         }
     }
 
-    async fn call<T: Send + 'static>(
+    pub(super) async fn call<T: Send + 'static>(
         &self,
         build: impl FnOnce(RpcReplyPort<StoreResult<T>>) -> StoreMsg,
     ) -> StoreResult<T> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         self.slot.call(build).await?
-    }
-
-    /// Sends one typed request and waits for its result.
-    pub(super) async fn request<T: Send + 'static>(
-        &self,
-        build: impl FnOnce(RpcReplyPort<StoreResult<T>>) -> StoreRequest,
-    ) -> StoreResult<T> {
-        self.call(|reply| StoreMsg::Request(build(reply))).await
     }
 
     pub async fn append_message(&self, message: LoggedMessage) {

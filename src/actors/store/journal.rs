@@ -135,9 +135,16 @@ mod tests {
         journal.push(msg(1, 9, 10));
         journal.push(msg(2, 8, 10));
         assert_eq!(journal.oldest(10).len(), 2);
-        assert_eq!(journal.of_channel(ChannelId(9), DateTime::UNIX_EPOCH).len(), 1);
+        assert_eq!(
+            journal.of_channel(ChannelId(9), DateTime::UNIX_EPOCH).len(),
+            1
+        );
         journal.remove(&[MessageId(1)]);
         assert_eq!(journal.len(), 1);
-        assert!(journal.of_channel(ChannelId(9), DateTime::UNIX_EPOCH).is_empty());
+        assert!(
+            journal
+                .of_channel(ChannelId(9), DateTime::UNIX_EPOCH)
+                .is_empty()
+        );
     }
 }

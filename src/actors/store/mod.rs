@@ -22,7 +22,9 @@ pub use handle::StoreHandle;
 pub use journal::Journal;
 pub use requests::{Access, StoreRequest};
 
-use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, Relationship, RelationshipChange, UserId};
+use crate::domain::{
+    ChannelId, GuildId, LoggedMessage, MessageId, Relationship, RelationshipChange, UserId,
+};
 use crate::ports::store::{MemberSighting, ReplyInputs, StoreResult};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -257,12 +259,20 @@ impl Actor for StoreActor {
                     .pop();
                 let store = state.store.clone();
                 tokio::spawn(async move {
-                    let result = store.last_message(channel).await.map(|stored| {
-                        match (stored, pending) {
-                            (Some(s), Some(p)) => Some(if (p.created_at, p.id) > (s.created_at, s.id) { p } else { s }),
-                            (s, p) => s.or(p),
-                        }
-                    });
+                    let result =
+                        store
+                            .last_message(channel)
+                            .await
+                            .map(|stored| match (stored, pending) {
+                                (Some(s), Some(p)) => {
+                                    Some(if (p.created_at, p.id) > (s.created_at, s.id) {
+                                        p
+                                    } else {
+                                        s
+                                    })
+                                }
+                                (s, p) => s.or(p),
+                            });
                     let _ = reply.send(result);
                 });
             }

@@ -11,6 +11,7 @@
 //!   the chat log that must see every message logged before them).
 //! - `Write`: in the write lane, in order with every other write.
 
+use super::StoreMsg;
 use super::handle::StoreHandle;
 use crate::domain::mood::STATUS_KEY;
 use crate::domain::{
@@ -75,6 +76,14 @@ macro_rules! store_requests {
         }
 
         impl StoreHandle {
+            /// Sends one typed request and waits for its result.
+            async fn request<T: Send + 'static>(
+                &self,
+                build: impl FnOnce(RpcReplyPort<StoreResult<T>>) -> StoreRequest,
+            ) -> StoreResult<T> {
+                self.call(|reply| StoreMsg::Request(build(reply))).await
+            }
+
             $(
                 $(#[doc = $doc])*
                 pub async fn $method(&self, $($arg: $ty),*) -> StoreResult<$out> {

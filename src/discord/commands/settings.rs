@@ -49,6 +49,8 @@ async fn switch(ctx: Context<'_>, channel: Option<DiscordChannel>, on: bool) -> 
             format!("in <#{channel}>")
         }
     };
+    // Channel actors keep their policy; tell the ones concerned to read it again.
+    ctx.data().router.policy_changed(Some(guild), channel).await;
     let verb = if on { "enabled" } else { "disabled" };
     super::reply_private(
         ctx,

@@ -25,6 +25,7 @@ use chrono::{DateTime, Utc};
 use extraction::prepare_user;
 use futures::StreamExt;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Members prepared at the same time (their model calls overlap).
 const CONCURRENT_USERS: usize = 16;
@@ -110,7 +111,10 @@ pub async fn run_once(
     let mut skipped = 0u32;
     let prepare = async {
         let mut prepared = futures::stream::iter(users)
-            .map(|user| prepare_user(deps, user, cutoff, now, &llm_calls))
+            .map(|user| {
+                let span = tracing::info_span!("consolidate_member", run = run_id, user = %user);
+                prepare_user(deps, user, cutoff, now, &llm_calls).instrument(span)
+            })
             .buffer_unordered(CONCURRENT_USERS);
         while let Some(outcome) = prepared.next().await {
             match outcome {

@@ -6,11 +6,11 @@ use crate::e2e_both;
 use crate::support::{TestBot, WAIT, spawn_bot};
 use fakes::{ids, opt, payloads};
 use personabot::domain::BotIdentity;
-use personabot::ports::ChatError;
+use personabot::domain::ModAction;
 use personabot::domain::{GuildId, UserId};
+use personabot::ports::ChatError;
 use personabot::ports::{BanPort, UnbanOutcome};
 use personabot::steps::ban_lifting::{BanLiftingDeps, lift_due_bans};
-use personabot::domain::ModAction;
 use serde_json::json;
 use std::sync::{Arc, RwLock};
 

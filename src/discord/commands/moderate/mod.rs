@@ -9,16 +9,16 @@
 //! - this file: the steps every action shares (checks, reason, DM, case, confirmation).
 //! - `actions`: /kick /ban /unban.
 //! - `timeouts`: /timeout /untimeout.
-//! - `modlog`: /modlog.
+//! - `case_log`: /modlog.
 //! - `lifting`: the serenity side of lifting temporary bans (`BanPort`).
 
 mod actions;
+mod case_log;
 mod lifting;
-mod modlog;
 mod timeouts;
 
 pub use actions::{ban, kick, unban};
-pub use modlog::modlog;
+pub use case_log::modlog;
 pub use timeouts::{timeout, untimeout};
 
 use super::checks::{self, GuildView};
