@@ -14,9 +14,6 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait, TryInsertResult,
 };
 
-use super::archive::{
-    archive_messages, archived_of_user, delete_user_messages, purge_archived_before,
-};
 use super::{BATCH_ROWS, Store, StoreResult, ts};
 use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
 
@@ -433,32 +430,5 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<LoggedMessage>> {
         short_term_before(&self.reader, cutoff, limit, Authors::Anyone).await
-    }
-
-    /// Archives in one transaction of its own; use the free function to join a larger one.
-    pub async fn archive_messages(
-        &self,
-        ids: &[MessageId],
-        archived_at: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        let txn = self.writer.begin().await?;
-        let moved = archive_messages(&txn, ids, archived_at).await?;
-        txn.commit().await?;
-        Ok(moved)
-    }
-
-    pub async fn archived_of_user(&self, user: UserId) -> StoreResult<Vec<LoggedMessage>> {
-        archived_of_user(&self.reader, user).await
-    }
-
-    pub async fn delete_user_messages(&self, user: UserId) -> StoreResult<u64> {
-        let txn = self.writer.begin().await?;
-        let n = delete_user_messages(&txn, user).await?;
-        txn.commit().await?;
-        Ok(n)
-    }
-
-    pub async fn purge_archived_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
-        purge_archived_before(&self.writer, cutoff).await
     }
 }

@@ -148,6 +148,11 @@ async fn disabled_channel_is_logged_not_answered(backend: Backend) {
     )
     .await
     .expect("disable #random");
+    // Written behind the bot's back (as a console would): tell the channel to re-read.
+    bot.app
+        .router
+        .policy_changed(guild, Some(ChannelId(ids::RANDOM)))
+        .await;
     bot.openai.set_default(Reply::text("I'm listening."));
 
     let muted = snowflake(
@@ -171,6 +176,10 @@ async fn disabled_channel_is_logged_not_answered(backend: Backend) {
     )
     .await
     .expect("enable #random");
+    bot.app
+        .router
+        .policy_changed(guild, Some(ChannelId(ids::RANDOM)))
+        .await;
     let heard = snowflake(
         &discord
             .user_says(ids::RANDOM, ids::ALICE, &mention("and now?"))
