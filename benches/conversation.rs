@@ -247,13 +247,14 @@ async fn start_actors(name: &str, url: &str) -> anyhow::Result<Actors> {
         store: database.clone(),
         journal: Arc::default(),
     };
+    let journal = store_args.journal.clone();
     let (store_actor, _) = Actor::spawn(
         Some(ActorName::Store.registered(name)),
         StoreActor,
         store_args,
     )
     .await?;
-    let store = StoreHandle::new(Slot::new(name, ActorName::Store));
+    let store = StoreHandle::new(Slot::new(name, ActorName::Store), journal);
     let speaking = Arc::new(SpeakingDeps {
         store: Arc::new(store.clone()),
         llm: Arc::new(StubLlm { asked: asked_tx }),

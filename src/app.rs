@@ -64,8 +64,11 @@ pub struct Ports {
     pub bans: Arc<dyn BanPort>,
     /// Builds the live connection once the actors it feeds have handles (`None`: no
     /// connection; events are delivered through `App::router` instead).
-    pub connect: Option<Box<dyn FnOnce(&Wiring) -> Arc<dyn ChatGateway> + Send>>,
+    pub connect: Option<Connect>,
 }
+
+/// Builds the live connection from what it is wired to.
+pub type Connect = Box<dyn FnOnce(&Wiring) -> Arc<dyn ChatGateway> + Send>;
 
 /// What a live connection is wired to.
 pub struct Wiring {
@@ -145,7 +148,7 @@ impl App {
                     commands,
                     chat,
                 )) as Arc<dyn ChatGateway>
-            }) as Box<dyn FnOnce(&Wiring) -> Arc<dyn ChatGateway> + Send>
+            }) as Connect
         });
         let ports = Ports {
             llm,
@@ -172,7 +175,8 @@ impl App {
             connect,
         } = ports;
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
-        let store = StoreHandle::new(Slot::new(&instance, ActorName::Store));
+        let journal = Arc::new(Journal::default());
+        let store = StoreHandle::new(Slot::new(&instance, ActorName::Store), journal.clone());
         let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
         let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
         let bot = Arc::new(RwLock::new(None::<BotIdentity>));
@@ -238,7 +242,7 @@ impl App {
             instance: instance.clone(),
             store: StoreArgs {
                 store: database.clone(),
-                journal: Arc::new(Journal::default()),
+                journal,
             },
             conversation,
             new_day: JobArgs {

@@ -4,7 +4,7 @@
 
 use super::conversation::{ConversationActor, ConversationDeps, ConversationMsg};
 use super::{ActorError, Slot};
-use crate::domain::{ChannelEvent, ChannelId, GuildId};
+use crate::domain::{ChannelEvent, ChannelId};
 use crate::ports::ChannelSink;
 use async_trait::async_trait;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
@@ -16,10 +16,9 @@ pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25
 
 pub enum RouterMsg {
     Event(Box<ChannelEvent>),
-    /// The bot was switched on or off in a channel (`Some`) or a whole server: the channel
-    /// actors concerned read their policy again.
+    /// The bot was switched on or off in one channel (`Some`) or a whole server (`None`:
+    /// every channel reads its policy again, one cheap read each; `/bot` changes are rare).
     PolicyChanged {
-        guild: Option<GuildId>,
         channel: Option<ChannelId>,
     },
     /// Number of live channel actors (for stats and tests).
@@ -33,8 +32,6 @@ pub struct ConversationRouter;
 pub struct RouterState {
     deps: Arc<ConversationDeps>,
     channels: HashMap<ChannelId, ActorRef<ConversationMsg>>,
-    /// The server of each channel, learned from its events (for server-wide changes).
-    guilds: HashMap<ChannelId, GuildId>,
 }
 
 impl RouterState {
@@ -60,9 +57,6 @@ impl RouterState {
     fn forget(&mut self, cell: &ActorCell) {
         self.channels
             .retain(|_, actor| actor.get_id() != cell.get_id());
-        let channels = &self.channels;
-        self.guilds
-            .retain(|channel, _| channels.contains_key(channel));
     }
 }
 
@@ -79,7 +73,6 @@ impl Actor for ConversationRouter {
         Ok(RouterState {
             deps,
             channels: HashMap::new(),
-            guilds: HashMap::new(),
         })
     }
 
@@ -91,23 +84,18 @@ impl Actor for ConversationRouter {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             RouterMsg::Event(event) => {
-                if let Some(guild) = event.guild() {
-                    state.guilds.insert(event.channel(), guild);
-                }
                 let actor = state.channel(&me, event.channel()).await?;
                 if let Err(error) = actor.cast(ConversationMsg::Event(event)) {
                     tracing::warn!(%error, "channel actor stopped before taking an event");
                 }
             }
-            RouterMsg::PolicyChanged { guild, channel } => {
-                for (id, actor) in &state.channels {
-                    let concerned = match channel {
-                        Some(channel) => *id == channel,
-                        None => guild.is_some() && state.guilds.get(id) == guild.as_ref(),
-                    };
-                    if concerned {
-                        let _ = actor.cast(ConversationMsg::PolicyChanged);
-                    }
+            RouterMsg::PolicyChanged { channel } => {
+                let concerned = state
+                    .channels
+                    .iter()
+                    .filter(|(id, _)| channel.is_none_or(|c| **id == c));
+                for (_, actor) in concerned {
+                    let _ = actor.cast(ConversationMsg::PolicyChanged);
                 }
             }
             RouterMsg::ChannelCount(reply) => {
@@ -161,13 +149,10 @@ impl RouterHandle {
         }
     }
 
-    /// Tells the channel actors concerned that `/bot` changed where the bot speaks.
-    pub async fn policy_changed(&self, guild: Option<GuildId>, channel: Option<ChannelId>) {
-        if let Err(error) = self
-            .slot
-            .cast(RouterMsg::PolicyChanged { guild, channel })
-            .await
-        {
+    /// Tells the channel actors concerned that `/bot` changed where the bot speaks in one
+    /// channel (`Some`) or a whole server (`None`).
+    pub async fn policy_changed(&self, channel: Option<ChannelId>) {
+        if let Err(error) = self.slot.cast(RouterMsg::PolicyChanged { channel }).await {
             tracing::warn!(%error, "conversation router unavailable; channels keep their old settings");
         }
     }

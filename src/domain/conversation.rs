@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::proactive::ProactiveKind;
-use super::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
+use super::{ChannelId, LoggedMessage, MessageId, UserId};
 
 /// Who the bot is on this connection (known once the gateway is READY).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,17 +55,6 @@ pub enum ChannelEvent {
 }
 
 impl ChannelEvent {
-    /// The server of a message event (edits and deletes do not say).
-    pub fn guild(&self) -> Option<GuildId> {
-        match self {
-            ChannelEvent::Message { incoming, .. } | ChannelEvent::Backfilled { incoming } => {
-                incoming.message.guild_id
-            }
-            ChannelEvent::Proactive { last, .. } => last.guild_id,
-            ChannelEvent::Edited { .. } | ChannelEvent::Deleted { .. } => None,
-        }
-    }
-
     pub fn channel(&self) -> ChannelId {
         match self {
             ChannelEvent::Message { incoming, .. } | ChannelEvent::Backfilled { incoming } => {

@@ -151,7 +151,7 @@ async fn disabled_channel_is_logged_not_answered(backend: Backend) {
     // Written behind the bot's back (as a console would): tell the channel to re-read.
     bot.app
         .router
-        .policy_changed(guild, Some(ChannelId(ids::RANDOM)))
+        .policy_changed(Some(ChannelId(ids::RANDOM)))
         .await;
     bot.openai.set_default(Reply::text("I'm listening."));
 
@@ -178,7 +178,7 @@ async fn disabled_channel_is_logged_not_answered(backend: Backend) {
     .expect("enable #random");
     bot.app
         .router
-        .policy_changed(guild, Some(ChannelId(ids::RANDOM)))
+        .policy_changed(Some(ChannelId(ids::RANDOM)))
         .await;
     let heard = snowflake(
         &discord

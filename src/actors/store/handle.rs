@@ -3,6 +3,7 @@
 //! over them.
 
 use super::StoreMsg;
+use super::journal::Journal;
 use crate::actors::{ActorError, Slot};
 use crate::domain::{
     ChannelId, GuildId, LoggedMessage, MessageId, ModCase, Persona, ProactiveKind, Relationship,
@@ -22,6 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone)]
 pub struct StoreHandle {
     slot: Slot<StoreMsg>,
+    /// Chat messages go straight into the journal the StoreActor writes from, so one
+    /// accepted while the actor is restarting is still written by the next incarnation.
+    journal: Arc<Journal>,
     /// Requests that waited for an answer (round trips), shared by every clone.
     round_trips: Arc<AtomicU64>,
 }
@@ -33,9 +37,11 @@ impl From<ActorError> for StoreError {
 }
 
 impl StoreHandle {
-    pub fn new(slot: Slot<StoreMsg>) -> Self {
+    /// A handle on the actor at `slot`, appending to `journal` (the one in its `StoreArgs`).
+    pub fn new(slot: Slot<StoreMsg>, journal: Arc<Journal>) -> Self {
         Self {
             slot,
+            journal,
             round_trips: Arc::default(),
         }
     }
@@ -63,8 +69,9 @@ impl StoreHandle {
         self.slot.call(build).await?
     }
 
+    /// Logs a chat message: accepted at once (never waits for the database or the actor).
     pub async fn append_message(&self, message: LoggedMessage) {
-        self.cast(StoreMsg::AppendMessage(message)).await;
+        self.journal.push(message);
     }
 
     pub async fn edit_message(&self, id: MessageId, content: String, edited_at: DateTime<Utc>) {

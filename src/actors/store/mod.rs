@@ -1,8 +1,9 @@
 //! StoreActor: the one way the rest of the bot touches the database.
 //!
 //! Its mailbox only sorts requests, so it never waits on the database:
-//! - chat messages go to the [`Journal`] (outside the actor, so a restart loses none) and
-//!   are written in batches by the write lane;
+//! - chat messages skip the mailbox: `StoreHandle::append_message` puts them in the
+//!   [`Journal`] (shared with the handle, outside the actor, so a restart or a crash loses
+//!   none), and the write lane writes them in batches;
 //! - writes (typed [`StoreRequest`]s, edits, deletes, sightings, relationship changes) go
 //!   to the write lane ([`lane`]), applied one at a time in arrival order;
 //! - reads are spawned on the read pool at once; the transcript reads (`ReplyInputs`,
@@ -38,8 +39,6 @@ use tokio::sync::mpsc;
 pub const LANE_CAPACITY: usize = 1024;
 
 pub enum StoreMsg {
-    /// A chat message to log (buffered in the journal, written in a batch).
-    AppendMessage(LoggedMessage),
     EditMessage {
         id: MessageId,
         content: String,
@@ -182,7 +181,6 @@ impl Actor for StoreActor {
         state: &mut StoreState,
     ) -> Result<(), ActorProcessingErr> {
         match msg {
-            StoreMsg::AppendMessage(message) => state.journal.push(message),
             StoreMsg::EditMessage {
                 id,
                 content,
@@ -224,16 +222,12 @@ impl Actor for StoreActor {
             } => {
                 let pending = state.journal.of_channel(channel, since);
                 let store = state.store.clone();
-                tokio::spawn(async move {
-                    let result = read_reply_inputs(&store, channel, user, since, max_messages)
-                        .await
-                        .map(|mut inputs| {
-                            let stored = std::mem::take(&mut inputs.transcript);
-                            inputs.transcript =
-                                journal::merge_transcript(stored, pending, max_messages);
-                            inputs
-                        });
-                    let _ = reply.send(result);
+                answer_later(reply, async move {
+                    let mut inputs =
+                        read_reply_inputs(&store, channel, user, since, max_messages).await?;
+                    let stored = std::mem::take(&mut inputs.transcript);
+                    inputs.transcript = journal::merge_transcript(stored, pending, max_messages);
+                    Ok(inputs)
                 });
             }
             StoreMsg::RecentMessages {
@@ -244,12 +238,9 @@ impl Actor for StoreActor {
             } => {
                 let pending = state.journal.of_channel(channel, since);
                 let store = state.store.clone();
-                tokio::spawn(async move {
-                    let result = store
-                        .recent_messages(channel, since, limit)
-                        .await
-                        .map(|stored| journal::merge_transcript(stored, pending, limit));
-                    let _ = reply.send(result);
+                answer_later(reply, async move {
+                    let stored = store.recent_messages(channel, since, limit).await?;
+                    Ok(journal::merge_transcript(stored, pending, limit))
                 });
             }
             StoreMsg::LastMessage { channel, reply } => {
@@ -258,22 +249,12 @@ impl Actor for StoreActor {
                     .of_channel(channel, DateTime::<Utc>::MIN_UTC)
                     .pop();
                 let store = state.store.clone();
-                tokio::spawn(async move {
-                    let result =
-                        store
-                            .last_message(channel)
-                            .await
-                            .map(|stored| match (stored, pending) {
-                                (Some(s), Some(p)) => {
-                                    Some(if (p.created_at, p.id) > (s.created_at, s.id) {
-                                        p
-                                    } else {
-                                        s
-                                    })
-                                }
-                                (s, p) => s.or(p),
-                            });
-                    let _ = reply.send(result);
+                answer_later(reply, async move {
+                    let stored = store.last_message(channel).await?;
+                    Ok(stored
+                        .into_iter()
+                        .chain(pending)
+                        .max_by_key(|m| (m.created_at, m.id)))
                 });
             }
             StoreMsg::Request(request) => match request.access() {
@@ -287,6 +268,16 @@ impl Actor for StoreActor {
         }
         Ok(())
     }
+}
+
+/// Runs a read on the read pool and sends its result, so the mailbox moves on at once.
+fn answer_later<T: Send + 'static>(
+    reply: RpcReplyPort<StoreResult<T>>,
+    read: impl Future<Output = StoreResult<T>> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let _ = reply.send(read.await);
+    });
 }
 
 /// The reply's inputs from the database, read concurrently.

@@ -53,13 +53,6 @@ macro_rules! store_requests {
                 }
             }
 
-            /// The operation's name, for logs and metrics.
-            pub fn name(&self) -> &'static str {
-                match self {
-                    $( Self::$Variant { .. } => stringify!($Variant), )*
-                }
-            }
-
             /// Runs the operation and sends its result to the caller.
             pub async fn run(self, store: Store) {
                 match self {

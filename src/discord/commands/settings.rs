@@ -50,7 +50,7 @@ async fn switch(ctx: Context<'_>, channel: Option<DiscordChannel>, on: bool) -> 
         }
     };
     // Channel actors keep their policy; tell the ones concerned to read it again.
-    ctx.data().router.policy_changed(Some(guild), channel).await;
+    ctx.data().router.policy_changed(channel).await;
     let verb = if on { "enabled" } else { "disabled" };
     super::reply_private(
         ctx,
