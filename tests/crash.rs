@@ -122,6 +122,7 @@ async fn seed(store: &Store) -> Seeded {
     let mut tea = BTreeMap::new();
     for m in 0..MEMBERS {
         let new = NewFact {
+            guild_id: GuildId(2000),
             user_id: member_id(m),
             fact: "likes green tea".into(),
             category: "preference".into(),
@@ -263,10 +264,7 @@ async fn check(url: &str, seeded: &Seeded, stage: &str) -> usize {
     }
     let mut done = 0;
     for (m, ids) in &seeded.member_messages {
-        let facts = store
-            .facts_of_user(member_id(*m), true)
-            .await
-            .expect("facts");
+        let facts = store.facts_of_user(member_id(*m)).await.expect("facts");
         let tea: Vec<_> = facts
             .iter()
             .filter(|f| f.fact == "likes green tea")

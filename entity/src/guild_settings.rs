@@ -9,6 +9,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub guild_id: i64,
     pub bot_enabled: bool,
+    /// Whether members of this server are remembered at all.
+    pub memory_enabled: bool,
+    /// The persona's name in this server (`None`: the base name).
+    pub persona_name: Option<String>,
     pub updated_at: DateTimeUtc,
 }
 

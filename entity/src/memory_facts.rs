@@ -8,6 +8,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// The server the fact was learned in (0: direct messages).
+    pub guild_id: i64,
     pub user_id: i64,
     #[sea_orm(column_type = "Text")]
     pub fact: String,

@@ -8,6 +8,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// `None`: the global base persona; otherwise that server's layer.
+    pub guild_id: Option<i64>,
+    /// A server entry shown in place of this base entry in that server.
+    pub replaces: Option<i64>,
     pub kind: String,
     #[sea_orm(column_type = "Text")]
     pub content: String,

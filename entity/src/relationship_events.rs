@@ -8,6 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    pub guild_id: i64,
     pub user_id: i64,
     pub metric: String,
     pub old_value: i16,

@@ -6,6 +6,9 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "relationships")]
 pub struct Model {
+    /// The server this relationship belongs to (0: direct messages).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub guild_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: i64,
     pub anger: i16,

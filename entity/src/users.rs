@@ -10,6 +10,8 @@ pub struct Model {
     pub id: i64,
     pub username: String,
     pub is_bot: bool,
+    /// The member asked not to be remembered (`/memory off`), in every server.
+    pub memory_off: bool,
     pub first_seen_at: DateTimeUtc,
     pub last_seen_at: DateTimeUtc,
     #[sea_orm(has_many)]

@@ -21,6 +21,7 @@ mod m20261125_000012_create_consolidation_runs;
 mod m20261125_000013_create_proactive_posts;
 mod m20261125_000014_create_modlog_cases;
 mod m20261125_000015_create_tickets;
+mod m20261129_000016_server_tenancy;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000013_create_proactive_posts::Migration),
             Box::new(m20261125_000014_create_modlog_cases::Migration),
             Box::new(m20261125_000015_create_tickets::Migration),
+            Box::new(m20261129_000016_server_tenancy::Migration),
         ]
     }
 }

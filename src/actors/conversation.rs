@@ -130,7 +130,14 @@ impl Actor for ConversationActor {
                 ChannelEvent::Backfilled { incoming } => {
                     state.log(&incoming).await;
                 }
-                ChannelEvent::Proactive { bot, last, kind } => state.on_proactive(bot, last, kind),
+                ChannelEvent::Proactive { bot, last, kind } => {
+                    // The name comes with the policy (read on the first message here).
+                    let bot = match &state.policy {
+                        Some(policy) => state.speaking_as(bot, policy),
+                        None => bot,
+                    };
+                    state.on_proactive(bot, last, kind);
+                }
                 ChannelEvent::Edited {
                     id,
                     content,
@@ -159,20 +166,20 @@ impl ConversationState {
     /// Whether the bot speaks here: read from the store on the first message and after a
     /// `/bot` change, then kept (a failed read is not kept, so the next message retries).
     async fn policy(&mut self, incoming: &IncomingMessage) -> ChannelPolicy {
-        if let Some(policy) = self.policy {
-            return policy;
+        if let Some(policy) = &self.policy {
+            return policy.clone();
         }
         let default = ChannelPolicy {
             bot_enabled: self.deps.settings.bot.enabled_by_default,
-            proactive_enabled: false,
+            ..ChannelPolicy::default()
         };
         match self
             .deps
             .store
-            .channel_policy(incoming.message.guild_id, self.channel, default)
+            .channel_policy(incoming.message.guild_id, self.channel, default.clone())
             .await
         {
-            Ok(policy) => *self.policy.insert(policy),
+            Ok(policy) => self.policy.insert(policy).clone(),
             Err(error) => {
                 tracing::warn!(%error, "could not read channel settings; assuming defaults");
                 default
@@ -202,8 +209,18 @@ impl ConversationState {
         policy
     }
 
-    async fn on_message(&mut self, bot: BotIdentity, incoming: IncomingMessage) {
+    /// The bot as it speaks here: the persona's name in this server, not the account's.
+    fn speaking_as(&self, bot: BotIdentity, policy: &ChannelPolicy) -> BotIdentity {
+        let name = policy
+            .persona_name
+            .clone()
+            .unwrap_or_else(|| self.deps.settings.bot.name.clone());
+        BotIdentity { id: bot.id, name }
+    }
+
+    async fn on_message(&mut self, account: BotIdentity, incoming: IncomingMessage) {
         let policy = self.log(&incoming).await;
+        let bot = self.speaking_as(account.clone(), &policy);
         let settings = &self.deps.settings;
         let message = &incoming.message;
         let from_bot_itself = message.author_id == bot.id;
@@ -217,7 +234,7 @@ impl ConversationState {
             .aliases
             .iter()
             .cloned()
-            .chain(std::iter::once(settings.bot.name.clone()))
+            .chain([settings.bot.name.clone(), account.name.clone()])
             .collect::<Vec<_>>();
         let input = TriggerInput {
             bot_id: bot.id,

@@ -59,6 +59,47 @@ snowflake!(
     EmojiId
 );
 
+impl GuildId {
+    /// The scope of direct messages. Member data is owned by the server it came from; what a
+    /// member says to the bot in a DM is kept apart from every server, under this id.
+    pub const DIRECT: GuildId = GuildId(0);
+
+    /// The scope that owns member data from a message in `guild` (`None`: a DM).
+    pub fn scope(guild: Option<GuildId>) -> GuildId {
+        guild.unwrap_or(Self::DIRECT)
+    }
+
+    /// The server, unless this is the direct-messages scope.
+    pub fn as_server(self) -> Option<GuildId> {
+        (self != Self::DIRECT).then_some(self)
+    }
+}
+
+/// A member as one server knows them. Facts and relationships are keyed by both parts, so
+/// nothing learned in one server can be read through another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ServerMember {
+    pub guild: GuildId,
+    pub user: UserId,
+}
+
+impl fmt::Display for ServerMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in {}", self.user, self.guild)
+    }
+}
+
+impl ServerMember {
+    pub fn new(guild: GuildId, user: UserId) -> Self {
+        Self { guild, user }
+    }
+
+    /// The member behind a message in `guild` (`None`: a DM).
+    pub fn of(guild: Option<GuildId>, user: UserId) -> Self {
+        Self::new(GuildId::scope(guild), user)
+    }
+}
+
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds.
 const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 

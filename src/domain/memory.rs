@@ -483,6 +483,7 @@ mod tests {
     fn fact(id: i64, text: &str, days_ago: i64, refs: i32) -> MemoryFact {
         MemoryFact {
             id,
+            guild_id: crate::domain::GuildId(5),
             user_id: UserId(7),
             fact: text.to_owned(),
             category: "preference".into(),
@@ -708,6 +709,7 @@ mod tests {
     #[test]
     fn pending_bumps_collapse_into_the_addition() {
         let new = NewFact {
+            guild_id: crate::domain::GuildId(5),
             user_id: UserId(1),
             fact: "likes tea".into(),
             category: "preference".into(),
@@ -726,6 +728,7 @@ mod tests {
     #[test]
     fn one_day_counts_a_stored_fact_once_and_supersedes_it_once() {
         let new = |fact: &str| NewFact {
+            guild_id: crate::domain::GuildId(5),
             user_id: UserId(1),
             fact: fact.into(),
             category: "personal".into(),

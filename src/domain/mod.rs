@@ -36,7 +36,7 @@ pub mod trigger;
 pub use chat_turn::{ChatRole, ChatTurn};
 pub use conversation::{BotIdentity, ChannelEvent, IncomingMessage};
 pub use emotes::{CustomEmote, EmoteCatalog};
-pub use ids::{ChannelId, EmojiId, GuildId, MessageId, UserId};
+pub use ids::{ChannelId, EmojiId, GuildId, MessageId, ServerMember, UserId};
 pub use json::ParseError;
 pub use memory::FactChange;
 pub use model::*;
@@ -44,8 +44,8 @@ pub use moderation::{ModAction, ModCase};
 pub use mood::{Mood, MoodRule};
 pub use proactive::ProactiveKind;
 pub use records::{
-    DeletionReport, RelationshipEvent, RunStats, StateEntry, Ticket, TicketStatus, UserExport,
-    UserRecord,
+    DeletionReport, RelationshipEvent, RunStats, ServerExport, StateEntry, Ticket, TicketStatus,
+    UserExport, UserRecord,
 };
 pub use relationship::{
     Metric, Relationship, RelationshipChange, RelationshipError, RelationshipJudgement,

@@ -42,6 +42,8 @@ pub struct RunStats {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RelationshipEvent {
     pub id: i64,
+    /// The server the relationship belongs to.
+    pub guild_id: GuildId,
     pub user_id: UserId,
     pub change: RelationshipChange,
     pub created_at: DateTime<Utc>,
@@ -53,19 +55,30 @@ pub struct UserRecord {
     pub id: UserId,
     pub username: String,
     pub is_bot: bool,
+    /// The member asked not to be remembered (`/memory off`).
+    pub memory_off: bool,
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
 }
 
-/// Everything the bot stores about one member.
+/// Everything the bot stores about one member, server by server.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct UserExport {
     pub user_id: UserId,
     pub user: Option<UserRecord>,
+    /// One entry per server the bot holds something from (and one for direct messages).
+    pub servers: Vec<ServerExport>,
+}
+
+/// What the bot holds about a member from one server.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ServerExport {
+    /// `None`: direct messages.
+    pub guild_id: Option<GuildId>,
     pub names: Vec<KnownName>,
     /// Current and superseded facts.
     pub facts: Vec<MemoryFact>,
-    /// `None` when the bot never judged the member (neutral values apply).
+    /// `None` when the bot never judged the member there (neutral values apply).
     pub relationship: Option<Relationship>,
     /// Newest first.
     pub relationship_events: Vec<RelationshipEvent>,
@@ -73,6 +86,13 @@ pub struct UserExport {
     pub messages: Vec<LoggedMessage>,
     /// Archive, oldest first.
     pub archived_messages: Vec<LoggedMessage>,
+}
+
+impl UserExport {
+    /// Whether the bot holds nothing at all about the member.
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.servers.is_empty()
+    }
 }
 
 /// What a deletion removed.

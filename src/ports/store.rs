@@ -7,8 +7,8 @@
 
 use crate::domain::{
     ChannelId, FactChange, KnownName, LoggedMessage, MemoryFact, MessageId, ModCase, Persona,
-    ProactiveKind, Relationship, RelationshipChange, RelationshipError, RunStats, UnknownValue,
-    UserId,
+    ProactiveKind, Relationship, RelationshipChange, RelationshipError, RunStats, ServerMember,
+    UnknownValue, UserId,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -97,6 +97,8 @@ pub struct ConsolidationCommit {
     pub run_id: i64,
     pub changes: Vec<FactChange>,
     pub archive: Vec<MessageId>,
+    /// Messages deleted instead of archived: their author or server turned memory off.
+    pub forget: Vec<MessageId>,
     /// The run's counters after this commit (the archive count is added by the store).
     pub progress: RunStats,
     /// The embedding model new vectors are stamped with.
@@ -105,10 +107,25 @@ pub struct ConsolidationCommit {
     pub at: DateTime<Utc>,
 }
 
+/// Members and servers that turned memory off.
+#[derive(Clone, Debug, Default)]
+pub struct MemorySwitches {
+    pub users_off: Vec<UserId>,
+    pub servers_off: Vec<crate::domain::GuildId>,
+}
+
+impl MemorySwitches {
+    /// Whether the member's messages in that server may be remembered.
+    pub fn remembers(&self, member: ServerMember) -> bool {
+        !self.users_off.contains(&member.user) && !self.servers_off.contains(&member.guild)
+    }
+}
+
 /// What the persona speaks from: read by replies, proactive posts and the daily status.
 #[async_trait]
 pub trait PersonaReads: Send + Sync {
-    async fn persona(&self) -> StoreResult<Persona>;
+    /// The persona as `guild` sees it (base and that server's layer); `None`: the base.
+    async fn persona(&self, guild: Option<crate::domain::GuildId>) -> StoreResult<Persona>;
     async fn mood(&self) -> StoreResult<BTreeMap<String, i64>>;
     /// The status line of the day, if one was generated.
     async fn status_line(&self) -> StoreResult<Option<String>>;
@@ -122,7 +139,7 @@ pub trait ConversationStore: PersonaReads {
     async fn reply_inputs(
         &self,
         channel: ChannelId,
-        user: UserId,
+        member: ServerMember,
         since: DateTime<Utc>,
         max_messages: u64,
     ) -> StoreResult<ReplyInputs>;
@@ -132,12 +149,12 @@ pub trait ConversationStore: PersonaReads {
         since: DateTime<Utc>,
         limit: u64,
     ) -> StoreResult<Vec<LoggedMessage>>;
-    async fn relationship(&self, user: UserId) -> StoreResult<Relationship>;
+    async fn relationship(&self, member: ServerMember) -> StoreResult<Relationship>;
     /// Logs a message (buffered; never waits for the database).
     async fn append_message(&self, message: LoggedMessage);
     async fn save_relationship(
         &self,
-        user: UserId,
+        member: ServerMember,
         relationship: Relationship,
         changes: Vec<RelationshipChange>,
     );
@@ -184,17 +201,23 @@ pub trait ConsolidationStore: Send + Sync {
     async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64>;
     async fn finish_run(&self, run_id: i64, now: DateTime<Utc>, stats: RunStats)
     -> StoreResult<()>;
-    /// Members with short-term messages older than the cutoff.
-    async fn short_term_authors_before(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<UserId>>;
-    async fn short_term_of_user_before(
+    /// Members with short-term messages older than the cutoff, per server.
+    async fn short_term_authors_before(
         &self,
-        user: UserId,
+        cutoff: DateTime<Utc>,
+    ) -> StoreResult<Vec<ServerMember>>;
+    async fn short_term_of_member_before(
+        &self,
+        member: ServerMember,
         cutoff: DateTime<Utc>,
     ) -> StoreResult<Vec<LoggedMessage>>;
-    /// The member's current facts; embeddings only if made by `embedding_model`.
+    /// Who must not be remembered: members who turned memory off, servers that did.
+    async fn memory_switches(&self) -> StoreResult<MemorySwitches>;
+    /// The member's current facts in that server; embeddings only if made by
+    /// `embedding_model`.
     async fn current_facts(
         &self,
-        user: UserId,
+        member: ServerMember,
         embedding_model: Option<String>,
     ) -> StoreResult<Vec<MemoryFact>>;
     /// Commits one group; returns how many messages were archived.

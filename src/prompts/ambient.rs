@@ -144,8 +144,11 @@ mod tests {
 
     fn persona() -> Persona {
         Persona {
+            name: None,
             entries: vec![PersonaEntry {
                 id: 1,
+                guild_id: None,
+                replaces: None,
                 kind: PersonaKind::Trait,
                 content: "loves thunderstorms".into(),
                 created_at: DateTime::default(),

@@ -226,12 +226,15 @@ mod tests {
     fn persona() -> Persona {
         let entry = |id, kind, content: &str| PersonaEntry {
             id,
+            guild_id: None,
+            replaces: None,
             kind,
             content: content.into(),
             created_at: now(),
             updated_at: now(),
         };
         Persona {
+            name: None,
             entries: vec![
                 entry(1, PersonaKind::Trait, "dry sense of humour"),
                 entry(2, PersonaKind::Lore, "grew up on a lighthouse island"),
@@ -257,6 +260,7 @@ mod tests {
     fn fact(text: &str) -> MemoryFact {
         MemoryFact {
             id: 1,
+            guild_id: crate::domain::GuildId(5),
             user_id: UserId(2),
             fact: text.into(),
             category: "preference".into(),

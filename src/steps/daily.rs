@@ -72,12 +72,13 @@ pub async fn roll_mood(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Mood, Dai
 /// status stays (and is shown again).
 pub async fn refresh_status(deps: &DailyDeps, now: DateTime<Utc>) -> Result<String, DailyError> {
     let store = &deps.store;
-    let persona = store.persona().await?;
+    // The status line is one for the whole bot: the base persona speaks it.
+    let persona = store.persona(None).await?;
     let mood = Mood {
         values: store.mood().await?,
     };
     let turns = prompts::status(
-        &deps.settings.bot.name,
+        persona.name_or(&deps.settings.bot.name),
         &persona,
         &mood.describe(),
         now.date_naive(),

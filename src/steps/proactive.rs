@@ -110,7 +110,10 @@ pub async fn speak(
 ) -> Result<(), String> {
     let channel = last.channel_id;
     let store = &deps.store;
-    let persona = store.persona().await.map_err(|e| e.to_string())?;
+    let persona = store
+        .persona(last.guild_id)
+        .await
+        .map_err(|e| e.to_string())?;
     let mood = Mood {
         values: store.mood().await.map_err(|e| e.to_string())?,
     };

@@ -10,7 +10,7 @@ use crate::domain::mood::Mood;
 use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
 use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
 use crate::domain::{
-    BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, UserId,
+    BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, ServerMember, UserId,
 };
 use crate::ports::store::StoreError;
 use crate::ports::{ChatError, CompletionRequest};
@@ -182,7 +182,7 @@ async fn compose(
         .store
         .reply_inputs(
             message.channel_id,
-            message.author_id,
+            ServerMember::of(message.guild_id, message.author_id),
             since,
             settings.transcript_max_messages,
         )
@@ -268,8 +268,8 @@ async fn judge_relationship(
     trigger: &IncomingMessage,
     reply: &str,
 ) {
-    let user = trigger.message.author_id;
-    let current = match deps.store.relationship(user).await {
+    let member = ServerMember::of(trigger.message.guild_id, trigger.message.author_id);
+    let current = match deps.store.relationship(member).await {
         Ok(current) => current,
         Err(error) => {
             tracing::warn!(%error, "could not read relationship for judgement");
@@ -296,7 +296,7 @@ async fn judge_relationship(
     let (next, changes) =
         apply_judgement(current, &judgement, deps.settings.bot.relationship_max_step);
     if !changes.is_empty() {
-        deps.store.save_relationship(user, next, changes).await;
+        deps.store.save_relationship(member, next, changes).await;
     }
 }
 

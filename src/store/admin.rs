@@ -6,11 +6,12 @@
 //! facts, metrics and state from the database on every reply, so a change here shows in the
 //! very next reply.
 
+use super::global_state::{global_get, global_list, global_set, global_set_text, global_text};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::relationship::checked;
 use crate::domain::{
-    GuildId, MemoryFact, Metric, ModAction, ModCase, NewFact, RelationshipChange, StateEntry,
-    UserId,
+    GuildId, MemoryFact, Metric, ModAction, ModCase, NewFact, Relationship, RelationshipChange,
+    ServerMember, StateEntry, StateScope, UserId,
 };
 use chrono::{DateTime, Utc};
 
@@ -21,13 +22,14 @@ impl Store {
     /// Adds a fact about a member by hand (admins, or the member through /memory).
     pub async fn add_fact(
         &self,
-        user: UserId,
+        member: ServerMember,
         fact: String,
         category: String,
         now: DateTime<Utc>,
     ) -> StoreResult<MemoryFact> {
         let new = NewFact {
-            user_id: user,
+            guild_id: member.guild,
+            user_id: member.user,
             fact,
             category,
             embedding: None,
@@ -38,21 +40,21 @@ impl Store {
     /// Edits the member's fact; `category` None keeps the current one.
     pub async fn edit_own_fact(
         &self,
-        user: UserId,
+        member: ServerMember,
         id: i64,
         fact: String,
         category: Option<String>,
     ) -> StoreResult<MemoryFact> {
         let category = match category {
             Some(c) => c,
-            None => own_fact(self, user, id).await?.category,
+            None => own_fact(self, member, id).await?.category,
         };
-        self.edit_fact(user, id, &fact, &category).await
+        self.edit_fact(member, id, &fact, &category).await
     }
 
     pub async fn set_metric_checked(
         &self,
-        user: UserId,
+        member: ServerMember,
         metric: Metric,
         value: i64,
         reason: String,
@@ -60,12 +62,35 @@ impl Store {
     ) -> StoreResult<RelationshipChange> {
         // Refused before the transaction starts; the store checks again.
         checked(metric, value)?;
-        self.set_metric(user, metric, value, &reason, now).await
+        self.set_metric(member, metric, value, &reason, now).await
     }
 
-    pub async fn list_state(&self) -> StoreResult<Vec<StateEntry>> {
-        Ok(self
-            .global_list()
+    /// Puts every metric of the member in that server back to neutral, logging each change.
+    pub async fn reset_relationship(
+        &self,
+        member: ServerMember,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<RelationshipChange>> {
+        let current = self.relationship(member).await?;
+        let neutral = Relationship::default();
+        let changes: Vec<RelationshipChange> = Metric::ALL
+            .iter()
+            .filter(|m| current.get(**m) != neutral.get(**m))
+            .map(|m| RelationshipChange {
+                metric: *m,
+                old_value: current.get(*m),
+                new_value: neutral.get(*m),
+                reason: reason.clone(),
+            })
+            .collect();
+        self.save_relationship(member, neutral, &changes, now)
+            .await?;
+        Ok(changes)
+    }
+
+    pub async fn list_state(&self, scope: StateScope) -> StoreResult<Vec<StateEntry>> {
+        Ok(global_list(&self.reader, scope)
             .await?
             .into_iter()
             .map(|(key, value, text)| StateEntry {
@@ -79,6 +104,7 @@ impl Store {
     /// Sets the number, the text, or both; at least one must be given.
     pub async fn set_state(
         &self,
+        scope: StateScope,
         key: String,
         value: Option<i64>,
         text: Option<String>,
@@ -99,18 +125,23 @@ impl Store {
             )));
         }
         if let Some(value) = value {
-            self.global_set(&key, value, now).await?;
+            global_set(&self.writer, scope, &key, value, now).await?;
         }
         if let Some(text) = &text {
-            self.global_set_text(&key, text, now).await?;
+            global_set_text(&self.writer, scope, &key, text, now).await?;
         }
-        self.state_entry(key).await
+        self.state_entry(scope, key).await
     }
 
-    pub async fn state_entry(&self, key: String) -> StoreResult<StateEntry> {
-        let value = self.global_get(&key).await?;
-        let text = self.global_text(&key).await?;
+    pub async fn state_entry(&self, scope: StateScope, key: String) -> StoreResult<StateEntry> {
+        let value = global_get(&self.reader, scope, &key).await?;
+        let text = global_text(&self.reader, scope, &key).await?;
         Ok(StateEntry { key, value, text })
+    }
+
+    /// Deletes a key of the scope. NotFound-free: deleting a missing key reports `false`.
+    pub async fn delete_state(&self, scope: StateScope, key: String) -> StoreResult<bool> {
+        super::global_state::global_delete(&self.writer, scope, &key).await
     }
 
     /// Records a moderation case. A new ban or an unban replaces any temporary ban still
@@ -195,12 +226,13 @@ async fn settle_temporary_bans(
     Ok(())
 }
 
-/// The member's own current fact `id`, or NotFound (another member's id reads as unknown).
-async fn own_fact(store: &Store, user: UserId, id: i64) -> StoreResult<MemoryFact> {
+/// The member's own fact `id` in that server, or NotFound (another member's or another
+/// server's id reads as unknown).
+async fn own_fact(store: &Store, member: ServerMember, id: i64) -> StoreResult<MemoryFact> {
     store
         .fact(id)
         .await?
-        .filter(|f| f.user_id == user)
+        .filter(|f| f.user_id == member.user && f.guild_id == member.guild)
         .ok_or(StoreError::NotFound { what: "fact", id })
 }
 

@@ -165,25 +165,37 @@ impl Store {
         let now = commit.at;
         let model = commit.embedding_model.as_deref();
         let tx = self.writer.begin().await?;
+        // Messages deleted since the run read them (a `/memory forget-all`, a delete in
+        // chat) take what was learned from them along, and a fact erased meanwhile is not
+        // bumped back: nothing of an erased member comes back from a run already under way.
+        let alive = messages::authors_still_logged(&tx, &commit.archive).await?;
+        let learned = |new: &crate::domain::NewFact| {
+            alive.contains(&crate::domain::ServerMember::new(new.guild_id, new.user_id))
+        };
         for change in &commit.changes {
-            match change {
-                FactChange::Add(new) => {
-                    facts::insert_fact(&tx, new, model, now).await?;
+            let applied = match change {
+                FactChange::Add(new) if learned(new) => {
+                    facts::insert_fact(&tx, new, model, now).await.map(drop)
                 }
-                FactChange::Bump(id) => {
-                    facts::bump_fact(&tx, *id, model, now).await?;
+                FactChange::Supersede { old, new } if learned(new) => {
+                    facts::supersede_fact(&tx, *old, new, model, now)
+                        .await
+                        .map(drop)
                 }
-                FactChange::Supersede { old, new } => {
-                    facts::supersede_fact(&tx, *old, new, model, now).await?;
-                }
-                FactChange::Reembed { id, vector } => {
-                    if let Some(model) = model {
-                        facts::set_fact_embedding(&tx, *id, model, vector).await?;
-                    }
-                }
+                FactChange::Add(_) | FactChange::Supersede { .. } => Ok(()),
+                FactChange::Bump(id) => facts::bump_fact(&tx, *id, model, now).await.map(drop),
+                FactChange::Reembed { id, vector } => match model {
+                    Some(model) => facts::set_fact_embedding(&tx, *id, model, vector).await,
+                    None => Ok(()),
+                },
+            };
+            match applied {
+                Ok(()) | Err(StoreError::NotFound { .. }) => {}
+                Err(error) => return Err(error),
             }
         }
         let archived = archive::archive_messages(&tx, &commit.archive, now).await?;
+        messages::discard_short_term(&tx, &commit.forget).await?;
         let mut progress = commit.progress;
         progress.messages_archived += archived;
         record_run_progress(&tx, commit.run_id, progress).await?;
@@ -217,12 +229,12 @@ impl Store {
         }
     }
 
-    /// The member's current facts; embeddings only if `model` made them.
+    /// The member's current facts in that server; embeddings only if `model` made them.
     pub async fn current_facts(
         &self,
-        user: crate::domain::UserId,
+        member: crate::domain::ServerMember,
         model: Option<&str>,
     ) -> StoreResult<Vec<crate::domain::MemoryFact>> {
-        facts::facts_of_user(&self.reader, user, false, model).await
+        facts::facts_of_member(&self.reader, member, false, model).await
     }
 }

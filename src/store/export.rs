@@ -1,21 +1,52 @@
 //! Data-subject requests: everything stored about a member, as one serializable value, and
 //! deletion of all of it in one transaction (Discord's Developer Terms require both).
+//! Both cover every server: the member asks about themselves, not about one server.
 
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 
 use super::{Store, StoreResult, archive, facts, messages, relationships, users};
-use crate::domain::{DeletionReport, UserExport, UserId};
+use std::collections::BTreeMap;
+
+use crate::domain::{DeletionReport, GuildId, ServerExport, UserExport, UserId};
 
 pub async fn export_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<UserExport> {
+    let mut servers: BTreeMap<GuildId, ServerExport> = BTreeMap::new();
+    fn server(servers: &mut BTreeMap<GuildId, ServerExport>, guild: GuildId) -> &mut ServerExport {
+        servers.entry(guild).or_insert_with(|| ServerExport {
+            guild_id: guild.as_server(),
+            ..ServerExport::default()
+        })
+    }
+    for name in users::known_names(db, user).await? {
+        server(&mut servers, GuildId::scope(name.guild_id))
+            .names
+            .push(name);
+    }
+    for fact in facts::facts_of_user(db, user, None).await? {
+        server(&mut servers, fact.guild_id).facts.push(fact);
+    }
+    for (guild, relationship) in relationships::relationships_of_user(db, user).await? {
+        server(&mut servers, guild).relationship = Some(relationship);
+    }
+    for event in relationships::relationship_events_of_user(db, user).await? {
+        server(&mut servers, event.guild_id)
+            .relationship_events
+            .push(event);
+    }
+    for message in messages::short_term_of_user(db, user).await? {
+        server(&mut servers, GuildId::scope(message.guild_id))
+            .messages
+            .push(message);
+    }
+    for message in archive::archived_of_user(db, user).await? {
+        server(&mut servers, GuildId::scope(message.guild_id))
+            .archived_messages
+            .push(message);
+    }
     Ok(UserExport {
         user_id: user,
         user: users::user(db, user).await?,
-        names: users::known_names(db, user).await?,
-        facts: facts::facts_of_user(db, user, true, None).await?,
-        relationship: relationships::stored_relationship(db, user).await?,
-        relationship_events: relationships::relationship_events(db, user, i64::MAX as u64).await?,
-        messages: messages::short_term_of_user(db, user).await?,
-        archived_messages: archive::archived_of_user(db, user).await?,
+        servers: servers.into_values().collect(),
     })
 }
 

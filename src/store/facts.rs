@@ -15,7 +15,8 @@ use sea_orm::{
 };
 
 use super::{Store, StoreError, StoreResult, ts, valid_text};
-use crate::domain::{MemoryFact, NewFact, UserId};
+use crate::domain::{GuildId, MemoryFact, NewFact, ServerMember, UserId};
+use sea_orm::Condition;
 
 /// Longest fact accepted.
 pub const MAX_FACT_CHARS: usize = 1000;
@@ -47,6 +48,7 @@ fn to_domain(m: memory_facts::Model, model: Option<&str>) -> MemoryFact {
     };
     MemoryFact {
         id: m.id,
+        guild_id: GuildId::from_i64(m.guild_id),
         user_id: UserId::from_i64(m.user_id),
         fact: m.fact,
         category: m.category,
@@ -63,21 +65,48 @@ fn to_domain(m: memory_facts::Model, model: Option<&str>) -> MemoryFact {
     }
 }
 
+/// The facts of one member in one server.
+fn of_member(member: ServerMember) -> Condition {
+    Condition::all()
+        .add(memory_facts::Column::GuildId.eq(member.guild.as_i64()))
+        .add(memory_facts::Column::UserId.eq(member.user.as_i64()))
+}
+
 fn not_found(id: i64) -> StoreError {
     StoreError::NotFound { what: "fact", id }
 }
 
-/// A member's facts, most recently mentioned first, then most referenced.
-pub async fn facts_of_user<C: ConnectionTrait>(
+/// A member's facts in one server, most recently mentioned first, then most referenced.
+pub async fn facts_of_member<C: ConnectionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
     include_superseded: bool,
     model: Option<&str>,
 ) -> StoreResult<Vec<MemoryFact>> {
-    let mut q = memory_facts::Entity::find().filter(memory_facts::Column::UserId.eq(user.as_i64()));
+    let mut q = memory_facts::Entity::find().filter(of_member(member));
     if !include_superseded {
         q = q.filter(memory_facts::Column::SupersededBy.is_null());
     }
+    sorted(q, db, model).await
+}
+
+/// A member's facts in every server (their own export), by server, then as above.
+pub async fn facts_of_user<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    model: Option<&str>,
+) -> StoreResult<Vec<MemoryFact>> {
+    let q = memory_facts::Entity::find()
+        .filter(memory_facts::Column::UserId.eq(user.as_i64()))
+        .order_by_asc(memory_facts::Column::GuildId);
+    sorted(q, db, model).await
+}
+
+async fn sorted<C: ConnectionTrait>(
+    q: sea_orm::Select<memory_facts::Entity>,
+    db: &C,
+    model: Option<&str>,
+) -> StoreResult<Vec<MemoryFact>> {
     Ok(q.order_by_desc(memory_facts::Column::LastMentionedAt)
         .order_by_desc(memory_facts::Column::ReferenceCount)
         .order_by_desc(memory_facts::Column::Id)
@@ -109,6 +138,7 @@ fn new_row(
     let embedding = new.embedding.as_deref().map(encode_embedding);
     let embedding_model = embedding.as_ref().and(model.map(str::to_owned));
     Ok(memory_facts::ActiveModel {
+        guild_id: Set(new.guild_id.as_i64()),
         user_id: Set(new.user_id.as_i64()),
         fact: Set(fact),
         category: Set(category),
@@ -170,7 +200,7 @@ pub async fn supersede_fact<C: ConnectionTrait + TransactionTrait>(
         .one(&txn)
         .await?
         .ok_or_else(|| not_found(old_id))?;
-    if old.user_id != new.user_id.as_i64() {
+    if old.user_id != new.user_id.as_i64() || old.guild_id != new.guild_id.as_i64() {
         return Err(StoreError::Invalid(format!(
             "fact {old_id} belongs to another member"
         )));
@@ -189,10 +219,10 @@ pub async fn supersede_fact<C: ConnectionTrait + TransactionTrait>(
     Ok(to_domain(inserted, model))
 }
 
-/// A member corrects one of their facts. NotFound if the id is not theirs.
+/// A member corrects one of their facts. NotFound if the id is not theirs in that server.
 pub async fn edit_fact<C: ConnectionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
     id: i64,
     fact_text: &str,
     category: &str,
@@ -201,7 +231,7 @@ pub async fn edit_fact<C: ConnectionTrait>(
     let fact_text = valid_text("fact", fact_text, MAX_FACT_CHARS)?;
     let category = valid_text("category", category, MAX_CATEGORY_CHARS)?;
     let row = memory_facts::Entity::find_by_id(id)
-        .filter(memory_facts::Column::UserId.eq(user.as_i64()))
+        .filter(of_member(member))
         .one(db)
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -242,8 +272,30 @@ pub async fn set_fact_embedding<C: ConnectionTrait>(
     Ok(())
 }
 
-/// A member deletes one of their facts. NotFound if the id is not theirs.
-pub async fn delete_fact<C: ConnectionTrait>(db: &C, user: UserId, id: i64) -> StoreResult<()> {
+/// A member deletes one of their facts. NotFound if the id is not theirs in that server.
+pub async fn delete_fact<C: ConnectionTrait>(
+    db: &C,
+    member: ServerMember,
+    id: i64,
+) -> StoreResult<()> {
+    let r = memory_facts::Entity::delete_many()
+        .filter(memory_facts::Column::Id.eq(id))
+        .filter(of_member(member))
+        .exec(db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+/// A member deletes one of their own facts, whichever server it was learned in. NotFound if
+/// the id is not theirs.
+pub async fn delete_user_fact<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    id: i64,
+) -> StoreResult<()> {
     let r = memory_facts::Entity::delete_many()
         .filter(memory_facts::Column::Id.eq(id))
         .filter(memory_facts::Column::UserId.eq(user.as_i64()))
@@ -255,7 +307,19 @@ pub async fn delete_fact<C: ConnectionTrait>(db: &C, user: UserId, id: i64) -> S
     Ok(())
 }
 
-/// Forgets everything about a member, superseded history included.
+/// Forgets everything about a member in one server, superseded history included.
+pub async fn delete_member_facts<C: ConnectionTrait>(
+    db: &C,
+    member: ServerMember,
+) -> StoreResult<u64> {
+    Ok(memory_facts::Entity::delete_many()
+        .filter(of_member(member))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Forgets everything about a member in every server.
 pub async fn delete_all_facts<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<u64> {
     Ok(memory_facts::Entity::delete_many()
         .filter(memory_facts::Column::UserId.eq(user.as_i64()))
@@ -270,14 +334,14 @@ pub async fn count_facts<C: ConnectionTrait>(db: &C) -> StoreResult<u64> {
 }
 
 impl Store {
-    pub async fn facts_of_user(
+    pub async fn facts_of_member(
         &self,
-        user: UserId,
+        member: ServerMember,
         include_superseded: bool,
     ) -> StoreResult<Vec<MemoryFact>> {
-        facts_of_user(
+        facts_of_member(
             &self.reader,
-            user,
+            member,
             include_superseded,
             self.embedding_model(),
         )
@@ -307,14 +371,14 @@ impl Store {
 
     pub async fn edit_fact(
         &self,
-        user: UserId,
+        member: ServerMember,
         id: i64,
         fact: &str,
         category: &str,
     ) -> StoreResult<MemoryFact> {
         edit_fact(
             &self.writer,
-            user,
+            member,
             id,
             fact,
             category,
@@ -332,12 +396,21 @@ impl Store {
         set_fact_embedding(&self.writer, id, model, vector).await
     }
 
-    pub async fn delete_fact(&self, user: UserId, id: i64) -> StoreResult<()> {
-        delete_fact(&self.writer, user, id).await
+    pub async fn delete_fact(&self, member: ServerMember, id: i64) -> StoreResult<()> {
+        delete_fact(&self.writer, member, id).await
     }
 
-    pub async fn delete_all_facts(&self, user: UserId) -> StoreResult<u64> {
-        delete_all_facts(&self.writer, user).await
+    pub async fn delete_user_fact(&self, user: UserId, id: i64) -> StoreResult<()> {
+        delete_user_fact(&self.writer, user, id).await
+    }
+
+    /// Every fact about the member in every server (their own view), by server.
+    pub async fn facts_of_user(&self, user: UserId) -> StoreResult<Vec<MemoryFact>> {
+        facts_of_user(&self.reader, user, self.embedding_model()).await
+    }
+
+    pub async fn delete_member_facts(&self, member: ServerMember) -> StoreResult<u64> {
+        delete_member_facts(&self.writer, member).await
     }
 
     pub async fn count_facts(&self) -> StoreResult<u64> {

@@ -1,6 +1,6 @@
-//! Small named values shared by the whole bot: the daily mood (`daily_mood_*` keys), counters,
-//! the generated status line (`text_value`). Keys are validated so typos in admin commands
-//! cannot create junk rows.
+//! Small named values: bot-wide ones (the daily mood `daily_mood_*`, the generated status line,
+//! the base persona's name) and each server's own keys. Keys are validated so typos in admin
+//! commands cannot create junk rows.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,9 @@ use sea_orm::{
 };
 
 use super::{Store, StoreError, StoreResult, ts};
+use crate::domain::StateScope;
 use crate::domain::mood::MOOD_DAY_KEY;
+use sea_orm::{ColumnTrait, QueryFilter};
 
 /// Prefix of the keys that make up the bot's mood.
 pub const MOOD_PREFIX: &str = "daily_mood_";
@@ -35,38 +37,52 @@ pub fn valid_key(key: &str) -> StoreResult<()> {
     }
 }
 
-pub async fn global_get<C: ConnectionTrait>(db: &C, key: &str) -> StoreResult<Option<i64>> {
+pub async fn global_get<C: ConnectionTrait>(
+    db: &C,
+    scope: StateScope,
+    key: &str,
+) -> StoreResult<Option<i64>> {
     valid_key(key)?;
-    Ok(global_state::Entity::find_by_id(key.to_owned())
-        .one(db)
-        .await?
-        .map(|m| m.value))
+    Ok(
+        global_state::Entity::find_by_id((scope.as_i64(), key.to_owned()))
+            .one(db)
+            .await?
+            .map(|m| m.value),
+    )
 }
 
-pub async fn global_text<C: ConnectionTrait>(db: &C, key: &str) -> StoreResult<Option<String>> {
+pub async fn global_text<C: ConnectionTrait>(
+    db: &C,
+    scope: StateScope,
+    key: &str,
+) -> StoreResult<Option<String>> {
     valid_key(key)?;
-    Ok(global_state::Entity::find_by_id(key.to_owned())
-        .one(db)
-        .await?
-        .and_then(|m| m.text_value))
+    Ok(
+        global_state::Entity::find_by_id((scope.as_i64(), key.to_owned()))
+            .one(db)
+            .await?
+            .and_then(|m| m.text_value),
+    )
 }
 
 /// Sets the number, keeping any text.
 pub async fn global_set<C: ConnectionTrait>(
     db: &C,
+    scope: StateScope,
     key: &str,
     value: i64,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     valid_key(key)?;
     global_state::Entity::insert(global_state::ActiveModel {
+        guild_id: Set(scope.as_i64()),
         key: Set(key.to_owned()),
         value: Set(value),
         text_value: Set(None),
         updated_at: Set(ts(now)),
     })
     .on_conflict(
-        OnConflict::column(global_state::Column::Key)
+        OnConflict::columns([global_state::Column::GuildId, global_state::Column::Key])
             .update_columns([global_state::Column::Value, global_state::Column::UpdatedAt])
             .to_owned(),
     )
@@ -78,6 +94,7 @@ pub async fn global_set<C: ConnectionTrait>(
 /// Sets the text, keeping the number (0 for a new key).
 pub async fn global_set_text<C: ConnectionTrait>(
     db: &C,
+    scope: StateScope,
     key: &str,
     text: &str,
     now: DateTime<Utc>,
@@ -90,13 +107,14 @@ pub async fn global_set_text<C: ConnectionTrait>(
         )));
     }
     global_state::Entity::insert(global_state::ActiveModel {
+        guild_id: Set(scope.as_i64()),
         key: Set(key.to_owned()),
         value: Set(0),
         text_value: Set(Some(text.to_owned())),
         updated_at: Set(ts(now)),
     })
     .on_conflict(
-        OnConflict::column(global_state::Column::Key)
+        OnConflict::columns([global_state::Column::GuildId, global_state::Column::Key])
             .update_columns([
                 global_state::Column::TextValue,
                 global_state::Column::UpdatedAt,
@@ -108,9 +126,23 @@ pub async fn global_set_text<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Deletes a key; `false` when there was none.
+pub async fn global_delete<C: ConnectionTrait>(
+    db: &C,
+    scope: StateScope,
+    key: &str,
+) -> StoreResult<bool> {
+    valid_key(key)?;
+    let r = global_state::Entity::delete_by_id((scope.as_i64(), key.to_owned()))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected > 0)
+}
+
 /// Adds `delta` to a counter (creating it at `delta`) and returns the new value.
 pub async fn global_add<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    scope: StateScope,
     key: &str,
     delta: i64,
     now: DateTime<Utc>,
@@ -118,13 +150,14 @@ pub async fn global_add<C: ConnectionTrait + TransactionTrait>(
     valid_key(key)?;
     let txn = db.begin().await?;
     global_state::Entity::insert(global_state::ActiveModel {
+        guild_id: Set(scope.as_i64()),
         key: Set(key.to_owned()),
         value: Set(delta),
         text_value: Set(None),
         updated_at: Set(ts(now)),
     })
     .on_conflict(
-        OnConflict::column(global_state::Column::Key)
+        OnConflict::columns([global_state::Column::GuildId, global_state::Column::Key])
             .value(
                 global_state::Column::Value,
                 Expr::col((global_state::Entity, global_state::Column::Value)).add(delta),
@@ -134,7 +167,7 @@ pub async fn global_add<C: ConnectionTrait + TransactionTrait>(
     )
     .exec_without_returning(&txn)
     .await?;
-    let value = global_state::Entity::find_by_id(key.to_owned())
+    let value = global_state::Entity::find_by_id((scope.as_i64(), key.to_owned()))
         .one(&txn)
         .await?
         .map(|m| m.value)
@@ -143,11 +176,13 @@ pub async fn global_add<C: ConnectionTrait + TransactionTrait>(
     Ok(value)
 }
 
-/// Every key with its number and text, by key.
+/// Every key of the scope with its number and text, by key.
 pub async fn global_list<C: ConnectionTrait>(
     db: &C,
+    scope: StateScope,
 ) -> StoreResult<Vec<(String, i64, Option<String>)>> {
     Ok(global_state::Entity::find()
+        .filter(global_state::Column::GuildId.eq(scope.as_i64()))
         .order_by_asc(global_state::Column::Key)
         .all(db)
         .await?
@@ -160,7 +195,7 @@ pub async fn global_list<C: ConnectionTrait>(
 /// `domain::mood::Mood` reads and writes back).
 pub async fn mood<C: ConnectionTrait>(db: &C) -> StoreResult<BTreeMap<String, i64>> {
     // The table holds a handful of rows; filtering here avoids LIKE, where `_` is a wildcard.
-    Ok(global_list(db)
+    Ok(global_list(db, StateScope::BotWide)
         .await?
         .into_iter()
         .filter(|(k, _, _)| k.starts_with(MOOD_PREFIX))
@@ -168,17 +203,19 @@ pub async fn mood<C: ConnectionTrait>(db: &C) -> StoreResult<BTreeMap<String, i6
         .collect())
 }
 
+/// The bot-wide keys (mood, status line); admin commands reach other scopes through
+/// `store::admin`.
 impl Store {
     pub async fn global_get(&self, key: &str) -> StoreResult<Option<i64>> {
-        global_get(&self.reader, key).await
+        global_get(&self.reader, StateScope::BotWide, key).await
     }
 
     pub async fn global_text(&self, key: &str) -> StoreResult<Option<String>> {
-        global_text(&self.reader, key).await
+        global_text(&self.reader, StateScope::BotWide, key).await
     }
 
     pub async fn global_set(&self, key: &str, value: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        global_set(&self.writer, key, value, now).await
+        global_set(&self.writer, StateScope::BotWide, key, value, now).await
     }
 
     pub async fn global_set_text(
@@ -187,15 +224,15 @@ impl Store {
         text: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        global_set_text(&self.writer, key, text, now).await
+        global_set_text(&self.writer, StateScope::BotWide, key, text, now).await
     }
 
     pub async fn global_add(&self, key: &str, delta: i64, now: DateTime<Utc>) -> StoreResult<i64> {
-        global_add(&self.writer, key, delta, now).await
+        global_add(&self.writer, StateScope::BotWide, key, delta, now).await
     }
 
     pub async fn global_list(&self) -> StoreResult<Vec<(String, i64, Option<String>)>> {
-        global_list(&self.reader).await
+        global_list(&self.reader, StateScope::BotWide).await
     }
 
     pub async fn mood(&self) -> StoreResult<BTreeMap<String, i64>> {
@@ -214,9 +251,9 @@ impl Store {
     ) -> StoreResult<()> {
         let tx = self.writer.begin().await?;
         for (key, value) in values {
-            global_set(&tx, key, *value, now).await?;
+            global_set(&tx, StateScope::BotWide, key, *value, now).await?;
         }
-        global_set(&tx, MOOD_DAY_KEY, day, now).await?;
+        global_set(&tx, StateScope::BotWide, MOOD_DAY_KEY, day, now).await?;
         tx.commit().await?;
         Ok(())
     }

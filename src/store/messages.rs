@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use super::{BATCH_ROWS, Store, StoreResult, ts};
-use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
+use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, ServerMember, UserId};
 
 pub(super) fn from_short(m: short_term_messages::Model) -> LoggedMessage {
     from_row((
@@ -293,36 +293,103 @@ pub async fn count_messages_since<C: ConnectionTrait>(
     Ok(q.count(db).await?)
 }
 
-/// Distinct human authors with short-term messages older than `cutoff` (consolidation's work list).
+/// Distinct human authors with short-term messages older than `cutoff`, per server
+/// (consolidation's work list: a member's profile in a server is built from that server's
+/// messages only).
 pub async fn short_term_authors_before<C: ConnectionTrait>(
     db: &C,
     cutoff: DateTime<Utc>,
-) -> StoreResult<Vec<UserId>> {
-    let ids: Vec<i64> = short_term_messages::Entity::find()
+) -> StoreResult<Vec<ServerMember>> {
+    let rows: Vec<(Option<i64>, i64)> = short_term_messages::Entity::find()
         .select_only()
+        .column(short_term_messages::Column::GuildId)
         .column(short_term_messages::Column::AuthorId)
         .distinct()
         .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
         .filter(short_term_messages::Column::IsBot.eq(false))
+        .order_by_asc(short_term_messages::Column::GuildId)
         .order_by_asc(short_term_messages::Column::AuthorId)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(ids.into_iter().map(UserId::from_i64).collect())
+    let mut members: Vec<ServerMember> = rows
+        .into_iter()
+        .map(|(guild, user)| ServerMember::of(guild.map(GuildId::from_i64), UserId::from_i64(user)))
+        .collect();
+    members.sort();
+    members.dedup();
+    Ok(members)
 }
 
-/// A member's short-term messages older than `cutoff`, oldest first.
-pub async fn short_term_of_user_before<C: ConnectionTrait>(
+/// Messages written in the member's scope: that server, or direct messages.
+pub(super) fn in_scope(member: ServerMember) -> Condition {
+    let column = short_term_messages::Column::GuildId;
+    Condition::all()
+        .add(short_term_messages::Column::AuthorId.eq(member.user.as_i64()))
+        .add(match member.guild.as_server() {
+            Some(guild) => column.eq(guild.as_i64()),
+            None => column.is_null(),
+        })
+}
+
+/// A member's short-term messages in one server older than `cutoff`, oldest first.
+pub async fn short_term_of_member_before<C: ConnectionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
     cutoff: DateTime<Utc>,
 ) -> StoreResult<Vec<LoggedMessage>> {
-    short_term_of_user_where(
-        db,
-        user,
-        short_term_messages::Column::CreatedAt.lt(ts(cutoff)),
-    )
-    .await
+    Ok(short_term_messages::Entity::find()
+        .filter(in_scope(member))
+        .filter(short_term_messages::Column::CreatedAt.lt(ts(cutoff)))
+        .order_by_asc(short_term_messages::Column::CreatedAt)
+        .order_by_asc(short_term_messages::Column::MessageId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(from_short)
+        .collect())
+}
+
+/// The members (per server) who still have messages among `ids` in the short-term log: a
+/// consolidation commit keeps only what it learned from messages that were not deleted
+/// meanwhile.
+pub async fn authors_still_logged<C: ConnectionTrait>(
+    db: &C,
+    ids: &[MessageId],
+) -> StoreResult<std::collections::HashSet<ServerMember>> {
+    let mut alive = std::collections::HashSet::new();
+    for chunk in ids.chunks(BATCH_ROWS) {
+        let rows: Vec<(Option<i64>, i64)> = short_term_messages::Entity::find()
+            .select_only()
+            .column(short_term_messages::Column::GuildId)
+            .column(short_term_messages::Column::AuthorId)
+            .filter(
+                short_term_messages::Column::MessageId.is_in(chunk.iter().map(|id| id.as_i64())),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        alive.extend(rows.into_iter().map(|(guild, user)| {
+            ServerMember::of(guild.map(GuildId::from_i64), UserId::from_i64(user))
+        }));
+    }
+    Ok(alive)
+}
+
+/// Deletes short-term messages without archiving them (members and servers that turned
+/// memory off).
+pub async fn discard_short_term<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> StoreResult<u64> {
+    let mut total = 0;
+    for chunk in ids.chunks(BATCH_ROWS) {
+        total += short_term_messages::Entity::delete_many()
+            .filter(
+                short_term_messages::Column::MessageId.is_in(chunk.iter().map(|id| id.as_i64())),
+            )
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(total)
 }
 
 /// Whose messages a short-term query returns.
@@ -412,16 +479,16 @@ impl Store {
     pub async fn short_term_authors_before(
         &self,
         cutoff: DateTime<Utc>,
-    ) -> StoreResult<Vec<UserId>> {
+    ) -> StoreResult<Vec<ServerMember>> {
         short_term_authors_before(&self.reader, cutoff).await
     }
 
-    pub async fn short_term_of_user_before(
+    pub async fn short_term_of_member_before(
         &self,
-        user: UserId,
+        member: ServerMember,
         cutoff: DateTime<Utc>,
     ) -> StoreResult<Vec<LoggedMessage>> {
-        short_term_of_user_before(&self.reader, user, cutoff).await
+        short_term_of_member_before(&self.reader, member, cutoff).await
     }
 
     pub async fn short_term_before(

@@ -1,13 +1,25 @@
-//! The bot's persona: admin-written lines (traits, lore, facts, quirks) that open every prompt.
+//! The bot's persona: admin-written lines (traits, lore, facts, quirks) that open every prompt,
+//! in two layers. The base (`guild_id` NULL) is the bot owners'; each server's admins keep a
+//! layer of their own that adds to it or replaces base entries in that server only. Every
+//! write names its layer and finds only entries of that layer, so an admin of one server can
+//! never touch the base or another server's layer by guessing an id.
 
 use chrono::{DateTime, Utc};
+use entity::guild_settings;
 use entity::persona_entries;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, IntoActiveModel, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
 };
 
+use super::global_state::global_text;
 use super::{Store, StoreError, StoreResult, ts, valid_text};
-use crate::domain::{Persona, PersonaEntry, PersonaKind};
+use crate::domain::{GuildId, Persona, PersonaEntry, PersonaKind, StateScope};
+
+/// The bot-wide state key holding the base persona's name.
+pub const NAME_KEY: &str = "persona_name";
+/// Longest persona name accepted (Discord's nickname limit).
+pub const MAX_NAME_CHARS: usize = 32;
 
 /// Longest persona line accepted.
 pub const MAX_PERSONA_CHARS: usize = 2000;
@@ -19,6 +31,8 @@ fn to_domain(m: persona_entries::Model) -> StoreResult<PersonaEntry> {
         .map_err(|e| StoreError::Corrupt(format!("persona entry {}: {e}", m.id)))?;
     Ok(PersonaEntry {
         id: m.id,
+        guild_id: m.guild_id.map(GuildId::from_i64),
+        replaces: m.replaces,
         kind,
         content: m.content,
         created_at: m.created_at,
@@ -26,40 +40,107 @@ fn to_domain(m: persona_entries::Model) -> StoreResult<PersonaEntry> {
     })
 }
 
-/// All entries in insertion order.
-pub async fn persona<C: ConnectionTrait>(db: &C) -> StoreResult<Persona> {
-    let rows = persona_entries::Entity::find()
+/// The entries of one layer (`None`: the base), in insertion order.
+pub async fn layer_entries<C: ConnectionTrait>(
+    db: &C,
+    layer: Option<GuildId>,
+) -> StoreResult<Vec<PersonaEntry>> {
+    let column = persona_entries::Column::GuildId;
+    let filter = match layer {
+        None => column.is_null(),
+        Some(guild) => column.eq(guild.as_i64()),
+    };
+    persona_entries::Entity::find()
+        .filter(filter)
         .order_by_asc(persona_entries::Column::Id)
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// The persona as `guild` sees it (`None`: the base alone, e.g. for the daily status).
+pub async fn persona<C: ConnectionTrait>(db: &C, guild: Option<GuildId>) -> StoreResult<Persona> {
+    let base = layer_entries(db, None).await?;
+    let (layer, server_name) = match guild.and_then(GuildId::as_server) {
+        Some(g) => (layer_entries(db, Some(g)).await?, server_name(db, g).await?),
+        None => (Vec::new(), None),
+    };
+    let name = match server_name {
+        Some(name) => Some(name),
+        None => global_text(db, StateScope::BotWide, NAME_KEY)
+            .await?
+            .filter(|n| !n.trim().is_empty()),
+    };
     Ok(Persona {
-        entries: rows
-            .into_iter()
-            .map(to_domain)
-            .collect::<StoreResult<_>>()?,
+        name,
+        entries: Persona::layered(base, layer),
     })
 }
 
+async fn server_name<C: ConnectionTrait>(db: &C, guild: GuildId) -> StoreResult<Option<String>> {
+    Ok(guild_settings::Entity::find_by_id(guild.as_i64())
+        .one(db)
+        .await?
+        .and_then(|row| row.persona_name))
+}
+
+/// Renames the persona in one server (`None` there: back to the base name).
+pub async fn set_server_persona_name<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+    name: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let name = name
+        .map(|n| valid_text("persona name", n, MAX_NAME_CHARS))
+        .transpose()?;
+    super::settings::upsert_guild(db, guild, now, |row| row.persona_name = Set(name)).await
+}
+
+/// One entry of one layer; NotFound when the id belongs to another layer.
 pub async fn persona_entry<C: ConnectionTrait>(
     db: &C,
+    layer: Option<GuildId>,
     id: i64,
-) -> StoreResult<Option<PersonaEntry>> {
-    persona_entries::Entity::find_by_id(id)
+) -> StoreResult<PersonaEntry> {
+    let entry = persona_entries::Entity::find_by_id(id)
         .one(db)
         .await?
         .map(to_domain)
-        .transpose()
+        .transpose()?;
+    entry
+        .filter(|e| e.guild_id == layer)
+        .ok_or(StoreError::NotFound {
+            what: "persona entry",
+            id,
+        })
 }
 
+/// Adds an entry to a layer. `replaces` (server layers only) names the base entry this one
+/// stands in for in that server.
 pub async fn add_persona_entry<C: ConnectionTrait>(
     db: &C,
+    layer: Option<GuildId>,
     kind: PersonaKind,
     content: &str,
+    replaces: Option<i64>,
     now: DateTime<Utc>,
 ) -> StoreResult<PersonaEntry> {
     let content = valid_text("persona entry", content, MAX_PERSONA_CHARS)?;
+    if let Some(base_id) = replaces {
+        if layer.is_none() {
+            return Err(StoreError::Invalid(
+                "only a server's layer can replace a base entry".into(),
+            ));
+        }
+        persona_entry(db, None, base_id).await?;
+    }
     let now = ts(now);
     let row = persona_entries::ActiveModel {
+        guild_id: Set(layer.map(GuildId::as_i64)),
+        replaces: Set(replaces),
         kind: Set(kind.as_str().to_owned()),
         content: Set(content),
         created_at: Set(now),
@@ -73,11 +154,13 @@ pub async fn add_persona_entry<C: ConnectionTrait>(
 
 pub async fn edit_persona_entry<C: ConnectionTrait>(
     db: &C,
+    layer: Option<GuildId>,
     id: i64,
     content: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<PersonaEntry> {
     let content = valid_text("persona entry", content, MAX_PERSONA_CHARS)?;
+    persona_entry(db, layer, id).await?;
     let row = persona_entries::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -91,7 +174,20 @@ pub async fn edit_persona_entry<C: ConnectionTrait>(
     to_domain(am.update(db).await?)
 }
 
-pub async fn remove_persona_entry<C: ConnectionTrait>(db: &C, id: i64) -> StoreResult<()> {
+/// Removes an entry of a layer. Removing a base entry also removes the server entries that
+/// replaced it (they would otherwise silently become additions).
+pub async fn remove_persona_entry<C: ConnectionTrait>(
+    db: &C,
+    layer: Option<GuildId>,
+    id: i64,
+) -> StoreResult<()> {
+    persona_entry(db, layer, id).await?;
+    if layer.is_none() {
+        persona_entries::Entity::delete_many()
+            .filter(persona_entries::Column::Replaces.eq(id))
+            .exec(db)
+            .await?;
+    }
     let r = persona_entries::Entity::delete_by_id(id).exec(db).await?;
     if r.rows_affected == 0 {
         return Err(StoreError::NotFound {
@@ -103,33 +199,61 @@ pub async fn remove_persona_entry<C: ConnectionTrait>(db: &C, id: i64) -> StoreR
 }
 
 impl Store {
-    pub async fn persona(&self) -> StoreResult<Persona> {
-        persona(&self.reader).await
+    pub async fn persona(&self, guild: Option<GuildId>) -> StoreResult<Persona> {
+        persona(&self.reader, guild).await
     }
 
-    pub async fn persona_entry(&self, id: i64) -> StoreResult<Option<PersonaEntry>> {
-        persona_entry(&self.reader, id).await
+    pub async fn layer_entries(&self, layer: Option<GuildId>) -> StoreResult<Vec<PersonaEntry>> {
+        layer_entries(&self.reader, layer).await
     }
 
     pub async fn add_persona_entry(
         &self,
+        layer: Option<GuildId>,
         kind: PersonaKind,
         content: &str,
+        replaces: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<PersonaEntry> {
-        add_persona_entry(&self.writer, kind, content, now).await
+        add_persona_entry(&self.writer, layer, kind, content, replaces, now).await
     }
 
     pub async fn edit_persona_entry(
         &self,
+        layer: Option<GuildId>,
         id: i64,
         content: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<PersonaEntry> {
-        edit_persona_entry(&self.writer, id, content, now).await
+        edit_persona_entry(&self.writer, layer, id, content, now).await
     }
 
-    pub async fn remove_persona_entry(&self, id: i64) -> StoreResult<()> {
-        remove_persona_entry(&self.writer, id).await
+    pub async fn remove_persona_entry(&self, layer: Option<GuildId>, id: i64) -> StoreResult<()> {
+        remove_persona_entry(&self.writer, layer, id).await
+    }
+
+    /// Names the persona: the base name (`guild` None, bot owners) or one server's.
+    pub async fn set_persona_name(
+        &self,
+        guild: Option<GuildId>,
+        name: Option<String>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        match guild {
+            Some(g) => set_server_persona_name(&self.writer, g, name.as_deref(), now).await,
+            None => {
+                let name = name
+                    .map(|n| valid_text("persona name", &n, MAX_NAME_CHARS))
+                    .transpose()?;
+                super::global_state::global_set_text(
+                    &self.writer,
+                    StateScope::BotWide,
+                    NAME_KEY,
+                    name.as_deref().unwrap_or(""),
+                    now,
+                )
+                .await
+            }
+        }
     }
 }

@@ -11,43 +11,53 @@ use sea_orm::{
 
 use super::{Store, StoreError, StoreResult, ts, valid_text};
 use crate::domain::relationship::checked;
-use crate::domain::{Metric, Relationship, RelationshipChange, RelationshipEvent, UserId};
+use crate::domain::{
+    GuildId, Metric, Relationship, RelationshipChange, RelationshipEvent, ServerMember, UserId,
+};
 
 /// Longest reason accepted for a change.
 pub const MAX_REASON_CHARS: usize = 500;
 
 /// The member's metrics, or neutral values if the bot never judged them.
-pub async fn relationship<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<Relationship> {
-    Ok(stored_relationship(db, user).await?.unwrap_or_default())
+pub async fn relationship<C: ConnectionTrait>(
+    db: &C,
+    member: ServerMember,
+) -> StoreResult<Relationship> {
+    Ok(stored_relationship(db, member).await?.unwrap_or_default())
 }
 
 /// The stored metrics, `None` when there is no row.
 pub async fn stored_relationship<C: ConnectionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
 ) -> StoreResult<Option<Relationship>> {
-    let Some(m) = relationships::Entity::find_by_id(user.as_i64())
+    let Some(m) = relationships::Entity::find_by_id((member.guild.as_i64(), member.user.as_i64()))
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    Ok(Some(Relationship::new(
+    Ok(Some(row_metrics(&m)?))
+}
+
+fn row_metrics(m: &relationships::Model) -> StoreResult<Relationship> {
+    Ok(Relationship::new(
         i64::from(m.anger),
         i64::from(m.rapport),
         i64::from(m.trust),
         i64::from(m.formality),
-    )?))
+    )?)
 }
 
 async fn write_row<C: ConnectionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
     r: &Relationship,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     relationships::Entity::insert(relationships::ActiveModel {
-        user_id: Set(user.as_i64()),
+        guild_id: Set(member.guild.as_i64()),
+        user_id: Set(member.user.as_i64()),
         anger: Set(r.get(Metric::Anger)),
         rapport: Set(r.get(Metric::Rapport)),
         trust: Set(r.get(Metric::Trust)),
@@ -55,15 +65,18 @@ async fn write_row<C: ConnectionTrait>(
         updated_at: Set(now),
     })
     .on_conflict(
-        OnConflict::column(relationships::Column::UserId)
-            .update_columns([
-                relationships::Column::Anger,
-                relationships::Column::Rapport,
-                relationships::Column::Trust,
-                relationships::Column::Formality,
-                relationships::Column::UpdatedAt,
-            ])
-            .to_owned(),
+        OnConflict::columns([
+            relationships::Column::GuildId,
+            relationships::Column::UserId,
+        ])
+        .update_columns([
+            relationships::Column::Anger,
+            relationships::Column::Rapport,
+            relationships::Column::Trust,
+            relationships::Column::Formality,
+            relationships::Column::UpdatedAt,
+        ])
+        .to_owned(),
     )
     .exec_without_returning(db)
     .await?;
@@ -72,7 +85,7 @@ async fn write_row<C: ConnectionTrait>(
 
 async fn write_events<C: ConnectionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
     changes: &[(RelationshipChange, String)],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -81,7 +94,8 @@ async fn write_events<C: ConnectionTrait>(
     }
     relationship_events::Entity::insert_many(changes.iter().map(|(c, reason)| {
         relationship_events::ActiveModel {
-            user_id: Set(user.as_i64()),
+            guild_id: Set(member.guild.as_i64()),
+            user_id: Set(member.user.as_i64()),
             metric: Set(c.metric.name().to_owned()),
             old_value: Set(c.old_value),
             new_value: Set(c.new_value),
@@ -99,7 +113,7 @@ async fn write_events<C: ConnectionTrait>(
 /// with [`StoreError::Relationship`] before anything is written.
 pub async fn set_metric<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
     metric: Metric,
     value: i64,
     reason: &str,
@@ -109,7 +123,7 @@ pub async fn set_metric<C: ConnectionTrait + TransactionTrait>(
     let reason = valid_text("reason", reason, MAX_REASON_CHARS)?;
     let now = ts(now);
     let txn = db.begin().await?;
-    let current = relationship(&txn, user).await?;
+    let current = relationship(&txn, member).await?;
     let next = current.with(metric, value)?;
     let change = RelationshipChange {
         metric,
@@ -117,8 +131,8 @@ pub async fn set_metric<C: ConnectionTrait + TransactionTrait>(
         new_value: next.get(metric),
         reason: reason.clone(),
     };
-    write_row(&txn, user, &next, now).await?;
-    write_events(&txn, user, &[(change.clone(), reason)], now).await?;
+    write_row(&txn, member, &next, now).await?;
+    write_events(&txn, member, &[(change.clone(), reason)], now).await?;
     txn.commit().await?;
     Ok(change)
 }
@@ -126,7 +140,7 @@ pub async fn set_metric<C: ConnectionTrait + TransactionTrait>(
 /// Saves the metrics after an exchange together with the changes that led there.
 pub async fn save_relationship<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
     new: Relationship,
     changes: &[RelationshipChange],
     now: DateTime<Utc>,
@@ -143,51 +157,54 @@ pub async fn save_relationship<C: ConnectionTrait + TransactionTrait>(
     }
     let now = ts(now);
     let txn = db.begin().await?;
-    write_row(&txn, user, &new, now).await?;
-    write_events(&txn, user, &events, now).await?;
+    write_row(&txn, member, &new, now).await?;
+    write_events(&txn, member, &events, now).await?;
     txn.commit().await?;
     Ok(())
 }
 
-/// The member's newest `limit` changes, newest first.
+/// The member's newest `limit` changes in that server, newest first.
 pub async fn relationship_events<C: ConnectionTrait>(
     db: &C,
-    user: UserId,
+    member: ServerMember,
     limit: u64,
 ) -> StoreResult<Vec<RelationshipEvent>> {
     let rows = relationship_events::Entity::find()
-        .filter(relationship_events::Column::UserId.eq(user.as_i64()))
+        .filter(relationship_events::Column::GuildId.eq(member.guild.as_i64()))
+        .filter(relationship_events::Column::UserId.eq(member.user.as_i64()))
         .order_by_desc(relationship_events::Column::CreatedAt)
         .order_by_desc(relationship_events::Column::Id)
         .limit(limit)
         .all(db)
         .await?;
-    rows.into_iter()
-        .map(|m| {
-            let metric = m.metric.parse::<Metric>().map_err(|_| {
-                StoreError::Corrupt(format!(
-                    "relationship event {}: metric `{}`",
-                    m.id, m.metric
-                ))
-            })?;
-            Ok(RelationshipEvent {
-                id: m.id,
-                user_id: UserId::from_i64(m.user_id),
-                change: RelationshipChange {
-                    metric,
-                    old_value: m.old_value,
-                    new_value: m.new_value,
-                    reason: m.reason,
-                },
-                created_at: m.created_at,
-            })
-        })
-        .collect()
+    rows.into_iter().map(event).collect()
 }
 
-/// Deletes the member's metrics and change log. Returns rows removed.
+fn event(m: relationship_events::Model) -> StoreResult<RelationshipEvent> {
+    let metric = m.metric.parse::<Metric>().map_err(|_| {
+        StoreError::Corrupt(format!(
+            "relationship event {}: metric `{}`",
+            m.id, m.metric
+        ))
+    })?;
+    Ok(RelationshipEvent {
+        id: m.id,
+        guild_id: GuildId::from_i64(m.guild_id),
+        user_id: UserId::from_i64(m.user_id),
+        change: RelationshipChange {
+            metric,
+            old_value: m.old_value,
+            new_value: m.new_value,
+            reason: m.reason,
+        },
+        created_at: m.created_at,
+    })
+}
+
+/// Deletes the member's metrics and change log in every server. Returns rows removed.
 pub async fn delete_relationship<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<u64> {
-    let a = relationships::Entity::delete_by_id(user.as_i64())
+    let a = relationships::Entity::delete_many()
+        .filter(relationships::Column::UserId.eq(user.as_i64()))
         .exec(db)
         .await?;
     let b = relationship_events::Entity::delete_many()
@@ -197,37 +214,66 @@ pub async fn delete_relationship<C: ConnectionTrait>(db: &C, user: UserId) -> St
     Ok(a.rows_affected + b.rows_affected)
 }
 
+/// Every change logged about the member, in every server (their own export), newest first.
+pub async fn relationship_events_of_user<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+) -> StoreResult<Vec<RelationshipEvent>> {
+    let rows = relationship_events::Entity::find()
+        .filter(relationship_events::Column::UserId.eq(user.as_i64()))
+        .order_by_desc(relationship_events::Column::CreatedAt)
+        .order_by_desc(relationship_events::Column::Id)
+        .all(db)
+        .await?;
+    rows.into_iter().map(event).collect()
+}
+
+/// The member's metrics in every server where the bot judged them.
+pub async fn relationships_of_user<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+) -> StoreResult<Vec<(GuildId, Relationship)>> {
+    let rows = relationships::Entity::find()
+        .filter(relationships::Column::UserId.eq(user.as_i64()))
+        .order_by_asc(relationships::Column::GuildId)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|m| Ok((GuildId::from_i64(m.guild_id), row_metrics(&m)?)))
+        .collect()
+}
+
 impl Store {
-    pub async fn relationship(&self, user: UserId) -> StoreResult<Relationship> {
-        relationship(&self.reader, user).await
+    pub async fn relationship(&self, member: ServerMember) -> StoreResult<Relationship> {
+        relationship(&self.reader, member).await
     }
 
     pub async fn set_metric(
         &self,
-        user: UserId,
+        member: ServerMember,
         metric: Metric,
         value: i64,
         reason: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<RelationshipChange> {
-        set_metric(&self.writer, user, metric, value, reason, now).await
+        set_metric(&self.writer, member, metric, value, reason, now).await
     }
 
     pub async fn save_relationship(
         &self,
-        user: UserId,
+        member: ServerMember,
         new: Relationship,
         changes: &[RelationshipChange],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        save_relationship(&self.writer, user, new, changes, now).await
+        save_relationship(&self.writer, member, new, changes, now).await
     }
 
     pub async fn relationship_events(
         &self,
-        user: UserId,
+        member: ServerMember,
         limit: u64,
     ) -> StoreResult<Vec<RelationshipEvent>> {
-        relationship_events(&self.reader, user, limit).await
+        relationship_events(&self.reader, member, limit).await
     }
 }

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use entity::{channel_settings, guild_settings};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
 };
 
 use super::{Store, StoreResult, ts};
@@ -22,12 +23,24 @@ pub async fn channel_policy<C: ConnectionTrait>(
     let ch = channel_settings::Entity::find_by_id(channel.as_i64())
         .one(db)
         .await?;
-    let guild_enabled = match guild {
-        Some(g) => guild_settings::Entity::find_by_id(g.as_i64())
-            .one(db)
-            .await?
-            .map(|m| m.bot_enabled),
+    let guild_row = match guild {
+        Some(g) => {
+            guild_settings::Entity::find_by_id(g.as_i64())
+                .one(db)
+                .await?
+        }
         None => None,
+    };
+    let guild_enabled = guild_row.as_ref().map(|m| m.bot_enabled);
+    let persona_name = match guild_row.and_then(|m| m.persona_name) {
+        Some(name) => Some(name),
+        None => super::global_state::global_text(
+            db,
+            crate::domain::StateScope::BotWide,
+            super::persona::NAME_KEY,
+        )
+        .await?
+        .filter(|n| !n.trim().is_empty()),
     };
     let bot_enabled = ch
         .as_ref()
@@ -40,7 +53,40 @@ pub async fn channel_policy<C: ConnectionTrait>(
     Ok(ChannelPolicy {
         bot_enabled,
         proactive_enabled: bot_enabled && proactive,
+        persona_name,
     })
+}
+
+/// Changes a server's settings row (created with the defaults if the server has none).
+/// Writes go through the one write lane, so the read-modify-write cannot interleave.
+pub async fn upsert_guild<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&mut guild_settings::ActiveModel),
+) -> StoreResult<()> {
+    let existing = guild_settings::Entity::find_by_id(guild.as_i64())
+        .one(db)
+        .await?;
+    let is_new = existing.is_none();
+    let mut row = match existing {
+        Some(row) => row.into_active_model(),
+        None => guild_settings::ActiveModel {
+            guild_id: Set(guild.as_i64()),
+            bot_enabled: Set(true),
+            memory_enabled: Set(true),
+            persona_name: Set(None),
+            updated_at: Set(ts(now)),
+        },
+    };
+    change(&mut row);
+    row.updated_at = Set(ts(now));
+    if is_new {
+        row.insert(db).await?;
+    } else {
+        row.update(db).await?;
+    }
+    Ok(())
 }
 
 pub async fn set_guild_enabled<C: ConnectionTrait>(
@@ -49,22 +95,28 @@ pub async fn set_guild_enabled<C: ConnectionTrait>(
     enabled: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    guild_settings::Entity::insert(guild_settings::ActiveModel {
-        guild_id: Set(guild.as_i64()),
-        bot_enabled: Set(enabled),
-        updated_at: Set(ts(now)),
-    })
-    .on_conflict(
-        OnConflict::column(guild_settings::Column::GuildId)
-            .update_columns([
-                guild_settings::Column::BotEnabled,
-                guild_settings::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    upsert_guild(db, guild, now, |row| row.bot_enabled = Set(enabled)).await
+}
+
+/// Whether the server's members are remembered at all (facts, archive).
+pub async fn set_guild_memory<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    upsert_guild(db, guild, now, |row| row.memory_enabled = Set(enabled)).await
+}
+
+/// Servers whose admins turned memory off.
+pub async fn memory_off_guilds<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<GuildId>> {
+    Ok(guild_settings::Entity::find()
+        .filter(guild_settings::Column::MemoryEnabled.eq(false))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| GuildId::from_i64(m.guild_id))
+        .collect())
 }
 
 /// `enabled` None: inherit the server's setting again.

@@ -9,8 +9,8 @@ use sea_orm::{
 };
 
 use super::{Store, StoreResult, ts, valid_text};
-use crate::domain::{GuildId, KnownName, UserId, UserRecord};
-use crate::ports::store::MemberSighting;
+use crate::domain::{GuildId, KnownName, ServerMember, UserId, UserRecord};
+use crate::ports::store::{MemberSighting, MemorySwitches};
 
 /// Longest name accepted (Discord's own limit is 32; this leaves room for odd clients).
 pub const MAX_NAME_CHARS: usize = 100;
@@ -29,6 +29,7 @@ pub async fn upsert_user<C: ConnectionTrait>(
         id: Set(user.as_i64()),
         username: Set(username),
         is_bot: Set(is_bot),
+        memory_off: Set(false),
         first_seen_at: Set(seen_at),
         last_seen_at: Set(seen_at),
     })
@@ -55,6 +56,7 @@ pub async fn user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<Optio
             id: UserId::from_i64(m.id),
             username: m.username,
             is_bot: m.is_bot,
+            memory_off: m.memory_off,
             first_seen_at: m.first_seen_at,
             last_seen_at: m.last_seen_at,
         }))
@@ -75,6 +77,7 @@ pub async fn record_name<C: ConnectionTrait>(
         id: Set(user.as_i64()),
         username: Set(name.clone()),
         is_bot: Set(false),
+        memory_off: Set(false),
         first_seen_at: Set(seen_at),
         last_seen_at: Set(seen_at),
     })
@@ -105,9 +108,28 @@ pub async fn record_name<C: ConnectionTrait>(
 
 /// Every name seen for the member, most recently seen first.
 pub async fn known_names<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<Vec<KnownName>> {
-    Ok(user_names::Entity::find()
-        .filter(user_names::Column::UserId.eq(user.as_i64()))
-        .order_by_desc(user_names::Column::LastSeenAt)
+    names(db, user, None).await
+}
+
+/// The names one server may see: the member's global names and that server's nicknames.
+pub async fn known_names_in<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    guild: GuildId,
+) -> StoreResult<Vec<KnownName>> {
+    names(db, user, Some(guild)).await
+}
+
+async fn names<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    guild: Option<GuildId>,
+) -> StoreResult<Vec<KnownName>> {
+    let mut q = user_names::Entity::find().filter(user_names::Column::UserId.eq(user.as_i64()));
+    if let Some(guild) = guild {
+        q = q.filter(user_names::Column::GuildId.is_in([0, guild.as_i64()]));
+    }
+    Ok(q.order_by_desc(user_names::Column::LastSeenAt)
         .order_by_asc(user_names::Column::Id)
         .all(db)
         .await?
@@ -118,6 +140,46 @@ pub async fn known_names<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
             first_seen_at: m.first_seen_at,
             last_seen_at: m.last_seen_at,
         })
+        .collect())
+}
+
+/// Turns the member's memory off (`/memory off`) or back on, in every server. Creates the
+/// row if the member was never seen, so the choice holds from their first message.
+pub async fn set_memory_off<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+    username: &str,
+    off: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let username = valid_text("username", username, MAX_NAME_CHARS)?;
+    let now = ts(now);
+    users::Entity::insert(users::ActiveModel {
+        id: Set(user.as_i64()),
+        username: Set(username),
+        is_bot: Set(false),
+        memory_off: Set(off),
+        first_seen_at: Set(now),
+        last_seen_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(users::Column::Id)
+            .update_column(users::Column::MemoryOff)
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Members who turned their memory off.
+pub async fn memory_off_users<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<UserId>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::MemoryOff.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| UserId::from_i64(m.id))
         .collect())
 }
 
@@ -175,5 +237,59 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Who may be remembered: members' and servers' memory switches.
+impl Store {
+    pub async fn set_memory_off(
+        &self,
+        user: UserId,
+        username: &str,
+        off: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        set_memory_off(&self.writer, user, username, off, now).await
+    }
+
+    pub async fn set_guild_memory(
+        &self,
+        guild: GuildId,
+        enabled: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        super::settings::set_guild_memory(&self.writer, guild, enabled, now).await
+    }
+
+    pub async fn memory_switches(&self) -> StoreResult<MemorySwitches> {
+        Ok(MemorySwitches {
+            users_off: memory_off_users(&self.reader).await?,
+            servers_off: super::settings::memory_off_guilds(&self.reader).await?,
+        })
+    }
+
+    /// Whether the member's messages in that server may be remembered.
+    pub async fn remembers(&self, member: ServerMember) -> StoreResult<bool> {
+        let user_off = user(&self.reader, member.user)
+            .await?
+            .is_some_and(|u| u.memory_off);
+        if user_off {
+            return Ok(false);
+        }
+        let Some(guild) = member.guild.as_server() else {
+            return Ok(true);
+        };
+        Ok(entity::guild_settings::Entity::find_by_id(guild.as_i64())
+            .one(&self.reader)
+            .await?
+            .is_none_or(|g| g.memory_enabled))
+    }
+
+    pub async fn known_names_in(
+        &self,
+        user: UserId,
+        guild: GuildId,
+    ) -> StoreResult<Vec<KnownName>> {
+        known_names_in(&self.reader, user, guild).await
     }
 }

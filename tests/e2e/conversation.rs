@@ -166,8 +166,10 @@ async fn prompt_reads_the_database_now(backend: Backend) {
     assert!(!first.contains("collects antique teapots"));
 
     db.add_persona_entry(
+        None,
         PersonaKind::Quirk,
         "collects antique teapots",
+        None,
         chrono::Utc::now(),
     )
     .await

@@ -221,7 +221,7 @@ async fn exchange_moves_the_relationship(backend: Backend) {
         ],
     )
     .await;
-    let alice = UserId(ids::ALICE);
+    let alice = crate::support::member(ids::ALICE);
     let db = &bot.app.database;
     // Trust already at its floor: a negative delta must not push it below 0.
     db.set_metric(

@@ -152,3 +152,11 @@ pub async fn logged(bot: &TestBot, channel: u64) -> Vec<personabot::domain::Logg
         .await
         .expect("read the log")
 }
+
+/// A member of the fake world's first server, as the store keys member data.
+pub fn member(user: u64) -> personabot::domain::ServerMember {
+    personabot::domain::ServerMember::new(
+        personabot::domain::GuildId(fakes::world::ids::GUILD),
+        personabot::domain::UserId(user),
+    )
+}

@@ -1,6 +1,6 @@
 //! A member's data export and deletion.
 
-use crate::{both_backends, fact, msg, t0};
+use crate::{both_backends, fact, member, msg, t0};
 use chrono::Duration;
 use personabot::domain::{GuildId, MessageId, Metric, UserId};
 
@@ -21,7 +21,7 @@ both_backends!(export_and_delete_everything, |store| async move {
         .await
         .expect("supersede");
     store
-        .set_metric(u, Metric::Rapport, 7, "good chat", t)
+        .set_metric(member(42), Metric::Rapport, 7, "good chat", t)
         .await
         .expect("metric");
     store
@@ -41,16 +41,20 @@ both_backends!(export_and_delete_everything, |store| async move {
         export.user.as_ref().map(|u| u.username.as_str()),
         Some("river")
     );
-    assert_eq!(export.names.len(), 1);
-    assert_eq!(export.facts.len(), 2);
-    assert_eq!(export.relationship.map(|r| r.get(Metric::Rapport)), Some(7));
-    assert_eq!(export.relationship_events.len(), 1);
+    // One server: guild 1 (the name, the facts, the messages, the relationship).
+    assert_eq!(export.servers.len(), 1);
+    let server = &export.servers[0];
+    assert_eq!(server.guild_id, Some(GuildId(1)));
+    assert_eq!(server.names.len(), 1);
+    assert_eq!(server.facts.len(), 2);
+    assert_eq!(server.relationship.map(|r| r.get(Metric::Rapport)), Some(7));
+    assert_eq!(server.relationship_events.len(), 1);
     assert_eq!(
-        export.messages.iter().map(|m| m.id.0).collect::<Vec<_>>(),
+        server.messages.iter().map(|m| m.id.0).collect::<Vec<_>>(),
         [2]
     );
     assert_eq!(
-        export
+        server
             .archived_messages
             .iter()
             .map(|m| m.id.0)
@@ -58,17 +62,15 @@ both_backends!(export_and_delete_everything, |store| async move {
         [1]
     );
     let json = serde_json::to_value(&export).expect("serializes");
-    assert_eq!(json["facts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        json["servers"][0]["facts"].as_array().map(Vec::len),
+        Some(2)
+    );
     assert_eq!(json["user"]["username"], "river");
     let report = store.delete_user_data(u).await.expect("delete");
     assert_eq!((report.messages, report.facts), (2, 2));
     let empty = store.export_user(u).await.expect("export");
-    assert!(empty.user.is_none() && empty.names.is_empty() && empty.facts.is_empty());
-    assert!(
-        empty.relationship.is_none()
-            && empty.messages.is_empty()
-            && empty.archived_messages.is_empty()
-    );
+    assert!(empty.is_empty(), "{empty:?}");
     assert_eq!(
         store
             .message(MessageId(3))

@@ -1,6 +1,6 @@
 //! Remembered facts about members, and their embeddings.
 
-use crate::{both_backends, fact, t0};
+use crate::{both_backends, fact, member, t0};
 use chrono::Duration;
 use personabot::domain::UserId;
 use personabot::store::StoreError;
@@ -25,7 +25,10 @@ both_backends!(facts_rank_bump_supersede, |store| async move {
         .await
         .expect("bump");
     assert_eq!(bumped.reference_count, 2);
-    let ranked = store.facts_of_user(UserId(1), false).await.expect("facts");
+    let ranked = store
+        .facts_of_member(member(1), false)
+        .await
+        .expect("facts");
     assert_eq!(
         ranked.iter().map(|f| f.id).collect::<Vec<_>>(),
         [oslo.id, cat.id]
@@ -35,12 +38,15 @@ both_backends!(facts_rank_bump_supersede, |store| async move {
         .supersede_fact(oslo.id, &fact(1, "lives in Bergen"), t + Duration::hours(1))
         .await
         .expect("supersede");
-    let current = store.facts_of_user(UserId(1), false).await.expect("facts");
+    let current = store
+        .facts_of_member(member(1), false)
+        .await
+        .expect("facts");
     assert_eq!(
         current.iter().map(|f| f.fact.as_str()).collect::<Vec<_>>(),
         ["lives in Bergen", "has a cat"]
     );
-    let all = store.facts_of_user(UserId(1), true).await.expect("facts");
+    let all = store.facts_of_member(member(1), true).await.expect("facts");
     assert_eq!(all.len(), 3);
     let old = store.fact(oslo.id).await.expect("get").expect("kept");
     assert_eq!(old.superseded_by, Some(bergen.id));
@@ -61,7 +67,7 @@ both_backends!(facts_rank_bump_supersede, |store| async move {
     ));
     // Edit and delete are scoped to the member.
     let edited = store
-        .edit_fact(UserId(1), cat.id, "has two cats", "pets")
+        .edit_fact(member(1), cat.id, "has two cats", "pets")
         .await
         .expect("edit");
     assert_eq!(
@@ -69,11 +75,11 @@ both_backends!(facts_rank_bump_supersede, |store| async move {
         ("has two cats", "pets")
     );
     assert!(matches!(
-        store.edit_fact(UserId(2), cat.id, "x", "y").await,
+        store.edit_fact(member(2), cat.id, "x", "y").await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
-        store.delete_fact(UserId(2), cat.id).await,
+        store.delete_fact(member(2), cat.id).await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
@@ -81,12 +87,40 @@ both_backends!(facts_rank_bump_supersede, |store| async move {
         Err(StoreError::Invalid(_))
     ));
     assert_eq!(store.count_facts().await.expect("count"), 4);
-    store.delete_fact(UserId(1), cat.id).await.expect("delete");
+    store.delete_fact(member(1), cat.id).await.expect("delete");
     assert_eq!(store.count_facts().await.expect("count"), 3);
+    // Another server's facts about the same member are not touched.
+    let elsewhere = personabot::domain::NewFact {
+        guild_id: personabot::domain::GuildId(2),
+        ..fact(1, "likes tea")
+    };
+    store.insert_fact(&elsewhere, t).await.expect("insert");
+    assert!(
+        store
+            .facts_of_member(member(1), false)
+            .await
+            .expect("facts")
+            .iter()
+            .all(|f| f.fact != "likes tea")
+    );
     assert_eq!(
-        store.delete_all_facts(UserId(1)).await.expect("delete all"),
+        store
+            .delete_member_facts(member(1))
+            .await
+            .expect("delete all"),
         2
     );
+    assert_eq!(
+        store.facts_of_user(UserId(1)).await.expect("facts").len(),
+        1
+    );
+    store
+        .delete_user_fact(
+            UserId(1),
+            store.facts_of_user(UserId(1)).await.expect("facts")[0].id,
+        )
+        .await
+        .expect("own fact");
     assert_eq!(store.count_facts().await.expect("count"), 1);
 });
 

@@ -47,8 +47,14 @@ fn msg(id: u64, channel: u64, author: u64, at: DateTime<Utc>, content: &str) -> 
     }
 }
 
+/// A member of the test server (guild 1) that `msg` writes in.
+fn member(user: u64) -> personabot::domain::ServerMember {
+    personabot::domain::ServerMember::new(GuildId(1), UserId(user))
+}
+
 fn fact(user: u64, text: &str) -> NewFact {
     NewFact {
+        guild_id: GuildId(1),
         user_id: UserId(user),
         fact: text.to_owned(),
         category: "general".to_owned(),

@@ -1,6 +1,6 @@
 //! The short-term message log and its archive.
 
-use crate::{both_backends, count, msg, t0};
+use crate::{both_backends, count, member, msg, t0};
 use chrono::Duration;
 use personabot::domain::{ChannelId, GuildId, LoggedMessage, MessageId, UserId};
 use sea_orm::TransactionTrait;
@@ -173,10 +173,10 @@ both_backends!(archive_moves_exactly_once, |store| async move {
             .short_term_authors_before(cutoff)
             .await
             .expect("authors"),
-        [UserId(100), UserId(101)]
+        [member(100), member(101)]
     );
     let old = store
-        .short_term_of_user_before(UserId(100), cutoff)
+        .short_term_of_member_before(member(100), cutoff)
         .await
         .expect("old");
     assert_eq!(old.iter().map(|m| m.id.0).collect::<Vec<_>>(), [1, 2]);

@@ -2,12 +2,14 @@
 
 use crate::{both_backends, count, t0};
 use chrono::Duration;
-use personabot::domain::{Metric, Relationship, RelationshipChange, RelationshipError, UserId};
+use personabot::domain::{
+    GuildId, Metric, Relationship, RelationshipChange, RelationshipError, ServerMember, UserId,
+};
 use personabot::store::StoreError;
 
 both_backends!(relationship_metrics_and_events, |store| async move {
     let t = t0();
-    let user = UserId(5);
+    let user = ServerMember::new(GuildId(1), UserId(5));
     assert_eq!(
         store.relationship(user).await.expect("read"),
         Relationship::default()
@@ -55,7 +57,13 @@ both_backends!(relationship_metrics_and_events, |store| async move {
         StoreError::Relationship(RelationshipError::OutOfRange { .. })
     ));
     let err = store
-        .set_metric(UserId(6), Metric::Trust, -1, "new member", t)
+        .set_metric(
+            ServerMember::new(GuildId(1), UserId(6)),
+            Metric::Trust,
+            -1,
+            "new member",
+            t,
+        )
         .await
         .expect_err("refused");
     assert!(matches!(err, StoreError::Relationship(_)));

@@ -9,10 +9,11 @@ both_backends!(channel_policy_precedence, |store| async move {
     let default = ChannelPolicy {
         bot_enabled: true,
         proactive_enabled: false,
+        persona_name: None,
     };
     assert_eq!(
         store
-            .channel_policy(Some(g), c, default)
+            .channel_policy(Some(g), c, default.clone())
             .await
             .expect("policy"),
         default
@@ -20,16 +21,20 @@ both_backends!(channel_policy_precedence, |store| async move {
     let off = ChannelPolicy {
         bot_enabled: false,
         proactive_enabled: false,
+        persona_name: None,
     };
     assert_eq!(
-        store.channel_policy(Some(g), c, off).await.expect("policy"),
+        store
+            .channel_policy(Some(g), c, off.clone())
+            .await
+            .expect("policy"),
         off
     );
     // Server off overrides the default.
     store.set_guild_enabled(g, false, t).await.expect("guild");
     assert!(
         !store
-            .channel_policy(Some(g), c, default)
+            .channel_policy(Some(g), c, default.clone())
             .await
             .expect("policy")
             .bot_enabled
@@ -41,7 +46,7 @@ both_backends!(channel_policy_precedence, |store| async move {
         .expect("channel");
     assert!(
         store
-            .channel_policy(Some(g), c, default)
+            .channel_policy(Some(g), c, default.clone())
             .await
             .expect("policy")
             .bot_enabled
@@ -53,7 +58,7 @@ both_backends!(channel_policy_precedence, |store| async move {
         .expect("channel");
     assert!(
         !store
-            .channel_policy(Some(g), c, default)
+            .channel_policy(Some(g), c, default.clone())
             .await
             .expect("policy")
             .bot_enabled
@@ -65,7 +70,7 @@ both_backends!(channel_policy_precedence, |store| async move {
         .expect("channel");
     assert!(
         !store
-            .channel_policy(Some(g), c, default)
+            .channel_policy(Some(g), c, default.clone())
             .await
             .expect("policy")
             .bot_enabled
@@ -77,7 +82,7 @@ both_backends!(channel_policy_precedence, |store| async move {
         .expect("proactive");
     assert_eq!(
         store
-            .channel_policy(Some(g), c, default)
+            .channel_policy(Some(g), c, default.clone())
             .await
             .expect("policy"),
         off
@@ -88,18 +93,19 @@ both_backends!(channel_policy_precedence, |store| async move {
         .expect("channel");
     assert_eq!(
         store
-            .channel_policy(Some(g), c, default)
+            .channel_policy(Some(g), c, default.clone())
             .await
             .expect("policy"),
         ChannelPolicy {
             bot_enabled: true,
-            proactive_enabled: true
+            proactive_enabled: true,
+            persona_name: None,
         }
     );
     // DMs (no server) use channel then default.
     assert_eq!(
         store
-            .channel_policy(None, ChannelId(77), default)
+            .channel_policy(None, ChannelId(77), default.clone())
             .await
             .expect("policy"),
         default

@@ -6,12 +6,13 @@ use super::StoreMsg;
 use super::journal::Journal;
 use crate::actors::{ActorError, Slot};
 use crate::domain::{
-    ChannelId, GuildId, LoggedMessage, MessageId, ModCase, Persona, ProactiveKind, Relationship,
-    RelationshipChange, RunStats, UserId,
+    ChannelId, DeletionReport, GuildId, LoggedMessage, MessageId, ModCase, Persona, ProactiveKind,
+    Relationship, RelationshipChange, RunStats, ServerMember, UserId,
 };
 use crate::ports::store::{
     BanStore, ConsolidationCommit, ConsolidationStore, ConversationStore, DailyStore,
-    MemberSighting, PersonaReads, ProactiveStore, ReplyInputs, StoreError, StoreResult,
+    MemberSighting, MemorySwitches, PersonaReads, ProactiveStore, ReplyInputs, StoreError,
+    StoreResult,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -93,16 +94,25 @@ impl StoreHandle {
 
     pub async fn save_relationship(
         &self,
-        user: UserId,
+        member: ServerMember,
         relationship: Relationship,
         changes: Vec<RelationshipChange>,
     ) {
         self.cast(StoreMsg::SaveRelationship {
-            user,
+            member,
             relationship,
             changes,
         })
         .await;
+    }
+
+    /// Erases everything stored about a member in every server, including their messages
+    /// still waiting to be written.
+    pub async fn erase_user(&self, user: UserId) -> StoreResult<DeletionReport> {
+        let buffered = self.journal.forget_author(user);
+        let mut report = self.delete_user_rows(user).await?;
+        report.messages += u64::try_from(buffered).unwrap_or(u64::MAX);
+        Ok(report)
     }
 
     /// Waits until every message and write accepted so far is in the database.
@@ -115,13 +125,13 @@ impl StoreHandle {
     pub async fn reply_inputs(
         &self,
         channel: ChannelId,
-        user: UserId,
+        member: ServerMember,
         since: DateTime<Utc>,
         max_messages: u64,
     ) -> StoreResult<ReplyInputs> {
         self.call(|reply| StoreMsg::ReplyInputs {
             channel,
-            user,
+            member,
             since,
             max_messages,
             reply,
@@ -152,8 +162,8 @@ impl StoreHandle {
 
 #[async_trait]
 impl PersonaReads for StoreHandle {
-    async fn persona(&self) -> StoreResult<Persona> {
-        StoreHandle::persona(self).await
+    async fn persona(&self, guild: Option<GuildId>) -> StoreResult<Persona> {
+        StoreHandle::persona(self, guild).await
     }
     async fn mood(&self) -> StoreResult<BTreeMap<String, i64>> {
         StoreHandle::mood(self).await
@@ -168,11 +178,11 @@ impl ConversationStore for StoreHandle {
     async fn reply_inputs(
         &self,
         channel: ChannelId,
-        user: UserId,
+        member: ServerMember,
         since: DateTime<Utc>,
         max_messages: u64,
     ) -> StoreResult<ReplyInputs> {
-        StoreHandle::reply_inputs(self, channel, user, since, max_messages).await
+        StoreHandle::reply_inputs(self, channel, member, since, max_messages).await
     }
     async fn recent_messages(
         &self,
@@ -182,19 +192,19 @@ impl ConversationStore for StoreHandle {
     ) -> StoreResult<Vec<LoggedMessage>> {
         StoreHandle::recent_messages(self, channel, since, limit).await
     }
-    async fn relationship(&self, user: UserId) -> StoreResult<Relationship> {
-        StoreHandle::relationship(self, user).await
+    async fn relationship(&self, member: ServerMember) -> StoreResult<Relationship> {
+        StoreHandle::relationship(self, member).await
     }
     async fn append_message(&self, message: LoggedMessage) {
         StoreHandle::append_message(self, message).await;
     }
     async fn save_relationship(
         &self,
-        user: UserId,
+        member: ServerMember,
         relationship: Relationship,
         changes: Vec<RelationshipChange>,
     ) {
-        StoreHandle::save_relationship(self, user, relationship, changes).await;
+        StoreHandle::save_relationship(self, member, relationship, changes).await;
     }
     async fn record_proactive_post(
         &self,
@@ -258,22 +268,28 @@ impl ConsolidationStore for StoreHandle {
     ) -> StoreResult<()> {
         StoreHandle::finish_run(self, run_id, now, stats).await
     }
-    async fn short_term_authors_before(&self, cutoff: DateTime<Utc>) -> StoreResult<Vec<UserId>> {
+    async fn short_term_authors_before(
+        &self,
+        cutoff: DateTime<Utc>,
+    ) -> StoreResult<Vec<ServerMember>> {
         StoreHandle::short_term_authors_before(self, cutoff).await
     }
-    async fn short_term_of_user_before(
+    async fn short_term_of_member_before(
         &self,
-        user: UserId,
+        member: ServerMember,
         cutoff: DateTime<Utc>,
     ) -> StoreResult<Vec<LoggedMessage>> {
-        StoreHandle::short_term_of_user_before(self, user, cutoff).await
+        StoreHandle::short_term_of_member_before(self, member, cutoff).await
+    }
+    async fn memory_switches(&self) -> StoreResult<MemorySwitches> {
+        StoreHandle::memory_switches(self).await
     }
     async fn current_facts(
         &self,
-        user: UserId,
+        member: ServerMember,
         embedding_model: Option<String>,
     ) -> StoreResult<Vec<crate::domain::MemoryFact>> {
-        StoreHandle::current_facts(self, user, embedding_model).await
+        StoreHandle::current_facts(self, member, embedding_model).await
     }
     async fn commit_consolidation(&self, commit: ConsolidationCommit) -> StoreResult<u64> {
         StoreHandle::commit_consolidation(self, commit).await

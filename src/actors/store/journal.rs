@@ -71,6 +71,15 @@ impl Journal {
         self.lock().retain(|m| !ids.contains(&m.id));
     }
 
+    /// Drops every uncommitted message by `author` (they erased their data); returns how
+    /// many.
+    pub fn forget_author(&self, author: crate::domain::UserId) -> usize {
+        let mut pending = self.lock();
+        let before = pending.len();
+        pending.retain(|m| m.author_id != author);
+        before - pending.len()
+    }
+
     /// The channel's uncommitted messages at or after `since`.
     pub fn of_channel(&self, channel: ChannelId, since: DateTime<Utc>) -> Vec<LoggedMessage> {
         self.lock()

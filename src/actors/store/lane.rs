@@ -12,7 +12,8 @@
 
 use super::journal::Journal;
 use super::requests::StoreRequest;
-use crate::domain::{LoggedMessage, MessageId, Relationship, RelationshipChange, UserId};
+use crate::domain::ServerMember;
+use crate::domain::{LoggedMessage, MessageId, Relationship, RelationshipChange};
 use crate::ports::store::MemberSighting;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -42,7 +43,7 @@ pub enum LaneJob {
     Delete(MessageId),
     Sighting(MemberSighting),
     SaveRelationship {
-        user: UserId,
+        member: ServerMember,
         relationship: Relationship,
         changes: Vec<RelationshipChange>,
     },
@@ -99,15 +100,15 @@ async fn apply(store: &Store, job: LaneJob) {
             }
         }
         LaneJob::SaveRelationship {
-            user,
+            member,
             relationship,
             changes,
         } => {
             if let Err(error) = store
-                .save_relationship(user, relationship, &changes, Utc::now())
+                .save_relationship(member, relationship, &changes, Utc::now())
                 .await
             {
-                tracing::warn!(%error, %user, "could not save relationship change");
+                tracing::warn!(%error, user = %member.user, guild = %member.guild, "could not save relationship change");
             }
         }
         LaneJob::Barrier(reply) => {

@@ -24,7 +24,8 @@ pub use journal::Journal;
 pub use requests::{Access, StoreRequest};
 
 use crate::domain::{
-    ChannelId, GuildId, LoggedMessage, MessageId, Relationship, RelationshipChange, UserId,
+    ChannelId, GuildId, LoggedMessage, MessageId, Relationship, RelationshipChange, ServerMember,
+    UserId,
 };
 use crate::ports::store::{MemberSighting, ReplyInputs, StoreResult};
 use crate::store::Store;
@@ -47,14 +48,14 @@ pub enum StoreMsg {
     DeleteMessage(MessageId),
     SeenMember(MemberSighting),
     SaveRelationship {
-        user: UserId,
+        member: ServerMember,
         relationship: Relationship,
         changes: Vec<RelationshipChange>,
     },
     /// Everything a reply is built from, in one read that also sees unwritten messages.
     ReplyInputs {
         channel: ChannelId,
-        user: UserId,
+        member: ServerMember,
         since: DateTime<Utc>,
         max_messages: u64,
         reply: RpcReplyPort<StoreResult<ReplyInputs>>,
@@ -201,13 +202,13 @@ impl Actor for StoreActor {
                 }
             }
             StoreMsg::SaveRelationship {
-                user,
+                member,
                 relationship,
                 changes,
             } => {
                 state
                     .enqueue(LaneJob::SaveRelationship {
-                        user,
+                        member,
                         relationship,
                         changes,
                     })
@@ -215,7 +216,7 @@ impl Actor for StoreActor {
             }
             StoreMsg::ReplyInputs {
                 channel,
-                user,
+                member,
                 since,
                 max_messages,
                 reply,
@@ -224,7 +225,7 @@ impl Actor for StoreActor {
                 let store = state.store.clone();
                 answer_later(reply, async move {
                     let mut inputs =
-                        read_reply_inputs(&store, channel, user, since, max_messages).await?;
+                        read_reply_inputs(&store, channel, member, since, max_messages).await?;
                     let stored = std::mem::take(&mut inputs.transcript);
                     inputs.transcript = journal::merge_transcript(stored, pending, max_messages);
                     Ok(inputs)
@@ -280,25 +281,28 @@ fn answer_later<T: Send + 'static>(
     });
 }
 
-/// The reply's inputs from the database, read concurrently.
+/// The reply's inputs from the database, read concurrently. Everything about the member
+/// comes from the server the reply is in; a member who turned memory off (or a server that
+/// did) gets no remembered facts.
 async fn read_reply_inputs(
     store: &Store,
     channel: ChannelId,
-    user: UserId,
+    member: ServerMember,
     since: DateTime<Utc>,
     max_messages: u64,
 ) -> StoreResult<ReplyInputs> {
-    let (transcript, facts, relationship, known_names, persona, mood) = futures::try_join!(
+    let (transcript, facts, relationship, known_names, persona, mood, remembers) = futures::try_join!(
         store.recent_messages(channel, since, max_messages),
-        store.facts_of_user(user, false),
-        store.relationship(user),
-        store.known_names(user),
-        store.persona(),
+        store.facts_of_member(member, false),
+        store.relationship(member),
+        store.known_names_in(member.user, member.guild),
+        store.persona(member.guild.as_server()),
         store.mood(),
+        store.remembers(member),
     )?;
     Ok(ReplyInputs {
         transcript,
-        facts,
+        facts: if remembers { facts } else { Vec::new() },
         relationship,
         known_names,
         persona,

@@ -17,9 +17,10 @@ use crate::domain::mood::STATUS_KEY;
 use crate::domain::{
     ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemoryFact,
     MessageId, Metric, ModAction, ModCase, Persona, PersonaEntry, PersonaKind, ProactiveKind,
-    Relationship, RelationshipChange, RunStats, StateEntry, Ticket, UserExport, UserId,
+    Relationship, RelationshipChange, RelationshipEvent, RunStats, ServerMember, StateEntry,
+    StateScope, Ticket, UserExport, UserId,
 };
-use crate::ports::store::{ConsolidationCommit, StoreResult};
+use crate::ports::store::{ConsolidationCommit, MemorySwitches, StoreResult};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use ractor::RpcReplyPort;
@@ -88,51 +89,75 @@ macro_rules! store_requests {
 }
 
 store_requests! {
-    // Persona, mood and state.
-    Read Persona fn persona() -> Persona = |s, _now| s.persona().await;
-    Read PersonaEntries fn persona_entries() -> Vec<PersonaEntry> =
-        |s, _now| s.persona().await.map(|p| p.entries);
+    // Persona, mood and state. A persona layer is `None` for the base (bot owners) or a
+    // server's; every write finds only entries of the layer it names.
+    Read Persona fn persona(guild: Option<GuildId>) -> Persona = |s, _now| s.persona(guild).await;
+    Read PersonaEntries fn persona_entries(layer: Option<GuildId>) -> Vec<PersonaEntry> =
+        |s, _now| s.layer_entries(layer).await;
     Read MoodValues fn mood() -> BTreeMap<String, i64> = |s, _now| s.mood().await;
     Read StatusLine fn status_line() -> Option<String> = |s, _now| s.global_text(STATUS_KEY).await;
     Read StateValue fn state_value(key: String) -> Option<i64> = |s, _now| s.global_get(&key).await;
-    Read ListState fn list_state() -> Vec<StateEntry> = |s, _now| s.list_state().await;
-    Read GetState fn state_entry(key: String) -> StateEntry = |s, _now| s.state_entry(key).await;
-    Write AddPersonaEntry fn add_persona_entry(kind: PersonaKind, content: String) -> PersonaEntry =
-        |s, now| s.add_persona_entry(kind, &content, now).await;
-    Write EditPersonaEntry fn edit_persona_entry(id: i64, content: String) -> PersonaEntry =
-        |s, now| s.edit_persona_entry(id, &content, now).await;
-    Write RemovePersonaEntry fn remove_persona_entry(id: i64) -> () =
-        |s, _now| s.remove_persona_entry(id).await;
+    Read ListState fn list_state(scope: StateScope) -> Vec<StateEntry> = |s, _now| s.list_state(scope).await;
+    Read GetState fn state_entry(scope: StateScope, key: String) -> StateEntry = |s, _now| s.state_entry(scope, key).await;
+    Write AddPersonaEntry fn add_persona_entry(layer: Option<GuildId>, kind: PersonaKind, content: String, replaces: Option<i64>) -> PersonaEntry =
+        |s, now| s.add_persona_entry(layer, kind, &content, replaces, now).await;
+    Write EditPersonaEntry fn edit_persona_entry(layer: Option<GuildId>, id: i64, content: String) -> PersonaEntry =
+        |s, now| s.edit_persona_entry(layer, id, &content, now).await;
+    Write RemovePersonaEntry fn remove_persona_entry(layer: Option<GuildId>, id: i64) -> () =
+        |s, _now| s.remove_persona_entry(layer, id).await;
+    /// `guild` None: the base name; `name` None: back to the base name (or the setting).
+    Write SetPersonaName fn set_persona_name(guild: Option<GuildId>, name: Option<String>) -> () =
+        |s, now| s.set_persona_name(guild, name, now).await;
     /// Sets the number, the text, or both; at least one must be given.
-    Write SetState fn set_state(key: String, value: Option<i64>, text: Option<String>) -> StateEntry =
-        |s, now| s.set_state(key, value, text, now).await;
+    Write SetState fn set_state(scope: StateScope, key: String, value: Option<i64>, text: Option<String>) -> StateEntry =
+        |s, now| s.set_state(scope, key, value, text, now).await;
+    Write DeleteState fn delete_state(scope: StateScope, key: String) -> bool =
+        |s, _now| s.delete_state(scope, key).await;
     /// Writes the day's mood values and marks the day rolled, atomically.
     Write RollMood fn roll_mood(values: Vec<(String, i64)>, day: i64, at: DateTime<Utc>) -> () =
         |s, _now| s.roll_mood(&values, day, at).await;
     Write SetStatusLine fn set_status_line(text: String, at: DateTime<Utc>) -> () =
         |s, _now| s.global_set_text(STATUS_KEY, &text, at).await;
 
-    // Members: profile, facts, relationship.
-    Read KnownNames fn known_names(user: UserId) -> Vec<KnownName> = |s, _now| s.known_names(user).await;
-    Read Relationship fn relationship(user: UserId) -> Relationship = |s, _now| s.relationship(user).await;
-    Read ListFacts fn facts_of_user(user: UserId, include_superseded: bool) -> Vec<MemoryFact> =
-        |s, _now| s.facts_of_user(user, include_superseded).await;
-    Read CurrentFacts fn current_facts(user: UserId, embedding_model: Option<String>) -> Vec<MemoryFact> =
-        |s, _now| s.current_facts(user, embedding_model.as_deref()).await;
+    // Members: profile, facts, relationship, all per server.
+    Read KnownNames fn known_names(member: ServerMember) -> Vec<KnownName> =
+        |s, _now| s.known_names_in(member.user, member.guild).await;
+    Read Relationship fn relationship(member: ServerMember) -> Relationship = |s, _now| s.relationship(member).await;
+    Read RelationshipEvents fn relationship_events(member: ServerMember, limit: u64) -> Vec<RelationshipEvent> =
+        |s, _now| s.relationship_events(member, limit).await;
+    Read ListFacts fn facts_of_member(member: ServerMember, include_superseded: bool) -> Vec<MemoryFact> =
+        |s, _now| s.facts_of_member(member, include_superseded).await;
+    Read CurrentFacts fn current_facts(member: ServerMember, embedding_model: Option<String>) -> Vec<MemoryFact> =
+        |s, _now| s.current_facts(member, embedding_model.as_deref()).await;
     Read CountFacts fn count_facts() -> u64 = |s, _now| s.count_facts().await;
-    Write AddFact fn add_fact(user: UserId, fact: String, category: String) -> MemoryFact =
-        |s, now| s.add_fact(user, fact, category, now).await;
+    Write AddFact fn add_fact(member: ServerMember, fact: String, category: String) -> MemoryFact =
+        |s, now| s.add_fact(member, fact, category, now).await;
     /// `category` None keeps the current one.
-    Write EditFact fn edit_fact(user: UserId, id: i64, fact: String, category: Option<String>) -> MemoryFact =
-        |s, _now| s.edit_own_fact(user, id, fact, category).await;
-    Write DeleteFact fn delete_fact(user: UserId, id: i64) -> () = |s, _now| s.delete_fact(user, id).await;
-    Write DeleteAllFacts fn delete_all_facts(user: UserId) -> u64 = |s, _now| s.delete_all_facts(user).await;
-    Write SetMetric fn set_metric(user: UserId, metric: Metric, value: i64, reason: String) -> RelationshipChange =
-        |s, now| s.set_metric_checked(user, metric, value, reason, now).await;
+    Write EditFact fn edit_fact(member: ServerMember, id: i64, fact: String, category: Option<String>) -> MemoryFact =
+        |s, _now| s.edit_own_fact(member, id, fact, category).await;
+    Write DeleteFact fn delete_fact(member: ServerMember, id: i64) -> () = |s, _now| s.delete_fact(member, id).await;
+    /// The member's own facts in every server (`/memory` in a DM).
+    Read UserFacts fn facts_of_user(user: UserId) -> Vec<MemoryFact> = |s, _now| s.facts_of_user(user).await;
+    /// A member deletes their own fact, whichever server it is from.
+    Write DeleteUserFact fn delete_user_fact(user: UserId, id: i64) -> () = |s, _now| s.delete_user_fact(user, id).await;
+    Write DeleteMemberFacts fn delete_member_facts(member: ServerMember) -> u64 =
+        |s, _now| s.delete_member_facts(member).await;
+    Write SetMetric fn set_metric(member: ServerMember, metric: Metric, value: i64, reason: String) -> RelationshipChange =
+        |s, now| s.set_metric_checked(member, metric, value, reason, now).await;
+    Write ResetRelationship fn reset_relationship(member: ServerMember, reason: String) -> Vec<RelationshipChange> =
+        |s, now| s.reset_relationship(member, reason, now).await;
     Synced ExportUser fn export_user(user: UserId) -> UserExport = |s, _now| s.export_user(user).await;
-    /// Everything stored about a member (messages, facts, metrics, names).
-    Write DeleteUserData fn delete_user_data(user: UserId) -> DeletionReport =
+    /// Everything stored about a member in every server (use `StoreHandle::erase_user`,
+    /// which also drops their messages still waiting to be written).
+    Write DeleteUserData fn delete_user_rows(user: UserId) -> DeletionReport =
         |s, _now| s.delete_user_data(user).await;
+    /// `/memory off` (true) and `/memory on`, for every server.
+    Write SetMemoryOff fn set_memory_off(user: UserId, username: String, off: bool) -> () =
+        |s, now| s.set_memory_off(user, &username, off, now).await;
+    Write SetGuildMemory fn set_guild_memory(guild: GuildId, enabled: bool) -> () =
+        |s, now| s.set_guild_memory(guild, enabled, now).await;
+    Read Remembers fn remembers(member: ServerMember) -> bool = |s, _now| s.remembers(member).await;
+    Read MemorySwitches fn memory_switches() -> MemorySwitches = |s, _now| s.memory_switches().await;
 
     // Where the bot speaks.
     Read ChannelPolicy fn channel_policy(guild: Option<GuildId>, channel: ChannelId, default: ChannelPolicy) -> ChannelPolicy =
@@ -174,10 +199,10 @@ store_requests! {
     Write StartRun fn start_run(cutoff: DateTime<Utc>, at: DateTime<Utc>) -> i64 = |s, _now| s.start_run(cutoff, at).await;
     Write FinishRun fn finish_run(run_id: i64, at: DateTime<Utc>, stats: RunStats) -> () =
         |s, _now| s.finish_run(run_id, at, stats).await;
-    Synced ShortTermAuthorsBefore fn short_term_authors_before(cutoff: DateTime<Utc>) -> Vec<UserId> =
+    Synced ShortTermAuthorsBefore fn short_term_authors_before(cutoff: DateTime<Utc>) -> Vec<ServerMember> =
         |s, _now| s.short_term_authors_before(cutoff).await;
-    Synced ShortTermOfUserBefore fn short_term_of_user_before(user: UserId, cutoff: DateTime<Utc>) -> Vec<LoggedMessage> =
-        |s, _now| s.short_term_of_user_before(user, cutoff).await;
+    Synced ShortTermOfMemberBefore fn short_term_of_member_before(member: ServerMember, cutoff: DateTime<Utc>) -> Vec<LoggedMessage> =
+        |s, _now| s.short_term_of_member_before(member, cutoff).await;
     /// Commits one group all or nothing; returns how many messages were archived.
     Write CommitConsolidation fn commit_consolidation(commit: ConsolidationCommit) -> u64 =
         |s, _now| s.commit_consolidation(commit).await;

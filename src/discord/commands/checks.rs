@@ -5,8 +5,8 @@
 //! and the server's roles from the gateway cache.
 
 use super::{Context, Error, UserError};
-use crate::domain::UserId;
 use crate::domain::moderation::{Party, RoleRank, perms};
+use crate::domain::{ServerMember, UserId};
 use serenity::all::{CommandInteraction, GuildId, Member, RoleId};
 use std::collections::HashMap;
 
@@ -64,15 +64,29 @@ pub fn require_bot(ctx: Context<'_>, bit: u64) -> Result<(), Error> {
     }
 }
 
-/// Administrators, the server owner, the owner ids in settings and holders of the admin
-/// role from settings.
+/// Bot owners: `bot.owner_ids` and the application's owner (or team members) as Discord
+/// reports them. They alone change what every server shares: the base persona and its
+/// name, the mood, bot-wide state.
+pub fn is_owner(ctx: Context<'_>) -> bool {
+    let user = ctx.author().id;
+    ctx.data().settings.bot.owner_ids.contains(&user.get())
+        || ctx.framework().options().owners.contains(&user)
+}
+
+/// Admins of the server the command was invoked in: Administrator or Manage Server there
+/// (as Discord computed them for this interaction), the configured admin role, or the
+/// server's owner; and bot owners. Nothing here carries over to another server: every
+/// admin command reads and writes only the server it was invoked in.
 pub fn is_admin(ctx: Context<'_>) -> bool {
-    let settings = &ctx.data().settings.bot;
-    let user = ctx.author().id.get();
-    if settings.owner_ids.contains(&user) {
+    if is_owner(ctx) {
         return true;
     }
-    if perms::has(invoker_permissions(ctx), perms::ADMINISTRATOR) {
+    if ctx.guild_id().is_none() {
+        return false;
+    }
+    let permissions = invoker_permissions(ctx);
+    if perms::has(permissions, perms::ADMINISTRATOR) || perms::has(permissions, perms::MANAGE_GUILD)
+    {
         return true;
     }
     let Ok(inter) = interaction(ctx) else {
@@ -81,7 +95,7 @@ pub fn is_admin(ctx: Context<'_>) -> bool {
     let Some(member) = inter.member.as_ref() else {
         return false;
     };
-    if let Some(role) = settings.admin_role_id
+    if let Some(role) = ctx.data().settings.bot.admin_role_id
         && member.roles.iter().any(|r| r.get() == role)
     {
         return true;
@@ -94,8 +108,69 @@ pub fn require_admin(ctx: Context<'_>) -> Result<(), Error> {
         Ok(())
     } else {
         Err(UserError::boxed(
-            "Only administrators, the bot's owners and the admin role can use /admin.",
+            "Only this server's administrators (Administrator or Manage Server), its owner, \
+             the bot's owners and the admin role can use this.",
         ))
+    }
+}
+
+pub fn require_owner(ctx: Context<'_>) -> Result<(), Error> {
+    if is_owner(ctx) {
+        Ok(())
+    } else {
+        Err(UserError::boxed(
+            "Only the bot's owners can change what every server shares (the base persona, \
+             its name, the mood and bot-wide state). Change this server's layer instead.",
+        ))
+    }
+}
+
+/// A `member` option, as a member of the server the command runs in. Discord resolves a
+/// user option to a member only when they belong to that server; anyone else (a member of
+/// another server, say) is refused rather than looked up.
+pub fn member_here(ctx: Context<'_>, user: &serenity::all::User) -> Result<ServerMember, Error> {
+    let guild = guild_id(ctx)?;
+    let in_server = interaction(ctx)?
+        .data
+        .resolved
+        .members
+        .contains_key(&user.id);
+    if in_server {
+        Ok(ServerMember::new(
+            crate::domain::GuildId(guild.get()),
+            UserId(user.id.get()),
+        ))
+    } else {
+        Err(UserError::boxed(format!(
+            "{} is not a member of this server.",
+            user.name
+        )))
+    }
+}
+
+/// A channel option, refused unless it is a channel (or thread) of the server the command
+/// runs in: from the gateway cache, or over REST when the cache does not know it.
+pub async fn channel_here(
+    ctx: Context<'_>,
+    channel: serenity::all::ChannelId,
+) -> Result<crate::domain::ChannelId, Error> {
+    let guild = guild_id(ctx)?;
+    let cached = ctx
+        .guild()
+        .map(|g| g.channels.contains_key(&channel) || g.threads.iter().any(|t| t.id == channel));
+    let here = match cached {
+        Some(true) => true,
+        _ => match ctx.http().get_channel(channel).await {
+            Ok(serenity::all::Channel::Guild(c)) => c.guild_id == guild,
+            Ok(_) => false,
+            Err(error) if is_not_found(&error) || is_forbidden(&error) => false,
+            Err(error) => return Err(Box::new(error)),
+        },
+    };
+    if here {
+        Ok(crate::domain::ChannelId(channel.get()))
+    } else {
+        Err(UserError::boxed("That channel is not in this server."))
     }
 }
 

@@ -121,7 +121,8 @@ pub fn framework(deps: CommandDeps) -> poise::Framework<Data, Error> {
     poise::Framework::builder()
         .options(poise::FrameworkOptions {
             commands: all(),
-            initialize_owners: false,
+            // The application's owner (or team) from Discord joins `bot.owner_ids`.
+            initialize_owners: true,
             prefix_options: poise::PrefixFrameworkOptions {
                 mention_as_prefix: false,
                 ..Default::default()

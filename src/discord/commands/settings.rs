@@ -1,5 +1,5 @@
-//! /bot enable|disable [channel], /bot proactive on|off [channel], /bot status [channel]:
-//! where the bot speaks. For members with Manage Server, checked on the server side.
+//! /bot enable|disable [channel], /bot proactive on|off [channel], /bot memory on|off,
+//! /bot status [channel]: where the bot speaks and whether it remembers. For members with Manage Server, checked on the server side.
 
 use super::{Context, Error, checks, embed};
 use crate::domain::moderation::perms;
@@ -19,23 +19,28 @@ pub enum OnOff {
     slash_command,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
-    subcommands("enable", "disable", "proactive", "status")
+    subcommands("enable", "disable", "proactive", "memory", "status")
 )]
 pub async fn bot(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn ids(
+/// The server, and the channel option checked to be one of its channels.
+async fn ids(
     ctx: Context<'_>,
     channel: Option<DiscordChannel>,
 ) -> Result<(GuildId, Option<ChannelId>), Error> {
     checks::require(ctx, perms::MANAGE_GUILD)?;
     let guild = GuildId(checks::guild_id(ctx)?.get());
-    Ok((guild, channel.map(|c| ChannelId(c.get()))))
+    let channel = match channel {
+        Some(c) => Some(checks::channel_here(ctx, c).await?),
+        None => None,
+    };
+    Ok((guild, channel))
 }
 
 async fn switch(ctx: Context<'_>, channel: Option<DiscordChannel>, on: bool) -> Result<(), Error> {
-    let (guild, channel) = ids(ctx, channel)?;
+    let (guild, channel) = ids(ctx, channel).await?;
     let store = &ctx.data().store;
     let place = match channel {
         None => {
@@ -90,7 +95,7 @@ pub async fn proactive(
     #[channel_types("Text", "News", "PublicThread", "PrivateThread")]
     channel: Option<DiscordChannel>,
 ) -> Result<(), Error> {
-    let (guild, channel) = ids(ctx, channel)?;
+    let (guild, channel) = ids(ctx, channel).await?;
     let channel = channel.unwrap_or(ChannelId(ctx.channel_id().get()));
     let enabled = matches!(mode, OnOff::On);
     ctx.data()
@@ -113,6 +118,29 @@ pub async fn proactive(
     .await
 }
 
+/// Whether the bot remembers this server's members (off: it forgets each day's messages)
+#[poise::command(slash_command, guild_only)]
+pub async fn memory(
+    ctx: Context<'_>,
+    #[description = "on: remember members; off: forget each day's messages"] state: OnOff,
+) -> Result<(), Error> {
+    let (guild, _) = ids(ctx, None).await?;
+    let enabled = matches!(state, OnOff::On);
+    ctx.data().store.set_guild_memory(guild, enabled).await?;
+    let text = if enabled {
+        "I will remember what members of this server tell me again (from now on)."
+    } else {
+        "I will not remember anything from this server any more: each day's messages are \
+         deleted instead of learned from, and the facts I already hold are not used while \
+         memory is off (delete them with `/admin memory delete`)."
+    };
+    super::reply_private(
+        ctx,
+        embed(format!("Memory {}", if enabled { "on" } else { "off" })).description(text),
+    )
+    .await
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b { "✅ yes" } else { "❌ no" }
 }
@@ -125,11 +153,11 @@ pub async fn status(
     #[channel_types("Text", "News", "PublicThread", "PrivateThread")]
     channel: Option<DiscordChannel>,
 ) -> Result<(), Error> {
-    let (guild, channel) = ids(ctx, channel)?;
+    let (guild, channel) = ids(ctx, channel).await?;
     let channel = channel.unwrap_or(ChannelId(ctx.channel_id().get()));
     let default = ChannelPolicy {
         bot_enabled: ctx.data().settings.bot.enabled_by_default,
-        proactive_enabled: false,
+        ..ChannelPolicy::default()
     };
     let policy = ctx
         .data()

@@ -105,8 +105,12 @@ pub async fn userinfo(
         Err(e) => return Err(e.into()),
     };
     let id = UserId(user.id.get());
-    let names = ctx.data().store.known_names(id).await?;
     let this_guild = GuildId(guild.get());
+    let names = ctx
+        .data()
+        .store
+        .known_names(crate::domain::ServerMember::new(this_guild, id))
+        .await?;
     let mut e = embed(
         user.global_name
             .clone()

@@ -6,7 +6,7 @@ use crate::domain::memory::{
     Candidate, ExtractedFact, MergeDecision, MergeThresholds, MergeVerdict, StoredFactView,
     classify, parse_extracted_facts, parse_merge_judgement, resolve_pending_bumps,
 };
-use crate::domain::{FactChange, LoggedMessage, MemoryFact, MessageId, NewFact, UserId};
+use crate::domain::{FactChange, LoggedMessage, MemoryFact, MessageId, NewFact, ServerMember};
 use crate::ports::CompletionRequest;
 use crate::prompts;
 use chrono::{DateTime, Utc};
@@ -25,24 +25,33 @@ fn worth_extracting(messages: &[LoggedMessage]) -> bool {
 
 /// Reads a member's messages before the cutoff and decides their fact changes (the model
 /// calls happen here, outside any transaction).
-pub(super) async fn prepare_user(
+///
+/// A member who turned memory off (or whose server did) is not read by the model at all:
+/// their messages are marked to be deleted instead of archived.
+pub(super) async fn prepare_member(
     deps: &ConsolidationDeps,
-    user: UserId,
+    member: ServerMember,
+    remember: bool,
     cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
     llm_calls: &std::sync::atomic::AtomicU32,
 ) -> Result<Prep, ConsolidationError> {
-    let messages = deps.store.short_term_of_user_before(user, cutoff).await?;
+    let messages = deps
+        .store
+        .short_term_of_member_before(member, cutoff)
+        .await?;
     let ids: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
-    if messages.is_empty() || !worth_extracting(&messages) {
+    if !remember || messages.is_empty() || !worth_extracting(&messages) {
         return Ok(Prep::Ready(Prepared {
-            user,
+            member,
             ids,
+            remember,
             changes: Vec::new(),
         }));
     }
+    let user = member.user;
     let mut calls = 1;
-    let extracted = extract_changes(deps, user, &messages, &mut calls).await;
+    let extracted = extract_changes(deps, member, &messages, &mut calls).await;
     llm_calls.fetch_add(calls, std::sync::atomic::Ordering::Relaxed);
     let changes = match extracted {
         Ok(changes) => changes,
@@ -57,13 +66,18 @@ pub(super) async fn prepare_user(
             Vec::new()
         }
     };
-    Ok(Prep::Ready(Prepared { user, ids, changes }))
+    Ok(Prep::Ready(Prepared {
+        member,
+        ids,
+        remember,
+        changes,
+    }))
 }
 
 /// Asks the model for facts, embeds them, and decides per fact: add, bump or supersede.
 async fn extract_changes(
     deps: &ConsolidationDeps,
-    user: UserId,
+    member: ServerMember,
     messages: &[LoggedMessage],
     llm_calls: &mut u32,
 ) -> Result<Vec<FactChange>, String> {
@@ -75,7 +89,7 @@ async fn extract_changes(
         .last()
         .map(|m| m.author_name.clone())
         .unwrap_or_default();
-    let turns = prompts::fact_extraction(&name, user, day, messages);
+    let turns = prompts::fact_extraction(&name, member.user, day, messages);
     let raw = deps
         .llm
         .complete(CompletionRequest::judge(turns).with_max_tokens(800))
@@ -91,7 +105,7 @@ async fn extract_changes(
     let model = deps.llm.embedding_model();
     let mut stored: Vec<MemoryFact> = deps
         .store
-        .current_facts(user, model.clone())
+        .current_facts(member, model.clone())
         .await
         .map_err(|e| e.to_string())?;
     let stale: Vec<usize> = if model.is_some() {
@@ -145,7 +159,8 @@ async fn extract_changes(
         };
         let decision = classify(&candidate, &views, thresholds, use_embeddings);
         let new = NewFact {
-            user_id: user,
+            guild_id: member.guild,
+            user_id: member.user,
             fact: fact.fact.clone(),
             category: fact.category.clone(),
             embedding: embedding.clone(),

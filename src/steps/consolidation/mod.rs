@@ -18,11 +18,11 @@
 mod extraction;
 
 use crate::config::Settings;
-use crate::domain::{FactChange, MessageId, RunStats, UserId};
+use crate::domain::{FactChange, MessageId, RunStats, ServerMember};
 use crate::ports::LanguageModel;
 use crate::ports::store::{ConsolidationCommit, ConsolidationStore, StoreError};
 use chrono::{DateTime, Utc};
-use extraction::prepare_user;
+use extraction::prepare_member;
 use futures::StreamExt;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -62,8 +62,10 @@ pub enum ConsolidationError {
 /// A member whose changes are decided and ready to commit.
 #[derive(Clone, Debug)]
 pub(crate) struct Prepared {
-    user: UserId,
+    member: ServerMember,
     ids: Vec<MessageId>,
+    /// False: the member or their server turned memory off; `ids` are deleted, not archived.
+    remember: bool,
     changes: Vec<FactChange>,
 }
 
@@ -106,14 +108,21 @@ pub async fn run_once(
         tracing::info!("no embedding model configured: matching facts by lexical similarity");
     }
     let users = store.short_term_authors_before(cutoff).await?;
+    let switches = store.memory_switches().await?;
     let llm_calls = std::sync::atomic::AtomicU32::new(0);
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Prepared>(MAX_GROUP);
     let mut skipped = 0u32;
     let prepare = async {
         let mut prepared = futures::stream::iter(users)
-            .map(|user| {
-                let span = tracing::info_span!("consolidate_member", run = run_id, user = %user);
-                prepare_user(deps, user, cutoff, now, &llm_calls).instrument(span)
+            .map(|member| {
+                let span = tracing::info_span!(
+                    "consolidate_member",
+                    run = run_id,
+                    user = %member.user,
+                    guild = %member.guild
+                );
+                let remember = switches.remembers(member);
+                prepare_member(deps, member, remember, cutoff, now, &llm_calls).instrument(span)
             })
             .buffer_unordered(CONCURRENT_USERS);
         while let Some(outcome) = prepared.next().await {
@@ -184,7 +193,7 @@ async fn commit_group(
             tracing::warn!(%error, members = group.len(), "a group commit failed; retrying member by member");
             let mut totals = GroupOutcome::default();
             for one in group {
-                let user = one.user;
+                let member = one.member;
                 let progress = GroupOutcome {
                     users_done: before.users_done + totals.users_done,
                     added: before.added + totals.added,
@@ -202,15 +211,15 @@ async fn commit_group(
                     }
                     Err(error) => {
                         totals.users_failed += 1;
-                        tracing::warn!(%user, %error, "could not store a member's consolidation; their messages stay for the next run");
+                        tracing::warn!(%member, %error, "could not store a member's consolidation; their messages stay for the next run");
                     }
                 }
             }
             totals
         }
         Err(error) => {
-            let user = group.first().map(|p| p.user);
-            tracing::warn!(?user, %error, "could not store a member's consolidation; their messages stay for the next run");
+            let member = group.first().map(|p| p.member);
+            tracing::warn!(?member, %error, "could not store a member's consolidation; their messages stay for the next run");
             GroupOutcome {
                 users_failed: 1,
                 ..GroupOutcome::default()
@@ -242,9 +251,15 @@ async fn write_group(
         facts_bumped: u64::from(before.bumped + outcome.bumped),
         messages_archived: before.archived,
     };
+    let (kept, forgotten): (Vec<&Prepared>, Vec<&Prepared>) =
+        group.iter().partition(|p| p.remember);
     let commit = ConsolidationCommit {
         run_id,
-        archive: group.iter().flat_map(|p| p.ids.iter().copied()).collect(),
+        archive: kept.iter().flat_map(|p| p.ids.iter().copied()).collect(),
+        forget: forgotten
+            .iter()
+            .flat_map(|p| p.ids.iter().copied())
+            .collect(),
         changes: group.into_iter().flat_map(|p| p.changes).collect(),
         progress,
         embedding_model: deps.llm.embedding_model(),

@@ -5,7 +5,7 @@ use crate::common::db::Backend;
 use crate::e2e_both;
 use crate::support::{WAIT, spawn_bot_with};
 use fakes::{Reply, Rule, ids, opt};
-use personabot::domain::{Metric, PersonaKind, Relationship, UserId};
+use personabot::domain::{Metric, PersonaKind, Relationship};
 use serde_json::json;
 
 /// /admin: refused for members, persona CRUD with the edit in the very next prompt,
@@ -20,10 +20,16 @@ async fn admin_commands(backend: Backend) {
         ids::ALICE,
         "admin persona add",
         json!([opt::integer("kind", 0), opt::string("content", "evil")]),
-        "Only administrators",
+        "Only this server's administrators",
     )
     .await;
-    assert!(db.persona().await.expect("persona").entries.is_empty());
+    assert!(
+        db.persona(Some(personabot::domain::GuildId(ids::GUILD)))
+            .await
+            .expect("persona")
+            .entries
+            .is_empty()
+    );
 
     let a = run(
         &bot,
@@ -41,7 +47,12 @@ async fn admin_commands(backend: Backend) {
         "{}",
         a.text()
     );
-    let entry = db.persona().await.expect("persona").entries[0].clone();
+    let entry = db
+        .persona(Some(personabot::domain::GuildId(ids::GUILD)))
+        .await
+        .expect("persona")
+        .entries[0]
+        .clone();
     assert_eq!(entry.kind, PersonaKind::Trait);
     // The admin role from settings (Carol is a Moderator) may administer too.
     let a = run(
@@ -91,7 +102,14 @@ async fn admin_commands(backend: Backend) {
         "the limit is 2000",
     )
     .await;
-    assert_eq!(db.persona().await.expect("persona").entries.len(), 1);
+    assert_eq!(
+        db.persona(Some(personabot::domain::GuildId(ids::GUILD)))
+            .await
+            .expect("persona")
+            .entries
+            .len(),
+        1
+    );
     // The edit is in the next reply's prompt.
     bot.openai
         .script(Rule::any().reply(Reply::text("Arr, ahoy.")));
@@ -124,7 +142,9 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert_eq!(
-        db.relationship(UserId(ids::ALICE)).await.expect("rel"),
+        db.relationship(crate::support::member(ids::ALICE))
+            .await
+            .expect("rel"),
         Relationship::default()
     );
     let a = run(
@@ -145,7 +165,7 @@ async fn admin_commands(backend: Backend) {
         a.text()
     );
     assert_eq!(
-        db.relationship(UserId(ids::ALICE))
+        db.relationship(crate::support::member(ids::ALICE))
             .await
             .expect("rel")
             .get(Metric::Formality),
@@ -176,7 +196,7 @@ async fn admin_commands(backend: Backend) {
     .await;
     assert!(a.text().contains("likes green tea"), "{}", a.text());
     let fact = db
-        .facts_of_user(UserId(ids::ALICE), false)
+        .facts_of_member(crate::support::member(ids::ALICE), false)
         .await
         .expect("facts")[0]
         .clone();
@@ -238,7 +258,7 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(
-        db.facts_of_user(UserId(ids::ALICE), true)
+        db.facts_of_member(crate::support::member(ids::ALICE), true)
             .await
             .expect("facts")
             .is_empty()

@@ -14,6 +14,7 @@ async fn memory_commands(backend: Backend) {
     let db = &bot.app.database;
     let now = chrono::Utc::now();
     let fact = |user: u64, text: &str| NewFact {
+        guild_id: personabot::domain::GuildId(fakes::world::ids::GUILD),
         user_id: UserId(user),
         fact: text.into(),
         category: "hobby".into(),
@@ -64,7 +65,7 @@ async fn memory_commands(backend: Backend) {
     )
     .await;
     assert_eq!(
-        db.facts_of_user(UserId(ids::BOB), false)
+        db.facts_of_member(crate::support::member(ids::BOB), false)
             .await
             .expect("facts")
             .len(),
@@ -85,7 +86,7 @@ async fn memory_commands(backend: Backend) {
         a.text()
     );
     assert_eq!(
-        db.facts_of_user(UserId(ids::ALICE), false)
+        db.facts_of_member(crate::support::member(ids::ALICE), false)
             .await
             .expect("facts")
             .len(),
@@ -110,13 +111,13 @@ async fn memory_commands(backend: Backend) {
     .await;
     assert!(a.text().contains("deleted 1 fact"), "{}", a.text());
     assert!(
-        db.facts_of_user(UserId(ids::ALICE), true)
+        db.facts_of_member(crate::support::member(ids::ALICE), true)
             .await
             .expect("facts")
             .is_empty()
     );
     assert_eq!(
-        db.facts_of_user(UserId(ids::BOB), false)
+        db.facts_of_member(crate::support::member(ids::BOB), false)
             .await
             .expect("facts")
             .len(),

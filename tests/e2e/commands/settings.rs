@@ -36,7 +36,11 @@ async fn settings_commands(backend: Backend) {
         a.text()
     );
     let policy = db
-        .channel_policy(Some(GuildId(ids::GUILD)), ChannelId(ids::RANDOM), default)
+        .channel_policy(
+            Some(GuildId(ids::GUILD)),
+            ChannelId(ids::RANDOM),
+            default.clone(),
+        )
         .await
         .expect("policy");
     assert!(!policy.bot_enabled);
@@ -75,7 +79,11 @@ async fn settings_commands(backend: Backend) {
     );
     run(&bot, ids::GENERAL, ids::CAROL, "bot disable", json!([])).await;
     let policy = db
-        .channel_policy(Some(GuildId(ids::GUILD)), ChannelId(ids::GENERAL), default)
+        .channel_policy(
+            Some(GuildId(ids::GUILD)),
+            ChannelId(ids::GENERAL),
+            default.clone(),
+        )
         .await
         .expect("policy");
     assert_eq!(
@@ -84,10 +92,14 @@ async fn settings_commands(backend: Backend) {
     );
     run(&bot, ids::GENERAL, ids::CAROL, "bot enable", json!([])).await;
     assert!(
-        db.channel_policy(Some(GuildId(ids::GUILD)), ChannelId(ids::GENERAL), default)
-            .await
-            .expect("policy")
-            .bot_enabled
+        db.channel_policy(
+            Some(GuildId(ids::GUILD)),
+            ChannelId(ids::GENERAL),
+            default.clone()
+        )
+        .await
+        .expect("policy")
+        .bot_enabled
     );
     bot.app.shutdown().await.expect("clean shutdown");
 }

@@ -49,6 +49,7 @@ fn facts_json(facts: &[(&str, &str)]) -> Reply {
 /// A fact stored on an earlier night, with the embedding the bot would have made for it.
 async fn seed_fact(db: &Store, user: u64, text: &str, category: &str, at: DateTime<Utc>) -> i64 {
     let new = NewFact {
+        guild_id: personabot::domain::GuildId(fakes::world::ids::GUILD),
         user_id: UserId(user),
         fact: text.into(),
         category: category.into(),
@@ -62,7 +63,7 @@ async fn seed_fact(db: &Store, user: u64, text: &str, category: &str, at: DateTi
 
 async fn all_facts(db: &Store, user: u64) -> Vec<MemoryFact> {
     let mut all = db
-        .facts_of_user(UserId(user), true)
+        .facts_of_member(crate::support::member(user), true)
         .await
         .expect("read facts");
     all.sort_by_key(|f| f.id);

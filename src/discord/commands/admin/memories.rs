@@ -1,9 +1,10 @@
-//! /admin memory list|add|edit|delete: what the bot remembers about a member. The fact
+//! /admin memory list|add|edit|delete: what the bot remembers about a member *in this
+//! server* (a member's facts from another server are not reachable from here). The fact
 //! rendering and the fact autocomplete are shared with /memory.
 
 use super::MAX_CHOICES;
 use crate::discord::commands::{Context, Error, checks, clip, discord_time, embed, reply_private};
-use crate::domain::{MemoryFact, UserId};
+use crate::domain::{GuildId, MemoryFact, ServerMember, UserId};
 use serenity::all::{
     AutocompleteChoice, CommandDataOption, CommandDataOptionValue, CreateAutocompleteResponse,
     CreateEmbed, User,
@@ -67,13 +68,13 @@ fn member_option(options: &[CommandDataOption]) -> Option<UserId> {
     })
 }
 
-/// Fact choices for `user`, filtered by what was typed.
+/// Fact choices for the member, filtered by what was typed.
 pub async fn fact_choices(
     ctx: Context<'_>,
-    user: UserId,
+    member: ServerMember,
     partial: &str,
 ) -> CreateAutocompleteResponse {
-    let choices = match ctx.data().store.facts_of_user(user, false).await {
+    let choices = match ctx.data().store.facts_of_member(member, false).await {
         Ok(facts) => {
             let needle = partial.trim().to_lowercase();
             facts
@@ -96,8 +97,10 @@ async fn autocomplete_member_fact(ctx: Context<'_>, partial: &str) -> CreateAuto
     let member = checks::interaction(ctx)
         .ok()
         .and_then(|i| member_option(&i.data.options));
-    match member {
-        Some(user) if checks::is_admin(ctx) => fact_choices(ctx, user, partial).await,
+    match (member, ctx.guild_id()) {
+        (Some(user), Some(guild)) if checks::is_admin(ctx) => {
+            fact_choices(ctx, ServerMember::new(GuildId(guild.get()), user), partial).await
+        }
         _ => CreateAutocompleteResponse::new(),
     }
 }
@@ -109,8 +112,8 @@ pub async fn memory_list(
     #[description = "The member"] member: User,
 ) -> Result<(), Error> {
     checks::require_admin(ctx)?;
-    let user = UserId(member.id.get());
-    let facts = ctx.data().store.facts_of_user(user, false).await?;
+    let who = checks::member_here(ctx, &member)?;
+    let facts = ctx.data().store.facts_of_member(who, false).await?;
     reply_private(
         ctx,
         facts_embed(format!("What I remember about {}", member.name), &facts),
@@ -128,14 +131,11 @@ pub async fn memory_add(
     category: Option<String>,
 ) -> Result<(), Error> {
     checks::require_admin(ctx)?;
+    let who = checks::member_here(ctx, &member)?;
     let fact = ctx
         .data()
         .store
-        .add_fact(
-            UserId(member.id.get()),
-            fact,
-            category.unwrap_or_else(|| "general".to_owned()),
-        )
+        .add_fact(who, fact, category.unwrap_or_else(|| "general".to_owned()))
         .await?;
     reply_private(
         ctx,
@@ -156,11 +156,8 @@ pub async fn memory_edit(
     #[description = "A new category (default: keep it)"] category: Option<String>,
 ) -> Result<(), Error> {
     checks::require_admin(ctx)?;
-    let fact = ctx
-        .data()
-        .store
-        .edit_fact(UserId(member.id.get()), id, fact, category)
-        .await?;
+    let who = checks::member_here(ctx, &member)?;
+    let fact = ctx.data().store.edit_fact(who, id, fact, category).await?;
     reply_private(ctx, embed("Fact updated").description(fact_line(&fact))).await
 }
 
@@ -174,10 +171,8 @@ pub async fn memory_delete(
     id: i64,
 ) -> Result<(), Error> {
     checks::require_admin(ctx)?;
-    ctx.data()
-        .store
-        .delete_fact(UserId(member.id.get()), id)
-        .await?;
+    let who = checks::member_here(ctx, &member)?;
+    ctx.data().store.delete_fact(who, id).await?;
     reply_private(
         ctx,
         embed("Fact deleted")

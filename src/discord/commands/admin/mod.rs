@@ -1,15 +1,18 @@
-//! /admin persona|memory|relationship|state: real-time administration. Allowed for
-//! Administrators, the server owner, `bot.owner_ids` and `bot.admin_role_id`, checked on
-//! the server side (there is no `default_member_permissions`, so the admin role can see
-//! the command). Every subcommand is one typed call on the StoreActor's handle; replies
-//! are ephemeral.
+//! /admin persona|memory|relationship|state: real-time administration of *this* server.
+//! Allowed for its administrators (Administrator or Manage Server), its owner,
+//! `bot.admin_role_id` and the bot's owners, checked on the server side for the server the
+//! command was invoked in; what every server shares (the base persona, the mood, bot-wide
+//! state) is for bot owners only. `default_member_permissions` hides the command from
+//! members (never relied on: server admins can change it, so the admin role may need it
+//! granted). Every subcommand is one typed call on the StoreActor's handle; replies are
+//! ephemeral.
 //!
 //! # Layout
 //! - `persona`: /admin persona add|list|edit|remove.
 //! - `memories`: /admin memory list|add|edit|delete (+ the fact rendering and autocomplete
 //!   that /memory shares).
-//! - `relationship`: /admin relationship show|set.
-//! - `state`: /admin state list|get|set.
+//! - `relationship`: /admin relationship show|set|reset.
+//! - `state`: /admin state list|get|set|delete (server keys; bot-wide ones for owners).
 
 mod memories;
 mod persona;
@@ -33,6 +36,7 @@ const MAX_CHOICES: usize = 25;
 #[poise::command(
     slash_command,
     guild_only,
+    default_member_permissions = "MANAGE_GUILD",
     subcommands("persona", "memory", "relationship", "state")
 )]
 pub async fn admin(_ctx: Context<'_>) -> Result<(), Error> {

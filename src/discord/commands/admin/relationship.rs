@@ -1,8 +1,8 @@
-//! /admin relationship show|set: how the bot feels about a member.
+//! /admin relationship show|set|reset: how the bot feels about a member in this server.
 
 use crate::discord::commands::{Context, Error, checks, embed, reply_private};
 use crate::domain::relationship::interpret;
-use crate::domain::{Metric, Relationship, UserId};
+use crate::domain::{Metric, Relationship};
 use serenity::all::{CreateEmbed, User};
 
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
@@ -32,7 +32,7 @@ impl From<MetricChoice> for Metric {
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("relationship_show", "relationship_set")
+    subcommands("relationship_show", "relationship_set", "relationship_reset")
 )]
 pub async fn relationship(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
@@ -59,11 +59,8 @@ pub async fn relationship_show(
     #[description = "The member"] member: User,
 ) -> Result<(), Error> {
     checks::require_admin(ctx)?;
-    let r = ctx
-        .data()
-        .store
-        .relationship(UserId(member.id.get()))
-        .await?;
+    let who = checks::member_here(ctx, &member)?;
+    let r = ctx.data().store.relationship(who).await?;
     reply_private(
         ctx,
         relationship_embed(format!("Relationship with {}", member.name), &r),
@@ -82,6 +79,7 @@ pub async fn relationship_set(
     #[description = "Why (kept in the change log)"] reason: Option<String>,
 ) -> Result<(), Error> {
     checks::require_admin(ctx)?;
+    let who = checks::member_here(ctx, &member)?;
     let metric = Metric::from(metric);
     let reason = reason
         .filter(|r| !r.trim().is_empty())
@@ -89,7 +87,7 @@ pub async fn relationship_set(
     let change = ctx
         .data()
         .store
-        .set_metric(UserId(member.id.get()), metric, value, reason)
+        .set_metric(who, metric, value, reason)
         .await?;
     reply_private(
         ctx,
@@ -103,4 +101,26 @@ pub async fn relationship_set(
         )),
     )
     .await
+}
+
+/// Put every metric back to neutral for a member (logged like any other change)
+#[poise::command(slash_command, guild_only, rename = "reset")]
+pub async fn relationship_reset(
+    ctx: Context<'_>,
+    #[description = "The member"] member: User,
+    #[description = "Why (kept in the change log)"] reason: Option<String>,
+) -> Result<(), Error> {
+    checks::require_admin(ctx)?;
+    let who = checks::member_here(ctx, &member)?;
+    let reason = reason
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| format!("reset by {} with /admin", ctx.author().name));
+    let changes = ctx.data().store.reset_relationship(who, reason).await?;
+    let r = ctx.data().store.relationship(who).await?;
+    let title = if changes.is_empty() {
+        format!("Relationship with {} was already neutral", member.name)
+    } else {
+        format!("Relationship with {} reset", member.name)
+    };
+    reply_private(ctx, relationship_embed(title, &r)).await
 }
