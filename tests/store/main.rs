@@ -17,6 +17,7 @@ mod persona;
 mod proactive;
 mod relationships;
 mod settings;
+mod tenancy_migration;
 mod tickets;
 mod users;
 

@@ -76,8 +76,10 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(
-        list.text()
-            .contains(&format!("`#{}` talks like a sea captain", entry.id)),
+        list.text().contains(&format!(
+            "`#{}` **trait** _(this server)_ talks like a sea captain",
+            entry.id
+        )),
         "{}",
         list.text()
     );
@@ -264,7 +266,20 @@ async fn admin_commands(backend: Backend) {
             .is_empty()
     );
 
-    // Global state.
+    // Bot-wide state (the mood): only bot owners change it; server admins may read it.
+    refused(
+        &bot,
+        ids::GENERAL,
+        ids::CAROL,
+        "admin state set",
+        json!([
+            opt::string("key", "daily_mood_energy"),
+            opt::integer("value", 1),
+            opt::boolean("bot-wide", true)
+        ]),
+        "Only the bot's owners",
+    )
+    .await;
     let a = run(
         &bot,
         ids::GENERAL,
@@ -273,7 +288,8 @@ async fn admin_commands(backend: Backend) {
         json!([
             opt::string("key", "daily_mood_energy"),
             opt::integer("value", 7),
-            opt::string("text", "buzzing")
+            opt::string("text", "buzzing"),
+            opt::boolean("bot-wide", true)
         ]),
     )
     .await;
@@ -289,21 +305,36 @@ async fn admin_commands(backend: Backend) {
     let a = run(
         &bot,
         ids::GENERAL,
-        ids::OWNER,
+        ids::CAROL,
         "admin state get",
-        json!([opt::string("key", "daily_mood_energy")]),
+        json!([
+            opt::string("key", "daily_mood_energy"),
+            opt::boolean("bot-wide", true)
+        ]),
     )
     .await;
     assert!(a.text().contains("**7**"), "{}", a.text());
+    // A server key is the server admin's own, and not bot-wide.
+    let a = run(
+        &bot,
+        ids::GENERAL,
+        ids::CAROL,
+        "admin state set",
+        json!([opt::string("key", "quiz_round"), opt::integer("value", 3)]),
+    )
+    .await;
+    assert!(a.text().contains("`quiz_round` = **3**"), "{}", a.text());
+    assert_eq!(db.global_get("quiz_round").await.expect("get"), None);
     let list = run(
         &bot,
         ids::GENERAL,
         ids::OWNER,
         "admin state list",
-        json!([]),
+        json!([opt::boolean("bot-wide", true)]),
     )
     .await;
     assert!(list.text().contains("daily_mood_energy"), "{}", list.text());
+    assert!(!list.text().contains("quiz_round"), "{}", list.text());
     refused(
         &bot,
         ids::GENERAL,

@@ -53,7 +53,11 @@ async fn memory_commands(backend: Backend) {
     assert!(name.ends_with(".json"), "{name}");
     let data: Value = serde_json::from_slice(&bytes).expect("valid JSON");
     assert_eq!(data["user_id"], json!(ids::ALICE));
-    assert_eq!(data["facts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(data["servers"][0]["guild_id"], json!(ids::GUILD));
+    assert_eq!(
+        data["servers"][0]["facts"].as_array().map(Vec::len),
+        Some(2)
+    );
 
     refused(
         &bot,
@@ -109,7 +113,12 @@ async fn memory_commands(backend: Backend) {
         json!([opt::string("confirm", "yes")]),
     )
     .await;
-    assert!(a.text().contains("deleted 1 fact"), "{}", a.text());
+    assert!(
+        a.text().contains("Deleted in every server: 1 fact(s)")
+            && a.text().contains("Kept: moderation cases"),
+        "{}",
+        a.text()
+    );
     assert!(
         db.facts_of_member(crate::support::member(ids::ALICE), true)
             .await

@@ -69,6 +69,35 @@ async fn run(bot: &TestBot, channel: u64, invoker: u64, name: &str, options: Val
         .await
         .unwrap_or_else(|e| panic!("/{name} was not answered: {e}"));
     let body = request.body.clone().unwrap_or(Value::Null);
+    if body["type"] == json!(5) {
+        // Deferred ("thinking…"): the answer arrives as an edit of the original response.
+        // poise sends it as a follow-up (or an edit of the original response).
+        let webhook = format!(
+            "/webhooks/{}/{}",
+            fakes::world::ids::APPLICATION,
+            handle.token
+        );
+        let edit = bot
+            .discord
+            .wait_for_request(
+                |r| {
+                    r.is("POST", &webhook)
+                        || r.is("PATCH", &format!("{webhook}/messages/@original"))
+                },
+                WAIT,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("/{name} deferred but never answered: {e}"));
+        let mut data = edit.body.clone().unwrap_or(Value::Null);
+        // The deferral carried the ephemeral flag; an edit inherits it.
+        if data["flags"].is_null() {
+            data["flags"] = body["data"]["flags"].clone();
+        }
+        return Answer {
+            data,
+            request: edit,
+        };
+    }
     assert_eq!(body["type"], json!(4), "/{name}: {body}");
     Answer {
         data: body["data"].clone(),
