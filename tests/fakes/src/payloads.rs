@@ -1061,6 +1061,102 @@ mod tests {
         dispatch_parses("INTERACTION_CREATE", &v);
     }
 
+    #[test]
+    fn second_server_payloads() {
+        let w = World::default();
+        let g: s::Guild = parse("guild_create other", &guild_create_in(&w, ids::OTHER_GUILD));
+        assert_eq!(g.id.get(), ids::OTHER_GUILD);
+        assert_eq!(g.owner_id.get(), ids::OTHER_OWNER);
+        assert_eq!(g.members.len(), 4);
+        assert!(g.members.contains_key(&s::UserId::new(ids::DAVE)));
+        assert!(!g.members.contains_key(&s::UserId::new(ids::CAROL)));
+        assert_eq!(g.channels.len(), 1);
+        assert_eq!(
+            g.channels[&s::ChannelId::new(ids::OTHER_GENERAL)]
+                .guild_id
+                .get(),
+            ids::OTHER_GUILD
+        );
+        assert_eq!(g.emojis.len(), 1);
+        assert_eq!(g.roles.len(), 4);
+        let r: s::Ready = parse("ready", &ready(&w, "sess", "ws://x"));
+        assert_eq!(r.guilds.len(), 2);
+
+        // A message in the second server carries its guild and Alice's member object there.
+        let content = format!("<@{}> hi <@{}>", ids::BOT, ids::CAROL);
+        let m = message(&w, 5, ids::OTHER_GENERAL, ids::ALICE, &content);
+        let parsed: s::Message = parse("message other", &m);
+        assert_eq!(parsed.guild_id.map(|g| g.get()), Some(ids::OTHER_GUILD));
+        let member = parsed.member.as_ref().unwrap();
+        assert_eq!(member.nick.as_deref(), Some("ally"));
+        assert_eq!(member.roles, vec![s::RoleId::new(ids::OTHER_MEMBER_ROLE)]);
+        // Carol is not in this server: mentioned, but without a member object.
+        assert!(m["mentions"][0].get("member").is_some());
+        assert!(m["mentions"][1].get("member").is_none());
+
+        // Dave runs a command in his server: member, guild and permissions from there.
+        let inv = Invocation {
+            id: 11,
+            token: "tok",
+            command_id: 12,
+            channel_id: ids::OTHER_GENERAL,
+            invoker: ids::DAVE,
+            name: "settings",
+            options: json!([opt::user("a", ids::ALICE), opt::user("c", ids::CAROL)]),
+            kind: InteractionKind::Command,
+        };
+        let v = interaction(&w, &inv);
+        let s::Interaction::Command(c) = parse("interaction other", &v) else {
+            panic!("not a command")
+        };
+        assert_eq!(c.guild_id.map(|g| g.get()), Some(ids::OTHER_GUILD));
+        let perms_bits = c.member.as_ref().unwrap().permissions.unwrap().bits();
+        assert_ne!(perms_bits & perms::MANAGE_GUILD, 0);
+        let users = &c.data.resolved.users;
+        let members = &c.data.resolved.members;
+        assert!(users.contains_key(&s::UserId::new(ids::CAROL)));
+        assert!(members.contains_key(&s::UserId::new(ids::ALICE)));
+        assert!(!members.contains_key(&s::UserId::new(ids::CAROL)));
+
+        // Carol (GUILD's moderator) is nobody special in GUILD: no Manage Server in a
+        // second-server channel, and as a non-member she has no member object there.
+        let carol = interaction(
+            &w,
+            &Invocation {
+                invoker: ids::CAROL,
+                ..inv.clone()
+            },
+        );
+        assert!(carol.get("member").is_none());
+        let alice = interaction(
+            &w,
+            &Invocation {
+                invoker: ids::ALICE,
+                ..inv.clone()
+            },
+        );
+        let bits: u64 = alice["member"]["permissions"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(bits & perms::MANAGE_GUILD, 0);
+        assert_eq!(alice["member"]["nick"], "ally");
+        for (t, d) in [
+            (
+                "GUILD_MEMBER_UPDATE",
+                guild_member_update_in(
+                    ids::OTHER_GUILD,
+                    w.member_in(ids::OTHER_GUILD, ids::ALICE).unwrap(),
+                ),
+            ),
+            ("INTERACTION_CREATE", v),
+            ("MESSAGE_CREATE", m),
+        ] {
+            dispatch_parses(t, &d);
+        }
+    }
+
     /// The guard itself works: a message without `tts` is exactly the silent drop it exists
     /// to catch.
     #[test]
