@@ -13,3 +13,4 @@ mod lifecycle;
 mod listening;
 mod process;
 mod secrets;
+mod two_servers;

@@ -262,7 +262,7 @@ impl FakeDiscord {
         f(&mut lock(&self.inner.world))
     }
 
-    /// Waits until a session is identified and READY + GUILD_CREATE were sent.
+    /// Waits until a session is identified and READY + one GUILD_CREATE per server were sent.
     pub async fn wait_for_ready(&self, timeout: Duration) -> Result<(), WaitError> {
         self.wait_gateway(
             "the bot to IDENTIFY (READY + GUILD_CREATE sent)",
@@ -311,7 +311,8 @@ impl FakeDiscord {
     }
 
     /// `author` writes `content` in `channel`: stores the message and dispatches
-    /// MESSAGE_CREATE (author member, `<@id>` mentions resolved). Returns the message JSON.
+    /// MESSAGE_CREATE (the channel's own server as `guild_id`, the author's member object in
+    /// that server, `<@id>` mentions resolved). Returns the message JSON.
     pub async fn user_says(&self, channel: u64, author: u64, content: &str) -> Value {
         self.post_user_message(channel, author, content, None)
     }
@@ -372,10 +373,7 @@ impl FakeDiscord {
             if let Some(history) = world.messages.get_mut(&channel) {
                 history.retain(|m| crate::world::id_of(m) != Some(message_id));
             }
-            world
-                .channel(channel)
-                .filter(|c| !c.is_dm())
-                .map(|_| world.guild_id)
+            world.guild_of(channel)
         };
         self.inner.dispatch(
             "MESSAGE_DELETE",
@@ -383,7 +381,9 @@ impl FakeDiscord {
         );
     }
 
-    /// `invoker` runs `/name` in `channel`. `name` may hold subcommands (`"memory forget"`),
+    /// `invoker` runs `/name` in `channel` (of whichever server; the payload carries that
+    /// server's `guild_id` and the invoker's member object and permissions there). `name`
+    /// may hold subcommands (`"memory forget"`),
     /// `options` are the innermost option objects (see [`payloads::opt`]), e.g.
     /// `json!([opt::user("target", ids::ALICE)])`. Dispatches INTERACTION_CREATE (type 2).
     pub async fn slash_command(

@@ -1,8 +1,8 @@
 //! The fake gateway: a websocket per connection, speaking Discord's v10 protocol in plain
 //! JSON Text frames (serenity accepts them uncompressed).
 //!
-//! Per connection: HELLO, then IDENTIFY (token and intents checked) answered by READY and
-//! GUILD_CREATE, or RESUME answered by a replay of missed dispatches and RESUMED. Heartbeats
+//! Per connection: HELLO, then IDENTIFY (token and intents checked) answered by READY (every
+//! server listed as unavailable) and one GUILD_CREATE per server, or RESUME answered by a replay of missed dispatches and RESUMED. Heartbeats
 //! get ACKs. Everything the bot sends is recorded. Dispatches from the test reach the
 //! connection through its outbound channel, so they are ordered with the handshake frames.
 
@@ -131,11 +131,16 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d
         );
     }
     let session_id = format!("fake-session-{conn_id}");
-    let (ready, guild_create) = {
+    let (ready, guild_creates) = {
         let world = lock(&inner.world);
+        let creates: Vec<Value> = world
+            .guild_ids()
+            .into_iter()
+            .map(|g| payloads::guild_create_in(&world, g))
+            .collect();
         (
             payloads::ready(&world, &session_id, &inner.gateway_url()),
-            payloads::guild_create(&world),
+            creates,
         )
     };
     let mut g = lock(&inner.gateway);
@@ -160,7 +165,9 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d
         ..GatewayState::default()
     };
     g.push_dispatch("READY", ready);
-    g.push_dispatch("GUILD_CREATE", guild_create);
+    for guild_create in guild_creates {
+        g.push_dispatch("GUILD_CREATE", guild_create);
+    }
     for (event, data) in carried {
         g.push_dispatch(&event, data);
     }

@@ -9,8 +9,9 @@
 //! (`wait_for_request`, `world()`), always waiting with deadlines, never sleeping.
 //!
 //! # Layout
-//! - [`world`]: the mutable model of one guild (users, members, roles, channels, threads,
-//!   emojis, message history, bans, timeouts) and the snowflake generator.
+//! - [`world`]: the mutable model of the servers (at least two: users, members, roles,
+//!   channels, threads, emojis, bans, timeouts per server), DMs, message history and the
+//!   snowflake generator.
 //! - [`payloads`]: factories for Discord's JSON shapes, each checked against serenity's own
 //!   types in unit tests (serenity silently drops payloads missing a field).
 //! - `discord`: [`FakeDiscord`], the handle, and the state the servers share.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::world::{self, Ban, Channel, Emoji, Member, Role, User, World, channel_kind};
+use crate::world::{self, Ban, Channel, Emoji, GuildRef, Member, Role, User, World, channel_kind};
 
 /// Discord's timestamp format: `2024-01-01T12:00:00.000000+00:00`.
 pub fn timestamp(t: DateTime<Utc>) -> String {
@@ -112,7 +112,7 @@ pub fn channel(world: &World, c: &Channel) -> Value {
     let mut v = json!({
         "id": c.id.to_string(),
         "type": c.kind,
-        "guild_id": world.guild_id.to_string(),
+        "guild_id": world.guild_of_channel(c).unwrap_or(world.guild_id).to_string(),
         "name": c.name,
         "position": c.position,
         "permission_overwrites": [],
@@ -140,23 +140,41 @@ pub fn channel(world: &World, c: &Channel) -> Value {
     v
 }
 
-/// The guild as `GET /guilds/{g}` returns it (no members, channels or other
+/// The first server as `GET /guilds/{g}` returns it (no members, channels or other
 /// GUILD_CREATE-only fields).
 pub fn guild(world: &World) -> Value {
+    guild_in(world, world.guild_id)
+}
+
+/// Server `guild_id` as `GET /guilds/{g}` returns it.
+///
+/// # Panics
+/// If the world has no such server.
+pub fn guild_in(world: &World, guild_id: u64) -> Value {
+    guild_object(&known_guild(world, guild_id))
+}
+
+fn known_guild(world: &World, guild_id: u64) -> GuildRef<'_> {
+    world
+        .guild(guild_id)
+        .unwrap_or_else(|| panic!("the world has no guild {guild_id}"))
+}
+
+fn guild_object(g: &GuildRef<'_>) -> Value {
     json!({
-        "id": world.guild_id.to_string(),
-        "name": world.guild_name,
+        "id": g.id.to_string(),
+        "name": g.name,
         "icon": null,
         "splash": null,
         "discovery_splash": null,
-        "owner_id": world.owner_id.to_string(),
+        "owner_id": g.owner_id.to_string(),
         "afk_channel_id": null,
         "afk_timeout": 300,
         "verification_level": 0,
         "default_message_notifications": 0,
         "explicit_content_filter": 0,
-        "roles": world.roles.iter().map(role).collect::<Vec<_>>(),
-        "emojis": world.emojis.iter().map(emoji).collect::<Vec<_>>(),
+        "roles": g.roles.iter().map(role).collect::<Vec<_>>(),
+        "emojis": g.emojis.iter().map(emoji).collect::<Vec<_>>(),
         "features": [],
         "mfa_level": 0,
         "application_id": null,
@@ -177,19 +195,28 @@ pub fn guild(world: &World) -> Value {
     })
 }
 
-/// The full GUILD_CREATE dispatch data: the guild plus members, channels, threads and the
-/// other fields serenity requires.
+/// The full GUILD_CREATE dispatch data of the first server: the guild plus members,
+/// channels, threads and the other fields serenity requires.
 pub fn guild_create(world: &World) -> Value {
-    let mut v = guild(world);
+    guild_create_in(world, world.guild_id)
+}
+
+/// GUILD_CREATE `d` for server `guild_id` (the gateway sends one per server after READY).
+///
+/// # Panics
+/// If the world has no such server.
+pub fn guild_create_in(world: &World, guild_id: u64) -> Value {
+    let g = known_guild(world, guild_id);
+    let mut v = guild_object(&g);
     let (threads, channels): (Vec<&Channel>, Vec<&Channel>) =
-        world.guild_channels().partition(|c| c.is_thread());
+        world.channels_of(guild_id).partition(|c| c.is_thread());
     let extra = json!({
         "joined_at": timestamp(world::fixed_time()),
         "large": false,
         "unavailable": false,
-        "member_count": world.members.len(),
+        "member_count": g.members.len(),
         "voice_states": [],
-        "members": world.members.iter().map(|m| member(m, None)).collect::<Vec<_>>(),
+        "members": g.members.iter().map(|m| member(m, None)).collect::<Vec<_>>(),
         "channels": channels.into_iter().map(|c| channel(world, c)).collect::<Vec<_>>(),
         "threads": threads.into_iter().map(|c| channel(world, c)).collect::<Vec<_>>(),
         "presences": [],
@@ -204,7 +231,11 @@ pub fn ready(world: &World, session_id: &str, resume_gateway_url: &str) -> Value
     json!({
         "v": 10,
         "user": user(&world.bot),
-        "guilds": [{"id": world.guild_id.to_string(), "unavailable": true}],
+        "guilds": world
+            .guild_ids()
+            .into_iter()
+            .map(|g| json!({"id": g.to_string(), "unavailable": true}))
+            .collect::<Vec<_>>(),
         "session_id": session_id,
         "resume_gateway_url": resume_gateway_url,
         "shard": [0, 1],
@@ -325,17 +356,19 @@ pub fn parse_mentions(content: &str) -> Mentions {
 }
 
 /// A message (MESSAGE_CREATE `d`, and REST message responses) written by `author_id` in
-/// `channel_id`. Guild channels get `guild_id` and `member`; mentions are parsed from the
-/// content and resolved to full user objects from the world.
+/// `channel_id`. Guild channels get their own server's `guild_id` and the author's `member`
+/// object *in that server*; mentions are parsed from the content and resolved to full user
+/// objects from the world (with a `member` for those in that server).
 pub fn message(world: &World, id: u64, channel_id: u64, author_id: u64, content: &str) -> Value {
     let author = world
         .user(author_id)
         .map_or_else(|| unknown_user(author_id), user);
     let mentions = parse_mentions(content);
+    let guild = world.guild_of(channel_id);
     let mention_users: Vec<Value> = mentions
         .users
         .iter()
-        .map(|id| mention_user(world, *id))
+        .map(|id| mention_user(world, guild, *id))
         .collect();
     let mut v = json!({
         "id": id.to_string(),
@@ -356,20 +389,20 @@ pub fn message(world: &World, id: u64, channel_id: u64, author_id: u64, content:
         "flags": 0,
         "components": [],
     });
-    let in_guild = world.channel(channel_id).is_some_and(|c| !c.is_dm());
-    if in_guild {
-        v["guild_id"] = json!(world.guild_id.to_string());
-        if let Some(m) = world.member(author_id) {
+    if let Some(guild) = guild {
+        v["guild_id"] = json!(guild.to_string());
+        if let Some(m) = world.member_in(guild, author_id) {
             v["member"] = partial_member(m, None);
         }
     }
     v
 }
 
-/// A mentioned user as Discord sends it: a full user plus, in guilds, a partial `member`.
-fn mention_user(world: &World, id: u64) -> Value {
+/// A mentioned user as Discord sends it: a full user plus, in guilds, a partial `member`
+/// when the user is a member of that guild.
+fn mention_user(world: &World, guild: Option<u64>, id: u64) -> Value {
     let mut u = world.user(id).map_or_else(|| unknown_user(id), user);
-    if let Some(m) = world.member(id) {
+    if let Some(m) = guild.and_then(|g| world.member_in(g, id)) {
         u["member"] = partial_member(m, None);
     }
     u
@@ -410,29 +443,49 @@ pub fn message_delete(channel_id: u64, message_id: u64, guild_id: Option<u64>) -
     v
 }
 
-/// GUILD_MEMBER_UPDATE `d`.
+/// GUILD_MEMBER_UPDATE `d` in the first server.
 pub fn guild_member_update(world: &World, m: &Member) -> Value {
+    guild_member_update_in(world.guild_id, m)
+}
+
+/// GUILD_MEMBER_UPDATE `d` in server `guild_id`.
+pub fn guild_member_update_in(guild_id: u64, m: &Member) -> Value {
     let mut v = member(m, None);
-    v["guild_id"] = json!(world.guild_id.to_string());
+    v["guild_id"] = json!(guild_id.to_string());
     v["banner"] = Value::Null;
     v
 }
 
-/// GUILD_MEMBER_ADD `d`.
+/// GUILD_MEMBER_ADD `d` in the first server.
 pub fn guild_member_add(world: &World, m: &Member) -> Value {
+    guild_member_add_in(world.guild_id, m)
+}
+
+/// GUILD_MEMBER_ADD `d` in server `guild_id`.
+pub fn guild_member_add_in(guild_id: u64, m: &Member) -> Value {
     let mut v = member(m, None);
-    v["guild_id"] = json!(world.guild_id.to_string());
+    v["guild_id"] = json!(guild_id.to_string());
     v
 }
 
-/// GUILD_MEMBER_REMOVE `d`.
+/// GUILD_MEMBER_REMOVE `d` in the first server.
 pub fn guild_member_remove(world: &World, u: &User) -> Value {
-    json!({ "guild_id": world.guild_id.to_string(), "user": user(u) })
+    guild_member_remove_in(world.guild_id, u)
 }
 
-/// GUILD_BAN_ADD / GUILD_BAN_REMOVE `d`.
+/// GUILD_MEMBER_REMOVE `d` in server `guild_id`.
+pub fn guild_member_remove_in(guild_id: u64, u: &User) -> Value {
+    json!({ "guild_id": guild_id.to_string(), "user": user(u) })
+}
+
+/// GUILD_BAN_ADD / GUILD_BAN_REMOVE `d` in the first server.
 pub fn guild_ban(world: &World, u: &User) -> Value {
-    json!({ "guild_id": world.guild_id.to_string(), "user": user(u) })
+    guild_ban_in(world.guild_id, u)
+}
+
+/// GUILD_BAN_ADD / GUILD_BAN_REMOVE `d` in server `guild_id`.
+pub fn guild_ban_in(guild_id: u64, u: &User) -> Value {
+    json!({ "guild_id": guild_id.to_string(), "user": user(u) })
 }
 
 /// THREAD_CREATE `d`.
@@ -442,11 +495,16 @@ pub fn thread_create(world: &World, c: &Channel) -> Value {
     v
 }
 
-/// PRESENCE_UPDATE `d` for a member.
+/// PRESENCE_UPDATE `d` for a member of the first server.
 pub fn presence_update(world: &World, user_id: u64, status: &str) -> Value {
+    presence_update_in(world.guild_id, user_id, status)
+}
+
+/// PRESENCE_UPDATE `d` for a member of server `guild_id`.
+pub fn presence_update_in(guild_id: u64, user_id: u64, status: &str) -> Value {
     json!({
         "user": {"id": user_id.to_string()},
-        "guild_id": world.guild_id.to_string(),
+        "guild_id": guild_id.to_string(),
         "status": status,
         "activities": [],
         "client_status": {"desktop": status},
@@ -478,9 +536,12 @@ pub struct Invocation<'a> {
     pub kind: InteractionKind,
 }
 
-/// INTERACTION_CREATE `d` for a slash command or autocomplete in the world's guild (or a DM
-/// channel). USER / CHANNEL / ROLE / MENTIONABLE options are resolved from the world into
-/// `data.resolved`, as Discord does.
+/// INTERACTION_CREATE `d` for a slash command or autocomplete in a channel of any server (or
+/// a DM channel). In a server the interaction carries that server's `guild_id` and the
+/// invoker's `member` object there, with `permissions` computed from that server's roles.
+/// USER / CHANNEL / ROLE / MENTIONABLE options are resolved from the world into
+/// `data.resolved`, as Discord does: `resolved.members` only for users who are members of
+/// that server (`resolved.users` for everyone).
 pub fn interaction(world: &World, inv: &Invocation<'_>) -> Value {
     let mut words = inv.name.split_whitespace();
     let root = words.next().unwrap_or_default().to_owned();
@@ -495,7 +556,8 @@ pub fn interaction(world: &World, inv: &Invocation<'_>) -> Value {
         let kind = if depth + 1 == nested.len() { 1 } else { 2 };
         options = json!([{ "name": word, "type": kind, "options": options }]);
     }
-    let resolved = resolve_options(world, &options);
+    let guild = world.guild_of(inv.channel_id);
+    let resolved = resolve_options(world, guild, &options);
     let data = json!({
         "id": inv.command_id.to_string(),
         "name": root,
@@ -504,7 +566,9 @@ pub fn interaction(world: &World, inv: &Invocation<'_>) -> Value {
         "resolved": resolved,
     });
     let channel = world.channel(inv.channel_id);
-    let in_guild = channel.is_some_and(|c| !c.is_dm());
+    // In a server: its permissions; in a DM (or an unknown channel) the first server's, as
+    // before multi-server worlds.
+    let perms_of = |u: u64| world.permissions_in(guild.unwrap_or(world.guild_id), u);
     let channel_json = channel.map_or_else(
         || json!({"id": inv.channel_id.to_string(), "type": 0}),
         |c| {
@@ -512,7 +576,7 @@ pub fn interaction(world: &World, inv: &Invocation<'_>) -> Value {
                 "id": c.id.to_string(),
                 "type": c.kind,
                 "name": c.name,
-                "permissions": world.permissions_of(inv.invoker).to_string(),
+                "permissions": perms_of(inv.invoker).to_string(),
             })
         },
     );
@@ -525,19 +589,19 @@ pub fn interaction(world: &World, inv: &Invocation<'_>) -> Value {
         "channel": channel_json,
         "token": inv.token,
         "version": 1,
-        "app_permissions": world.permissions_of(world.bot.id).to_string(),
+        "app_permissions": perms_of(world.bot.id).to_string(),
         "locale": "en-US",
         "entitlements": [],
-        "authorizing_integration_owners": {"0": world.guild_id.to_string()},
-        "context": if in_guild { 0 } else { 1 },
+        "authorizing_integration_owners": {"0": guild.unwrap_or(world.guild_id).to_string()},
+        "context": if guild.is_some() { 0 } else { 1 },
         // Required by serenity 0.12.5.
         "attachment_size_limit": 10_485_760,
     });
-    match world.member(inv.invoker) {
-        Some(m) if in_guild => {
-            v["guild_id"] = json!(world.guild_id.to_string());
+    match guild.and_then(|g| Some((g, world.member_in(g, inv.invoker)?))) {
+        Some((g, m)) => {
+            v["guild_id"] = json!(g.to_string());
             v["guild_locale"] = json!("en-US");
-            v["member"] = member(m, Some(world.permissions_of(inv.invoker)));
+            v["member"] = member(m, Some(world.permissions_in(g, inv.invoker)));
         }
         _ => {
             v["user"] = world
@@ -549,8 +613,12 @@ pub fn interaction(world: &World, inv: &Invocation<'_>) -> Value {
 }
 
 /// Builds `data.resolved` for every USER (6), CHANNEL (7), ROLE (8) and MENTIONABLE (9)
-/// option, at any nesting depth.
-fn resolve_options(world: &World, options: &Value) -> Value {
+/// option, at any nesting depth, as seen from server `guild` (`None` in DMs: roles and
+/// channels then resolve against the first server, members against none).
+fn resolve_options(world: &World, guild: Option<u64>, options: &Value) -> Value {
+    let roles_from = world
+        .guild(guild.unwrap_or(world.guild_id))
+        .unwrap_or_else(|| known_guild(world, world.guild_id));
     let mut users = Map::new();
     let mut members = Map::new();
     let mut roles = Map::new();
@@ -567,18 +635,20 @@ fn resolve_options(world: &World, options: &Value) -> Value {
             continue;
         };
         let kind = o.get("type").and_then(Value::as_u64).unwrap_or(0);
-        let is_role = world.role(id).is_some();
+        let is_role = roles_from.role(id).is_some();
         if kind == 6 || (kind == 9 && !is_role) {
             let u = world.user(id).map_or_else(|| unknown_user(id), user);
             users.insert(id.to_string(), u);
-            if let Some(m) = world.member(id) {
+            if let Some(g) = guild
+                && let Some(m) = world.member_in(g, id)
+            {
                 members.insert(
                     id.to_string(),
-                    partial_member(m, Some(world.permissions_of(id))),
+                    partial_member(m, Some(world.permissions_in(g, id))),
                 );
             }
         } else if (kind == 8 || kind == 9)
-            && let Some(r) = world.role(id)
+            && let Some(r) = roles_from.role(id)
         {
             roles.insert(id.to_string(), role(r));
         } else if kind == 7
@@ -588,7 +658,9 @@ fn resolve_options(world: &World, options: &Value) -> Value {
                 "id": c.id.to_string(),
                 "name": c.name,
                 "type": c.kind,
-                "permissions": world.permissions_of(world.bot.id).to_string(),
+                "permissions": world
+                    .permissions_in(world.guild_of_channel(c).unwrap_or(world.guild_id), world.bot.id)
+                    .to_string(),
             });
             if let Some(p) = c.parent_id {
                 pc["parent_id"] = json!(p.to_string());
@@ -987,6 +1059,102 @@ mod tests {
         let focused = a.data.autocomplete().unwrap();
         assert_eq!(focused.value, "fri");
         dispatch_parses("INTERACTION_CREATE", &v);
+    }
+
+    #[test]
+    fn second_server_payloads() {
+        let w = World::default();
+        let g: s::Guild = parse("guild_create other", &guild_create_in(&w, ids::OTHER_GUILD));
+        assert_eq!(g.id.get(), ids::OTHER_GUILD);
+        assert_eq!(g.owner_id.get(), ids::OTHER_OWNER);
+        assert_eq!(g.members.len(), 4);
+        assert!(g.members.contains_key(&s::UserId::new(ids::DAVE)));
+        assert!(!g.members.contains_key(&s::UserId::new(ids::CAROL)));
+        assert_eq!(g.channels.len(), 1);
+        assert_eq!(
+            g.channels[&s::ChannelId::new(ids::OTHER_GENERAL)]
+                .guild_id
+                .get(),
+            ids::OTHER_GUILD
+        );
+        assert_eq!(g.emojis.len(), 1);
+        assert_eq!(g.roles.len(), 4);
+        let r: s::Ready = parse("ready", &ready(&w, "sess", "ws://x"));
+        assert_eq!(r.guilds.len(), 2);
+
+        // A message in the second server carries its guild and Alice's member object there.
+        let content = format!("<@{}> hi <@{}>", ids::BOT, ids::CAROL);
+        let m = message(&w, 5, ids::OTHER_GENERAL, ids::ALICE, &content);
+        let parsed: s::Message = parse("message other", &m);
+        assert_eq!(parsed.guild_id.map(|g| g.get()), Some(ids::OTHER_GUILD));
+        let member = parsed.member.as_ref().unwrap();
+        assert_eq!(member.nick.as_deref(), Some("ally"));
+        assert_eq!(member.roles, vec![s::RoleId::new(ids::OTHER_MEMBER_ROLE)]);
+        // Carol is not in this server: mentioned, but without a member object.
+        assert!(m["mentions"][0].get("member").is_some());
+        assert!(m["mentions"][1].get("member").is_none());
+
+        // Dave runs a command in his server: member, guild and permissions from there.
+        let inv = Invocation {
+            id: 11,
+            token: "tok",
+            command_id: 12,
+            channel_id: ids::OTHER_GENERAL,
+            invoker: ids::DAVE,
+            name: "settings",
+            options: json!([opt::user("a", ids::ALICE), opt::user("c", ids::CAROL)]),
+            kind: InteractionKind::Command,
+        };
+        let v = interaction(&w, &inv);
+        let s::Interaction::Command(c) = parse("interaction other", &v) else {
+            panic!("not a command")
+        };
+        assert_eq!(c.guild_id.map(|g| g.get()), Some(ids::OTHER_GUILD));
+        let perms_bits = c.member.as_ref().unwrap().permissions.unwrap().bits();
+        assert_ne!(perms_bits & perms::MANAGE_GUILD, 0);
+        let users = &c.data.resolved.users;
+        let members = &c.data.resolved.members;
+        assert!(users.contains_key(&s::UserId::new(ids::CAROL)));
+        assert!(members.contains_key(&s::UserId::new(ids::ALICE)));
+        assert!(!members.contains_key(&s::UserId::new(ids::CAROL)));
+
+        // Carol (GUILD's moderator) is nobody special in GUILD: no Manage Server in a
+        // second-server channel, and as a non-member she has no member object there.
+        let carol = interaction(
+            &w,
+            &Invocation {
+                invoker: ids::CAROL,
+                ..inv.clone()
+            },
+        );
+        assert!(carol.get("member").is_none());
+        let alice = interaction(
+            &w,
+            &Invocation {
+                invoker: ids::ALICE,
+                ..inv.clone()
+            },
+        );
+        let bits: u64 = alice["member"]["permissions"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(bits & perms::MANAGE_GUILD, 0);
+        assert_eq!(alice["member"]["nick"], "ally");
+        for (t, d) in [
+            (
+                "GUILD_MEMBER_UPDATE",
+                guild_member_update_in(
+                    ids::OTHER_GUILD,
+                    w.member_in(ids::OTHER_GUILD, ids::ALICE).unwrap(),
+                ),
+            ),
+            ("INTERACTION_CREATE", v),
+            ("MESSAGE_CREATE", m),
+        ] {
+            dispatch_parses(t, &d);
+        }
     }
 
     /// The guard itself works: a message without `tts` is exactly the silent drop it exists

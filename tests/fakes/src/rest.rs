@@ -301,11 +301,19 @@ fn route(inner: &Inner, req: &RecordedRequest) -> Reply {
         },
         ("POST", ["interactions", _, token, "callback"]) => interaction_callback(inner, token, req),
         (_, ["webhooks", _, token, rest @ ..]) => webhook_route(inner, method, token, rest, req),
+        ("GET", ["users", "@me", "guilds"]) => {
+            let world = lock(&inner.world);
+            ok(world
+                .guilds()
+                .iter()
+                .map(|g| json!({"id": g.id.to_string(), "name": g.name, "icon": null, "owner": g.owner_id == world.bot.id, "permissions": g.permissions_of(world.bot.id).to_string(), "features": []}))
+                .collect())
+        }
         (_, ["guilds", guild, rest @ ..]) => {
-            if id(guild) != Some(lock(&inner.world).guild_id) {
-                return error(404, 10004, "Unknown Guild");
+            match id(guild).filter(|g| lock(&inner.world).guild(*g).is_some()) {
+                Some(guild) => guild_route(inner, method, guild, rest, req),
+                None => error(404, 10004, "Unknown Guild"),
             }
-            guild_route(inner, method, rest, req)
         }
         _ => not_found(),
     }
@@ -392,10 +400,7 @@ fn channel_route(
             if let Some(history) = world.messages.get_mut(&channel) {
                 history.retain(|m| id_of(m) != Some(message));
             }
-            let guild = world
-                .channel(channel)
-                .filter(|c| !c.is_dm())
-                .map(|_| world.guild_id);
+            let guild = world.guild_of(channel);
             inner.echo(
                 "MESSAGE_DELETE",
                 payloads::message_delete(channel, message, guild),
@@ -411,7 +416,14 @@ fn channel_route(
                 .into_owned();
             let emoji_json = match emoji.split_once(':') {
                 Some((name, custom)) => {
-                    match id(custom).filter(|c| world.emojis.iter().any(|e| e.id == *c)) {
+                    // The bot may use the custom emojis of every server it is in.
+                    let known = |c: &u64| {
+                        world
+                            .guilds()
+                            .iter()
+                            .any(|g| g.emojis.iter().any(|e| e.id == *c))
+                    };
+                    match id(custom).filter(known) {
                         Some(custom) => json!({"id": custom.to_string(), "name": name}),
                         None => return error(400, 10014, "Unknown Emoji"),
                     }
@@ -521,6 +533,7 @@ fn create_thread(
     );
     thread.kind = kind;
     thread.parent_id = Some(parent);
+    thread.guild_id = world.guild_of(parent);
     thread.thread = Some(ThreadState {
         owner_id: bot,
         archived: false,
@@ -948,29 +961,39 @@ fn webhook_route(
 
 // ---- guild -------------------------------------------------------------------------------
 
-fn guild_route(inner: &Inner, method: &str, rest: &[&str], req: &RecordedRequest) -> Reply {
+/// Routes under `/guilds/{guild}`, for whichever server `guild` is (the caller checked it
+/// exists). A user who is not a member of *this* server gets 10007 Unknown Member.
+fn guild_route(
+    inner: &Inner,
+    method: &str,
+    guild: u64,
+    rest: &[&str],
+    req: &RecordedRequest,
+) -> Reply {
     let body = req.body.clone().unwrap_or(Value::Null);
     let mut world = lock(&inner.world);
+    let Some(g) = world.guild(guild) else {
+        return error(404, 10004, "Unknown Guild");
+    };
     match (method, rest) {
-        ("GET", []) => ok(payloads::guild(&world)),
+        ("GET", []) => ok(payloads::guild_in(&world, guild)),
         ("GET", ["channels"]) => ok(world
-            .guild_channels()
+            .channels_of(guild)
             .filter(|c| !c.is_thread())
             .map(|c| payloads::channel(&world, c))
             .collect()),
         ("GET", ["threads", "active"]) => {
             let threads: Vec<Value> = world
-                .threads()
-                .into_iter()
+                .channels_of(guild)
                 .filter(|c| c.thread.as_ref().is_some_and(|t| !t.archived))
                 .map(|c| payloads::channel(&world, c))
                 .collect();
             ok(json!({"threads": threads, "members": []}))
         }
-        ("GET", ["roles"]) => ok(world.roles.iter().map(payloads::role).collect()),
-        ("GET", ["emojis"]) => ok(world.emojis.iter().map(payloads::emoji).collect()),
+        ("GET", ["roles"]) => ok(g.roles.iter().map(payloads::role).collect()),
+        ("GET", ["emojis"]) => ok(g.emojis.iter().map(payloads::emoji).collect()),
         ("GET", ["emojis", emoji]) => id(emoji)
-            .and_then(|e| world.emojis.iter().find(|x| x.id == e))
+            .and_then(|e| g.emojis.iter().find(|x| x.id == e))
             .map_or_else(
                 || error(404, 10014, "Unknown Emoji"),
                 |e| ok(payloads::emoji(e)),
@@ -987,7 +1010,7 @@ fn guild_route(inner: &Inner, method: &str, rest: &[&str], req: &RecordedRequest
                 .and_then(|a| a.parse::<u64>().ok())
                 .unwrap_or(0);
             let mut members: Vec<&world::Member> =
-                world.members.iter().filter(|m| m.user.id > after).collect();
+                g.members.iter().filter(|m| m.user.id > after).collect();
             members.sort_by_key(|m| m.user.id);
             ok(members
                 .into_iter()
@@ -1002,7 +1025,7 @@ fn guild_route(inner: &Inner, method: &str, rest: &[&str], req: &RecordedRequest
                 .cloned()
                 .unwrap_or_default()
                 .to_lowercase();
-            let found: Vec<Value> = world
+            let found: Vec<Value> = g
                 .members
                 .iter()
                 .filter(|m| {
@@ -1016,13 +1039,13 @@ fn guild_route(inner: &Inner, method: &str, rest: &[&str], req: &RecordedRequest
             ok(Value::Array(found))
         }
         ("GET", ["members", user]) => id(user)
-            .and_then(|u| world.member(u))
+            .and_then(|u| g.member(u))
             .map_or_else(unknown_member, |m| ok(payloads::member(m, None))),
         ("PATCH", ["members", user]) => {
             let Some(user) = id(user) else {
                 return unknown_member();
             };
-            let Some(member) = world.member_mut(user) else {
+            let Some(member) = world.member_in_mut(guild, user) else {
                 return unknown_member();
             };
             if let Some(until) = body.get("communication_disabled_until") {
@@ -1037,7 +1060,7 @@ fn guild_route(inner: &Inner, method: &str, rest: &[&str], req: &RecordedRequest
             let member = member.clone();
             inner.echo(
                 "GUILD_MEMBER_UPDATE",
-                payloads::guild_member_update(&world, &member),
+                payloads::guild_member_update_in(guild, &member),
             );
             ok(payloads::member(&member, None))
         }
@@ -1045,10 +1068,10 @@ fn guild_route(inner: &Inner, method: &str, rest: &[&str], req: &RecordedRequest
             let (Some(user), Some(role)) = (id(user), id(role)) else {
                 return unknown_member();
             };
-            if world.role(role).is_none() {
+            if g.role(role).is_none() {
                 return error(404, 10011, "Unknown Role");
             }
-            let Some(member) = world.member_mut(user) else {
+            let Some(member) = world.member_in_mut(guild, user) else {
                 return unknown_member();
             };
             member.roles.retain(|r| *r != role);
@@ -1058,26 +1081,27 @@ fn guild_route(inner: &Inner, method: &str, rest: &[&str], req: &RecordedRequest
             let member = member.clone();
             inner.echo(
                 "GUILD_MEMBER_UPDATE",
-                payloads::guild_member_update(&world, &member),
+                payloads::guild_member_update_in(guild, &member),
             );
             no_content()
         }
         ("DELETE", ["members", user]) => {
-            let Some(member) = id(user).and_then(|u| world.remove_member(u)) else {
+            let Some(member) = id(user).and_then(|u| world.remove_member_in(guild, u)) else {
                 return unknown_member();
             };
             inner.echo(
                 "GUILD_MEMBER_REMOVE",
-                payloads::guild_member_remove(&world, &member.user),
+                payloads::guild_member_remove_in(guild, &member.user),
             );
             no_content()
         }
-        ("GET", ["bans"]) => ok(world.bans.values().map(payloads::ban).collect()),
-        ("GET", ["bans", user]) => id(user).and_then(|u| world.bans.get(&u)).map_or_else(
+        ("GET", ["bans"]) => ok(g.bans.values().map(payloads::ban).collect()),
+        ("GET", ["bans", user]) => id(user).and_then(|u| g.bans.get(&u)).map_or_else(
             || error(404, 10026, "Unknown Ban"),
             |b| ok(payloads::ban(b)),
         ),
         ("PUT", ["bans", user]) => {
+            // Discord bans any user by id, member of this server or not.
             let Some(user) = id(user).and_then(|u| world.user(u).cloned()) else {
                 return unknown_user();
             };
@@ -1086,23 +1110,30 @@ fn guild_route(inner: &Inner, method: &str, rest: &[&str], req: &RecordedRequest
                     .and_then(Value::as_str)
                     .map(str::to_owned)
             });
-            if let Some(member) = world.remove_member(user.id) {
+            if let Some(member) = world.remove_member_in(guild, user.id) {
                 inner.echo(
                     "GUILD_MEMBER_REMOVE",
-                    payloads::guild_member_remove(&world, &member.user),
+                    payloads::guild_member_remove_in(guild, &member.user),
                 );
             }
-            inner.echo("GUILD_BAN_ADD", payloads::guild_ban(&world, &user));
-            world.bans.insert(user.id, Ban { user, reason });
+            inner.echo("GUILD_BAN_ADD", payloads::guild_ban_in(guild, &user));
+            if let Some(g) = world.guild_mut(guild) {
+                g.bans.insert(user.id, Ban { user, reason });
+            }
             no_content()
         }
-        ("DELETE", ["bans", user]) => match id(user).and_then(|u| world.bans.remove(&u)) {
-            Some(ban) => {
-                inner.echo("GUILD_BAN_REMOVE", payloads::guild_ban(&world, &ban.user));
-                no_content()
+        ("DELETE", ["bans", user]) => {
+            let removed = id(user)
+                .zip(world.guild_mut(guild))
+                .and_then(|(u, g)| g.bans.remove(&u));
+            match removed {
+                Some(ban) => {
+                    inner.echo("GUILD_BAN_REMOVE", payloads::guild_ban_in(guild, &ban.user));
+                    no_content()
+                }
+                None => error(404, 10026, "Unknown Ban"),
             }
-            None => error(404, 10026, "Unknown Ban"),
-        },
+        }
         _ => not_found(),
     }
 }

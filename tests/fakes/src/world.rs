@@ -1,5 +1,13 @@
-//! The state of one fake Discord world: one guild, its channels, roles, members, emojis,
-//! message history, bans and timeouts.
+//! The state of one fake Discord world: its servers (guilds) with their channels, roles,
+//! members, emojis, bans and timeouts, plus DM channels and the message history.
+//!
+//! Every world has at least two servers, a member in both and an admin of each (the
+//! project's rule: per-server bugs only show up with two). The *first* server keeps the
+//! flat single-guild fields (`guild_id`, `members`, `roles`, ...) and every method without
+//! a guild argument (`member`, `permissions_of`, `is_banned`, ...) means it, so tests written
+//! for one server work unchanged. The others are [`Guild`]s in `other_guilds`; the `*_in`
+//! methods (`member_in`, `permissions_in`, ...) address any server by id, and
+//! [`World::guild_of`] maps a channel to its server.
 //!
 //! REST handlers mutate it (a ban removes the member, a `POST .../messages` appends to the
 //! history) and the gateway reads it (GUILD_CREATE is built from it), so both sides always
@@ -17,22 +25,43 @@ pub mod ids {
     pub const BOT: u64 = 1000;
     /// The application id READY announces; serenity uses it for commands and followups.
     pub const APPLICATION: u64 = 1000;
+    /// The first server, "Test Guild": what every single-guild helper means.
     pub const GUILD: u64 = 2000;
+    /// The second server, "Other Guild".
+    pub const OTHER_GUILD: u64 = 2001;
     /// `@everyone` has the guild's id, as on Discord.
     pub const EVERYONE_ROLE: u64 = GUILD;
     pub const MODERATOR_ROLE: u64 = 2100;
     pub const MEMBER_ROLE: u64 = 2101;
     pub const BOT_ROLE: u64 = 2102;
+    /// `@everyone` of [`OTHER_GUILD`].
+    pub const OTHER_EVERYONE_ROLE: u64 = OTHER_GUILD;
+    /// In [`OTHER_GUILD`]: Manage Server plus kick, ban and timeout (Dave holds it).
+    pub const OTHER_ADMIN_ROLE: u64 = 2200;
+    pub const OTHER_MEMBER_ROLE: u64 = 2201;
+    pub const OTHER_BOT_ROLE: u64 = 2202;
+    /// A member of both servers ([`GUILD`] with the Member role, [`OTHER_GUILD`] with the
+    /// Other Member role and the nick "ally").
     pub const ALICE: u64 = 3000;
     pub const BOB: u64 = 3001;
     pub const OTHERBOT: u64 = 3002;
-    /// Carol holds the Moderator role.
+    /// Carol holds the Moderator role of [`GUILD`] (kick, ban, timeout, Manage Server); she
+    /// is not in [`OTHER_GUILD`].
     pub const CAROL: u64 = 3003;
+    /// The admin of [`OTHER_GUILD`] (Other Admin role); not a member of [`GUILD`].
+    pub const DAVE: u64 = 3004;
+    /// Owns [`OTHER_GUILD`] (and is only a member there).
+    pub const OTHER_OWNER: u64 = 3998;
+    /// Owns [`GUILD`]; also the application owner.
     pub const OWNER: u64 = 3999;
     pub const GENERAL: u64 = 4000;
     pub const RANDOM: u64 = 4001;
+    /// The text channel of [`OTHER_GUILD`].
+    pub const OTHER_GENERAL: u64 = 4100;
     pub const PARTYBLOB: u64 = 7000;
     pub const DANCECAT: u64 = 7001;
+    /// The custom emoji of [`OTHER_GUILD`].
+    pub const OTHERBLOB: u64 = 7100;
 }
 
 /// Discord permission bits used by the default roles.
@@ -191,6 +220,10 @@ pub struct Channel {
     pub thread: Option<ThreadState>,
     /// `Some` for DM channels: the other user.
     pub recipient: Option<u64>,
+    /// The server of a guild channel or thread. `None` on a non-DM channel means the world's
+    /// first server, so `Channel::text` keeps meaning "a channel of the test guild"; use
+    /// [`Channel::in_guild`] (or [`World::with_channel_in`]) for another server.
+    pub guild_id: Option<u64>,
 }
 
 impl Channel {
@@ -204,7 +237,14 @@ impl Channel {
             parent_id: None,
             thread: None,
             recipient: None,
+            guild_id: None,
         }
+    }
+
+    /// Puts the channel in server `guild_id`.
+    pub fn in_guild(mut self, guild_id: u64) -> Self {
+        self.guild_id = Some(guild_id);
+        self
     }
 
     pub fn is_thread(&self) -> bool {
@@ -245,6 +285,111 @@ pub struct Ban {
     pub reason: Option<String>,
 }
 
+/// A server other than the world's first one (which lives in the flat fields of
+/// [`World`]). Its channels live in `World::channels` with `guild_id` set to its id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Guild {
+    pub id: u64,
+    pub name: String,
+    pub owner_id: u64,
+    /// Includes `@everyone`, whose id is the guild's id.
+    pub roles: Vec<Role>,
+    pub members: Vec<Member>,
+    /// Users who left, were kicked or banned, so their user objects can still be served.
+    pub departed: Vec<User>,
+    pub emojis: Vec<Emoji>,
+    pub bans: BTreeMap<u64, Ban>,
+}
+
+impl Guild {
+    /// An empty server with only `@everyone` (broad, non-management permissions).
+    pub fn new(id: u64, name: impl Into<String>, owner_id: u64) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            owner_id,
+            roles: vec![Role::new(id, "@everyone", perms::EVERYONE_DEFAULT, 0)],
+            members: Vec::new(),
+            departed: Vec::new(),
+            emojis: Vec::new(),
+            bans: BTreeMap::new(),
+        }
+    }
+}
+
+/// One server's data, borrowed from a [`World`] whichever server it is
+/// ([`World::guild`], [`World::guilds`]).
+#[derive(Clone, Copy, Debug)]
+pub struct GuildRef<'a> {
+    pub id: u64,
+    pub name: &'a str,
+    pub owner_id: u64,
+    pub roles: &'a [Role],
+    pub members: &'a [Member],
+    pub departed: &'a [User],
+    pub emojis: &'a [Emoji],
+    pub bans: &'a BTreeMap<u64, Ban>,
+}
+
+impl<'a> GuildRef<'a> {
+    pub fn member(&self, user_id: u64) -> Option<&'a Member> {
+        self.members.iter().find(|m| m.user.id == user_id)
+    }
+
+    pub fn role(&self, role_id: u64) -> Option<&'a Role> {
+        self.roles.iter().find(|r| r.id == role_id)
+    }
+
+    /// The member's effective permissions in this server: the owner gets everything,
+    /// everyone else `@everyone` plus their roles (ADMINISTRATOR implies everything).
+    /// A non-member gets `@everyone` only. Channels have no overwrites in the fake, so
+    /// this is also the per-channel permission.
+    pub fn permissions_of(&self, user_id: u64) -> u64 {
+        const ALL: u64 = (1 << 51) - 1;
+        if user_id == self.owner_id {
+            return ALL;
+        }
+        let mut bits = self.role(self.id).map_or(0, |r| r.permissions);
+        if let Some(member) = self.member(user_id) {
+            for role in member.roles.iter().filter_map(|id| self.role(*id)) {
+                bits |= role.permissions;
+            }
+        }
+        if bits & perms::ADMINISTRATOR != 0 {
+            ALL
+        } else {
+            bits
+        }
+    }
+}
+
+/// One server's mutable parts, borrowed from a [`World`] (REST handlers use it).
+#[derive(Debug)]
+pub struct GuildMut<'a> {
+    pub id: u64,
+    pub roles: &'a mut Vec<Role>,
+    pub members: &'a mut Vec<Member>,
+    pub departed: &'a mut Vec<User>,
+    pub emojis: &'a mut Vec<Emoji>,
+    pub bans: &'a mut BTreeMap<u64, Ban>,
+}
+
+impl GuildMut<'_> {
+    pub fn member_mut(&mut self, user_id: u64) -> Option<&mut Member> {
+        self.members.iter_mut().find(|m| m.user.id == user_id)
+    }
+
+    /// Removes a member, remembering the user so it can still be looked up.
+    pub fn remove_member(&mut self, user_id: u64) -> Option<Member> {
+        let idx = self.members.iter().position(|m| m.user.id == user_id)?;
+        let member = self.members.remove(idx);
+        if !self.departed.iter().any(|u| u.id == user_id) {
+            self.departed.push(member.user.clone());
+        }
+        Some(member)
+    }
+}
+
 /// Generates fresh ids that look like real snowflakes: the current time since the Discord
 /// epoch in the top bits, so they decode to "now" and sort by creation time. Strictly
 /// increasing even within one millisecond.
@@ -277,16 +422,19 @@ pub fn fixed_time() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// One Discord world. `World::default()` is the standard test guild; the `with_*` methods
+/// One Discord world. `World::default()` is the standard pair of test servers: [`ids::GUILD`]
+/// (the flat fields) and [`ids::OTHER_GUILD`] (in `other_guilds`); the `with_*` methods
 /// customise it before [`crate::FakeDiscord::start`], and [`crate::FakeDiscord::with_world`]
 /// changes it while running.
 #[derive(Clone, Debug)]
 pub struct World {
     pub bot: User,
     pub application_id: u64,
+    // ---- the first server ([`ids::GUILD`] by default) ----
     pub guild_id: u64,
     pub guild_name: String,
     pub owner_id: u64,
+    /// Every server's channels and threads, and the DM channels (see [`Channel::guild_id`]).
     pub channels: Vec<Channel>,
     pub roles: Vec<Role>,
     pub members: Vec<Member>,
@@ -297,6 +445,9 @@ pub struct World {
     /// Per channel, oldest first: the exact message JSON that was served or dispatched.
     pub messages: BTreeMap<u64, Vec<Value>>,
     pub bans: BTreeMap<u64, Ban>,
+    // ---- the other servers ----
+    /// Servers besides the first; [`ids::OTHER_GUILD`] by default.
+    pub other_guilds: Vec<Guild>,
     pub snowflakes: Snowflakes,
 }
 
@@ -311,12 +462,32 @@ impl Default for World {
         let bot_role = perms::MANAGEMENT & !perms::ADMINISTRATOR | perms::MODERATE_MEMBERS;
         let mut random = Channel::text(RANDOM, "random");
         random.position = 1;
+        let alice = User::new(ALICE, "alice");
+        let mut other = Guild::new(OTHER_GUILD, "Other Guild", OTHER_OWNER);
+        other.roles.extend([
+            Role::new(OTHER_ADMIN_ROLE, "Other Admin", moderation, 5),
+            Role::new(OTHER_MEMBER_ROLE, "Other Member", 0, 1),
+            Role::new(OTHER_BOT_ROLE, "Other Bot", bot_role, 10),
+        ]);
+        other.members = vec![
+            Member::new(bot.clone()).with_roles(&[OTHER_BOT_ROLE]),
+            Member::new(alice.clone())
+                .with_roles(&[OTHER_MEMBER_ROLE])
+                .with_nick("ally"),
+            Member::new(User::new(DAVE, "dave")).with_roles(&[OTHER_ADMIN_ROLE, OTHER_MEMBER_ROLE]),
+            Member::new(User::new(OTHER_OWNER, "otherowner")),
+        ];
+        other.emojis = vec![Emoji::new(OTHERBLOB, "otherblob", false)];
         Self {
             application_id: APPLICATION,
             guild_id: GUILD,
             guild_name: "Test Guild".into(),
             owner_id: OWNER,
-            channels: vec![Channel::text(GENERAL, "general"), random],
+            channels: vec![
+                Channel::text(GENERAL, "general"),
+                random,
+                Channel::text(OTHER_GENERAL, "other-general").in_guild(OTHER_GUILD),
+            ],
             roles: vec![
                 Role::new(EVERYONE_ROLE, "@everyone", perms::EVERYONE_DEFAULT, 0),
                 Role::new(MODERATOR_ROLE, "Moderator", moderation, 5),
@@ -325,7 +496,7 @@ impl Default for World {
             ],
             members: vec![
                 Member::new(bot.clone()).with_roles(&[BOT_ROLE]),
-                Member::new(User::new(ALICE, "alice")).with_roles(&[MEMBER_ROLE]),
+                Member::new(alice).with_roles(&[MEMBER_ROLE]),
                 Member::new(User::new(BOB, "bob")).with_roles(&[MEMBER_ROLE]),
                 Member::new(User::bot(OTHERBOT, "otherbot")),
                 Member::new(User::new(CAROL, "carol")).with_roles(&[MODERATOR_ROLE, MEMBER_ROLE]),
@@ -339,6 +510,7 @@ impl Default for World {
             ],
             messages: BTreeMap::new(),
             bans: BTreeMap::new(),
+            other_guilds: vec![other],
             snowflakes: Snowflakes::default(),
         }
     }
@@ -347,44 +519,176 @@ impl Default for World {
 impl World {
     // ---- builder-style customisation -------------------------------------------------
 
-    /// Adds (or replaces, by user id) a member.
+    /// Adds (or replaces, by user id) a member of the first server.
     pub fn with_member(mut self, member: Member) -> Self {
         self.members.retain(|m| m.user.id != member.user.id);
         self.members.push(member);
         self
     }
 
-    /// Adds (or replaces, by id) a channel.
+    /// Adds (or replaces, by user id) a member of server `guild_id`.
+    ///
+    /// # Panics
+    /// If the world has no such server.
+    pub fn with_member_in(mut self, guild_id: u64, member: Member) -> Self {
+        let guild = self
+            .guild_mut(guild_id)
+            .expect("no such guild in the world");
+        guild.members.retain(|m| m.user.id != member.user.id);
+        guild.members.push(member);
+        self
+    }
+
+    /// Adds (or replaces, by id) a channel; without `guild_id` it is in the first server.
     pub fn with_channel(mut self, channel: Channel) -> Self {
         self.channels.retain(|c| c.id != channel.id);
         self.channels.push(channel);
         self
     }
 
+    /// Adds (or replaces, by id) a channel of server `guild_id`.
+    pub fn with_channel_in(self, guild_id: u64, channel: Channel) -> Self {
+        self.with_channel(channel.in_guild(guild_id))
+    }
+
+    /// Adds (or replaces, by id) a role of the first server.
     pub fn with_role(mut self, role: Role) -> Self {
         self.roles.retain(|r| r.id != role.id);
         self.roles.push(role);
         self
     }
 
+    /// Adds (or replaces, by id) an emoji of the first server.
     pub fn with_emoji(mut self, emoji: Emoji) -> Self {
         self.emojis.retain(|e| e.id != emoji.id);
         self.emojis.push(emoji);
         self
     }
 
-    /// Renames the bot (its id stays [`ids::BOT`] unless the member list is rebuilt).
+    /// Adds (or replaces, by id) a server besides the first. Its channels are added with
+    /// [`Self::with_channel_in`]; remember the bot must be a member to see it used.
+    pub fn with_guild(mut self, guild: Guild) -> Self {
+        self.other_guilds.retain(|g| g.id != guild.id);
+        self.other_guilds.push(guild);
+        self
+    }
+
+    /// Renames the bot (its id stays [`ids::BOT`] unless the member list is rebuilt), in
+    /// every server.
     pub fn with_bot_name(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
         self.bot.name = name.clone();
         let bot_id = self.bot.id;
-        if let Some(m) = self.members.iter_mut().find(|m| m.user.id == bot_id) {
-            m.user.name = name;
+        for id in self.guild_ids() {
+            if let Some(m) = self.member_in_mut(id, bot_id) {
+                m.user.name = name.clone();
+            }
         }
         self
     }
 
-    // ---- queries ---------------------------------------------------------------------
+    // ---- servers ---------------------------------------------------------------------
+
+    /// Every server's id, the first server first.
+    pub fn guild_ids(&self) -> Vec<u64> {
+        std::iter::once(self.guild_id)
+            .chain(self.other_guilds.iter().map(|g| g.id))
+            .collect()
+    }
+
+    /// Every server, the first server first.
+    pub fn guilds(&self) -> Vec<GuildRef<'_>> {
+        std::iter::once(self.first_guild())
+            .chain(self.other_guilds.iter().map(guild_ref))
+            .collect()
+    }
+
+    /// Server `guild_id`, if the world has it.
+    pub fn guild(&self, guild_id: u64) -> Option<GuildRef<'_>> {
+        if guild_id == self.guild_id {
+            return Some(self.first_guild());
+        }
+        self.other_guilds
+            .iter()
+            .find(|g| g.id == guild_id)
+            .map(guild_ref)
+    }
+
+    /// Server `guild_id`'s mutable parts, if the world has it.
+    pub fn guild_mut(&mut self, guild_id: u64) -> Option<GuildMut<'_>> {
+        if guild_id == self.guild_id {
+            return Some(GuildMut {
+                id: self.guild_id,
+                roles: &mut self.roles,
+                members: &mut self.members,
+                departed: &mut self.departed,
+                emojis: &mut self.emojis,
+                bans: &mut self.bans,
+            });
+        }
+        self.other_guilds
+            .iter_mut()
+            .find(|g| g.id == guild_id)
+            .map(|g| GuildMut {
+                id: g.id,
+                roles: &mut g.roles,
+                members: &mut g.members,
+                departed: &mut g.departed,
+                emojis: &mut g.emojis,
+                bans: &mut g.bans,
+            })
+    }
+
+    fn first_guild(&self) -> GuildRef<'_> {
+        GuildRef {
+            id: self.guild_id,
+            name: &self.guild_name,
+            owner_id: self.owner_id,
+            roles: &self.roles,
+            members: &self.members,
+            departed: &self.departed,
+            emojis: &self.emojis,
+            bans: &self.bans,
+        }
+    }
+
+    /// The server a channel or thread belongs to; `None` for DM and unknown channels.
+    pub fn guild_of(&self, channel_id: u64) -> Option<u64> {
+        self.channel(channel_id)
+            .and_then(|c| self.guild_of_channel(c))
+    }
+
+    /// The server of `c` (which need not be stored yet): its own `guild_id`, else its
+    /// parent's, else the first server; `None` for DMs.
+    pub fn guild_of_channel(&self, c: &Channel) -> Option<u64> {
+        if c.is_dm() {
+            return None;
+        }
+        let inherited = || {
+            c.parent_id
+                .filter(|p| *p != c.id)
+                .and_then(|p| self.guild_of(p))
+        };
+        Some(c.guild_id.or_else(inherited).unwrap_or(self.guild_id))
+    }
+
+    /// Channels and threads of server `guild_id`, in creation order.
+    pub fn channels_of(&self, guild_id: u64) -> impl Iterator<Item = &Channel> {
+        self.channels
+            .iter()
+            .filter(move |c| self.guild_of_channel(c) == Some(guild_id))
+    }
+
+    /// The servers `user_id` is a member of, the first server first.
+    pub fn guilds_of_user(&self, user_id: u64) -> Vec<u64> {
+        self.guilds()
+            .into_iter()
+            .filter(|g| g.member(user_id).is_some())
+            .map(|g| g.id)
+            .collect()
+    }
+
+    // ---- queries (without a guild argument: the first server) -------------------------
 
     pub fn member(&self, user_id: u64) -> Option<&Member> {
         self.members.iter().find(|m| m.user.id == user_id)
@@ -394,12 +698,37 @@ impl World {
         self.members.iter_mut().find(|m| m.user.id == user_id)
     }
 
-    /// Any user the world knows: members, departed users, the bot.
+    /// `user_id`'s member object in server `guild_id` (`None` if not a member there).
+    pub fn member_in(&self, guild_id: u64, user_id: u64) -> Option<&Member> {
+        self.guild(guild_id).and_then(|g| g.member(user_id))
+    }
+
+    pub fn member_in_mut(&mut self, guild_id: u64, user_id: u64) -> Option<&mut Member> {
+        if guild_id == self.guild_id {
+            return self.member_mut(user_id);
+        }
+        self.other_guilds
+            .iter_mut()
+            .find(|g| g.id == guild_id)
+            .and_then(|g| g.members.iter_mut().find(|m| m.user.id == user_id))
+    }
+
+    /// Any user the world knows: members, departed and banned users of every server, the bot.
     pub fn user(&self, user_id: u64) -> Option<&User> {
-        self.member(user_id)
-            .map(|m| &m.user)
-            .or_else(|| self.departed.iter().find(|u| u.id == user_id))
-            .or_else(|| self.bans.get(&user_id).map(|b| &b.user))
+        let guilds = self.guilds();
+        guilds
+            .iter()
+            .find_map(|g| g.member(user_id).map(|m| &m.user))
+            .or_else(|| {
+                guilds
+                    .iter()
+                    .find_map(|g| g.departed.iter().find(|u| u.id == user_id))
+            })
+            .or_else(|| {
+                guilds
+                    .iter()
+                    .find_map(|g| g.bans.get(&user_id).map(|b| &b.user))
+            })
             .or_else(|| (self.bot.id == user_id).then_some(&self.bot))
     }
 
@@ -411,15 +740,17 @@ impl World {
         self.channels.iter_mut().find(|c| c.id == channel_id)
     }
 
+    /// A role of the first server.
     pub fn role(&self, role_id: u64) -> Option<&Role> {
         self.roles.iter().find(|r| r.id == role_id)
     }
 
-    /// Guild channels and threads (not DM channels), in creation order.
+    /// Guild channels and threads of every server (not DM channels), in creation order.
     pub fn guild_channels(&self) -> impl Iterator<Item = &Channel> {
         self.channels.iter().filter(|c| !c.is_dm())
     }
 
+    /// Threads of every server.
     pub fn threads(&self) -> Vec<&Channel> {
         self.channels.iter().filter(|c| c.is_thread()).collect()
     }
@@ -431,18 +762,34 @@ impl World {
             .find(|c| c.is_dm() && c.recipient == Some(user_id))
     }
 
-    /// The timeout the bot set on a member, if any (RFC 3339 as sent).
+    /// The timeout the bot set on a member of the first server, if any (RFC 3339 as sent).
     pub fn timeout_of(&self, user_id: u64) -> Option<&str> {
-        self.member(user_id)
+        self.timeout_in(self.guild_id, user_id)
+    }
+
+    /// The timeout the bot set on a member of server `guild_id`, if any.
+    pub fn timeout_in(&self, guild_id: u64, user_id: u64) -> Option<&str> {
+        self.member_in(guild_id, user_id)
             .and_then(|m| m.communication_disabled_until.as_deref())
     }
 
+    /// Whether `user_id` is banned from the first server.
     pub fn is_banned(&self, user_id: u64) -> bool {
         self.bans.contains_key(&user_id)
     }
 
+    pub fn is_banned_in(&self, guild_id: u64, user_id: u64) -> bool {
+        self.guild(guild_id)
+            .is_some_and(|g| g.bans.contains_key(&user_id))
+    }
+
+    /// Whether `user_id` is a member of the first server.
     pub fn is_member(&self, user_id: u64) -> bool {
         self.member(user_id).is_some()
+    }
+
+    pub fn is_member_in(&self, guild_id: u64, user_id: u64) -> bool {
+        self.member_in(guild_id, user_id).is_some()
     }
 
     /// Messages in a channel, oldest first.
@@ -459,24 +806,16 @@ impl World {
             .find(|m| id_of(m) == Some(message_id))
     }
 
-    /// The member's effective guild permissions: the owner gets everything, everyone
-    /// else `@everyone` plus their roles (ADMINISTRATOR implies everything).
+    /// The member's effective permissions in the first server (see
+    /// [`GuildRef::permissions_of`]).
     pub fn permissions_of(&self, user_id: u64) -> u64 {
-        const ALL: u64 = (1 << 51) - 1;
-        if user_id == self.owner_id {
-            return ALL;
-        }
-        let mut bits = self.role(self.guild_id).map_or(0, |r| r.permissions);
-        if let Some(member) = self.member(user_id) {
-            for role in member.roles.iter().filter_map(|id| self.role(*id)) {
-                bits |= role.permissions;
-            }
-        }
-        if bits & perms::ADMINISTRATOR != 0 {
-            ALL
-        } else {
-            bits
-        }
+        self.first_guild().permissions_of(user_id)
+    }
+
+    /// The member's effective permissions in server `guild_id` (0 for an unknown server).
+    pub fn permissions_in(&self, guild_id: u64, user_id: u64) -> u64 {
+        self.guild(guild_id)
+            .map_or(0, |g| g.permissions_of(user_id))
     }
 
     // ---- mutations used by the servers -----------------------------------------------
@@ -492,14 +831,28 @@ impl World {
         history.sort_by_key(|m| id_of(m).unwrap_or(0));
     }
 
-    /// Removes a member, remembering the user so it can still be looked up.
+    /// Removes a member of the first server, remembering the user so it can still be
+    /// looked up.
     pub fn remove_member(&mut self, user_id: u64) -> Option<Member> {
-        let idx = self.members.iter().position(|m| m.user.id == user_id)?;
-        let member = self.members.remove(idx);
-        if !self.departed.iter().any(|u| u.id == user_id) {
-            self.departed.push(member.user.clone());
-        }
-        Some(member)
+        self.remove_member_in(self.guild_id, user_id)
+    }
+
+    /// Removes a member of server `guild_id`, remembering the user.
+    pub fn remove_member_in(&mut self, guild_id: u64, user_id: u64) -> Option<Member> {
+        self.guild_mut(guild_id)?.remove_member(user_id)
+    }
+}
+
+fn guild_ref(g: &Guild) -> GuildRef<'_> {
+    GuildRef {
+        id: g.id,
+        name: &g.name,
+        owner_id: g.owner_id,
+        roles: &g.roles,
+        members: &g.members,
+        departed: &g.departed,
+        emojis: &g.emojis,
+        bans: &g.bans,
     }
 }
 
@@ -543,5 +896,73 @@ mod tests {
         assert_ne!(w.permissions_of(ids::BOT) & perms::MODERATE_MEMBERS, 0);
         assert_eq!(w.permissions_of(ids::ALICE) & perms::MODERATE_MEMBERS, 0);
         assert!(w.member(ids::OTHERBOT).is_some_and(|m| m.user.bot));
+    }
+
+    /// The project's rule: two servers, a member in both, an admin of each.
+    #[test]
+    fn default_world_has_two_servers() {
+        let w = World::default();
+        assert_eq!(w.guild_ids(), vec![ids::GUILD, ids::OTHER_GUILD]);
+        assert_eq!(
+            w.guilds_of_user(ids::ALICE),
+            vec![ids::GUILD, ids::OTHER_GUILD]
+        );
+        assert_eq!(
+            w.guilds_of_user(ids::BOT),
+            vec![ids::GUILD, ids::OTHER_GUILD]
+        );
+        assert_eq!(w.guilds_of_user(ids::DAVE), vec![ids::OTHER_GUILD]);
+        assert_eq!(w.guilds_of_user(ids::CAROL), vec![ids::GUILD]);
+        // An admin of each, and only there.
+        assert_ne!(
+            w.permissions_in(ids::GUILD, ids::CAROL) & perms::MANAGE_GUILD,
+            0
+        );
+        assert_eq!(
+            w.permissions_in(ids::OTHER_GUILD, ids::CAROL) & perms::MANAGE_GUILD,
+            0
+        );
+        assert_ne!(
+            w.permissions_in(ids::OTHER_GUILD, ids::DAVE) & perms::MANAGE_GUILD,
+            0
+        );
+        assert_eq!(
+            w.permissions_in(ids::GUILD, ids::DAVE) & perms::MANAGE_GUILD,
+            0
+        );
+        assert_eq!(
+            w.permissions_in(ids::OTHER_GUILD, ids::OTHER_OWNER),
+            (1 << 51) - 1
+        );
+        assert_eq!(
+            w.permissions_in(ids::OTHER_GUILD, ids::ALICE) & perms::MANAGE_GUILD,
+            0
+        );
+        // Channels map to their server; DMs to none.
+        assert_eq!(w.guild_of(ids::GENERAL), Some(ids::GUILD));
+        assert_eq!(w.guild_of(ids::OTHER_GENERAL), Some(ids::OTHER_GUILD));
+        assert_eq!(w.guild_of(1), None);
+        let other: Vec<u64> = w.channels_of(ids::OTHER_GUILD).map(|c| c.id).collect();
+        assert_eq!(other, vec![ids::OTHER_GENERAL]);
+        assert_eq!(w.channels_of(ids::GUILD).count(), 2);
+        // Per-server member objects.
+        let nick = |g| w.member_in(g, ids::ALICE).and_then(|m| m.nick.clone());
+        assert_eq!(nick(ids::GUILD), None);
+        assert_eq!(nick(ids::OTHER_GUILD).as_deref(), Some("ally"));
+        assert!(w.user(ids::DAVE).is_some());
+        assert!(!w.is_member(ids::DAVE));
+    }
+
+    #[test]
+    fn threads_inherit_their_parents_server() {
+        let mut thread = Channel::text(9, "t");
+        thread.kind = channel_kind::PUBLIC_THREAD;
+        thread.parent_id = Some(ids::OTHER_GENERAL);
+        let w = World::default().with_channel(thread);
+        assert_eq!(w.guild_of(9), Some(ids::OTHER_GUILD));
+        let mut w = w;
+        assert!(w.remove_member_in(ids::OTHER_GUILD, ids::ALICE).is_some());
+        assert!(w.is_member(ids::ALICE));
+        assert!(!w.is_member_in(ids::OTHER_GUILD, ids::ALICE));
     }
 }

@@ -46,7 +46,8 @@ fn identify(token: &str, intents: u64) -> Value {
         "presence": {"activities": [], "afk": false, "since": {"secs_since_epoch": 1, "nanos_since_epoch": 0}, "status": "online"}}})
 }
 
-/// Connects and identifies; returns the socket after READY and GUILD_CREATE.
+/// Connects and identifies; returns the socket after READY and the two GUILD_CREATEs (one
+/// per server of the default world).
 async fn ready_session(fake: &FakeDiscord) -> (Ws, String) {
     let mut ws = connect(fake).await;
     assert_eq!(next(&mut ws).await["op"], 10);
@@ -56,11 +57,14 @@ async fn ready_session(fake: &FakeDiscord) -> (Ws, String) {
         (ready["t"].as_str(), ready["s"].as_u64()),
         (Some("READY"), Some(1))
     );
-    let guild = next(&mut ws).await;
-    assert_eq!(
-        (guild["t"].as_str(), guild["s"].as_u64()),
-        (Some("GUILD_CREATE"), Some(2))
-    );
+    for (s, id) in [(2, ids::GUILD), (3, ids::OTHER_GUILD)] {
+        let guild = next(&mut ws).await;
+        assert_eq!(
+            (guild["t"].as_str(), guild["s"].as_u64()),
+            (Some("GUILD_CREATE"), Some(s))
+        );
+        assert_eq!(guild["d"]["id"], id.to_string());
+    }
     fake.wait_for_ready(T).await.unwrap();
     (ws, ready["d"]["session_id"].as_str().unwrap().to_owned())
 }
@@ -84,6 +88,24 @@ async fn handshake_ready_guild_create_and_heartbeat() {
     let guild = next(&mut ws).await;
     assert_eq!(guild["d"]["name"], "Test Guild");
     assert_eq!(guild["d"]["members"].as_array().unwrap().len(), 6);
+    let ready_guilds: Vec<&str> = ready["d"]["guilds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["id"].as_str())
+        .collect();
+    assert_eq!(ready_guilds, vec!["2000", "2001"]);
+    let other = next(&mut ws).await;
+    assert_eq!(other["t"], "GUILD_CREATE");
+    assert_eq!(other["d"]["name"], "Other Guild");
+    assert_eq!(other["d"]["members"].as_array().unwrap().len(), 4);
+    let channels: Vec<&str> = other["d"]["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(channels, vec!["4100"]);
 
     send(&mut ws, json!({"op": 1, "d": 2})).await;
     assert_eq!(next(&mut ws).await, json!({"op": 11}));
@@ -105,7 +127,7 @@ async fn handshake_ready_guild_create_and_heartbeat() {
     let d = next(&mut ws).await;
     assert_eq!(
         (d["t"].as_str(), d["s"].as_u64()),
-        (Some("PRESENCE_UPDATE"), Some(3))
+        (Some("PRESENCE_UPDATE"), Some(4))
     );
 }
 
@@ -138,7 +160,7 @@ async fn user_says_dispatches_message_create_with_mentions() {
         .await;
     let d = next(&mut ws).await;
     assert_eq!(d["t"], "MESSAGE_CREATE");
-    assert_eq!(d["s"], 3);
+    assert_eq!(d["s"], 4);
     assert_eq!(d["d"], sent);
     assert_eq!(d["d"]["mentions"][0]["id"], "1000");
     assert_eq!(d["d"]["member"]["roles"][0], ids::MEMBER_ROLE.to_string());
@@ -162,7 +184,7 @@ async fn drop_and_resume_replays_missed_events() {
     let fake = FakeDiscord::start(World::default()).await;
     let (mut ws, session_id) = ready_session(&fake).await;
     fake.user_says(ids::GENERAL, ids::ALICE, "first").await;
-    assert_eq!(next(&mut ws).await["s"], 3);
+    assert_eq!(next(&mut ws).await["s"], 4);
 
     fake.drop_connection().await;
     // The socket ends without a close handshake.
@@ -176,24 +198,24 @@ async fn drop_and_resume_replays_missed_events() {
     assert_eq!(next(&mut ws).await["op"], 10);
     send(
         &mut ws,
-        json!({"op": 6, "d": {"token": "Bot fake-token", "session_id": session_id, "seq": 3}}),
+        json!({"op": 6, "d": {"token": "Bot fake-token", "session_id": session_id, "seq": 4}}),
     )
     .await;
     let replayed = next(&mut ws).await;
     assert_eq!(
         (replayed["s"].as_u64(), replayed["d"]["content"].as_str()),
-        (Some(4), Some("while you were away"))
+        (Some(5), Some("while you were away"))
     );
     let resumed = next(&mut ws).await;
     assert_eq!(
         (resumed["t"].as_str(), resumed["s"].as_u64()),
-        (Some("RESUMED"), Some(5))
+        (Some("RESUMED"), Some(6))
     );
     fake.wait_for_resumed(1, T).await.unwrap();
     fake.wait_for_gateway(|v| v["op"] == 6, T).await.unwrap();
 
     fake.user_says(ids::GENERAL, ids::ALICE, "after").await;
-    assert_eq!(next(&mut ws).await["s"], 6);
+    assert_eq!(next(&mut ws).await["s"], 7);
 }
 
 #[tokio::test]
@@ -219,10 +241,11 @@ async fn resume_with_unknown_session_is_invalidated_and_events_survive_reidentif
     send(&mut ws, identify("Bot fake-token", INTENTS)).await;
     assert_eq!(next(&mut ws).await["t"], "READY");
     assert_eq!(next(&mut ws).await["t"], "GUILD_CREATE");
+    assert_eq!(next(&mut ws).await["t"], "GUILD_CREATE");
     let carried = next(&mut ws).await;
     assert_eq!(
         (carried["s"].as_u64(), carried["d"]["content"].as_str()),
-        (Some(3), Some("missed"))
+        (Some(4), Some("missed"))
     );
 }
 

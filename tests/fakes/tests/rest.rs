@@ -431,6 +431,76 @@ async fn guild_members_moderation_and_emojis() {
     assert!(err.to_string().contains("Unknown Ban"), "{err}");
 }
 
+/// The second server answers for itself: its own guild, roles, channels, members and
+/// emojis; a member of the other server is Unknown Member here; bans and timeouts stay in
+/// the server they were made in.
+#[tokio::test]
+async fn second_server_routes_answer_per_server() {
+    let fake = FakeDiscord::start(World::default()).await;
+    let http = http(&fake);
+    let other = s::GuildId::new(ids::OTHER_GUILD);
+    let guild = other.to_partial_guild(&http).await.unwrap();
+    assert_eq!(guild.name, "Other Guild");
+    assert_eq!(guild.owner_id, uid(ids::OTHER_OWNER));
+    assert_eq!(other.roles(&http).await.unwrap().len(), 4);
+    let channels = other.channels(&http).await.unwrap();
+    assert_eq!(
+        channels.keys().map(|c| c.get()).collect::<Vec<_>>(),
+        vec![ids::OTHER_GENERAL]
+    );
+    assert_eq!(
+        other.members(&http, Some(100), None).await.unwrap().len(),
+        4
+    );
+    let alice = other.member(&http, uid(ids::ALICE)).await.unwrap();
+    assert_eq!(alice.nick.as_deref(), Some("ally"));
+    assert_eq!(alice.guild_id, other);
+    let err = other.member(&http, uid(ids::CAROL)).await.unwrap_err();
+    assert!(err.to_string().contains("Unknown Member"), "{err}");
+    let err = GUILD.member(&http, uid(ids::DAVE)).await.unwrap_err();
+    assert!(err.to_string().contains("Unknown Member"), "{err}");
+    let emojis = other.emojis(&http).await.unwrap();
+    assert_eq!(emojis.len(), 1);
+    assert_eq!(emojis[0].id.get(), ids::OTHERBLOB);
+    let err = s::GuildId::new(2999)
+        .to_partial_guild(&http)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("Unknown Guild"), "{err}");
+
+    // Channel routes: the message lands in the second server.
+    let sent = s::ChannelId::new(ids::OTHER_GENERAL)
+        .say(&http, "hello there")
+        .await
+        .unwrap();
+    assert_eq!(sent.guild_id, Some(other));
+    assert_eq!(fake.world().messages_in(ids::OTHER_GENERAL).len(), 1);
+
+    // Timeout and ban in the second server leave the first server alone.
+    let until = s::Timestamp::parse("2030-03-17T17:46:40Z").unwrap();
+    other
+        .edit_member(
+            &http,
+            uid(ids::ALICE),
+            s::EditMember::new().disable_communication_until_datetime(until),
+        )
+        .await
+        .unwrap();
+    let world = fake.world();
+    assert!(world.timeout_in(ids::OTHER_GUILD, ids::ALICE).is_some());
+    assert_eq!(world.timeout_of(ids::ALICE), None);
+    other.ban(&http, uid(ids::ALICE), 0).await.unwrap();
+    let world = fake.world();
+    assert!(world.is_banned_in(ids::OTHER_GUILD, ids::ALICE));
+    assert!(!world.is_member_in(ids::OTHER_GUILD, ids::ALICE));
+    assert!(!world.is_banned(ids::ALICE));
+    assert!(world.is_member(ids::ALICE));
+    assert_eq!(other.bans(&http, None, None).await.unwrap().len(), 1);
+    assert!(GUILD.bans(&http, None, None).await.unwrap().is_empty());
+    let guilds = http.get_guilds(None, None).await.unwrap();
+    assert_eq!(guilds.len(), 2);
+}
+
 #[tokio::test]
 async fn failures_rate_limits_and_unknown_routes() {
     let fake = FakeDiscord::start(World::default()).await;
