@@ -27,6 +27,27 @@ pub struct PromptBudget {
     pub reply_to: usize,
 }
 
+/// Tokens a model server reported for its answers. `cached` is the part of `prompt` the
+/// provider served from its prefix cache (`prompt_tokens_details.cached_tokens`), the
+/// measure of how well the static-first layout works.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub prompt: u64,
+    pub completion: u64,
+    pub cached: u64,
+    /// How many answers these totals cover.
+    pub requests: u64,
+}
+
+impl TokenUsage {
+    pub fn add(&mut self, other: TokenUsage) {
+        self.prompt += other.prompt;
+        self.completion += other.completion;
+        self.cached += other.cached;
+        self.requests += other.requests;
+    }
+}
+
 /// Which end of a text to keep when it is cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Keep {

@@ -12,4 +12,5 @@ mod daily;
 mod lifecycle;
 mod listening;
 mod process;
+mod prompt_boundary;
 mod secrets;
