@@ -66,7 +66,18 @@ pub struct BotSettings {
     pub transcript_hours: u32,
     pub transcript_max_messages: u64,
     pub transcript_token_budget: usize,
+    /// The whole reply prompt, every turn and its framing included.
+    pub prompt_token_budget: usize,
+    pub persona_token_budget: usize,
+    pub facts_token_budget: usize,
+    pub reply_to_token_budget: usize,
     pub max_facts_in_prompt: usize,
+    /// Strings that a posted reply must never contain (plant one in the persona).
+    pub canaries: Vec<String>,
+    /// A reply repeating this many consecutive words of the system prompt is not posted.
+    pub leak_min_words: usize,
+    /// Said instead of a reply that leaked the prompt; empty = say nothing.
+    pub leak_line: String,
     pub relationship_max_step: i64,
     pub relationship_judgement: bool,
     pub enabled_by_default: bool,
@@ -227,6 +238,7 @@ impl Settings {
                 .with_list_parse_key("bot.aliases")
                 .with_list_parse_key("bot.owner_ids")
                 .with_list_parse_key("bot.test_guild_ids")
+                .with_list_parse_key("bot.canaries")
                 .source(Some(env_map)),
         );
         let raw = builder
@@ -305,6 +317,19 @@ impl Settings {
             self.bot.transcript_token_budget >= 256,
             "bot.transcript_token_budget",
             "must be at least 256",
+        )?;
+        let b = &self.bot;
+        check(
+            b.prompt_token_budget
+                >= b.persona_token_budget + b.facts_token_budget + b.reply_to_token_budget + 2048,
+            "bot.prompt_token_budget",
+            "must leave at least 2048 tokens (for the rules, the notes and the message answered) \
+             beyond the persona, facts and replied-to budgets",
+        )?;
+        check(
+            b.leak_min_words == 0 || b.leak_min_words >= 6,
+            "bot.leak_min_words",
+            "must be 0 (off) or at least 6",
         )?;
         check(
             (1..=10).contains(&self.bot.relationship_max_step),
@@ -423,6 +448,19 @@ mod tests {
             Some("secret-token")
         );
         assert!(!format!("{s:?}").contains("secret-token"));
+    }
+
+    #[test]
+    fn prompt_budgets_must_add_up() {
+        let s = load(&[("PERSONABOT__BOT__CANARIES", "zebra-7,otter-9")]).expect("valid");
+        assert_eq!(s.bot.canaries, vec!["zebra-7", "otter-9"]);
+        assert!(s.bot.prompt_token_budget >= s.bot.transcript_token_budget);
+        let err = load(&[("PERSONABOT__BOT__PROMPT_TOKEN_BUDGET", "4000")]).expect_err("too small");
+        assert!(
+            err.to_string()
+                .contains("PERSONABOT__BOT__PROMPT_TOKEN_BUDGET"),
+            "{err}"
+        );
     }
 
     #[test]

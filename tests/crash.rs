@@ -151,13 +151,13 @@ async fn seed(store: &Store) -> Seeded {
 
 fn script(openai: &FakeOpenAi) {
     for m in 0..MEMBERS {
-        let needle = format!("pick out durable facts about {},", name(m));
+        let needle = format!("Member: \"{}\"\n", name(m));
         let facts = json!({"facts": [
             {"fact": "likes green tea", "category": "preference"},
             {"fact": bike(m), "category": "personal"},
         ]});
         openai.script(
-            Rule::when(move |r| r.is_chat() && r.system_text().contains(&needle))
+            Rule::when(move |r| is_extraction(r) && r.user_text().starts_with(&needle))
                 .reply(Reply::delayed(extraction_delay(m), Reply::json(facts))),
         );
     }

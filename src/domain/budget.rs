@@ -1,4 +1,5 @@
-//! Token budgeting: how much transcript fits in the prompt.
+//! Token budgeting: how much of each part (persona, facts, replied-to text, transcript)
+//! fits in the prompt, and how many tokens a whole chat request costs.
 //!
 //! Counting uses OpenAI's `o200k_base` BPE (GPT-4o and later), bundled in tiktoken-rs,
 //! built once per process. Other model families tokenize differently, so budgets should
@@ -10,8 +11,53 @@ use std::sync::{Mutex, OnceLock};
 
 use tiktoken_rs::CoreBPE;
 
+use super::chat_turn::ChatTurn;
 use super::ids::MessageId;
 use super::model::LoggedMessage;
+
+/// Token budgets of the reply prompt (settings `bot.*_token_budget`). `total` bounds the
+/// whole request; the others bound each part, and the transcript gets what is left, up to
+/// `transcript`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PromptBudget {
+    pub total: usize,
+    pub transcript: usize,
+    pub persona: usize,
+    pub facts: usize,
+    pub reply_to: usize,
+}
+
+/// Tokens a model server reported for its answers. `cached` is the part of `prompt` the
+/// provider served from its prefix cache (`prompt_tokens_details.cached_tokens`), the
+/// measure of how well the static-first layout works.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub prompt: u64,
+    pub completion: u64,
+    pub cached: u64,
+    /// How many answers these totals cover.
+    pub requests: u64,
+}
+
+impl TokenUsage {
+    pub fn add(&mut self, other: TokenUsage) {
+        self.prompt += other.prompt;
+        self.completion += other.completion;
+        self.cached += other.cached;
+        self.requests += other.requests;
+    }
+}
+
+/// Which end of a text to keep when it is cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Start,
+    End,
+}
+
+/// Framing tokens OpenAI adds per message (role and separators) and to prime the answer.
+const TOKENS_PER_TURN: usize = 4;
+const TOKENS_PER_REQUEST: usize = 3;
 
 /// Marks text cut from the front of a message.
 pub const ELLIPSIS: &str = "…";
@@ -61,6 +107,62 @@ pub fn estimate_tokens(text: &str) -> usize {
     let non_ascii = text.chars().filter(|c| !c.is_ascii()).count();
     let words = text.split_whitespace().count();
     (ascii.div_ceil(4) + non_ascii).max(words)
+}
+
+/// Tokens a chat request costs: every turn's text plus the framing around each turn.
+pub fn chat_tokens(turns: &[ChatTurn]) -> usize {
+    TOKENS_PER_REQUEST
+        + turns
+            .iter()
+            .map(|t| TOKENS_PER_TURN + count_tokens(&t.content))
+            .sum::<usize>()
+}
+
+/// The longest prefix of `items` (best first) whose costs add up to at most `budget`.
+pub fn fit_prefix<T: Clone>(items: &[T], budget: usize, cost: impl Fn(&T) -> usize) -> Vec<T> {
+    let mut total = 0;
+    items
+        .iter()
+        .take_while(|item| {
+            total += cost(item);
+            total <= budget
+        })
+        .cloned()
+        .collect()
+}
+
+/// `text` cut to at most `budget` tokens, keeping its `keep` end and marking the cut with
+/// "…"; empty when even "…" does not fit.
+pub fn truncate_text(text: &str, budget: usize, keep: Keep) -> String {
+    if count_tokens(text) <= budget {
+        return text.to_owned();
+    }
+    let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    // The text with `k` characters cut from the dropped end.
+    let cut = |k: usize| match keep {
+        Keep::Start => {
+            let to = starts.get(starts.len() - k).copied().unwrap_or(0);
+            format!("{}{ELLIPSIS}", text[..to].trim_end())
+        }
+        Keep::End => {
+            let from = starts.get(k).copied().unwrap_or(text.len());
+            format!("{ELLIPSIS}{}", text[from..].trim_start())
+        }
+    };
+    if count_tokens(ELLIPSIS) > budget {
+        return String::new();
+    }
+    // Smallest k that fits; the cost shrinks as k grows, and k = len leaves only "…".
+    let (mut lo, mut hi) = (1, starts.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if count_tokens(&cut(mid)) <= budget {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    cut(hi)
 }
 
 /// Fits a chronological transcript into `budget_tokens`.
@@ -285,6 +387,45 @@ mod tests {
         let fitted = fit_transcript(&ms, &keep, 40, line);
         assert!(total(&fitted) <= 40);
         assert!(fitted[0].content.starts_with(ELLIPSIS));
+    }
+
+    #[test]
+    fn prefix_stops_at_the_first_item_that_does_not_fit() {
+        let items = ["aa", "bbb", "c", "dddd"];
+        assert_eq!(fit_prefix(&items, 6, |s| s.len()), vec!["aa", "bbb", "c"]);
+        assert_eq!(fit_prefix(&items, 4, |s| s.len()), vec!["aa"]);
+        assert!(fit_prefix(&items, 1, |s| s.len()).is_empty());
+    }
+
+    #[test]
+    fn text_is_cut_to_its_budget_at_either_end() {
+        let text = (0..300)
+            .map(|i| format!("word{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for budget in [0, 1, 2, 5, 40, 299] {
+            for keep in [Keep::Start, Keep::End] {
+                let cut = truncate_text(&text, budget, keep);
+                assert!(count_tokens(&cut) <= budget, "{budget} {keep:?}: {cut}");
+            }
+        }
+        let start = truncate_text(&text, 40, Keep::Start);
+        assert!(start.starts_with("word0 ") && start.ends_with(ELLIPSIS));
+        assert!(count_tokens(&start) >= 35, "cut too much: {start}");
+        let end = truncate_text(&text, 40, Keep::End);
+        assert!(end.starts_with(ELLIPSIS) && end.ends_with("word299"));
+        assert_eq!(truncate_text("short", 10, Keep::Start), "short");
+        assert_eq!(truncate_text(&"日本".repeat(100), 0, Keep::End), "");
+    }
+
+    #[test]
+    fn chat_tokens_count_text_and_framing() {
+        let turns = [ChatTurn::system("hello world"), ChatTurn::user("hi")];
+        assert_eq!(
+            chat_tokens(&turns),
+            3 + 2 * 4 + count_tokens("hello world") + count_tokens("hi")
+        );
+        assert_eq!(chat_tokens(&[]), 3);
     }
 
     /// Run with `cargo test --lib budget_timing -- --ignored --nocapture`.

@@ -7,7 +7,8 @@
 //! - `trigger`: whether a message is for the bot.
 //! - `split`: cutting answers to Discord's 2,000-character limit.
 //! - `emotes`: offering emote names to the model and rendering `:name:` back.
-//! - `budget`: token counting and fitting the transcript into the prompt.
+//! - `budget`: token counting and fitting each part of the prompt into its budget.
+//! - `leak`: the output guard against replies that repeat the system prompt.
 //! - `memory`: fact extraction parsing, merge rules, fact ranking.
 //! - `proactive`: whether to speak up unprompted.
 //! - `mood`: the mood of the day.
@@ -23,6 +24,7 @@ pub mod conversation;
 pub mod emotes;
 pub mod ids;
 pub mod json;
+pub mod leak;
 pub mod memory;
 pub mod model;
 pub mod moderation;

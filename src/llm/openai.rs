@@ -5,6 +5,7 @@
 //! timeouts, inside an overall deadline. Nothing else in the bot retries model calls.
 
 use crate::config::LlmSettings;
+use crate::domain::budget::TokenUsage;
 use crate::domain::{ChatRole, ChatTurn};
 use crate::ports::{CompletionRequest, LanguageModel, LlmError, ModelRole};
 use async_openai::Client;
@@ -14,12 +15,13 @@ use async_openai::middleware::ReqwestService;
 use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, CompletionUsage,
     CreateChatCompletionRequest,
 };
 use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
+use std::sync::Mutex;
 use std::time::Duration;
 use tower::Layer;
 
@@ -31,6 +33,8 @@ pub struct OpenAiModel {
     temperature: f32,
     max_reply_tokens: u32,
     deadline: Duration,
+    /// Totals since start; a std Mutex because it is only held to add four numbers.
+    usage: Mutex<TokenUsage>,
 }
 
 impl OpenAiModel {
@@ -64,6 +68,7 @@ impl OpenAiModel {
             temperature: settings.temperature,
             max_reply_tokens: settings.max_reply_tokens,
             deadline,
+            usage: Mutex::new(TokenUsage::default()),
         })
     }
 
@@ -84,6 +89,20 @@ fn to_message(turn: &ChatTurn) -> ChatCompletionRequestMessage {
         ChatRole::System => ChatCompletionRequestSystemMessage::from(text).into(),
         ChatRole::User => ChatCompletionRequestUserMessage::from(text).into(),
         ChatRole::Assistant => ChatCompletionRequestAssistantMessage::from(text).into(),
+    }
+}
+
+/// Our usage from OpenAI's; servers that do not cache (or do not say) count 0 cached.
+fn token_usage(usage: &CompletionUsage) -> TokenUsage {
+    TokenUsage {
+        prompt: u64::from(usage.prompt_tokens),
+        completion: u64::from(usage.completion_tokens),
+        cached: usage
+            .prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens)
+            .map_or(0, u64::from),
+        requests: 1,
     }
 }
 
@@ -109,13 +128,26 @@ impl LanguageModel for OpenAiModel {
         };
         let body = CreateChatCompletionRequest {
             messages: request.turns.iter().map(to_message).collect(),
-            model,
+            model: model.clone(),
             temperature: Some(request.temperature.unwrap_or(self.temperature)),
             max_completion_tokens: Some(request.max_tokens.unwrap_or(self.max_reply_tokens)),
             ..Default::default()
         };
         let chat = self.client.chat();
         let response = self.within_deadline(chat.create(body)).await?;
+        if let Some(usage) = response.usage.as_ref().map(token_usage) {
+            tracing::info!(
+                model = %model,
+                role = ?request.role,
+                prompt_tokens = usage.prompt,
+                cached_tokens = usage.cached,
+                completion_tokens = usage.completion,
+                "model usage"
+            );
+            if let Ok(mut total) = self.usage.lock() {
+                total.add(usage);
+            }
+        }
         let text = response
             .choices
             .into_iter()
@@ -159,5 +191,37 @@ impl LanguageModel for OpenAiModel {
 
     fn embedding_model(&self) -> Option<String> {
         self.embedding_model.clone()
+    }
+
+    fn usage(&self) -> TokenUsage {
+        self.usage.lock().map(|u| *u).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_tokens_are_read_from_the_prompt_details() {
+        let with: CompletionUsage = serde_json::from_value(serde_json::json!({
+            "prompt_tokens": 2006, "completion_tokens": 300, "total_tokens": 2306,
+            "prompt_tokens_details": {"cached_tokens": 1920, "audio_tokens": 0}
+        }))
+        .expect("OpenAI usage");
+        assert_eq!(
+            token_usage(&with),
+            TokenUsage {
+                prompt: 2006,
+                completion: 300,
+                cached: 1920,
+                requests: 1
+            }
+        );
+        let without: CompletionUsage = serde_json::from_value(serde_json::json!({
+            "prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6
+        }))
+        .expect("a server that does not cache");
+        assert_eq!(token_usage(&without).cached, 0);
     }
 }

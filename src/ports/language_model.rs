@@ -1,6 +1,7 @@
 //! The language-model port. Steps and actors hold an `Arc<dyn LanguageModel>` and never see
 //! async-openai types, so a different backend (Ollama, vLLM, a test double) plugs in here.
 
+use crate::domain::budget::TokenUsage;
 use crate::domain::chat_turn::ChatTurn;
 use async_trait::async_trait;
 
@@ -68,4 +69,9 @@ pub trait LanguageModel: Send + Sync + 'static {
 
     /// Name stored beside each embedding, so vectors of different models are never compared.
     fn embedding_model(&self) -> Option<String>;
+
+    /// Chat tokens used since start, as the server reported them (zero when it reports none).
+    fn usage(&self) -> TokenUsage {
+        TokenUsage::default()
+    }
 }

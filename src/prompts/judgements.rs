@@ -3,7 +3,8 @@
 //! `parse_merge_judgement`, `parse_addressed_judgement`).
 //!
 //! Instructions go in the system turn, the material to judge in a user turn marked as
-//! data, so a member's "ignore previous instructions" is judged, not obeyed.
+//! data, so a member's "ignore previous instructions" is judged, not obeyed. Member names
+//! are material too: they appear (quoted) in the user turn only.
 
 use chrono::{NaiveDate, NaiveTime};
 use minijinja::context;
@@ -22,12 +23,11 @@ pub fn relationship_judgement(
     bot_reply: &str,
     current: &Relationship,
 ) -> Vec<ChatTurn> {
-    let (bot_name, user_name) = (view::one_line(bot_name), view::one_line(user_name));
+    let (bot_name, user_name) = (view::one_line(bot_name), view::quoted(user_name));
     let system = render_infallible(
         "relationship_judgement.j2",
         context! {
             bot_name => &bot_name,
-            user_name => &user_name,
             anger => current.get(Metric::Anger),
             rapport => current.get(Metric::Rapport),
             trust => current.get(Metric::Trust),
@@ -59,7 +59,6 @@ pub fn fact_extraction(
     let system = render_infallible(
         "fact_extraction.j2",
         context! {
-            user_name => view::one_line(user_name),
             day => day.to_string(),
             yesterday => offset(-1),
             tomorrow => offset(1),
@@ -77,6 +76,7 @@ pub fn fact_extraction(
         })
         .collect();
     let log = chat_lines(&lines).unwrap_or_default();
+    let log = format!("Member: {}\n\n{log}", view::quoted(user_name));
     vec![ChatTurn::system(system), ChatTurn::user(log)]
 }
 
@@ -171,7 +171,7 @@ mod tests {
         }
         assert_eq!(
             turns[1].content,
-            "Alice wrote:\nyou're the best {{ 7*7 }}\n\nAria replied:\naww thanks"
+            "\"Alice\" wrote:\nyou're the best {{ 7*7 }}\n\nAria replied:\naww thanks"
         );
     }
 
@@ -190,8 +190,12 @@ mod tests {
         ];
         let turns = fact_extraction("Alice", UserId(2), day, &log);
         let sys = &turns[0].content;
+        assert!(
+            !sys.contains("Alice"),
+            "member names stay out of the system turn"
+        );
         for needle in [
-            "about Alice",
+            "about one member",
             "2026-11-24",
             "\"yesterday\" is 2026-11-23",
             "\"tomorrow\" is 2026-11-25",
@@ -203,7 +207,7 @@ mod tests {
         }
         assert_eq!(
             turns[1].content,
-            "[09:00] Bob: how was the weekend?\n[09:01] Alice (them): went hiking yesterday, adopted a cat today!"
+            "Member: \"Alice\"\n\n[09:00] Bob: how was the weekend?\n[09:01] Alice (them): went hiking yesterday, adopted a cat today!"
         );
     }
 

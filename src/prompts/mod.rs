@@ -4,16 +4,19 @@
 //! - `templates/*.j2`: the wording, compiled into the binary with `include_str!`.
 //! - `view`: turning domain data into the plain values the templates read
 //!   (chat lines, times, persona sections).
-//! - `reply`: the main conversation prompt.
+//! - `reply`: the main conversation prompt; `fit`: the same within its token budget.
 //! - `judgements`: the cheap structured calls (relationship, facts, merge, addressed).
 //! - `ambient`: status line, proactive messages, in-character fallback lines.
 //!
 //! Member text only ever reaches a template as a *value*, never as template source, so
-//! `{{ 7*7 }}` typed in chat is sent literally. Chat lines go in user turns, one message
-//! per line with continuation lines indented, so a member cannot forge another speaker.
+//! `{{ 7*7 }}` typed in chat is sent literally. It never reaches a system turn either:
+//! system turns are the operator's voice (persona, rules, mood, time), and what members
+//! wrote (chat, replied-to text, remembered facts, names, server names) goes in user
+//! turns, with every kind of line break normalised (`view`) so one message cannot forge
+//! another line of the layout.
 //!
 //! The reply prompt is ordered for OpenAI's prefix cache: the static persona and rules
-//! first, the transcript next, the member's profile, the mood and the trigger last.
+//! first, the transcript next, then mood and time, and the notes and trigger last.
 
 use std::sync::OnceLock;
 
@@ -21,6 +24,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 mod ambient;
+mod fit;
 mod judgements;
 mod reply;
 mod view;
@@ -29,6 +33,7 @@ pub use ambient::{
     MAX_STATUS_CHARS, failure_line, proactive_comment, proactive_musing, rate_limited_line, status,
     trim_status,
 };
+pub use fit::reply_within;
 pub use judgements::{
     addressed_judgement, fact_extraction, merge_judgement, relationship_judgement,
 };
@@ -46,7 +51,7 @@ pub enum PromptError {
     },
 }
 
-const TEMPLATES: [(&str, &str); 15] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("persona.j2", include_str!("templates/persona.j2")),
     ("chat_lines.j2", include_str!("templates/chat_lines.j2")),
     ("reply_system.j2", include_str!("templates/reply_system.j2")),
@@ -54,6 +59,7 @@ const TEMPLATES: [(&str, &str); 15] = [
         "reply_context.j2",
         include_str!("templates/reply_context.j2"),
     ),
+    ("reply_notes.j2", include_str!("templates/reply_notes.j2")),
     (
         "relationship_judgement.j2",
         include_str!("templates/relationship_judgement.j2"),

@@ -5,6 +5,7 @@
 use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish};
 use crate::config::OnLlmFailure;
 use crate::domain::budget;
+use crate::domain::leak::{LeakGuard, find_leak};
 use crate::domain::memory::rank_facts;
 use crate::domain::mood::Mood;
 use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
@@ -143,6 +144,10 @@ async fn answer(deps: &SpeakingDeps, bot: BotIdentity, trigger: IncomingMessage)
             };
         }
     };
+    if text.trim().is_empty() {
+        // A withheld reply with no leak_line configured: say nothing.
+        return Outcome::default();
+    }
     let Ok(at) = send_text(deps, message, &bot, &text).await else {
         return Outcome::default();
     };
@@ -189,12 +194,6 @@ async fn compose(
         .await?;
     let catalog = emote_catalog(deps.chat.as_ref(), message.guild_id).await;
     let keep = reply_chain(&inputs.transcript, message);
-    let transcript = budget::fit_transcript(
-        &inputs.transcript,
-        &keep,
-        settings.transcript_token_budget,
-        |m| prompts::transcript_line(m, bot.id, now),
-    );
     let facts: Vec<_> = rank_facts(&inputs.facts, now)
         .into_iter()
         .take(settings.max_facts_in_prompt)
@@ -213,7 +212,7 @@ async fn compose(
         mood: mood.describe(),
         emote_names: catalog.prompt_names(40),
         server_name: None,
-        transcript: &transcript,
+        transcript: &inputs.transcript,
         bot_id: bot.id,
         user: prompts::UserProfile {
             display_name: &display_name,
@@ -222,10 +221,33 @@ async fn compose(
             relationship: inputs.relationship,
         },
         trigger: message,
+        reply_to: None,
         now,
     };
-    let turns = prompts::reply(&context)?;
-    let raw = deps.llm.complete(CompletionRequest::chat(turns)).await?;
+    let budget = budget::PromptBudget {
+        total: settings.prompt_token_budget,
+        transcript: settings.transcript_token_budget,
+        persona: settings.persona_token_budget,
+        facts: settings.facts_token_budget,
+        reply_to: settings.reply_to_token_budget,
+    };
+    let turns = prompts::reply_within(&context, &keep, &budget)?;
+    tracing::debug!(
+        prompt_tokens = budget::chat_tokens(&turns),
+        "reply prompt built"
+    );
+    let raw = deps
+        .llm
+        .complete(CompletionRequest::chat(turns.clone()))
+        .await?;
+    let guard = LeakGuard {
+        canaries: settings.canaries.clone(),
+        min_words: settings.leak_min_words,
+    };
+    if let Some(leak) = find_leak(&raw, &turns, &guard) {
+        tracing::warn!(?leak, message = %message.id, "reply withheld: it repeats the prompt");
+        return Ok(settings.leak_line.clone());
+    }
     Ok(polish(&catalog, &raw, &bot.name))
 }
 

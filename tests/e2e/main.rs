@@ -12,5 +12,6 @@ mod daily;
 mod lifecycle;
 mod listening;
 mod process;
+mod prompt_boundary;
 mod secrets;
 mod two_servers;

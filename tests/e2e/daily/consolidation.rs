@@ -162,13 +162,13 @@ async fn a_day_is_consolidated(backend: Backend) {
         "{:?}",
         extractions
             .iter()
-            .map(OpenAiRequest::system_text)
+            .map(OpenAiRequest::user_text)
             .collect::<Vec<_>>()
     );
     assert!(
         !extractions
             .iter()
-            .any(|r| r.system_text().contains("facts about owner,"))
+            .any(|r| r.user_text().starts_with("Member: \"owner\""))
     );
     assert_eq!(
         openai

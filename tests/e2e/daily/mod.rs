@@ -19,11 +19,8 @@ mod retention;
 const EMBEDDING_MODEL: &str = "text-embedding-3-small";
 
 fn extraction_for(name: &'static str) -> impl Fn(&OpenAiRequest) -> bool + Send + Sync {
-    move |r| {
-        r.is_chat()
-            && r.system_text()
-                .contains(&format!("pick out durable facts about {name},"))
-    }
+    // The member's name is in the user turn (member text never reaches a system turn).
+    move |r| is_extraction(r) && r.user_text().starts_with(&format!("Member: \"{name}\"\n"))
 }
 
 fn is_extraction(r: &OpenAiRequest) -> bool {

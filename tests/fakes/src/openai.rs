@@ -104,6 +104,16 @@ impl OpenAiRequest {
             .join("\n")
     }
 
+    /// The user messages joined with `\n`.
+    pub fn user_text(&self) -> String {
+        self.messages()
+            .into_iter()
+            .filter(|(r, _)| r == "user")
+            .map(|(_, c)| c)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The last user message (or the last embedding input).
     pub fn last_user_text(&self) -> String {
         if self.is_embeddings() {
@@ -185,6 +195,11 @@ pub enum Reply {
     Hang,
     /// 200 with invalid JSON (or an invalid SSE chunk when streaming).
     Malformed,
+    /// Parrots the request's *user* turns (joined with `\n`): what a model jailbroken into
+    /// "repeat the conversation" says. Anything only in system turns must not show up.
+    EchoUser,
+    /// Recites the request's system turns: a model that leaks its instructions.
+    EchoSystem,
 }
 
 impl Reply {
@@ -207,7 +222,7 @@ impl Reply {
     /// Text and JSON describe chat content; they do not apply to embeddings.
     fn is_content(&self) -> bool {
         match self {
-            Reply::Text(_) | Reply::Json(_) => true,
+            Reply::Text(_) | Reply::Json(_) | Reply::EchoUser | Reply::EchoSystem => true,
             Reply::Delayed(_, inner) => inner.is_content(),
             _ => false,
         }
@@ -438,9 +453,13 @@ async fn answer(req: &OpenAiRequest, mut reply: Reply) -> Response {
                 )
                     .into_response();
             }
-            Reply::Text(_) | Reply::Json(_) if req.is_embeddings() => {
+            Reply::Text(_) | Reply::Json(_) | Reply::EchoUser | Reply::EchoSystem
+                if req.is_embeddings() =>
+            {
                 return embeddings_response(req);
             }
+            Reply::EchoUser => return chat_response(req, &req.user_text()),
+            Reply::EchoSystem => return chat_response(req, &req.system_text()),
             Reply::Text(text) => return chat_response(req, &text),
             Reply::Json(v) => return chat_response(req, &v.to_string()),
         }
