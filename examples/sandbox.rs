@@ -342,7 +342,7 @@ impl Session<'_> {
     async fn persona(&self, rest: &str) {
         let store = &self.app.store;
         match rest.split_once(' ') {
-            None if rest.is_empty() => match store.persona_entries().await {
+            None if rest.is_empty() => match store.persona_entries(None).await {
                 Ok(entries) => {
                     for entry in entries {
                         println!("  #{} {:?}: {}", entry.id, entry.kind, entry.content);
@@ -359,7 +359,10 @@ impl Session<'_> {
                 if text.trim().is_empty() {
                     return println!("  usage: /persona add KIND TEXT");
                 }
-                match store.add_persona_entry(kind, text.trim().to_owned()).await {
+                match store
+                    .add_persona_entry(None, kind, text.trim().to_owned(), None)
+                    .await
+                {
                     Ok(entry) => println!("  added #{}", entry.id),
                     Err(error) => println!("  persona not changed: {error}"),
                 }

@@ -167,6 +167,7 @@ mod tests {
     fn fact(id: i64, text: &str) -> MemoryFact {
         MemoryFact {
             id,
+            guild_id: crate::domain::GuildId(5),
             user_id: UserId(2),
             fact: text.into(),
             category: "other".into(),
@@ -181,9 +182,12 @@ mod tests {
 
     fn persona(entries: usize) -> Persona {
         Persona {
+            name: None,
             entries: (0..entries)
                 .map(|i| PersonaEntry {
                     id: i as i64,
+                    guild_id: None,
+                    replaces: None,
                     kind: PersonaKind::Lore,
                     content: format!("persona line number {i} about the lighthouse island"),
                     created_at: now(),

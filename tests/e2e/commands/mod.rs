@@ -11,6 +11,7 @@ mod admin;
 mod memory;
 mod moderation;
 mod settings;
+mod tenancy;
 mod utility;
 
 const EPHEMERAL: u64 = 64;
