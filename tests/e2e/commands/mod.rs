@@ -8,6 +8,7 @@ use fakes::RecordedRequest;
 use serde_json::{Value, json};
 
 mod admin;
+mod erasure;
 mod memory;
 mod moderation;
 mod settings;
