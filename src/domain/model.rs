@@ -171,6 +171,9 @@ pub struct KnownName {
     pub last_seen_at: DateTime<Utc>,
 }
 
+/// The bot-wide state key holding the base persona's name.
+pub const PERSONA_NAME_KEY: &str = "persona_name";
+
 /// Whose state key: the whole bot's (mood, status line, base persona name; bot owners) or
 /// one server's (its admins).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]

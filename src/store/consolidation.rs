@@ -3,16 +3,16 @@
 //! (facts + archive move + `record_run_progress`), so nothing is done twice.
 
 use chrono::{DateTime, Utc};
-use entity::consolidation_runs;
+use entity::{consolidation_runs, short_term_messages};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreError, StoreResult, archive, facts, messages, to_i32, ts};
-use crate::domain::{FactChange, MessageId, RunStats};
+use super::{BATCH_ROWS, Store, StoreError, StoreResult, archive, facts, messages, to_i32, ts};
+use crate::domain::{FactChange, GuildId, MessageId, RunStats, ServerMember, UserId};
 use crate::ports::store::ConsolidationCommit;
-use sea_orm::TransactionTrait;
+use sea_orm::{QuerySelect, TransactionTrait};
 
 /// Bot and leftover messages archived per statement batch.
 const SWEEP_BATCH: u64 = 5_000;
@@ -158,6 +158,48 @@ impl Store {
     }
 }
 
+/// The members (per server) who still have messages among `ids` in the short-term log: a
+/// consolidation commit keeps only what it learned from messages that were not deleted
+/// meanwhile.
+async fn authors_still_logged<C: ConnectionTrait>(
+    db: &C,
+    ids: &[MessageId],
+) -> StoreResult<std::collections::HashSet<ServerMember>> {
+    let mut alive = std::collections::HashSet::new();
+    for chunk in ids.chunks(BATCH_ROWS) {
+        let rows: Vec<(Option<i64>, i64)> = short_term_messages::Entity::find()
+            .select_only()
+            .column(short_term_messages::Column::GuildId)
+            .column(short_term_messages::Column::AuthorId)
+            .filter(
+                short_term_messages::Column::MessageId.is_in(chunk.iter().map(|id| id.as_i64())),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        alive.extend(rows.into_iter().map(|(guild, user)| {
+            ServerMember::of(guild.map(GuildId::from_i64), UserId::from_i64(user))
+        }));
+    }
+    Ok(alive)
+}
+
+/// Deletes short-term messages without archiving them (members and servers that turned
+/// memory off).
+async fn discard_short_term<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> StoreResult<u64> {
+    let mut total = 0;
+    for chunk in ids.chunks(BATCH_ROWS) {
+        total += short_term_messages::Entity::delete_many()
+            .filter(
+                short_term_messages::Column::MessageId.is_in(chunk.iter().map(|id| id.as_i64())),
+            )
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(total)
+}
+
 impl Store {
     /// Commits a consolidation group all or nothing: the fact changes, the archive move of
     /// the messages they came from, and the run's progress. Returns the archived count.
@@ -168,7 +210,7 @@ impl Store {
         // Messages deleted since the run read them (a `/memory forget-all`, a delete in
         // chat) take what was learned from them along, and a fact erased meanwhile is not
         // bumped back: nothing of an erased member comes back from a run already under way.
-        let alive = messages::authors_still_logged(&tx, &commit.archive).await?;
+        let alive = authors_still_logged(&tx, &commit.archive).await?;
         let learned = |new: &crate::domain::NewFact| {
             alive.contains(&crate::domain::ServerMember::new(new.guild_id, new.user_id))
         };
@@ -195,7 +237,7 @@ impl Store {
             }
         }
         let archived = archive::archive_messages(&tx, &commit.archive, now).await?;
-        messages::discard_short_term(&tx, &commit.forget).await?;
+        discard_short_term(&tx, &commit.forget).await?;
         let mut progress = commit.progress;
         progress.messages_archived += archived;
         record_run_progress(&tx, commit.run_id, progress).await?;

@@ -350,48 +350,6 @@ pub async fn short_term_of_member_before<C: ConnectionTrait>(
         .collect())
 }
 
-/// The members (per server) who still have messages among `ids` in the short-term log: a
-/// consolidation commit keeps only what it learned from messages that were not deleted
-/// meanwhile.
-pub async fn authors_still_logged<C: ConnectionTrait>(
-    db: &C,
-    ids: &[MessageId],
-) -> StoreResult<std::collections::HashSet<ServerMember>> {
-    let mut alive = std::collections::HashSet::new();
-    for chunk in ids.chunks(BATCH_ROWS) {
-        let rows: Vec<(Option<i64>, i64)> = short_term_messages::Entity::find()
-            .select_only()
-            .column(short_term_messages::Column::GuildId)
-            .column(short_term_messages::Column::AuthorId)
-            .filter(
-                short_term_messages::Column::MessageId.is_in(chunk.iter().map(|id| id.as_i64())),
-            )
-            .into_tuple()
-            .all(db)
-            .await?;
-        alive.extend(rows.into_iter().map(|(guild, user)| {
-            ServerMember::of(guild.map(GuildId::from_i64), UserId::from_i64(user))
-        }));
-    }
-    Ok(alive)
-}
-
-/// Deletes short-term messages without archiving them (members and servers that turned
-/// memory off).
-pub async fn discard_short_term<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> StoreResult<u64> {
-    let mut total = 0;
-    for chunk in ids.chunks(BATCH_ROWS) {
-        total += short_term_messages::Entity::delete_many()
-            .filter(
-                short_term_messages::Column::MessageId.is_in(chunk.iter().map(|id| id.as_i64())),
-            )
-            .exec(db)
-            .await?
-            .rows_affected;
-    }
-    Ok(total)
-}
-
 /// Whose messages a short-term query returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Authors {

@@ -14,10 +14,8 @@ use sea_orm::{
 
 use super::global_state::global_text;
 use super::{Store, StoreError, StoreResult, ts, valid_text};
-use crate::domain::{GuildId, Persona, PersonaEntry, PersonaKind, StateScope};
+use crate::domain::{GuildId, PERSONA_NAME_KEY, Persona, PersonaEntry, PersonaKind, StateScope};
 
-/// The bot-wide state key holding the base persona's name.
-pub const NAME_KEY: &str = "persona_name";
 /// Longest persona name accepted (Discord's nickname limit).
 pub const MAX_NAME_CHARS: usize = 32;
 
@@ -69,7 +67,7 @@ pub async fn persona<C: ConnectionTrait>(db: &C, guild: Option<GuildId>) -> Stor
     };
     let name = match server_name {
         Some(name) => Some(name),
-        None => global_text(db, StateScope::BotWide, NAME_KEY)
+        None => global_text(db, StateScope::BotWide, PERSONA_NAME_KEY)
             .await?
             .filter(|n| !n.trim().is_empty()),
     };
@@ -248,7 +246,7 @@ impl Store {
                 super::global_state::global_set_text(
                     &self.writer,
                     StateScope::BotWide,
-                    NAME_KEY,
+                    PERSONA_NAME_KEY,
                     name.as_deref().unwrap_or(""),
                     now,
                 )

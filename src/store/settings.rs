@@ -37,7 +37,7 @@ pub async fn channel_policy<C: ConnectionTrait>(
         None => super::global_state::global_text(
             db,
             crate::domain::StateScope::BotWide,
-            super::persona::NAME_KEY,
+            crate::domain::PERSONA_NAME_KEY,
         )
         .await?
         .filter(|n| !n.trim().is_empty()),

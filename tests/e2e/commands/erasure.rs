@@ -219,3 +219,109 @@ async fn forget_all_leaves_nothing(backend: Backend) {
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(forget_all_leaves_nothing);
+
+/// `/memory off` (a member, every server) and `/bot memory off` (a whole server): their
+/// messages are still logged for the conversation, but the nightly run never shows them to
+/// the model and deletes them instead of archiving; everyone else is remembered as before.
+async fn memory_off_is_honoured(backend: Backend) {
+    let bot = spawn_bot(backend).await;
+    let db = &bot.app.database.clone();
+    bot.openai.set_default(Reply::text("Nice."));
+    bot.openai.script(
+        Rule::when(|r| r.system_text().contains("pick out durable facts about")).reply(
+            Reply::json(json!({"facts": [{"fact": "enjoys the outdoors", "category": "hobby"}]})),
+        ),
+    );
+    let a = run(&bot, ids::GENERAL, ids::ALICE, "memory off", json!([])).await;
+    assert!(a.text().contains("not remember you"), "{}", a.text());
+    let a = run(
+        &bot,
+        ids::OTHER_GENERAL,
+        ids::DAVE,
+        "bot memory",
+        json!([opt::integer("state", 1)]),
+    )
+    .await;
+    assert!(a.text().contains("Memory off"), "{}", a.text());
+
+    let said = [
+        (
+            ids::GENERAL,
+            ids::ALICE,
+            format!("I hike with my dog {MARKER} every weekend"),
+        ),
+        (
+            ids::GENERAL,
+            ids::BOB,
+            "I go hiking in the alps every weekend".to_owned(),
+        ),
+        (
+            ids::OTHER_GENERAL,
+            ids::OTHER_OWNER,
+            "I sail my small boat every weekend".to_owned(),
+        ),
+    ];
+    for (channel, user, text) in &said {
+        bot.discord.user_says(*channel, *user, text).await;
+    }
+    eventually("all three logged for the conversation", || async {
+        let a = logged(&bot, ids::GENERAL).await;
+        let b = logged(&bot, ids::OTHER_GENERAL).await;
+        (a.len() >= 2 && !b.is_empty()).then_some(())
+    })
+    .await;
+    let report = bot
+        .app
+        .consolidator
+        .run_now(WAIT)
+        .await
+        .expect("consolidator answers")
+        .expect("run succeeds");
+    let extractions: Vec<String> = bot
+        .openai
+        .chat_requests()
+        .into_iter()
+        .filter(|r| r.system_text().contains("pick out durable facts about"))
+        .map(|r| r.user_text())
+        .collect();
+    assert_eq!(extractions.len(), 1, "only Bob is read: {extractions:?}");
+    assert!(extractions[0].contains("alps"), "{extractions:?}");
+    let facts =
+        |guild, user| db.facts_of_member(ServerMember::new(GuildId(guild), UserId(user)), true);
+    assert_eq!(facts(ids::GUILD, ids::BOB).await.expect("facts").len(), 1);
+    assert!(
+        facts(ids::GUILD, ids::ALICE)
+            .await
+            .expect("facts")
+            .is_empty()
+    );
+    assert!(
+        facts(ids::OTHER_GUILD, ids::OTHER_OWNER)
+            .await
+            .expect("facts")
+            .is_empty()
+    );
+    // Their messages are gone, not archived; Bob's are archived.
+    let export = |user| db.export_user(UserId(user));
+    let alice = export(ids::ALICE).await.expect("export");
+    assert!(
+        alice
+            .servers
+            .iter()
+            .all(|s| s.messages.is_empty() && s.archived_messages.is_empty()),
+        "{alice:?}"
+    );
+    let owner = export(ids::OTHER_OWNER).await.expect("export");
+    assert!(
+        owner
+            .servers
+            .iter()
+            .all(|s| s.messages.is_empty() && s.archived_messages.is_empty()),
+        "{owner:?}"
+    );
+    let bob = export(ids::BOB).await.expect("export");
+    assert_eq!(bob.servers[0].archived_messages.len(), 1, "{bob:?}");
+    assert_eq!(report.facts_added, 1, "{report:?}");
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(memory_off_is_honoured);
