@@ -45,6 +45,6 @@ pub async fn build_client(
     }
     ClientBuilder::new_with_http(http.build(), intents())
         .event_handler(events)
-        .framework(commands::framework(commands))
+        .framework(commands::traced::TracedCommands(commands::framework(commands)))
         .await
 }

@@ -7,9 +7,10 @@
 //!   lifting temporary bans).
 //! - `utility`: /poll /userinfo /serverinfo /stats.
 //! - `tickets`: /ticket open|close.
-//! - `settings`: /bot enable|disable|proactive|status.
+//! - `settings`: /bot enable|disable|proactive|memory|status.
 //! - `admin`: /admin persona|memory|relationship|state.
-//! - `memory`: /memory show|forget|forget-all|export (members' own data).
+//! - `memory`: /memory show|forget|forget-all|export|off|on (members' own data).
+//! - `traced`: the framework wrapper that puts each command under a tracing span.
 //!
 //! Refusals and bad input are a [`UserError`]: shown to the invoker only, logged at debug.
 //! Anything else is an internal error: logged, and the invoker sees a generic line.
@@ -20,6 +21,7 @@ pub mod memory;
 pub mod moderate;
 pub mod settings;
 pub mod tickets;
+pub mod traced;
 pub mod utility;
 
 use crate::actors::store::StoreHandle;
