@@ -117,25 +117,6 @@ pub async fn edit_message<C: ConnectionTrait>(
     Ok(short.rows_affected + archived.rows_affected > 0)
 }
 
-/// Forgets deleted messages (both tables), `BATCH_ROWS` ids per statement. Returns how many
-/// rows went; ids that were never logged are skipped.
-pub async fn delete_messages<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> StoreResult<u64> {
-    let mut removed = 0;
-    for chunk in ids.chunks(BATCH_ROWS) {
-        let ids: Vec<i64> = chunk.iter().map(|id| id.as_i64()).collect();
-        let a = short_term_messages::Entity::delete_many()
-            .filter(short_term_messages::Column::MessageId.is_in(ids.clone()))
-            .exec(db)
-            .await?;
-        let b = archived_messages::Entity::delete_many()
-            .filter(archived_messages::Column::MessageId.is_in(ids))
-            .exec(db)
-            .await?;
-        removed += a.rows_affected + b.rows_affected;
-    }
-    Ok(removed)
-}
-
 /// The newest `limit` messages of a channel created at or after `since`, oldest first.
 pub async fn recent_messages<C: ConnectionTrait>(
     db: &C,
@@ -403,15 +384,6 @@ impl Store {
         edited_at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         edit_message(&self.writer, id, content, edited_at).await
-    }
-
-    /// Forgets one deleted message. False if it was not logged.
-    pub async fn delete_message(&self, id: MessageId) -> StoreResult<bool> {
-        Ok(delete_messages(&self.writer, &[id]).await? > 0)
-    }
-
-    pub async fn delete_messages(&self, ids: &[MessageId]) -> StoreResult<u64> {
-        delete_messages(&self.writer, ids).await
     }
 
     pub async fn recent_messages(

@@ -143,12 +143,19 @@ both_backends!(edit_and_delete_messages, |store| async move {
             .map(|m| m.content),
         Some("after".into())
     );
-    assert!(store.delete_message(MessageId(1)).await.expect("delete"));
-    assert!(
-        !store
-            .delete_message(MessageId(1))
+    assert_eq!(
+        store
+            .delete_messages(&[MessageId(1)])
             .await
-            .expect("delete again")
+            .expect("delete"),
+        1
+    );
+    assert_eq!(
+        store
+            .delete_messages(&[MessageId(1)])
+            .await
+            .expect("delete again"),
+        0
     );
     assert_eq!(store.message(MessageId(1)).await.expect("read"), None);
 });
