@@ -7,7 +7,7 @@ use super::store::StoreHandle;
 use crate::config::Settings;
 use crate::domain::trigger::{self, LastAnswer, TriggerDecision, TriggerInput};
 use crate::domain::{
-    BotIdentity, ChannelEvent, ChannelId, ChannelPolicy, IncomingMessage, LoggedMessage,
+    BotIdentity, ChannelEvent, ChannelId, ChannelPolicy, IncomingMessage, LoggedMessage, MessageId,
     ProactiveKind, UserId,
 };
 use crate::ports::store::MemberSighting;
@@ -126,6 +126,12 @@ impl Actor for ConversationActor {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             ConversationMsg::Event(event) => match *event {
+                // Deleted before it arrived: nothing left to log or answer.
+                ChannelEvent::Message { incoming, .. } | ChannelEvent::Backfilled { incoming }
+                    if state.deps.store.was_deleted(incoming.message.id) =>
+                {
+                    tracing::debug!(id = %incoming.message.id, "message already deleted");
+                }
                 ChannelEvent::Message { bot, incoming } => state.on_message(bot, incoming).await,
                 ChannelEvent::Backfilled { incoming } => {
                     state.log(&incoming).await;
@@ -146,7 +152,7 @@ impl Actor for ConversationActor {
                 } => {
                     state.deps.store.edit_message(id, content, edited_at).await;
                 }
-                ChannelEvent::Deleted { id, .. } => state.deps.store.delete_message(id).await,
+                ChannelEvent::Deleted { ids, .. } => state.on_deleted(&ids).await,
             },
             ConversationMsg::PolicyChanged => state.policy = None,
             ConversationMsg::ReplyFinished { answered } => {
@@ -282,6 +288,18 @@ impl ConversationState {
         } else {
             tracing::debug!(%user, channel = %self.channel, "reply rate limit hit; staying quiet");
         }
+    }
+
+    /// Forgets deleted messages, and drops queued answers to them (nobody is left to answer;
+    /// one already running goes on).
+    async fn on_deleted(&mut self, ids: &[MessageId]) {
+        self.deps.store.delete_messages(ids).await;
+        self.queue.retain(|job| match job {
+            ReplyJob::Answer { trigger, .. } | ReplyJob::RateLimited { trigger, .. } => {
+                !ids.contains(&trigger.message.id)
+            }
+            ReplyJob::Proactive { .. } => true,
+        });
     }
 
     /// Queued like a reply, so it never interleaves with one; dropped when the bot has

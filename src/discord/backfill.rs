@@ -6,7 +6,7 @@
 //! from the newest logged message on, and what was missed is logged. It is not answered:
 //! a reply to a question asked an hour ago, out of the blue, would be stranger than none.
 
-use super::convert::incoming;
+use super::convert::speech;
 use crate::actors::router::RouterHandle;
 use crate::actors::store::StoreHandle;
 use crate::domain::ChannelEvent;
@@ -64,12 +64,8 @@ pub async fn backfill(
             };
             let full_page = page.len() >= 100;
             fetched += page.len();
-            for message in &page {
-                router
-                    .deliver(ChannelEvent::Backfilled {
-                        incoming: incoming(message),
-                    })
-                    .await;
+            for incoming in page.iter().filter_map(speech) {
+                router.deliver(ChannelEvent::Backfilled { incoming }).await;
             }
             after = newest;
             if !full_page {

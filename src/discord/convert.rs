@@ -1,9 +1,12 @@
 //! serenity's types to the domain's: one place, shared by live events and the backfill of
 //! messages missed while offline.
 
-use crate::domain::{ChannelId, GuildId, IncomingMessage, LoggedMessage, MessageId, UserId};
+use crate::domain::{
+    ChannelId, GuildId, IncomingMessage, LoggedMessage, MessageId, MessageKind, MessageOrigin,
+    UserId,
+};
 use chrono::Utc;
-use serenity::all::Message;
+use serenity::all::{Message, MessageType};
 
 /// Full precision: a follow-up half a second after the bot's answer must sort after it.
 pub fn to_timestamp(ts: serenity::all::Timestamp) -> chrono::DateTime<Utc> {
@@ -18,7 +21,26 @@ fn display_name(msg: &Message) -> Option<String> {
         .or_else(|| msg.author.global_name.clone())
 }
 
-pub fn incoming(msg: &Message) -> IncomingMessage {
+/// Discord's message `type` and `webhook_id`, as the domain's [`MessageOrigin`].
+pub fn origin(msg: &Message) -> MessageOrigin {
+    let kind = match msg.kind {
+        MessageType::Regular => MessageKind::Regular,
+        MessageType::InlineReply => MessageKind::Reply,
+        _ => MessageKind::System,
+    };
+    MessageOrigin {
+        kind,
+        via_webhook: msg.webhook_id.is_some(),
+    }
+}
+
+/// The message as someone's speech, or `None` for a system notice or a webhook post
+/// (`domain::speech`): those are neither logged nor answered.
+pub fn speech(msg: &Message) -> Option<IncomingMessage> {
+    origin(msg).is_speech().then(|| incoming(msg))
+}
+
+fn incoming(msg: &Message) -> IncomingMessage {
     let display = display_name(msg);
     IncomingMessage {
         message: LoggedMessage {

@@ -1,7 +1,7 @@
 //! Gateway events in, domain events out. Each handler converts serenity's types and hands
 //! off to the conversation router or the store; no decisions are made here.
 
-use super::convert::{incoming, to_timestamp};
+use super::convert::{speech, to_timestamp};
 use super::rest_chat::DiscordChat;
 use crate::actors::router::RouterHandle;
 use crate::actors::store::StoreHandle;
@@ -59,12 +59,11 @@ impl EventHandler for GatewayEvents {
         if msg.guild_id.is_none() {
             return;
         }
+        // Join notices, pins, boosts, thread events and webhook posts are nobody's speech.
+        let Some(incoming) = speech(&msg) else { return };
         let Some(bot) = self.bot() else { return };
         self.router
-            .deliver(ChannelEvent::Message {
-                bot,
-                incoming: incoming(&msg),
-            })
+            .deliver(ChannelEvent::Message { bot, incoming })
             .await;
     }
 
@@ -100,7 +99,23 @@ impl EventHandler for GatewayEvents {
         self.router
             .deliver(ChannelEvent::Deleted {
                 channel: ChannelId(channel.get()),
-                id: MessageId(deleted.get()),
+                ids: vec![MessageId(deleted.get())],
+            })
+            .await;
+    }
+
+    /// A moderator's purge: forgotten exactly like one deletion per message.
+    async fn message_delete_bulk(
+        &self,
+        _ctx: Context,
+        channel: serenity::all::ChannelId,
+        deleted: Vec<serenity::all::MessageId>,
+        _guild: Option<serenity::all::GuildId>,
+    ) {
+        self.router
+            .deliver(ChannelEvent::Deleted {
+                channel: ChannelId(channel.get()),
+                ids: deleted.iter().map(|id| MessageId(id.get())).collect(),
             })
             .await;
     }

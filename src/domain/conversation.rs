@@ -33,9 +33,7 @@ pub enum ChannelEvent {
         incoming: IncomingMessage,
     },
     /// Sent while the bot was offline; logged, never answered.
-    Backfilled {
-        incoming: IncomingMessage,
-    },
+    Backfilled { incoming: IncomingMessage },
     /// The proactive scheduler decided to speak here (after `last`, the newest message).
     Proactive {
         bot: BotIdentity,
@@ -48,9 +46,10 @@ pub enum ChannelEvent {
         content: String,
         edited_at: DateTime<Utc>,
     },
+    /// One message deleted, or several at once (a moderator's bulk delete).
     Deleted {
         channel: ChannelId,
-        id: MessageId,
+        ids: Vec<MessageId>,
     },
 }
 

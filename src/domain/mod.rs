@@ -15,6 +15,7 @@
 //! - `json`: finding JSON in LLM answers (shared by every parser), `ParseError`.
 //! - `chat_turn`: `ChatTurn`, what the prompts produce.
 //! - `conversation`: the bot's identity, an incoming message, a channel's events.
+//! - `speech`: which messages are a member speaking (not system notices or webhook posts).
 //! - `records`: tickets, run counters, relationship log, exports (what the store returns).
 //! - `moderation`: permission and hierarchy rules, moderation cases.
 
@@ -32,6 +33,7 @@ pub mod mood;
 pub mod proactive;
 pub mod records;
 pub mod relationship;
+pub mod speech;
 pub mod split;
 pub mod trigger;
 
@@ -52,6 +54,7 @@ pub use records::{
 pub use relationship::{
     Metric, Relationship, RelationshipChange, RelationshipError, RelationshipJudgement,
 };
+pub use speech::{MessageKind, MessageOrigin};
 pub use trigger::{TriggerDecision, TriggerInput};
 
 /// A stored or received value the code does not know (an unknown enum string).

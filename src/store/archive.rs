@@ -1,5 +1,6 @@
 //! The permanent archive: where the nightly run moves a day's messages, what a member's
-//! export and erasure read and delete there, and retention.
+//! export and erasure read and delete there, deleted messages leaving both tables, and
+//! retention.
 
 use chrono::{DateTime, Utc};
 use entity::{archived_messages, short_term_messages};
@@ -73,6 +74,25 @@ pub async fn archived_of_user<C: ConnectionTrait>(
         .collect())
 }
 
+/// Forgets deleted messages (both tables), `BATCH_ROWS` ids per statement. Returns how many
+/// rows went; ids that were never logged are skipped.
+pub async fn delete_messages<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> StoreResult<u64> {
+    let mut removed = 0;
+    for chunk in ids.chunks(BATCH_ROWS) {
+        let ids: Vec<i64> = chunk.iter().map(|id| id.as_i64()).collect();
+        let a = short_term_messages::Entity::delete_many()
+            .filter(short_term_messages::Column::MessageId.is_in(ids.clone()))
+            .exec(db)
+            .await?;
+        let b = archived_messages::Entity::delete_many()
+            .filter(archived_messages::Column::MessageId.is_in(ids))
+            .exec(db)
+            .await?;
+        removed += a.rows_affected + b.rows_affected;
+    }
+    Ok(removed)
+}
+
 /// Deletes everything a member wrote, from both tables. Returns the number of rows removed.
 pub async fn delete_user_messages<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResult<u64> {
     let a = short_term_messages::Entity::delete_many()
@@ -113,6 +133,10 @@ impl Store {
 
     pub async fn archived_of_user(&self, user: UserId) -> StoreResult<Vec<LoggedMessage>> {
         archived_of_user(&self.reader, user).await
+    }
+
+    pub async fn delete_messages(&self, ids: &[MessageId]) -> StoreResult<u64> {
+        delete_messages(&self.writer, ids).await
     }
 
     pub async fn delete_user_messages(&self, user: UserId) -> StoreResult<u64> {

@@ -117,17 +117,6 @@ pub async fn edit_message<C: ConnectionTrait>(
     Ok(short.rows_affected + archived.rows_affected > 0)
 }
 
-/// Forgets a deleted message (both tables). False if it was not logged.
-pub async fn delete_message<C: ConnectionTrait>(db: &C, id: MessageId) -> StoreResult<bool> {
-    let a = short_term_messages::Entity::delete_by_id(id.as_i64())
-        .exec(db)
-        .await?;
-    let b = archived_messages::Entity::delete_by_id(id.as_i64())
-        .exec(db)
-        .await?;
-    Ok(a.rows_affected + b.rows_affected > 0)
-}
-
 /// The newest `limit` messages of a channel created at or after `since`, oldest first.
 pub async fn recent_messages<C: ConnectionTrait>(
     db: &C,
@@ -395,10 +384,6 @@ impl Store {
         edited_at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         edit_message(&self.writer, id, content, edited_at).await
-    }
-
-    pub async fn delete_message(&self, id: MessageId) -> StoreResult<bool> {
-        delete_message(&self.writer, id).await
     }
 
     pub async fn recent_messages(

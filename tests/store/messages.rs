@@ -143,14 +143,55 @@ both_backends!(edit_and_delete_messages, |store| async move {
             .map(|m| m.content),
         Some("after".into())
     );
-    assert!(store.delete_message(MessageId(1)).await.expect("delete"));
-    assert!(
-        !store
-            .delete_message(MessageId(1))
+    assert_eq!(
+        store
+            .delete_messages(&[MessageId(1)])
             .await
-            .expect("delete again")
+            .expect("delete"),
+        1
+    );
+    assert_eq!(
+        store
+            .delete_messages(&[MessageId(1)])
+            .await
+            .expect("delete again"),
+        0
     );
     assert_eq!(store.message(MessageId(1)).await.expect("read"), None);
+});
+
+both_backends!(bulk_delete_removes_only_those_ids, |store| async move {
+    // 1..=1_100: more ids than one statement takes; some archived, some never logged.
+    let msgs: Vec<_> = (1..=1_100u64)
+        .map(|i| msg(i, 10, 100, t0() + Duration::seconds(i as i64), "m"))
+        .collect();
+    store.append_messages(&msgs).await.expect("append");
+    store
+        .archive_messages(&[MessageId(2), MessageId(1_050)], t0())
+        .await
+        .expect("archive");
+    let purge: Vec<MessageId> = (2..=1_050u64).chain([5_000]).map(MessageId).collect();
+    assert_eq!(
+        store.delete_messages(&purge).await.expect("bulk delete"),
+        1_049
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM short_term_messages").await,
+        51
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM archived_messages").await,
+        0
+    );
+    assert!(store.message(MessageId(1)).await.expect("read").is_some());
+    assert!(
+        store
+            .message(MessageId(1_051))
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(store.delete_messages(&[]).await.expect("nothing"), 0);
 });
 
 both_backends!(archive_moves_exactly_once, |store| async move {

@@ -84,8 +84,16 @@ impl StoreHandle {
         .await;
     }
 
-    pub async fn delete_message(&self, id: MessageId) {
-        self.cast(StoreMsg::DeleteMessage(id)).await;
+    /// Forgets deleted messages: accepted at once like appends (a message still buffered is
+    /// never written, and one arriving later is not logged).
+    pub async fn delete_messages(&self, ids: &[MessageId]) {
+        self.journal.delete(ids);
+    }
+
+    /// Whether the message was deleted in the last minutes: one arriving after its deletion
+    /// (reordered events, the restart backfill) is neither logged nor answered.
+    pub fn was_deleted(&self, id: MessageId) -> bool {
+        self.journal.was_deleted(id)
     }
 
     pub async fn seen_member(&self, sighting: MemberSighting) {

@@ -1,41 +1,63 @@
-//! The journal: chat messages accepted but not yet committed, in arrival order.
+//! The journal: chat messages accepted but not yet committed, in arrival order, and
+//! deletions not yet applied.
 //!
 //! It lives outside the StoreActor (the app owns it and hands it to every incarnation), so a
 //! panicking actor loses nothing it had accepted. Messages leave it only once committed, so a
 //! reader that merges it with the database never misses one: that is how a reply reads its
 //! transcript without waiting for the write of the message that triggered it.
+//!
+//! A deletion takes effect here at once: the message leaves the queue if it is still there
+//! (it is never written), the id is remembered ([`Tombstones`]) so a create or backfilled copy
+//! arriving later is not logged, and the id waits for the write lane to delete it from the
+//! database, the same way appends wait (so a StoreActor restart loses no deletion either).
 
+use super::tombstones::Tombstones;
 use crate::domain::{ChannelId, LoggedMessage, MessageId};
 use chrono::{DateTime, Utc};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
+use std::time::Instant;
 use tokio::sync::Notify;
 
-/// Messages held at most while the database is unreachable; beyond it the oldest go (and
-/// the loss is logged as an error).
+/// Messages (and deletions) held at most while the database is unreachable; beyond it the
+/// oldest go (and the loss is logged as an error).
 pub const MAX_PENDING: usize = 50_000;
 
 #[derive(Default)]
 pub struct Journal {
-    pending: Mutex<VecDeque<LoggedMessage>>,
+    pending: Mutex<Pending>,
     arrived: Notify,
 }
 
+#[derive(Default)]
+struct Pending {
+    messages: VecDeque<LoggedMessage>,
+    /// Deleted ids not yet removed from the database, oldest first.
+    deletions: VecDeque<MessageId>,
+    deleted: Tombstones,
+}
+
 impl Journal {
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<LoggedMessage>> {
-        // A panic while holding this lock cannot leave the queue half-changed (every change
-        // is one push or drain), so a poisoned lock is still safe to use.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // A panic while holding this lock cannot leave the queues half-changed (every change
+        // is one push, drain or retain), so a poisoned lock is still safe to use.
         self.pending
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Accepts a message for writing, unless it was deleted already (a delete that overtook
+    /// its create, or a backfilled copy of a deleted message).
     pub fn push(&self, message: LoggedMessage) {
         let dropped = {
             let mut pending = self.lock();
-            pending.push_back(message);
-            let over = pending.len().saturating_sub(MAX_PENDING);
-            pending.drain(..over);
+            if pending.deleted.contains(message.id, Instant::now()) {
+                tracing::debug!(id = %message.id, "not logging a message already deleted");
+                return;
+            }
+            pending.messages.push_back(message);
+            let over = pending.messages.len().saturating_sub(MAX_PENDING);
+            pending.messages.drain(..over);
             over
         };
         if dropped > 0 {
@@ -47,62 +69,129 @@ impl Journal {
         self.arrived.notify_one();
     }
 
+    /// Forgets deleted messages: out of the queue now, out of the database once the lane
+    /// gets to them, and never logged again if they arrive later.
+    pub fn delete(&self, ids: &[MessageId]) {
+        if ids.is_empty() {
+            return;
+        }
+        let dropped = {
+            let mut pending = self.lock();
+            let now = Instant::now();
+            for &id in ids {
+                pending.deleted.insert(id, now);
+            }
+            let gone: HashSet<MessageId> = ids.iter().copied().collect();
+            pending.messages.retain(|m| !gone.contains(&m.id));
+            pending.deletions.extend(ids.iter().copied());
+            let over = pending.deletions.len().saturating_sub(MAX_PENDING);
+            pending.deletions.drain(..over);
+            over
+        };
+        if dropped > 0 {
+            tracing::error!(
+                dropped,
+                "database unavailable for too long; dropping the oldest buffered deletions"
+            );
+        }
+        self.arrived.notify_one();
+    }
+
+    /// Whether `id` was deleted recently (see [`Tombstones`]).
+    pub fn was_deleted(&self, id: MessageId) -> bool {
+        self.lock().deleted.contains(id, Instant::now())
+    }
+
+    /// Messages waiting to be written.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().messages.len()
     }
 
+    /// Deletions waiting to be applied.
+    pub fn deletions_len(&self) -> usize {
+        self.lock().deletions.len()
+    }
+
+    /// Nothing waiting: no message to write, no deletion to apply.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        let pending = self.lock();
+        pending.messages.is_empty() && pending.deletions.is_empty()
     }
 
-    /// Resolves once a message has arrived since the last call.
+    /// Resolves once a message or deletion has arrived since the last call.
     pub async fn arrived(&self) {
         self.arrived.notified().await;
     }
 
     /// The oldest `max` messages, left in place until [`Journal::remove`] confirms them.
     pub fn oldest(&self, max: usize) -> Vec<LoggedMessage> {
-        self.lock().iter().take(max).cloned().collect()
+        self.lock().messages.iter().take(max).cloned().collect()
     }
 
     /// Drops messages that were committed (or refused for good).
     pub fn remove(&self, ids: &[MessageId]) {
         let ids: HashSet<MessageId> = ids.iter().copied().collect();
-        self.lock().retain(|m| !ids.contains(&m.id));
+        self.lock().messages.retain(|m| !ids.contains(&m.id));
     }
 
     /// Drops every uncommitted message by `author` (they erased their data); returns how
     /// many.
     pub fn forget_author(&self, author: crate::domain::UserId) -> usize {
         let mut pending = self.lock();
-        let before = pending.len();
-        pending.retain(|m| m.author_id != author);
-        before - pending.len()
+        let before = pending.messages.len();
+        pending.messages.retain(|m| m.author_id != author);
+        before - pending.messages.len()
     }
 
-    /// The channel's uncommitted messages at or after `since`.
-    pub fn of_channel(&self, channel: ChannelId, since: DateTime<Utc>) -> Vec<LoggedMessage> {
-        self.lock()
-            .iter()
-            .filter(|m| m.channel_id == channel && m.created_at >= since)
-            .cloned()
-            .collect()
+    /// The oldest `max` deletions, left in place until [`Journal::deletions_applied`].
+    pub fn oldest_deletions(&self, max: usize) -> Vec<MessageId> {
+        self.lock().deletions.iter().take(max).copied().collect()
+    }
+
+    /// Drops deletions that were applied to the database.
+    pub fn deletions_applied(&self, ids: &[MessageId]) {
+        let ids: HashSet<MessageId> = ids.iter().copied().collect();
+        self.lock().deletions.retain(|id| !ids.contains(id));
+    }
+
+    /// The channel's uncommitted messages at or after `since`, and every deletion not yet
+    /// applied (a read of the database may still return those messages).
+    pub fn of_channel(&self, channel: ChannelId, since: DateTime<Utc>) -> Unwritten {
+        let pending = self.lock();
+        Unwritten {
+            messages: pending
+                .messages
+                .iter()
+                .filter(|m| m.channel_id == channel && m.created_at >= since)
+                .cloned()
+                .collect(),
+            deleted: pending.deletions.iter().copied().collect(),
+        }
     }
 }
 
-/// Adds uncommitted messages to a transcript read from the database: no duplicates (a
-/// message may be committed between the snapshot and the read), oldest first, at most `max`
-/// of the newest.
+/// What the journal knows that the database may not yet: a snapshot for one channel's read.
+#[derive(Clone, Debug, Default)]
+pub struct Unwritten {
+    pub messages: Vec<LoggedMessage>,
+    pub deleted: HashSet<MessageId>,
+}
+
+/// Adds uncommitted messages to a transcript read from the database and drops deleted ones:
+/// no duplicates (a message may be committed between the snapshot and the read), oldest
+/// first, at most `max` of the newest.
 pub fn merge_transcript(
     mut stored: Vec<LoggedMessage>,
-    pending: Vec<LoggedMessage>,
+    unwritten: Unwritten,
     max: u64,
 ) -> Vec<LoggedMessage> {
-    if pending.is_empty() {
+    let Unwritten { messages, deleted } = unwritten;
+    stored.retain(|m| !deleted.contains(&m.id));
+    if messages.is_empty() {
         return stored;
     }
     let known: HashSet<MessageId> = stored.iter().map(|m| m.id).collect();
-    stored.extend(pending.into_iter().filter(|m| !known.contains(&m.id)));
+    stored.extend(messages.into_iter().filter(|m| !known.contains(&m.id)));
     stored.sort_by_key(|m| (m.created_at, m.id));
     let max = usize::try_from(max).unwrap_or(usize::MAX);
     let excess = stored.len().saturating_sub(max);
@@ -132,7 +221,10 @@ mod tests {
     #[test]
     fn merge_dedupes_sorts_and_keeps_the_newest() {
         let stored = vec![msg(1, 9, 10), msg(2, 9, 20)];
-        let pending = vec![msg(2, 9, 20), msg(3, 9, 30)];
+        let pending = Unwritten {
+            messages: vec![msg(2, 9, 20), msg(3, 9, 30)],
+            deleted: HashSet::new(),
+        };
         let merged = merge_transcript(stored, pending, 2);
         let ids: Vec<u64> = merged.iter().map(|m| m.id.0).collect();
         assert_eq!(ids, vec![2, 3]);
@@ -145,7 +237,10 @@ mod tests {
         journal.push(msg(2, 8, 10));
         assert_eq!(journal.oldest(10).len(), 2);
         assert_eq!(
-            journal.of_channel(ChannelId(9), DateTime::UNIX_EPOCH).len(),
+            journal
+                .of_channel(ChannelId(9), DateTime::UNIX_EPOCH)
+                .messages
+                .len(),
             1
         );
         journal.remove(&[MessageId(1)]);
@@ -153,7 +248,47 @@ mod tests {
         assert!(
             journal
                 .of_channel(ChannelId(9), DateTime::UNIX_EPOCH)
+                .messages
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_deleted_message_still_buffered_is_never_written() {
+        let journal = Journal::default();
+        journal.push(msg(1, 9, 10));
+        journal.push(msg(2, 9, 10));
+        journal.delete(&[MessageId(1)]);
+        let ids: Vec<u64> = journal.oldest(10).iter().map(|m| m.id.0).collect();
+        assert_eq!(ids, vec![2]);
+        assert_eq!(journal.oldest_deletions(10), vec![MessageId(1)]);
+        journal.deletions_applied(&[MessageId(1)]);
+        assert_eq!(journal.deletions_len(), 0);
+    }
+
+    #[test]
+    fn a_delete_before_its_create_keeps_the_message_out() {
+        let journal = Journal::default();
+        journal.delete(&[MessageId(5), MessageId(6)]);
+        journal.push(msg(5, 9, 10));
+        journal.push(msg(7, 9, 10));
+        let ids: Vec<u64> = journal.oldest(10).iter().map(|m| m.id.0).collect();
+        assert_eq!(ids, vec![7]);
+        assert!(journal.was_deleted(MessageId(6)));
+        assert!(!journal.was_deleted(MessageId(7)));
+    }
+
+    #[test]
+    fn merge_drops_messages_deleted_but_still_in_the_database() {
+        let stored = vec![msg(1, 9, 10), msg(2, 9, 20)];
+        let unwritten = Unwritten {
+            messages: vec![msg(3, 9, 30)],
+            deleted: [MessageId(2)].into_iter().collect(),
+        };
+        let ids: Vec<u64> = merge_transcript(stored, unwritten, 10)
+            .iter()
+            .map(|m| m.id.0)
+            .collect();
+        assert_eq!(ids, vec![1, 3]);
     }
 }

@@ -5,7 +5,8 @@
 //! this lane: appends keep landing in the journal, reads are spawned on the read pool, and
 //! a reply reads its transcript from the database plus the journal. Chat messages are
 //! written in batches (up to `BATCH_MAX`, after at most `BATCH_WINDOW`), and always before
-//! any write queued after them, so an edit or delete never overtakes its message.
+//! any write queued after them, so an edit never overtakes its message; deletions wait in
+//! the journal too and are applied after the messages.
 //!
 //! A transient database failure (locked, unreachable) is retried with backoff until the
 //! database is back: messages stay in the journal meanwhile, and later writes wait.
@@ -40,7 +41,6 @@ pub enum LaneJob {
         content: String,
         edited_at: DateTime<Utc>,
     },
-    Delete(MessageId),
     Sighting(MemberSighting),
     SaveRelationship {
         member: ServerMember,
@@ -89,11 +89,6 @@ async fn apply(store: &Store, job: LaneJob) {
                 tracing::warn!(%error, %id, "could not record a message edit");
             }
         }
-        LaneJob::Delete(id) => {
-            if let Err(error) = store.delete_message(id).await {
-                tracing::warn!(%error, %id, "could not record a message deletion");
-            }
-        }
         LaneJob::Sighting(seen) => {
             if let Err(error) = store.record_sighting(&seen).await {
                 tracing::warn!(%error, user = %seen.user, "could not record a member");
@@ -117,25 +112,50 @@ async fn apply(store: &Store, job: LaneJob) {
     }
 }
 
-/// Writes the journal out, batch by batch, waiting out a database outage.
+/// Writes the journal out, batch by batch, each batch of messages followed by a batch of
+/// deletions, waiting out a database outage. A message deleted while its batch was being
+/// written is thereby deleted again right after.
 async fn write_journal(store: &Store, journal: &Journal) {
     let mut backoff = Duration::from_millis(50);
     loop {
         let batch = journal.oldest(BATCH_MAX);
-        if batch.is_empty() {
+        let deletions = journal.oldest_deletions(BATCH_MAX);
+        if batch.is_empty() && deletions.is_empty() {
             return;
         }
-        match write_batch(store, &batch).await {
+        let written = async {
+            write_batch(store, &batch).await?;
+            let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
+            journal.remove(&ids);
+            delete_batch(store, &deletions).await?;
+            journal.deletions_applied(&deletions);
+            Ok::<(), StoreError>(())
+        };
+        match written.await {
             Ok(()) => backoff = Duration::from_millis(50),
             Err(error) => {
-                tracing::warn!(%error, pending = journal.len(), retry_in = ?backoff, "database unavailable; chat messages held until it is back");
+                tracing::warn!(%error, pending = journal.len(), deletions = journal.deletions_len(), retry_in = ?backoff, "database unavailable; chat messages held until it is back");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
-                continue;
             }
         }
-        let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
-        journal.remove(&ids);
+    }
+}
+
+/// Deletes one batch of deleted messages (nothing to do for none). `Err` only for a
+/// transient failure; a refusal is logged and the deletion dropped (retrying it would block
+/// every later write).
+async fn delete_batch(store: &Store, ids: &[MessageId]) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    match store.delete_messages(ids).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.is_transient() => Err(error),
+        Err(error) => {
+            tracing::warn!(%error, count = ids.len(), "could not record message deletions");
+            Ok(())
+        }
     }
 }
 

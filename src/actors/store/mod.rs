@@ -4,8 +4,11 @@
 //! - chat messages skip the mailbox: `StoreHandle::append_message` puts them in the
 //!   [`Journal`] (shared with the handle, outside the actor, so a restart or a crash loses
 //!   none), and the write lane writes them in batches;
-//! - writes (typed [`StoreRequest`]s, edits, deletes, sightings, relationship changes) go
-//!   to the write lane ([`lane`]), applied one at a time in arrival order;
+//! - so do deletions (`StoreHandle::delete_messages`): the journal drops a message still
+//!   buffered, remembers the id so a late create is not logged, and the lane deletes it from
+//!   the database;
+//! - writes (typed [`StoreRequest`]s, edits, sightings, relationship changes) go to the
+//!   write lane ([`lane`]), applied one at a time in arrival order;
 //! - reads are spawned on the read pool at once; the transcript reads (`ReplyInputs`,
 //!   `RecentMessages`, `LastMessage`) merge the journal, so a reply never waits for a write.
 //!
@@ -18,6 +21,7 @@ pub mod handle;
 pub mod journal;
 pub mod lane;
 pub mod requests;
+pub mod tombstones;
 
 pub use handle::StoreHandle;
 pub use journal::Journal;
@@ -45,7 +49,6 @@ pub enum StoreMsg {
         content: String,
         edited_at: DateTime<Utc>,
     },
-    DeleteMessage(MessageId),
     SeenMember(MemberSighting),
     SaveRelationship {
         member: ServerMember,
@@ -168,8 +171,9 @@ impl Actor for StoreActor {
         }
         if !state.journal.is_empty() {
             tracing::error!(
-                count = state.journal.len(),
-                "chat messages could not be written before stopping"
+                messages = state.journal.len(),
+                deletions = state.journal.deletions_len(),
+                "chat messages or deletions could not be written before stopping"
             );
         }
         Ok(())
@@ -195,7 +199,6 @@ impl Actor for StoreActor {
                     })
                     .await?;
             }
-            StoreMsg::DeleteMessage(id) => state.enqueue(LaneJob::Delete(id)).await?,
             StoreMsg::SeenMember(seen) => {
                 if state.is_news(&seen) {
                     state.enqueue(LaneJob::Sighting(seen)).await?;
@@ -245,16 +248,14 @@ impl Actor for StoreActor {
                 });
             }
             StoreMsg::LastMessage { channel, reply } => {
-                let pending = state
-                    .journal
-                    .of_channel(channel, DateTime::<Utc>::MIN_UTC)
-                    .pop();
+                let unwritten = state.journal.of_channel(channel, DateTime::<Utc>::MIN_UTC);
                 let store = state.store.clone();
                 answer_later(reply, async move {
                     let stored = store.last_message(channel).await?;
                     Ok(stored
+                        .filter(|m| !unwritten.deleted.contains(&m.id))
                         .into_iter()
-                        .chain(pending)
+                        .chain(unwritten.messages)
                         .max_by_key(|m| (m.created_at, m.id)))
                 });
             }

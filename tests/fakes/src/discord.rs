@@ -381,6 +381,64 @@ impl FakeDiscord {
         );
     }
 
+    /// A moderator purges `message_ids` from `channel`: removes them from history and
+    /// dispatches one MESSAGE_DELETE_BULK (`{ids, channel_id, guild_id}`).
+    pub async fn user_bulk_deletes(&self, channel: u64, message_ids: &[u64]) {
+        let guild = {
+            let mut world = lock(&self.inner.world);
+            if let Some(history) = world.messages.get_mut(&channel) {
+                history
+                    .retain(|m| crate::world::id_of(m).is_none_or(|id| !message_ids.contains(&id)));
+            }
+            world.guild_of(channel)
+        };
+        self.inner.dispatch(
+            "MESSAGE_DELETE_BULK",
+            payloads::message_delete_bulk(channel, message_ids, guild),
+        );
+    }
+
+    /// Discord posts a system message of `kind` (see [`payloads::message_kind`]: 7 member
+    /// join, 6 pin, 8 boost, 18 thread created) on `author`'s behalf: stored and dispatched
+    /// as MESSAGE_CREATE.
+    pub async fn system_message(
+        &self,
+        channel: u64,
+        author: u64,
+        kind: u8,
+        content: &str,
+    ) -> Value {
+        self.post_built(channel, |world, id| {
+            payloads::system_message(world, id, channel, author, kind, content)
+        })
+    }
+
+    /// Webhook `webhook_id` posts `content` as `name`: stored and dispatched as
+    /// MESSAGE_CREATE with `webhook_id` set.
+    pub async fn webhook_says(
+        &self,
+        channel: u64,
+        webhook_id: u64,
+        name: &str,
+        content: &str,
+    ) -> Value {
+        self.post_built(channel, |world, id| {
+            payloads::webhook_message(world, id, channel, webhook_id, name, content)
+        })
+    }
+
+    fn post_built(&self, channel: u64, build: impl FnOnce(&World, u64) -> Value) -> Value {
+        let message = {
+            let mut world = lock(&self.inner.world);
+            let id = world.next_id();
+            let message = build(&world, id);
+            world.store_message(channel, message.clone());
+            message
+        };
+        self.inner.dispatch("MESSAGE_CREATE", message.clone());
+        message
+    }
+
     /// `invoker` runs `/name` in `channel` (of whichever server; the payload carries that
     /// server's `guild_id` and the invoker's member object and permissions there). `name`
     /// may hold subcommands (`"memory forget"`),

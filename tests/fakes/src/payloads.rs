@@ -443,6 +443,68 @@ pub fn message_delete(channel_id: u64, message_id: u64, guild_id: Option<u64>) -
     v
 }
 
+/// MESSAGE_DELETE_BULK `d`: Discord's `{ids, channel_id, guild_id}`.
+pub fn message_delete_bulk(channel_id: u64, message_ids: &[u64], guild_id: Option<u64>) -> Value {
+    let mut v = json!({
+        "ids": message_ids.iter().map(u64::to_string).collect::<Vec<_>>(),
+        "channel_id": channel_id.to_string(),
+    });
+    if let Some(g) = guild_id {
+        v["guild_id"] = json!(g.to_string());
+    }
+    v
+}
+
+/// Discord's system message types the tests use (the full list is in Discord's docs).
+pub mod message_kind {
+    pub const DEFAULT: u8 = 0;
+    pub const CHANNEL_PINNED_MESSAGE: u8 = 6;
+    pub const USER_JOIN: u8 = 7;
+    pub const GUILD_BOOST: u8 = 8;
+    pub const THREAD_CREATED: u8 = 18;
+    pub const REPLY: u8 = 19;
+}
+
+/// A system message of `kind` (e.g. [`message_kind::USER_JOIN`]) that Discord posts on
+/// `author`'s behalf: the joining member, the one who pinned, the booster.
+pub fn system_message(
+    world: &World,
+    id: u64,
+    channel_id: u64,
+    author_id: u64,
+    kind: u8,
+    content: &str,
+) -> Value {
+    let mut v = message(world, id, channel_id, author_id, content);
+    v["type"] = json!(kind);
+    v
+}
+
+/// A message posted through webhook `webhook_id` under the display name `name`: the author
+/// is the webhook (not a member), `webhook_id` is set and there is no `member`.
+pub fn webhook_message(
+    world: &World,
+    id: u64,
+    channel_id: u64,
+    webhook_id: u64,
+    name: &str,
+    content: &str,
+) -> Value {
+    let mut v = message(world, id, channel_id, webhook_id, content);
+    v["author"] = json!({
+        "id": webhook_id.to_string(),
+        "username": name,
+        "discriminator": "0000",
+        "avatar": null,
+        "bot": true,
+    });
+    v["webhook_id"] = json!(webhook_id.to_string());
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("member");
+    }
+    v
+}
+
 /// GUILD_MEMBER_UPDATE `d` in the first server.
 pub fn guild_member_update(world: &World, m: &Member) -> Value {
     guild_member_update_in(world.guild_id, m)
@@ -906,6 +968,50 @@ mod tests {
             dispatch_parses("MESSAGE_DELETE", &del),
             s::Event::MessageDelete(_)
         ));
+        let bulk = message_delete_bulk(ids::GENERAL, &[1, 2, 3], Some(ids::GUILD));
+        assert!(matches!(
+            dispatch_parses("MESSAGE_DELETE_BULK", &bulk),
+            s::Event::MessageDeleteBulk(e) if e.ids.len() == 3
+        ));
+    }
+
+    #[test]
+    fn system_and_webhook_messages() {
+        let w = World::default();
+        for (kind, expected) in [
+            (message_kind::USER_JOIN, s::MessageType::MemberJoin),
+            (
+                message_kind::CHANNEL_PINNED_MESSAGE,
+                s::MessageType::PinsAdd,
+            ),
+            (message_kind::GUILD_BOOST, s::MessageType::NitroBoost),
+            (message_kind::THREAD_CREATED, s::MessageType::ThreadCreated),
+        ] {
+            let m = system_message(
+                &w,
+                1_300_000_000_000_000_003,
+                ids::GENERAL,
+                ids::ALICE,
+                kind,
+                "",
+            );
+            let parsed: s::Message = parse("system message", &m);
+            assert_eq!(parsed.kind, expected);
+            dispatch_parses("MESSAGE_CREATE", &m);
+        }
+        let hook = webhook_message(
+            &w,
+            1_300_000_000_000_000_004,
+            ids::GENERAL,
+            5555,
+            "Announcer",
+            "news",
+        );
+        let parsed: s::Message = parse("webhook message", &hook);
+        assert_eq!(parsed.webhook_id.map(|h| h.get()), Some(5555));
+        assert_eq!(parsed.author.name, "Announcer");
+        assert!(parsed.member.is_none());
+        dispatch_parses("MESSAGE_CREATE", &hook);
     }
 
     #[test]
