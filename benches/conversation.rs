@@ -148,6 +148,7 @@ async fn seed_heavy(store: &Store) -> anyhow::Result<()> {
     }
     for i in 0..FACTS {
         let fact = NewFact {
+            guild_id: GuildId(ids::GUILD),
             user_id: UserId(ALICE),
             fact: format!(
                 "alice mentioned detail number {i}: likes thing {i} and dislikes thing {}",
@@ -439,7 +440,7 @@ async fn direct_overhead() -> anyhow::Result<()> {
             .store
             .reply_inputs(
                 ChannelId(HEAVY_CHANNEL),
-                UserId(ALICE),
+                personabot::domain::ServerMember::new(GuildId(ids::GUILD), UserId(ALICE)),
                 since,
                 settings.bot.transcript_max_messages,
             )

@@ -45,6 +45,8 @@ pub async fn build_client(
     }
     ClientBuilder::new_with_http(http.build(), intents())
         .event_handler(events)
-        .framework(commands::traced::TracedCommands(commands::framework(commands)))
+        .framework(commands::traced::TracedCommands(commands::framework(
+            commands,
+        )))
         .await
 }
