@@ -408,13 +408,17 @@ async fn idle_channels_free_their_actors_and_come_back() {
     let mut w = world_with(&[("PERSONABOT__BOT__CHANNEL_IDLE_SECS", "1")]).await;
     const CHANNELS: u64 = 200;
     for c in 0..CHANNELS {
-        w.say(GUILD_A, 10_000 + c, ALICE, "anyone here?", false).await;
+        w.say(GUILD_A, 10_000 + c, ALICE, "anyone here?", false)
+            .await;
     }
     let live = w.app.router.channel_count().await.expect("count");
     assert!(live > 0, "channels are live while active");
     let deadline = tokio::time::Instant::now() + WAIT;
     while w.app.router.channel_count().await.expect("count") > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "idle channels never stopped");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "idle channels never stopped"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Nothing was lost, and a quiet channel answers again when addressed.

@@ -113,7 +113,11 @@ impl RouterState {
         }
         self.deps.limits.forget_idle_keys();
         if evicted > 0 {
-            tracing::debug!(evicted, live = self.channels.len(), "idle channel actors stopped");
+            tracing::debug!(
+                evicted,
+                live = self.channels.len(),
+                "idle channel actors stopped"
+            );
         }
     }
 }
