@@ -93,6 +93,12 @@ pub struct BotSettings {
 #[derive(Clone, Deserialize)]
 pub struct DiscordSettings {
     pub api_base: String,
+    /// `host:port` to connect to for `discord.com` instead of resolving it ("" = DNS).
+    #[serde(default)]
+    pub connect_to: String,
+    /// A PEM file of an extra CA trusted for `discord.com` ("" = none).
+    #[serde(default)]
+    pub extra_root_ca: String,
     /// From `PERSONABOT__DISCORD__TOKEN` only.
     #[serde(skip)]
     pub token: Option<SecretString>,
@@ -102,6 +108,8 @@ impl std::fmt::Debug for DiscordSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DiscordSettings")
             .field("api_base", &self.api_base)
+            .field("connect_to", &self.connect_to)
+            .field("extra_root_ca", &self.extra_root_ca)
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .finish()
     }

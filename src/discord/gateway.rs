@@ -67,6 +67,9 @@ impl ChatGateway for DiscordGateway {
         .await;
         let mut client = match client {
             Ok(client) => client,
+            Err(super::ClientError::Relay(error)) => {
+                return ConnectionEnd::Refused(error.to_string());
+            }
             Err(error) => return ConnectionEnd::Dropped(error.to_string()),
         };
         self.chat.attach(client.http.clone(), client.cache.clone());

@@ -2,7 +2,10 @@
 //!
 //! The REST base URL is a setting, so the same code path serves Discord, a proxy, or the
 //! project's fake Discord in tests and the sandbox. serenity's ratelimiter ignores a custom
-//! base URL, so it is turned off when one is set (see shared notes, "offline-discord").
+//! base URL, so it is turned off when one is set (see shared notes, "offline-discord"): then
+//! the proxy does the limiting. With the real base, the ratelimiter is on; `connect_to` and
+//! `extra_root_ca` let that path reach a relay (or, in the tests, the fake over TLS, so 429
+//! handling is exercised by serenity's real ratelimiter).
 
 pub mod backfill;
 pub mod commands;
@@ -34,7 +37,7 @@ pub async fn build_client(
     token: &SecretString,
     events: events::GatewayEvents,
     commands: commands::CommandDeps,
-) -> Result<Client, serenity::Error> {
+) -> Result<Client, ClientError> {
     let mut http = HttpBuilder::new(token.expose_secret())
         // No pings unless a message says otherwise (model text may contain @everyone).
         .default_allowed_mentions(CreateAllowedMentions::new());
@@ -42,11 +45,70 @@ pub async fn build_client(
         http = http
             .proxy(settings.discord.api_base.trim_end_matches('/'))
             .ratelimiter_disabled(true);
+    } else if let Some(client) = relay_client(settings)? {
+        http = http.client(client);
     }
-    ClientBuilder::new_with_http(http.build(), intents())
+    Ok(ClientBuilder::new_with_http(http.build(), intents())
         .event_handler(events)
         .framework(commands::traced::TracedCommands(commands::framework(
             commands,
         )))
-        .await
+        .await?)
+}
+
+/// Why the serenity client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The operator's relay settings are wrong: retrying will not help.
+    #[error(transparent)]
+    Relay(#[from] RelayError),
+    #[error(transparent)]
+    Serenity(#[from] serenity::Error),
+}
+
+/// Why the Discord HTTP client could not be set up from `connect_to` / `extra_root_ca`.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("discord.connect_to `{0}` is not host:port")]
+    Address(String),
+    #[error("cannot read discord.extra_root_ca `{path}`: {source}")]
+    ReadCa {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("discord.extra_root_ca `{path}` is not a PEM certificate: {source}")]
+    BadCa {
+        path: String,
+        source: reqwest012::Error,
+    },
+    #[error("cannot build the Discord HTTP client: {0}")]
+    Build(reqwest012::Error),
+}
+
+/// The HTTP client for `discord.com` when it must reach a relay; `None` for plain DNS and
+/// the system's roots (serenity's own client).
+fn relay_client(settings: &Settings) -> Result<Option<reqwest012::Client>, RelayError> {
+    let discord = &settings.discord;
+    if discord.connect_to.is_empty() && discord.extra_root_ca.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = reqwest012::Client::builder().use_rustls_tls();
+    if !discord.connect_to.is_empty() {
+        let addr: std::net::SocketAddr = discord
+            .connect_to
+            .parse()
+            .map_err(|_| RelayError::Address(discord.connect_to.clone()))?;
+        builder = builder.resolve("discord.com", addr);
+    }
+    if !discord.extra_root_ca.is_empty() {
+        let path = discord.extra_root_ca.clone();
+        let pem = std::fs::read(&path).map_err(|source| RelayError::ReadCa {
+            path: path.clone(),
+            source,
+        })?;
+        let ca = reqwest012::Certificate::from_pem(&pem)
+            .map_err(|source| RelayError::BadCa { path, source })?;
+        builder = builder.add_root_certificate(ca);
+    }
+    builder.build().map(Some).map_err(RelayError::Build)
 }

@@ -15,5 +15,6 @@ mod lifecycle;
 mod listening;
 mod process;
 mod prompt_boundary;
+mod ratelimits;
 mod secrets;
 mod two_servers;

@@ -70,6 +70,37 @@ pub async fn spawn_bot_with(backend: Backend, extra: &[(&str, &str)]) -> TestBot
     }
 }
 
+/// Like [`spawn_bot_with`], but the bot talks to `https://discord.com` with serenity's own
+/// REST ratelimiter on: `discord.com` resolves to the fake's TLS listener, whose test CA the
+/// bot trusts (`discord.connect_to`, `discord.extra_root_ca`).
+pub async fn spawn_bot_through_tls(backend: Backend, extra: &[(&str, &str)]) -> TestBot {
+    let _ = tracing_subscriber_init();
+    let discord = FakeDiscord::start(World::default()).await;
+    let openai = FakeOpenAi::start().await;
+    let db = TestDb::new(backend).await;
+    let ca = std::env::temp_dir().join(format!("personabot-test-ca-{}.pem", uuid::Uuid::new_v4()));
+    std::fs::write(&ca, fakes::tls::TEST_CA_PEM).expect("write the test CA");
+    let connect_to = discord.tls_addr().to_string();
+    let ca_path = ca.display().to_string();
+    let mut all: Vec<(&str, &str)> = vec![
+        ("PERSONABOT__DISCORD__API_BASE", "https://discord.com"),
+        ("PERSONABOT__DISCORD__CONNECT_TO", connect_to.as_str()),
+        ("PERSONABOT__DISCORD__EXTRA_ROOT_CA", ca_path.as_str()),
+    ];
+    all.extend_from_slice(extra);
+    let app = App::start(settings(&discord, &openai, &db.url, &all))
+        .await
+        .expect("bot starts");
+    app.wait_ready(WAIT).await.expect("gateway READY over TLS");
+    let _ = std::fs::remove_file(&ca);
+    TestBot {
+        app,
+        discord,
+        openai,
+        db,
+    }
+}
+
 fn tracing_subscriber_init() -> Option<()> {
     personabot::telemetry::init(&personabot::config::TelemetrySettings {
         filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),

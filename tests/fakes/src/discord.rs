@@ -76,8 +76,10 @@ impl RouteMatcher {
 /// How an injected failure answers.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Failure {
-    /// 429 with Discord's body and `Retry-After`.
+    /// 429 with Discord's body and `Retry-After` (this route's bucket).
     RateLimited { retry_after_secs: f64 },
+    /// 429 for Discord's global limit: every route must wait.
+    GlobalRateLimited { retry_after_secs: f64 },
     /// Any status, e.g. 500 or 503, with a Discord-style error body.
     Status(u16),
 }
@@ -205,6 +207,7 @@ impl Inner {
 #[derive(Clone)]
 pub struct FakeDiscord {
     inner: Arc<Inner>,
+    tls_addr: std::net::SocketAddr,
 }
 
 impl FakeDiscord {
@@ -222,6 +225,10 @@ impl FakeDiscord {
         let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind fake gateway");
+        let tls_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake REST over TLS");
+        let tls_addr = tls_listener.local_addr().expect("TLS addr");
         let inner = Arc::new(Inner {
             world: Mutex::new(world),
             options,
@@ -236,9 +243,17 @@ impl FakeDiscord {
             interactions: Mutex::new(HashMap::new()),
             commands: Mutex::new(BTreeMap::new()),
         });
+        tokio::spawn(crate::tls::serve(tls_listener, rest::router(inner.clone())));
         tokio::spawn(rest::serve(rest_listener, inner.clone()));
         tokio::spawn(gateway::serve(gateway_listener, inner.clone()));
-        FakeDiscord { inner }
+        FakeDiscord { inner, tls_addr }
+    }
+
+    /// `127.0.0.1:PORT` of the same REST API served over TLS as `discord.com` (certificate
+    /// signed by [`crate::tls::TEST_CA_PEM`]): resolve `discord.com` there to run the real
+    /// client, ratelimiter included, against the fake.
+    pub fn tls_addr(&self) -> std::net::SocketAddr {
+        self.tls_addr
     }
 
     /// `http://127.0.0.1:PORT`: give it to serenity's `HttpBuilder::proxy` (with

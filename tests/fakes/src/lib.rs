@@ -28,6 +28,7 @@ pub mod openai;
 pub mod payloads;
 pub mod record;
 mod rest;
+pub mod tls;
 pub mod world;
 
 pub use discord::{DiscordOptions, Failure, FakeDiscord, InteractionHandle, RouteMatcher};

@@ -27,8 +27,13 @@ use crate::world::{self, Ban, Channel, ThreadState, World, channel_kind, id_of, 
 const MAX_BODY: usize = 64 * 1024 * 1024;
 const EPHEMERAL: u64 = 1 << 6;
 
+/// The REST router, shared by the plain listener and the TLS one.
+pub(crate) fn router(inner: Arc<Inner>) -> Router {
+    Router::new().fallback(handle).with_state(inner)
+}
+
 pub(crate) async fn serve(listener: tokio::net::TcpListener, inner: Arc<Inner>) {
-    let app = Router::new().fallback(handle).with_state(inner);
+    let app = router(inner);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("fake Discord REST server stopped: {e}");
     }
@@ -39,6 +44,8 @@ pub(crate) enum Reply {
     Json(StatusCode, Value),
     Empty(StatusCode),
     RateLimited(f64),
+    /// Discord's global limit (all routes): `"global": true` and `X-RateLimit-Global`.
+    GlobalRateLimited(f64),
 }
 
 fn ok(v: Value) -> Reply {
@@ -82,6 +89,9 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
     inner.requests.push(recorded.clone());
     let reply = match take_failure(&inner, &recorded) {
         Some(Failure::RateLimited { retry_after_secs }) => Reply::RateLimited(retry_after_secs),
+        Some(Failure::GlobalRateLimited { retry_after_secs }) => {
+            Reply::GlobalRateLimited(retry_after_secs)
+        }
         Some(Failure::Status(code)) => {
             let reason = StatusCode::from_u16(code)
                 .ok()
@@ -109,6 +119,15 @@ fn take_failure(inner: &Inner, req: &RecordedRequest) -> Option<Failure> {
 }
 
 fn respond(reply: Reply, req: &RecordedRequest) -> Response {
+    enum Kind {
+        Route,
+        Global,
+    }
+    let reply_kind = if matches!(reply, Reply::GlobalRateLimited(_)) {
+        Kind::Global
+    } else {
+        Kind::Route
+    };
     let (status, body, remaining, retry_after) = match reply {
         Reply::Json(status, v) => (status, Some(v), 4, None),
         Reply::Empty(status) => (status, None, 4, None),
@@ -116,7 +135,12 @@ fn respond(reply: Reply, req: &RecordedRequest) -> Response {
             let body = json!({"message": "You are being rate limited.", "retry_after": secs, "global": false});
             (StatusCode::TOO_MANY_REQUESTS, Some(body), 0, Some(secs))
         }
+        Reply::GlobalRateLimited(secs) => {
+            let body = json!({"message": "You are being rate limited.", "retry_after": secs, "global": true});
+            (StatusCode::TOO_MANY_REQUESTS, Some(body), 0, Some(secs))
+        }
     };
+    let global = matches!(reply_kind, Kind::Global);
     let mut response = match body {
         Some(v) => (
             status,
@@ -142,7 +166,13 @@ fn respond(reply: Reply, req: &RecordedRequest) -> Response {
     set("x-ratelimit-bucket", bucket);
     if let Some(secs) = retry_after {
         set("retry-after", format!("{}", secs.ceil()));
-        set("x-ratelimit-scope", "user".into());
+        set(
+            "x-ratelimit-scope",
+            if global { "global" } else { "user" }.into(),
+        );
+        if global {
+            set("x-ratelimit-global", "true".into());
+        }
     }
     response
 }
