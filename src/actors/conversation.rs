@@ -117,8 +117,7 @@ impl Actor for ConversationActor {
             backlog: BacklogPolicy {
                 max_pending: deps.settings.overload.max_pending_replies,
                 max_age: chrono::Duration::seconds(
-                    i64::try_from(deps.settings.overload.max_mention_age_secs)
-                        .unwrap_or(i64::MAX),
+                    i64::try_from(deps.settings.overload.max_mention_age_secs).unwrap_or(i64::MAX),
                 ),
             },
             deps,
@@ -391,7 +390,12 @@ impl ConversationState {
         let span = job.span();
         self.running = Some(tokio::spawn(
             async move {
-                let outcome = match tokio::time::timeout(deadline, reply::run(&deps, job, told_trouble)).await {
+                let outcome = match tokio::time::timeout(
+                    deadline,
+                    reply::run(&deps, job, told_trouble),
+                )
+                .await
+                {
                     Ok(outcome) => outcome,
                     Err(_) => {
                         tracing::warn!(?deadline, "a reply took too long and was abandoned");

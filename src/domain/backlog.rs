@@ -75,27 +75,43 @@ mod tests {
         let now = Utc::now();
         assert!(!policy().is_stale(now - Duration::seconds(120), now));
         assert!(policy().is_stale(now - Duration::seconds(121), now));
-        assert!(!policy().is_stale(now + Duration::seconds(1), now), "clock skew");
+        assert!(
+            !policy().is_stale(now + Duration::seconds(1), now),
+            "clock skew"
+        );
     }
 
     #[test]
     fn one_member_waits_once_and_the_queue_stays_short() {
         let (a, b, c, d) = (UserId(1), UserId(2), UserId(3), UserId(4));
         let p = policy();
-        assert_eq!(p.place(&[], Some(a)), Placement::Append {
-            evict_oldest: false
-        });
-        assert_eq!(p.place(&[Some(a), None], Some(b)), Placement::Append {
-            evict_oldest: false
-        });
+        assert_eq!(
+            p.place(&[], Some(a)),
+            Placement::Append {
+                evict_oldest: false
+            }
+        );
+        assert_eq!(
+            p.place(&[Some(a), None], Some(b)),
+            Placement::Append {
+                evict_oldest: false
+            }
+        );
         assert_eq!(p.place(&[Some(a), Some(b)], Some(b)), Placement::Merge(1));
-        assert_eq!(p.place(&[Some(a), Some(b), Some(c)], Some(d)), Placement::Append {
-            evict_oldest: true
-        });
-        assert_eq!(p.place(&[Some(a), Some(b), Some(c)], Some(a)), Placement::Merge(0));
-        assert_eq!(p.place(&[None], None), Placement::Append {
-            evict_oldest: false
-        });
+        assert_eq!(
+            p.place(&[Some(a), Some(b), Some(c)], Some(d)),
+            Placement::Append { evict_oldest: true }
+        );
+        assert_eq!(
+            p.place(&[Some(a), Some(b), Some(c)], Some(a)),
+            Placement::Merge(0)
+        );
+        assert_eq!(
+            p.place(&[None], None),
+            Placement::Append {
+                evict_oldest: false
+            }
+        );
     }
 
     #[test]
@@ -114,7 +130,10 @@ mod tests {
             recoveries: 4,
         };
         assert!(should_apologise(outage, None));
-        assert!(should_apologise(outage, Some(3)), "told in an earlier outage");
+        assert!(
+            should_apologise(outage, Some(3)),
+            "told in an earlier outage"
+        );
         assert!(!should_apologise(outage, Some(4)));
         assert!(worth_queueing(outage, Some(3)));
         assert!(!worth_queueing(outage, Some(4)));

@@ -82,7 +82,8 @@ impl CircuitBreaker {
             State::Open { until } if now < until => Admission::Refused {
                 retry_in: until - now,
             },
-            State::Open { .. } | State::HalfOpen {
+            State::Open { .. }
+            | State::HalfOpen {
                 trial_running: false,
             } => {
                 self.state = State::HalfOpen {
@@ -198,12 +199,15 @@ mod tests {
         assert!(matches!(b.admit(after), Admission::Refused { .. }));
         b.succeeded();
         assert_eq!(b.admit(after), Admission::Call);
-        assert_eq!(b.health(after), ModelHealth {
-            refusing: false,
-            failures: 0,
-            in_outage: false,
-            recoveries: 1
-        });
+        assert_eq!(
+            b.health(after),
+            ModelHealth {
+                refusing: false,
+                failures: 0,
+                in_outage: false,
+                recoveries: 1
+            }
+        );
     }
 
     #[test]
@@ -214,9 +218,10 @@ mod tests {
         let t1 = t0 + COOL;
         assert_eq!(b.admit(t1), Admission::Trial);
         b.failed(t1);
-        assert_eq!(b.admit(t1 + COOL / 2), Admission::Refused {
-            retry_in: COOL / 2
-        });
+        assert_eq!(
+            b.admit(t1 + COOL / 2),
+            Admission::Refused { retry_in: COOL / 2 }
+        );
         assert_eq!(b.admit(t1 + COOL), Admission::Trial);
         assert_eq!(b.health(t1).recoveries, 0, "still the same outage");
         assert_eq!(b.health(t1).failures, 2);

@@ -213,7 +213,10 @@ mod tests {
     async fn open_breaker_fails_fast_then_one_trial_closes_it() {
         let (flaky, model, secs) = setup();
         for _ in 0..2 {
-            assert!(matches!(model.complete(ask()).await, Err(LlmError::Api { .. })));
+            assert!(matches!(
+                model.complete(ask()).await,
+                Err(LlmError::Api { .. })
+            ));
         }
         assert!(model.health().refusing);
         for _ in 0..5 {
@@ -229,6 +232,28 @@ mod tests {
         assert_eq!(flaky.calls.load(Ordering::SeqCst), 3);
         assert_eq!(model.health().recoveries, 1);
         assert!(!model.health().refusing);
+    }
+
+    #[test]
+    fn outages_are_timeouts_server_errors_and_unreachable_servers() {
+        let api = |status: &str| LlmError::Api {
+            status: status.into(),
+            message: String::new(),
+        };
+        assert!(api("503 Service Unavailable").is_outage());
+        assert!(api("429 Too Many Requests").is_outage());
+        assert!(api("500").is_outage());
+        assert!(!api("400 Bad Request").is_outage());
+        assert!(!api("401 Unauthorized").is_outage());
+        assert!(LlmError::Timeout(Duration::from_secs(1)).is_outage());
+        assert!(LlmError::Transport("connection refused".into()).is_outage());
+        assert!(!LlmError::Empty.is_outage());
+        assert!(
+            !LlmError::Unavailable {
+                retry_in: Duration::ZERO
+            }
+            .is_outage()
+        );
     }
 
     #[tokio::test]

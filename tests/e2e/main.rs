@@ -15,4 +15,5 @@ mod listening;
 mod process;
 mod prompt_boundary;
 mod secrets;
+mod storms;
 mod two_servers;
