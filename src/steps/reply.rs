@@ -76,10 +76,10 @@ impl ReplyJob {
             _ => None,
         };
         *self = newer;
-        if let (Some(reason), ReplyJob::Answer { reason: r, .. }) = (surely, self) {
-            if *r == Addressed::Maybe {
-                *r = Addressed::Surely(reason);
-            }
+        if let (Some(reason), ReplyJob::Answer { reason: r, .. }) = (surely, self)
+            && *r == Addressed::Maybe
+        {
+            *r = Addressed::Surely(reason);
         }
     }
 
