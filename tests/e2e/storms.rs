@@ -53,10 +53,22 @@ const FAST: &[(&str, &str)] = &[
 /// bot 20 times in two channels of two servers: each channel hears the failure line at
 /// most once, the breaker stops the calls, and after recovery no stale mention is answered.
 async fn model_outage_is_no_storm(backend: Backend) {
+    outage_storm(backend, Reply::Hang).await;
+}
+e2e_both!(model_outage_is_no_storm);
+
+/// The same storm with a server that answers 503 at once instead of hanging.
+async fn model_503_is_no_storm(backend: Backend) {
+    outage_storm(backend, Reply::status(503, "The server is overloaded")).await;
+}
+e2e_both!(model_503_is_no_storm);
+
+async fn outage_storm(backend: Backend, down: Reply) {
     let bot = spawn_bot_with(backend, FAST).await;
     let discord = &bot.discord;
     let openai = &bot.openai;
-    openai.go_down(Reply::Hang);
+    let kind = format!("{down:?}");
+    openai.go_down(down);
     let outage_started = Instant::now();
     let mut storm = HashSet::new();
     for i in 0..20 {
@@ -124,7 +136,7 @@ async fn model_outage_is_no_storm(backend: Backend) {
         .count();
     let calls_after_recovery = openai.chat_requests().len() - calls_during_outage;
     println!(
-        "model outage of {outage:?}, 20 mentions: {calls_during_outage} model calls during it; \
+        "model outage ({kind}) of {outage:?}, 20 mentions: {calls_during_outage} model calls during it; \
          failure lines GENERAL {}, OTHER_GENERAL {}; {calls_after_recovery} model call(s) after \
          recovery; {stale_answers} answers to stale mentions",
         failure_lines(&general),
@@ -146,7 +158,6 @@ async fn model_outage_is_no_storm(backend: Backend) {
     );
     bot.app.shutdown().await.expect("clean shutdown");
 }
-e2e_both!(model_outage_is_no_storm);
 
 /// A slow (not failing) model: mentions that waited past the age limit behind a long reply
 /// are not answered late.
