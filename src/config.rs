@@ -55,6 +55,9 @@ pub struct BotSettings {
     pub aliases: Vec<String>,
     pub reply_to_bots: bool,
     pub followup_window_secs: u64,
+    /// A channel actor with nothing to do for this long stops (its state is rebuilt from
+    /// the database on the next message), so memory follows active channels.
+    pub channel_idle_secs: u64,
     pub ambiguous_judgement: bool,
     pub ambiguous_threshold: f32,
     pub log_when_disabled: bool,

@@ -130,7 +130,7 @@ struct World {
     next: u64,
 }
 
-fn settings(url: &str) -> Settings {
+fn settings(url: &str, extra: &[(&str, &str)]) -> Settings {
     let env = [
         ("PERSONABOT__DATABASE__URL", url),
         ("PERSONABOT__BOT__NAME", "testbot"),
@@ -138,12 +138,17 @@ fn settings(url: &str) -> Settings {
         ("PERSONABOT__BOT__ENABLED_BY_DEFAULT", "true"),
     ]
     .into_iter()
+    .chain(extra.iter().copied())
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     Settings::load(Sources { file: None, env }).expect("settings")
 }
 
 async fn world() -> World {
+    world_with(&[]).await
+}
+
+async fn world_with(extra: &[(&str, &str)]) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/bot.sqlite?mode=rwc", dir.path().display());
     let model = Arc::new(StubModel::default());
@@ -157,7 +162,7 @@ async fn world() -> World {
         bans: chat.clone(),
         connect: None,
     };
-    let app = App::start_with_ports(settings(&url), ports)
+    let app = App::start_with_ports(settings(&url, extra), ports)
         .await
         .expect("app starts");
     World {
@@ -395,5 +400,35 @@ async fn turning_the_bot_off_and_on_reaches_the_channel_without_a_restart() {
     assert_eq!(posts[1].reply_to, Some(answered));
     assert!(posts.iter().all(|p| p.reply_to != Some(ignored)));
     assert_eq!(w.model.calls.load(Ordering::SeqCst), 2);
+    w.app.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn idle_channels_free_their_actors_and_come_back() {
+    let mut w = world_with(&[("PERSONABOT__BOT__CHANNEL_IDLE_SECS", "1")]).await;
+    const CHANNELS: u64 = 200;
+    for c in 0..CHANNELS {
+        w.say(GUILD_A, 10_000 + c, ALICE, "anyone here?", false)
+            .await;
+    }
+    let live = w.app.router.channel_count().await.expect("count");
+    assert!(live > 0, "channels are live while active");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while w.app.router.channel_count().await.expect("count") > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "idle channels never stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nothing was lost, and a quiet channel answers again when addressed.
+    w.app.store.flush().await.expect("flush");
+    for c in [0, CHANNELS / 2, CHANNELS - 1] {
+        assert_eq!(w.stored_in(10_000 + c).await, 1);
+    }
+    w.say(GUILD_A, 10_000, ALICE, "still there?", true).await;
+    let posts = w.wait_for_posts(1).await;
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(w.app.router.channel_count().await.expect("count"), 1);
     w.app.shutdown().await.expect("shutdown");
 }

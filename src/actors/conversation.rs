@@ -47,6 +47,20 @@ impl ReplyLimits {
     fn allow(&self, user: UserId, channel: ChannelId) -> bool {
         self.users.check_key(&user).is_ok() && self.channels.check_key(&channel).is_ok()
     }
+
+    /// Forgets keys whose budget is full again (they behave exactly like new ones), so the
+    /// limiters hold only members and channels active within the last minute.
+    pub fn forget_idle_keys(&self) {
+        self.users.retain_recent();
+        self.users.shrink_to_fit();
+        self.channels.retain_recent();
+        self.channels.shrink_to_fit();
+    }
+
+    /// Keys currently held (for tests and stats).
+    pub fn keys(&self) -> usize {
+        self.users.len() + self.channels.len()
+    }
 }
 
 /// What every channel actor shares.
@@ -64,6 +78,9 @@ pub enum ConversationMsg {
     Event(Box<ChannelEvent>),
     /// The bot was switched on or off here (or in the whole server): read the policy again.
     PolicyChanged,
+    /// The router asks whether the channel is idle (no reply running or queued); if so the
+    /// actor answers `true` and stops. The router sends nothing else to it meanwhile.
+    StopIfIdle(ractor::RpcReplyPort<bool>),
     /// The in-flight reply finished (sent, or given up).
     ReplyFinished {
         /// Who was answered, and when (Discord's time of the answer).
@@ -173,6 +190,14 @@ impl Actor for ConversationActor {
                 ChannelEvent::Deleted { ids, .. } => state.on_deleted(&ids).await,
             },
             ConversationMsg::PolicyChanged => state.policy = None,
+            ConversationMsg::StopIfIdle(reply) => {
+                let idle = state.running.is_none() && state.queue.is_empty();
+                let _ = reply.send(idle);
+                if idle {
+                    me.stop(Some("idle".to_owned()));
+                }
+                return Ok(());
+            }
             ConversationMsg::ReplyFinished {
                 answered,
                 apologised,

@@ -1,6 +1,11 @@
 //! ConversationRouter: one ConversationActor per channel, started on the channel's first
 //! event and supervised here. A crashed channel actor is simply started again by the next
 //! event for that channel; the log it writes lives in the store, not in the actor.
+//!
+//! Memory follows active channels: a channel quiet for `bot.channel_idle_secs` is asked to
+//! stop (it does only when no reply is running or queued), and the reply rate limiter drops
+//! keys whose budget is full again. The router is the only sender of events to a channel,
+//! so nothing can arrive at an actor between its "idle, stopping" and its removal here.
 
 use super::conversation::{ConversationActor, ConversationDeps, ConversationMsg};
 use super::{ActorError, Slot};
@@ -10,6 +15,12 @@ use async_trait::async_trait;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
+
+/// How long a channel may be quiet before its actor is stopped.
+fn idle_period(deps: &ConversationDeps) -> std::time::Duration {
+    std::time::Duration::from_secs(deps.settings.bot.channel_idle_secs.max(1))
+}
 
 /// How long shutdown waits for one channel to finish its reply.
 pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(25);
@@ -21,6 +32,8 @@ pub enum RouterMsg {
     PolicyChanged {
         channel: Option<ChannelId>,
     },
+    /// Stops channel actors idle for longer than the idle period (sent on a timer).
+    EvictIdle,
     /// Number of live channel actors (for stats and tests).
     ChannelCount(RpcReplyPort<usize>),
     /// Lets every channel finish what it is doing, then stops them (shutdown).
@@ -31,7 +44,13 @@ pub struct ConversationRouter;
 
 pub struct RouterState {
     deps: Arc<ConversationDeps>,
-    channels: HashMap<ChannelId, ActorRef<ConversationMsg>>,
+    channels: HashMap<ChannelId, Channel>,
+}
+
+/// A live channel actor and when an event last went to it.
+struct Channel {
+    actor: ActorRef<ConversationMsg>,
+    last_event: Instant,
 }
 
 impl RouterState {
@@ -40,8 +59,9 @@ impl RouterState {
         me: &ActorRef<RouterMsg>,
         channel: ChannelId,
     ) -> Result<ActorRef<ConversationMsg>, ActorProcessingErr> {
-        if let Some(actor) = self.channels.get(&channel) {
-            return Ok(actor.clone());
+        if let Some(live) = self.channels.get_mut(&channel) {
+            live.last_event = Instant::now();
+            return Ok(live.actor.clone());
         }
         let (actor, _) = Actor::spawn_linked(
             None,
@@ -50,13 +70,55 @@ impl RouterState {
             me.get_cell(),
         )
         .await?;
-        self.channels.insert(channel, actor.clone());
+        self.channels.insert(
+            channel,
+            Channel {
+                actor: actor.clone(),
+                last_event: Instant::now(),
+            },
+        );
         Ok(actor)
     }
 
     fn forget(&mut self, cell: &ActorCell) {
         self.channels
-            .retain(|_, actor| actor.get_id() != cell.get_id());
+            .retain(|_, live| live.actor.get_id() != cell.get_id());
+    }
+
+    /// Asks every channel quiet for longer than the idle period to stop; those with work
+    /// left say no and stay.
+    async fn evict_idle(&mut self) {
+        let idle_after = idle_period(&self.deps);
+        let quiet: Vec<(ChannelId, ActorRef<ConversationMsg>)> = self
+            .channels
+            .iter()
+            .filter(|(_, live)| live.last_event.elapsed() >= idle_after)
+            .map(|(id, live)| (*id, live.actor.clone()))
+            .collect();
+        let asks = quiet.into_iter().map(|(id, actor)| async move {
+            let stopped = matches!(
+                actor
+                    .call(ConversationMsg::StopIfIdle, Some(super::CALL_TIMEOUT))
+                    .await,
+                Ok(ractor::rpc::CallResult::Success(true))
+            );
+            (id, stopped)
+        });
+        let mut evicted = 0usize;
+        for (id, stopped) in futures::future::join_all(asks).await {
+            if stopped {
+                self.channels.remove(&id);
+                evicted += 1;
+            }
+        }
+        self.deps.limits.forget_idle_keys();
+        if evicted > 0 {
+            tracing::debug!(
+                evicted,
+                live = self.channels.len(),
+                "idle channel actors stopped"
+            );
+        }
     }
 }
 
@@ -67,9 +129,12 @@ impl Actor for ConversationRouter {
 
     async fn pre_start(
         &self,
-        _me: ActorRef<RouterMsg>,
+        me: ActorRef<RouterMsg>,
         deps: Arc<ConversationDeps>,
     ) -> Result<RouterState, ActorProcessingErr> {
+        // Checked a few times per idle period, so a channel lives at most ~1.25 periods.
+        let every = (idle_period(&deps) / 4).max(std::time::Duration::from_millis(200));
+        me.send_interval(every, || RouterMsg::EvictIdle);
         Ok(RouterState {
             deps,
             channels: HashMap::new(),
@@ -94,17 +159,18 @@ impl Actor for ConversationRouter {
                     .channels
                     .iter()
                     .filter(|(id, _)| channel.is_none_or(|c| **id == c));
-                for (_, actor) in concerned {
-                    let _ = actor.cast(ConversationMsg::PolicyChanged);
+                for (_, live) in concerned {
+                    let _ = live.actor.cast(ConversationMsg::PolicyChanged);
                 }
             }
+            RouterMsg::EvictIdle => state.evict_idle().await,
             RouterMsg::ChannelCount(reply) => {
                 let _ = reply.send(state.channels.len());
             }
             RouterMsg::DrainChannels(reply) => {
                 // All channels at once: shutdown takes as long as the slowest, not the sum.
-                let drains = state.channels.drain().map(|(_, actor)| async move {
-                    if let Err(error) = actor.drain_and_wait(Some(DRAIN_TIMEOUT)).await {
+                let drains = state.channels.drain().map(|(_, live)| async move {
+                    if let Err(error) = live.actor.drain_and_wait(Some(DRAIN_TIMEOUT)).await {
                         tracing::warn!(?error, "a channel did not finish before shutdown");
                     }
                 });

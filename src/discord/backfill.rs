@@ -2,7 +2,7 @@
 //!
 //! serenity resumes a dropped connection, but not a session across a process restart
 //! (serenity issue 3093): whatever was said while the bot was down never arrives as an
-//! event. Once the cache is ready, each text channel the bot has logged before is read
+//! event. Once the cache is ready, each text channel and active thread the bot has logged before is read
 //! from the newest logged message on, and what was missed is logged. It is not answered:
 //! a reply to a question asked an hour ago, out of the blue, would be stranger than none.
 
@@ -26,9 +26,14 @@ pub async fn backfill(
         .iter()
         .filter_map(|g| ctx.cache.guild(*g))
         .flat_map(|g| {
-            g.channels
+            // Text channels, and the threads that were active when the server came back
+            // (a conversation in a thread is as easy to miss as one in its channel).
+            let channels = g
+                .channels
                 .values()
-                .filter(|c| matches!(c.kind, ChannelType::Text | ChannelType::News))
+                .filter(|c| matches!(c.kind, ChannelType::Text | ChannelType::News));
+            channels
+                .chain(g.threads.iter())
                 .map(|c| c.id)
                 .collect::<Vec<_>>()
         })

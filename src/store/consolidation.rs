@@ -86,11 +86,14 @@ async fn set_state<C: ConnectionTrait>(
             what: "consolidation run",
             id,
         })?;
-    let mut am = row.into_active_model();
-    am.users_done = Set(to_i32(stats.users_done));
-    am.facts_added = Set(to_i32(stats.facts_added));
-    am.facts_bumped = Set(to_i32(stats.facts_bumped));
-    am.messages_archived = Set(to_i32(stats.messages_archived));
+    // Counters never go down: a step that retried a commit after a timeout may report
+    // totals that miss what the first attempt already did.
+    let keep = |stored: i32, new: u64| to_i32(u64::try_from(stored).unwrap_or_default().max(new));
+    let mut am = row.clone().into_active_model();
+    am.users_done = Set(keep(row.users_done, stats.users_done));
+    am.facts_added = Set(keep(row.facts_added, stats.facts_added));
+    am.facts_bumped = Set(keep(row.facts_bumped, stats.facts_bumped));
+    am.messages_archived = Set(keep(row.messages_archived, stats.messages_archived));
     if let Some((status, at)) = end {
         am.status = Set(status.to_owned());
         am.finished_at = Set(Some(ts(at)));
@@ -207,9 +210,11 @@ impl Store {
         let now = commit.at;
         let model = commit.embedding_model.as_deref();
         let tx = self.writer.begin().await?;
-        // Messages deleted since the run read them (a `/memory forget-all`, a delete in
-        // chat) take what was learned from them along, and a fact erased meanwhile is not
-        // bumped back: nothing of an erased member comes back from a run already under way.
+        // What a commit learned counts only while the messages it learned from are still in
+        // the short-term log. That makes the commit idempotent (a retry after a call that
+        // timed out while the first attempt still ran finds them archived, and changes
+        // nothing twice), and messages deleted since the run read them (a `/memory
+        // forget-all`, a delete in chat) take what was learned from them along.
         let alive = authors_still_logged(&tx, &commit.archive).await?;
         let learned = |new: &crate::domain::NewFact| {
             alive.contains(&crate::domain::ServerMember::new(new.guild_id, new.user_id))
@@ -225,7 +230,14 @@ impl Store {
                         .map(drop)
                 }
                 FactChange::Add(_) | FactChange::Supersede { .. } => Ok(()),
-                FactChange::Bump(id) => facts::bump_fact(&tx, *id, model, now).await.map(drop),
+                // A bump counts once per run: a retried commit finds the messages it
+                // learned from archived already, and bumps nothing twice.
+                FactChange::Bump(id) => match facts::fact(&tx, *id, model).await? {
+                    Some(f) if alive.contains(&ServerMember::new(f.guild_id, f.user_id)) => {
+                        facts::bump_fact(&tx, *id, model, now).await.map(drop)
+                    }
+                    _ => Ok(()),
+                },
                 FactChange::Reembed { id, vector } => match model {
                     Some(model) => facts::set_fact_embedding(&tx, *id, model, vector).await,
                     None => Ok(()),
@@ -238,8 +250,10 @@ impl Store {
         }
         let archived = archive::archive_messages(&tx, &commit.archive, now).await?;
         discard_short_term(&tx, &commit.forget).await?;
+        // The archive count is added to what is stored, not to the step's view of it.
         let mut progress = commit.progress;
-        progress.messages_archived += archived;
+        progress.messages_archived =
+            run_stats(&tx, commit.run_id).await?.messages_archived + archived;
         record_run_progress(&tx, commit.run_id, progress).await?;
         tx.commit().await?;
         Ok(archived)

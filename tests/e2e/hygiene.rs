@@ -313,3 +313,60 @@ async fn a_delete_during_restart_backfill_does_not_resurrect(backend: Backend) {
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(a_delete_during_restart_backfill_does_not_resurrect);
+
+/// Restart backfill covers active threads: a message said in a thread while the bot was
+/// down is logged once the bot is back.
+async fn restart_backfill_covers_active_threads(backend: Backend) {
+    use fakes::world::{Channel, ThreadState, channel_kind};
+    const THREAD: u64 = 4500;
+    let first = spawn_bot(backend).await;
+    first.discord.with_world(|world| {
+        let mut thread = Channel::text(THREAD, "weekend plans");
+        thread.kind = channel_kind::PUBLIC_THREAD;
+        thread.parent_id = Some(ids::GENERAL);
+        thread.thread = Some(ThreadState {
+            owner_id: ids::ALICE,
+            archived: false,
+            locked: false,
+            invitable: true,
+            auto_archive_duration: 1440,
+            created_at: chrono::Utc::now(),
+            members: [ids::ALICE].into_iter().collect(),
+        });
+        world.channels.push(thread);
+    });
+    let seen = snowflake(
+        &first
+            .discord
+            .user_says(THREAD, ids::ALICE, "seen live in the thread")
+            .await,
+    );
+    wait_logged(&first, &[seen]).await;
+    let TestBot {
+        app,
+        discord,
+        openai,
+        db,
+    } = first;
+    app.shutdown().await.expect("clean shutdown");
+    let missed = discord.with_world(|world| {
+        let id = world.next_id();
+        let message = payloads::message(world, id, THREAD, ids::BOB, "missed in the thread");
+        world.store_message(THREAD, message);
+        id
+    });
+    let settings = crate::support::settings(&discord, &openai, &db.url, &[]);
+    let app = personabot::app::App::start(settings)
+        .await
+        .expect("restart");
+    app.wait_ready(WAIT).await.expect("ready again");
+    let bot = TestBot {
+        app,
+        discord,
+        openai,
+        db,
+    };
+    wait_logged(&bot, &[missed]).await;
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(restart_backfill_covers_active_threads);

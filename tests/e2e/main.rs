@@ -9,6 +9,7 @@ mod support;
 mod commands;
 mod conversation;
 mod daily;
+mod faults;
 mod hygiene;
 mod lifecycle;
 mod listening;

@@ -71,7 +71,10 @@ impl StoreHandle {
     }
 
     /// Logs a chat message: accepted at once (never waits for the database or the actor).
+    /// Waits only when the journal is full (the database far behind): then the channel
+    /// slows down rather than a message being dropped.
     pub async fn append_message(&self, message: LoggedMessage) {
+        self.journal.wait_for_room().await;
         self.journal.push(message);
     }
 

@@ -19,14 +19,24 @@ use std::sync::Mutex;
 use std::time::Instant;
 use tokio::sync::Notify;
 
-/// Messages (and deletions) held at most while the database is unreachable; beyond it the
-/// oldest go (and the loss is logged as an error).
+/// Messages held before new ones wait for room (backpressure: a caller of
+/// [`Journal::wait_for_room`] waits until the write lane has written some; nothing is
+/// dropped). Deletions beyond it are dropped oldest first (and logged): a deletion is a
+/// small id, and holding 50,000 of them means the database has been gone for a long time.
 pub const MAX_PENDING: usize = 50_000;
 
-#[derive(Default)]
 pub struct Journal {
     pending: Mutex<Pending>,
     arrived: Notify,
+    /// Signalled whenever messages leave the queue.
+    room: Notify,
+    capacity: usize,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Self::with_capacity(MAX_PENDING)
+    }
 }
 
 #[derive(Default)]
@@ -38,6 +48,39 @@ struct Pending {
 }
 
 impl Journal {
+    /// A journal that makes writers wait beyond `capacity` messages.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            pending: Mutex::default(),
+            arrived: Notify::new(),
+            room: Notify::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Waits while the journal is full (the database is down or slower than chat), so the
+    /// side that produces messages slows down instead of memory growing or messages being
+    /// dropped.
+    pub async fn wait_for_room(&self) {
+        let mut warned = false;
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.len() < self.capacity {
+                return;
+            }
+            if !warned {
+                warned = true;
+                tracing::warn!(
+                    capacity = self.capacity,
+                    "message journal full; waiting for the database to catch up"
+                );
+            }
+            notified.await;
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         // A panic while holding this lock cannot leave the queues half-changed (every change
         // is one push, drain or retain), so a poisoned lock is still safe to use.
@@ -48,23 +91,17 @@ impl Journal {
 
     /// Accepts a message for writing, unless it was deleted already (a delete that overtook
     /// its create, or a backfilled copy of a deleted message).
+    ///
+    /// Never drops: callers that must not outrun the database wait with
+    /// [`Journal::wait_for_room`] first.
     pub fn push(&self, message: LoggedMessage) {
-        let dropped = {
+        {
             let mut pending = self.lock();
             if pending.deleted.contains(message.id, Instant::now()) {
                 tracing::debug!(id = %message.id, "not logging a message already deleted");
                 return;
             }
             pending.messages.push_back(message);
-            let over = pending.messages.len().saturating_sub(MAX_PENDING);
-            pending.messages.drain(..over);
-            over
-        };
-        if dropped > 0 {
-            tracing::error!(
-                dropped,
-                "database unavailable for too long; dropping the oldest buffered messages"
-            );
         }
         self.arrived.notify_one();
     }
@@ -132,6 +169,7 @@ impl Journal {
     pub fn remove(&self, ids: &[MessageId]) {
         let ids: HashSet<MessageId> = ids.iter().copied().collect();
         self.lock().messages.retain(|m| !ids.contains(&m.id));
+        self.room.notify_waiters();
     }
 
     /// Drops every uncommitted message by `author` (they erased their data); returns how
@@ -140,7 +178,10 @@ impl Journal {
         let mut pending = self.lock();
         let before = pending.messages.len();
         pending.messages.retain(|m| m.author_id != author);
-        before - pending.messages.len()
+        let forgotten = before - pending.messages.len();
+        drop(pending);
+        self.room.notify_waiters();
+        forgotten
     }
 
     /// The oldest `max` deletions, left in place until [`Journal::deletions_applied`].
@@ -201,6 +242,36 @@ pub fn merge_transcript(
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_full_journal_makes_writers_wait_instead_of_dropping() {
+        let journal = std::sync::Arc::new(super::Journal::with_capacity(2));
+        journal.push(msg(1, 1, 0));
+        journal.push(msg(2, 1, 1));
+        let writer = {
+            let journal = journal.clone();
+            tokio::spawn(async move {
+                journal.wait_for_room().await;
+                journal.push(msg(3, 1, 2));
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!writer.is_finished(), "waits while full");
+        assert_eq!(journal.len(), 2);
+        journal.remove(&[crate::domain::MessageId(1)]);
+        tokio::time::timeout(std::time::Duration::from_secs(2), writer)
+            .await
+            .expect("room made")
+            .expect("writer");
+        assert_eq!(
+            journal
+                .oldest(10)
+                .iter()
+                .map(|m| m.id.0)
+                .collect::<Vec<_>>(),
+            [2, 3]
+        );
+    }
+
     use super::*;
     use crate::domain::UserId;
 

@@ -14,8 +14,9 @@
 //!
 //! Backpressure: the lane's queue is bounded ([`LANE_CAPACITY`]); when a long write holds
 //! it and the queue is full, the actor waits to enqueue, and its (unbounded) mailbox grows
-//! instead. Chat messages never queue there: the journal holds them, bounded by
-//! `journal::MAX_PENDING`.
+//! instead. Chat messages never queue there: the journal holds them; when it holds
+//! `journal::MAX_PENDING` (the database far behind), appending waits for room, so channel
+//! actors slow down and no message is dropped.
 
 pub mod handle;
 pub mod journal;
