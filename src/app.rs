@@ -174,6 +174,9 @@ impl App {
             bans,
             connect,
         } = ports;
+        // One circuit breaker in front of every model use (replies, judgements,
+        // consolidation, status line, proactive posts).
+        let llm: Arc<dyn LanguageModel> = crate::llm::guarded(llm, &settings.overload);
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
         let journal = Arc::new(Journal::default());
         let store = StoreHandle::new(Slot::new(&instance, ActorName::Store), journal.clone());

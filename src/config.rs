@@ -39,6 +39,7 @@ pub struct Settings {
     pub memory: MemorySettings,
     pub mood: MoodSettings,
     pub telemetry: TelemetrySettings,
+    pub overload: OverloadSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -211,6 +212,19 @@ pub struct TelemetrySettings {
     pub json: bool,
 }
 
+/// Model outages and mention floods: the model's circuit breaker and each channel's queue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OverloadSettings {
+    /// Model failures in a row (timeouts, 5xx, 429, unreachable) that open the breaker.
+    pub breaker_failures: u32,
+    /// How long the open breaker refuses calls before it lets one trial call through.
+    pub breaker_cool_down_secs: u64,
+    /// Replies waiting per channel behind the running one.
+    pub max_pending_replies: usize,
+    /// A mention older than this when its reply would start is not answered.
+    pub max_mention_age_secs: u64,
+}
+
 /// Where the settings come from; tests pass their own environment instead of the process's.
 pub struct Sources<'a> {
     pub file: Option<&'a Path>,
@@ -362,6 +376,27 @@ impl Settings {
             (0..=10).contains(&self.mood.max_step),
             "mood.max_step",
             "must be 0..10",
+        )?;
+        let o = &self.overload;
+        check(
+            o.breaker_failures >= 1,
+            "overload.breaker_failures",
+            "must be at least 1",
+        )?;
+        check(
+            o.breaker_cool_down_secs >= 1,
+            "overload.breaker_cool_down_secs",
+            "must be at least 1",
+        )?;
+        check(
+            o.max_pending_replies >= 1,
+            "overload.max_pending_replies",
+            "must be at least 1",
+        )?;
+        check(
+            o.max_mention_age_secs >= 1,
+            "overload.max_mention_age_secs",
+            "must be at least 1",
         )?;
         check(
             self.llm.request_timeout_secs > 0,

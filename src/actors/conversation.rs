@@ -2,9 +2,15 @@
 //! whether the bot is addressed, and runs at most one reply at a time so replies leave in
 //! the order they were asked for. The reply itself (store reads, LLM call, sending) runs in
 //! a spawned task that reports back, so the mailbox keeps logging messages meanwhile.
+//!
+//! The queue stays short (`domain::backlog`): a few jobs at most, one per member (their
+//! newest mention, the others are in the transcript), none started for a mention older than
+//! `overload.max_mention_age_secs`, and none queued while the model's breaker refuses calls
+//! once this channel has said its "having trouble" line for the outage.
 
 use super::store::StoreHandle;
 use crate::config::Settings;
+use crate::domain::backlog::{BacklogPolicy, Placement, worth_queueing};
 use crate::domain::trigger::{self, LastAnswer, TriggerDecision, TriggerInput};
 use crate::domain::{
     BotIdentity, ChannelEvent, ChannelId, ChannelPolicy, IncomingMessage, LoggedMessage, MessageId,
@@ -79,6 +85,8 @@ pub enum ConversationMsg {
     ReplyFinished {
         /// Who was answered, and when (Discord's time of the answer).
         answered: Option<(UserId, DateTime<Utc>)>,
+        /// The "having trouble" line was said (in the outage named by this count).
+        apologised: Option<u64>,
     },
 }
 
@@ -99,6 +107,9 @@ pub struct ConversationState {
     told_limited: HashSet<UserId>,
     /// Whether the bot speaks here, read once and kept until `/bot` changes it.
     policy: Option<ChannelPolicy>,
+    /// The model's `recoveries` count when the "having trouble" line was last said here.
+    told_trouble: Option<u64>,
+    backlog: BacklogPolicy,
 }
 
 impl Actor for ConversationActor {
@@ -113,13 +124,20 @@ impl Actor for ConversationActor {
     ) -> Result<ConversationState, ActorProcessingErr> {
         Ok(ConversationState {
             channel,
-            deps,
             last_answer: None,
             bot_spoke_last: false,
             running: None,
             queue: VecDeque::new(),
             told_limited: HashSet::new(),
             policy: None,
+            told_trouble: None,
+            backlog: BacklogPolicy {
+                max_pending: deps.settings.overload.max_pending_replies,
+                max_age: chrono::Duration::seconds(
+                    i64::try_from(deps.settings.overload.max_mention_age_secs).unwrap_or(i64::MAX),
+                ),
+            },
+            deps,
         })
     }
 
@@ -180,8 +198,12 @@ impl Actor for ConversationActor {
                 }
                 return Ok(());
             }
-            ConversationMsg::ReplyFinished { answered } => {
+            ConversationMsg::ReplyFinished {
+                answered,
+                apologised,
+            } => {
                 state.running = None;
+                state.told_trouble = apologised.or(state.told_trouble);
                 if let Some((user, at)) = answered {
                     state.last_answer = Some((user, at));
                     state.bot_spoke_last = true;
@@ -297,16 +319,20 @@ impl ConversationState {
             TriggerDecision::Ambiguous | TriggerDecision::Ignore(_) => return,
         };
         let user = message.author_id;
+        if !worth_queueing(self.deps.speaking.llm.health(), self.told_trouble) {
+            tracing::debug!(%user, channel = %self.channel, "model unavailable; not queued");
+            return;
+        }
         if self.deps.limits.allow(user, self.channel) {
             self.told_limited.remove(&user);
-            self.queue.push_back(ReplyJob::Answer {
+            self.enqueue(ReplyJob::Answer {
                 bot,
                 trigger: incoming,
                 reason,
             });
         } else if settings.bot.rate_limit_notice && self.told_limited.insert(user) {
             tracing::info!(%user, channel = %self.channel, "reply rate limit hit; telling them once");
-            self.queue.push_back(ReplyJob::RateLimited {
+            self.enqueue(ReplyJob::RateLimited {
                 bot,
                 trigger: incoming,
             });
@@ -338,20 +364,63 @@ impl ConversationState {
             .push_back(ReplyJob::Proactive { bot, last, kind });
     }
 
+    /// Queues a reply: merged with the member's waiting one, else at the end (dropping the
+    /// oldest when the queue is full).
+    fn enqueue(&mut self, job: ReplyJob) {
+        let waiting: Vec<_> = self.queue.iter().map(ReplyJob::asker).collect();
+        match self.backlog.place(&waiting, job.asker()) {
+            Placement::Merge(at) => self.queue[at].merge_newer(job),
+            Placement::Append { evict_oldest } => {
+                if evict_oldest && let Some(dropped) = self.queue.pop_front() {
+                    tracing::info!(channel = %self.channel, message = ?dropped.trigger().map(|m| m.id), "reply queue full; oldest dropped");
+                }
+                self.queue.push_back(job);
+            }
+        }
+    }
+
+    /// The next job worth starting: not for a mention gone stale while it waited, and no
+    /// answer while the model refuses calls and this channel already heard why.
+    fn next_job(&mut self) -> Option<ReplyJob> {
+        let now = Utc::now();
+        let health = self.deps.speaking.llm.health();
+        while let Some(job) = self.queue.pop_front() {
+            if let Some(m) = job.trigger()
+                && self.backlog.is_stale(m.created_at, now)
+            {
+                tracing::info!(message = %m.id, sent = %m.created_at, "mention too old to answer now");
+                continue;
+            }
+            if matches!(job, ReplyJob::Answer { .. }) && !worth_queueing(health, self.told_trouble)
+            {
+                tracing::debug!(channel = %self.channel, "model unavailable; queued mention dropped");
+                continue;
+            }
+            return Some(job);
+        }
+        None
+    }
+
     fn start_next(&mut self, me: &ActorRef<ConversationMsg>) {
         if self.running.is_some() {
             return;
         }
-        let Some(job) = self.queue.pop_front() else {
+        let Some(job) = self.next_job() else {
             return;
         };
+        let told_trouble = self.told_trouble;
         let deps = self.deps.speaking.clone();
         let me = me.clone();
         let deadline = reply_deadline(&deps.settings);
         let span = job.span();
         self.running = Some(tokio::spawn(
             async move {
-                let outcome = match tokio::time::timeout(deadline, reply::run(&deps, job)).await {
+                let outcome = match tokio::time::timeout(
+                    deadline,
+                    reply::run(&deps, job, told_trouble),
+                )
+                .await
+                {
                     Ok(outcome) => outcome,
                     Err(_) => {
                         tracing::warn!(?deadline, "a reply took too long and was abandoned");
@@ -361,6 +430,7 @@ impl ConversationState {
                 // The channel is free as soon as the answer is out; the judgement runs after.
                 let _ = me.cast(ConversationMsg::ReplyFinished {
                     answered: outcome.answered,
+                    apologised: outcome.apologised,
                 });
                 if let Some(after) = outcome.after {
                     after.run(&deps).await;

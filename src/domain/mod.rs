@@ -18,7 +18,11 @@
 //! - `speech`: which messages are a member speaking (not system notices or webhook posts).
 //! - `records`: tickets, run counters, relationship log, exports (what the store returns).
 //! - `moderation`: permission and hierarchy rules, moderation cases.
+//! - `breaker`: the model's circuit breaker (closed, open, half-open) over an injected clock.
+//! - `backlog`: a channel's waiting replies (few, fresh, one per member; one trouble line).
 
+pub mod backlog;
+pub mod breaker;
 pub mod budget;
 pub mod chat_turn;
 pub mod conversation;

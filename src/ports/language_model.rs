@@ -1,6 +1,7 @@
 //! The language-model port. Steps and actors hold an `Arc<dyn LanguageModel>` and never see
 //! async-openai types, so a different backend (Ollama, vLLM, a test double) plugs in here.
 
+use crate::domain::breaker::ModelHealth;
 use crate::domain::budget::TokenUsage;
 use crate::domain::chat_turn::ChatTurn;
 use async_trait::async_trait;
@@ -58,6 +59,26 @@ pub enum LlmError {
     Malformed(String),
     #[error("the model returned no text")]
     Empty,
+    /// The circuit breaker is open: no call was made.
+    #[error("the model is unavailable (circuit open; next try in {retry_in:?})")]
+    Unavailable { retry_in: std::time::Duration },
+}
+
+impl LlmError {
+    /// Whether this is how a server fails when it is down or overloaded (timeouts, 5xx,
+    /// 429 after retries, unreachable), as opposed to an answer we could not use.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            LlmError::Timeout(_) | LlmError::Transport(_) => true,
+            // "503 Service Unavailable" (reqwest's StatusCode display) or a bare "503".
+            LlmError::Api { status, .. } => status
+                .split_whitespace()
+                .next()
+                .and_then(|code| code.parse::<u16>().ok())
+                .is_some_and(|code| code >= 500 || code == 429),
+            LlmError::Malformed(_) | LlmError::Empty | LlmError::Unavailable { .. } => false,
+        }
+    }
 }
 
 #[async_trait]
@@ -73,5 +94,11 @@ pub trait LanguageModel: Send + Sync + 'static {
     /// Chat tokens used since start, as the server reported them (zero when it reports none).
     fn usage(&self) -> TokenUsage {
         TokenUsage::default()
+    }
+
+    /// Whether calls are being refused (circuit breaker) and how many outages have ended;
+    /// a model without a breaker is always healthy.
+    fn health(&self) -> ModelHealth {
+        ModelHealth::default()
     }
 }

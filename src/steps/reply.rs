@@ -4,6 +4,7 @@
 
 use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish};
 use crate::config::OnLlmFailure;
+use crate::domain::backlog::should_apologise;
 use crate::domain::budget;
 use crate::domain::leak::{LeakGuard, find_leak};
 use crate::domain::memory::rank_facts;
@@ -14,7 +15,7 @@ use crate::domain::{
     BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, ServerMember, UserId,
 };
 use crate::ports::store::StoreError;
-use crate::ports::{ChatError, CompletionRequest};
+use crate::ports::{ChatError, CompletionRequest, LlmError};
 use crate::prompts;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -45,6 +46,43 @@ pub enum ReplyJob {
 }
 
 impl ReplyJob {
+    /// The member who waits for this job, for merging their mentions (`None` for a
+    /// proactive message or a rate-limit notice, which are never merged).
+    pub fn asker(&self) -> Option<UserId> {
+        match self {
+            ReplyJob::Answer { trigger, .. } => Some(trigger.message.author_id),
+            ReplyJob::RateLimited { .. } | ReplyJob::Proactive { .. } => None,
+        }
+    }
+
+    /// The message this job answers (for its age).
+    pub fn trigger(&self) -> Option<&LoggedMessage> {
+        match self {
+            ReplyJob::Answer { trigger, .. } | ReplyJob::RateLimited { trigger, .. } => {
+                Some(&trigger.message)
+            }
+            ReplyJob::Proactive { .. } => None,
+        }
+    }
+
+    /// This member's newer mention takes the place of the waiting one: the newest message
+    /// is answered (the earlier ones are in the transcript), as surely as either was meant.
+    pub fn merge_newer(&mut self, newer: ReplyJob) {
+        let surely = match self {
+            ReplyJob::Answer {
+                reason: Addressed::Surely(reason),
+                ..
+            } => Some(*reason),
+            _ => None,
+        };
+        *self = newer;
+        if let (Some(reason), ReplyJob::Answer { reason: r, .. }) = (surely, self)
+            && *r == Addressed::Maybe
+        {
+            *r = Addressed::Surely(reason);
+        }
+    }
+
     /// A span naming the server, channel and message, so one message can be followed
     /// through the logs from the gateway to the reply.
     pub fn span(&self) -> tracing::Span {
@@ -70,6 +108,8 @@ pub struct Outcome {
     pub answered: Option<(UserId, DateTime<Utc>)>,
     /// Work to do once the channel is free again (the relationship judgement).
     pub after: Option<AfterAnswer>,
+    /// The "having trouble" line was said, in the outage named by this `recoveries` count.
+    pub apologised: Option<u64>,
 }
 
 /// The exchange to judge for the relationship metrics, after the reply went out.
@@ -86,8 +126,9 @@ impl AfterAnswer {
 }
 
 /// Runs one job up to sending; the relationship judgement is returned for later, so the
-/// channel's next reply does not wait for it.
-pub async fn run(deps: &SpeakingDeps, job: ReplyJob) -> Outcome {
+/// channel's next reply does not wait for it. `told_trouble` is when this channel last said
+/// the "having trouble" line (the model's `recoveries` count then), so an outage gets it once.
+pub async fn run(deps: &SpeakingDeps, job: ReplyJob, told_trouble: Option<u64>) -> Outcome {
     match job {
         ReplyJob::Answer {
             bot,
@@ -98,7 +139,7 @@ pub async fn run(deps: &SpeakingDeps, job: ReplyJob) -> Outcome {
                 return Outcome::default();
             }
             tracing::debug!(?reason, message = %trigger.message.id, "replying");
-            answer(deps, bot, trigger).await
+            answer(deps, bot, trigger, told_trouble).await
         }
         ReplyJob::Proactive { bot, last, kind } => {
             if let Err(reason) = super::proactive::speak(deps, &bot, &last, kind, Utc::now()).await
@@ -112,13 +153,18 @@ pub async fn run(deps: &SpeakingDeps, job: ReplyJob) -> Outcome {
             let sent = send_text(deps, &trigger.message, &bot, &line).await;
             Outcome {
                 answered: sent.ok().map(|at| (trigger.message.author_id, at)),
-                after: None,
+                ..Outcome::default()
             }
         }
     }
 }
 
-async fn answer(deps: &SpeakingDeps, bot: BotIdentity, trigger: IncomingMessage) -> Outcome {
+async fn answer(
+    deps: &SpeakingDeps,
+    bot: BotIdentity,
+    trigger: IncomingMessage,
+    told_trouble: Option<u64>,
+) -> Outcome {
     let message = &trigger.message;
     let composed = {
         let _typing = deps.chat.start_typing(message.channel_id);
@@ -126,23 +172,7 @@ async fn answer(deps: &SpeakingDeps, bot: BotIdentity, trigger: IncomingMessage)
     };
     let text = match composed {
         Ok(text) => text,
-        Err(error) => {
-            tracing::warn!(%error, message = %message.id, "could not produce a reply");
-            let answered = match deps.settings.bot.on_llm_failure {
-                OnLlmFailure::Silent => None,
-                OnLlmFailure::Line => {
-                    let line = deps.settings.bot.failure_line.clone();
-                    send_text(deps, message, &bot, &line)
-                        .await
-                        .ok()
-                        .map(|at| (message.author_id, at))
-                }
-            };
-            return Outcome {
-                answered,
-                after: None,
-            };
-        }
+        Err(error) => return failed(deps, &bot, message, &error, told_trouble).await,
     };
     if text.trim().is_empty() {
         // A withheld reply with no leak_line configured: say nothing.
@@ -161,7 +191,40 @@ async fn answer(deps: &SpeakingDeps, bot: BotIdentity, trigger: IncomingMessage)
             trigger,
             reply: text,
         });
-    Outcome { answered, after }
+    Outcome {
+        answered,
+        after,
+        apologised: None,
+    }
+}
+
+/// A reply the model could not write: the "having trouble" line, unless the settings say
+/// silence or this channel already heard it in this outage.
+async fn failed(
+    deps: &SpeakingDeps,
+    bot: &BotIdentity,
+    message: &LoggedMessage,
+    error: &ComposeError,
+    told_trouble: Option<u64>,
+) -> Outcome {
+    if matches!(error, ComposeError::Llm(LlmError::Unavailable { .. })) {
+        tracing::debug!(%error, message = %message.id, "no reply: the model is unavailable");
+    } else {
+        tracing::warn!(%error, message = %message.id, "could not produce a reply");
+    }
+    let health = deps.llm.health();
+    if deps.settings.bot.on_llm_failure == OnLlmFailure::Silent
+        || !should_apologise(health, told_trouble)
+    {
+        return Outcome::default();
+    }
+    let line = deps.settings.bot.failure_line.clone();
+    let sent = send_text(deps, message, bot, &line).await;
+    Outcome {
+        answered: sent.ok().map(|at| (message.author_id, at)),
+        after: None,
+        apologised: Some(health.recoveries),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

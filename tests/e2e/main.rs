@@ -17,4 +17,5 @@ mod process;
 mod prompt_boundary;
 mod ratelimits;
 mod secrets;
+mod storms;
 mod two_servers;

@@ -282,6 +282,8 @@ impl Rule {
 
 struct OpenAiInner {
     rules: Mutex<Vec<Rule>>,
+    /// While set, every chat and embedding request gets this (rules are not consulted).
+    outage: Mutex<Option<Reply>>,
     default: Mutex<Reply>,
     requests: Arc<Log<OpenAiRequest>>,
     addr: std::net::SocketAddr,
@@ -304,6 +306,7 @@ impl FakeOpenAi {
             .expect("bind fake OpenAI");
         let inner = Arc::new(OpenAiInner {
             rules: Mutex::new(Vec::new()),
+            outage: Mutex::new(None),
             default: Mutex::new(Reply::text(DEFAULT_TEXT)),
             requests: Log::new(),
             addr: listener.local_addr().expect("fake OpenAI addr"),
@@ -324,6 +327,19 @@ impl FakeOpenAi {
 
     pub fn script(&self, rule: Rule) {
         lock(&self.inner.rules).push(rule);
+    }
+
+    /// Takes the server down: until [`FakeOpenAi::recover`], every chat and embedding
+    /// request is answered with `reply` (e.g. `Reply::Hang`, `Reply::status(503, ..)`),
+    /// whatever the rules say. Requests are still recorded.
+    pub fn go_down(&self, reply: Reply) {
+        *lock(&self.inner.outage) = Some(reply);
+    }
+
+    /// Ends an outage begun with [`FakeOpenAi::go_down`]; the rules answer again. A request
+    /// already hanging keeps hanging (its client gives up on its own).
+    pub fn recover(&self) {
+        *lock(&self.inner.outage) = None;
     }
 
     /// The answer when no rule matches (initially the text "Hello from the fake model.").
@@ -367,6 +383,9 @@ impl FakeOpenAi {
 impl OpenAiInner {
     /// The reply for a request: first matching rule (consuming one use), else the default.
     fn pick(&self, req: &OpenAiRequest) -> Reply {
+        if let Some(outage) = lock(&self.outage).clone() {
+            return outage;
+        }
         let mut rules = lock(&self.rules);
         let usable = |r: &Rule| {
             r.times != Some(0) && (req.is_chat() || !r.reply.is_content()) && r.matcher.matches(req)
