@@ -39,6 +39,7 @@ pub struct Settings {
     pub memory: MemorySettings,
     pub mood: MoodSettings,
     pub telemetry: TelemetrySettings,
+    pub moderation: ModerationSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -198,6 +199,29 @@ pub struct MoodSettings {
 pub struct TelemetrySettings {
     pub filter: String,
     pub json: bool,
+}
+
+/// Lifting temporary bans: how often, and how refusals are retried and given up
+/// (`domain::lifting`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModerationSettings {
+    pub ban_check_interval_ms: u64,
+    pub unban_max_refusals: u32,
+    pub unban_max_failures: u32,
+    pub unban_retry_base_ms: u64,
+    pub unban_retry_max_ms: u64,
+}
+
+impl ModerationSettings {
+    pub fn lift_policy(&self) -> crate::domain::lifting::LiftPolicy {
+        let ms = |v: u64| chrono::Duration::milliseconds(i64::try_from(v).unwrap_or(i64::MAX));
+        crate::domain::lifting::LiftPolicy {
+            max_refusals: self.unban_max_refusals,
+            max_failures: self.unban_max_failures,
+            retry_base: ms(self.unban_retry_base_ms),
+            retry_max: ms(self.unban_retry_max_ms),
+        }
+    }
 }
 
 /// Where the settings come from; tests pass their own environment instead of the process's.
@@ -372,6 +396,22 @@ impl Settings {
             self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"),
             "database.url",
             "must be a sqlite:// or postgres:// URL",
+        )?;
+        let md = &self.moderation;
+        check(
+            md.ban_check_interval_ms >= 10,
+            "moderation.ban_check_interval_ms",
+            "must be at least 10",
+        )?;
+        check(
+            md.unban_max_refusals >= 1 && md.unban_max_failures >= 1,
+            "moderation.unban_max_refusals",
+            "unban_max_refusals and unban_max_failures must be at least 1",
+        )?;
+        check(
+            md.unban_retry_base_ms >= 1 && md.unban_retry_base_ms <= md.unban_retry_max_ms,
+            "moderation.unban_retry_base_ms",
+            "must be at least 1 and at most unban_retry_max_ms",
         )?;
         Ok(())
     }

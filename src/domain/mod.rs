@@ -18,6 +18,7 @@
 //! - `speech`: which messages are a member speaking (not system notices or webhook posts).
 //! - `records`: tickets, run counters, relationship log, exports (what the store returns).
 //! - `moderation`: permission and hierarchy rules, moderation cases.
+//! - `lifting`: retrying, backing off and giving up refused unbans of temporary bans.
 
 pub mod budget;
 pub mod chat_turn;
@@ -26,6 +27,7 @@ pub mod emotes;
 pub mod ids;
 pub mod json;
 pub mod leak;
+pub mod lifting;
 pub mod memory;
 pub mod model;
 pub mod moderation;
