@@ -223,7 +223,7 @@ impl App {
             store: Arc::new(store.clone()),
             discord: bans,
             bot: bot.clone(),
-            policy: settings.moderation.lift_policy(),
+            policy: crate::steps::ban_lifting::lift_policy(&settings.moderation),
             unrecorded: unrecorded.clone(),
         }));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);

@@ -202,26 +202,15 @@ pub struct TelemetrySettings {
 }
 
 /// Lifting temporary bans: how often, and how refusals are retried and given up
-/// (`domain::lifting`).
+/// (`domain::lifting`; `steps::ban_lifting::lift_policy`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModerationSettings {
     pub ban_check_interval_ms: u64,
     pub unban_max_refusals: u32,
     pub unban_max_failures: u32,
+    pub unban_max_failures_per_tick: u32,
     pub unban_retry_base_ms: u64,
     pub unban_retry_max_ms: u64,
-}
-
-impl ModerationSettings {
-    pub fn lift_policy(&self) -> crate::domain::lifting::LiftPolicy {
-        let ms = |v: u64| chrono::Duration::milliseconds(i64::try_from(v).unwrap_or(i64::MAX));
-        crate::domain::lifting::LiftPolicy {
-            max_refusals: self.unban_max_refusals,
-            max_failures: self.unban_max_failures,
-            retry_base: ms(self.unban_retry_base_ms),
-            retry_max: ms(self.unban_retry_max_ms),
-        }
-    }
 }
 
 /// Where the settings come from; tests pass their own environment instead of the process's.
@@ -399,17 +388,14 @@ impl Settings {
         )?;
         let md = &self.moderation;
         check(
-            md.ban_check_interval_ms >= 10,
-            "moderation.ban_check_interval_ms",
-            "must be at least 10",
+            md.ban_check_interval_ms >= 10
+                && md.unban_max_refusals.min(md.unban_max_failures) >= 1
+                && md.unban_max_failures_per_tick >= 1,
+            "moderation",
+            "ban_check_interval_ms must be at least 10, and the unban limits at least 1",
         )?;
         check(
-            md.unban_max_refusals >= 1 && md.unban_max_failures >= 1,
-            "moderation.unban_max_refusals",
-            "unban_max_refusals and unban_max_failures must be at least 1",
-        )?;
-        check(
-            md.unban_retry_base_ms >= 1 && md.unban_retry_base_ms <= md.unban_retry_max_ms,
+            (1..=md.unban_retry_max_ms).contains(&md.unban_retry_base_ms),
             "moderation.unban_retry_base_ms",
             "must be at least 1 and at most unban_retry_max_ms",
         )?;
@@ -458,6 +444,26 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         })
+    }
+
+    #[test]
+    fn unban_retry_settings_become_the_lift_policy() {
+        let policy =
+            crate::steps::ban_lifting::lift_policy(&load(&[]).expect("defaults").moderation);
+        assert_eq!(
+            (
+                policy.max_refusals,
+                policy.max_failures,
+                policy.max_failures_per_tick
+            ),
+            (3, 8, 20)
+        );
+        assert_eq!(policy.retry_base, chrono::Duration::minutes(1));
+        assert_eq!(policy.retry_max, chrono::Duration::hours(1));
+        let bad = load(&[("PERSONABOT__MODERATION__UNBAN_RETRY_BASE_MS", "7200000")]);
+        assert!(
+            matches!(bad, Err(ConfigError::OutOfRange { key, .. }) if key == "moderation.unban_retry_base_ms")
+        );
     }
 
     #[test]

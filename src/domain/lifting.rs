@@ -16,6 +16,8 @@
 //! - the n-th failure waits `retry_base × 2^(n-1)` (capped at `retry_max`) before the next
 //!   try; refusals give up after `max_refusals` failures, transient failures after
 //!   `max_failures` (a refusal after transient failures counts all of them).
+//! - at most `max_failures_per_tick` failed requests in one tick, whatever the number of
+//!   servers (a bot that lost Ban Members in a thousand servers still sends only that many);
 //! - 404 Unknown Ban is not a failure: the ban is gone, so the case is marked lifted.
 
 use super::{GuildId, ModAction, UserId};
@@ -112,11 +114,18 @@ impl PendingCase {
 pub struct LiftPolicy {
     pub max_refusals: u32,
     pub max_failures: u32,
+    /// Failed requests after which a tick stops.
+    pub max_failures_per_tick: u32,
     pub retry_base: Duration,
     pub retry_max: Duration,
 }
 
 impl LiftPolicy {
+    /// Whether a tick that already had `failed` failed requests may send another.
+    pub fn may_send(&self, failed: u32) -> bool {
+        failed < self.max_failures_per_tick.max(1)
+    }
+
     /// The state after one more failure of `kind` at `now`.
     pub fn after_failure(
         &self,
@@ -164,6 +173,7 @@ mod tests {
         LiftPolicy {
             max_refusals: 3,
             max_failures: 6,
+            max_failures_per_tick: 20,
             retry_base: Duration::minutes(1),
             retry_max: Duration::minutes(10),
         }
@@ -235,6 +245,18 @@ mod tests {
         assert!(!UnbanFailure::Refused.charges_server());
         assert_eq!(UnbanFailure::Refused.halts(), Halt::Server);
         assert_eq!(UnbanFailure::Transient.halts(), Halt::Tick);
+    }
+
+    #[test]
+    fn a_tick_stops_after_its_failure_budget() {
+        let p = policy();
+        assert!(p.may_send(0) && p.may_send(19));
+        assert!(!p.may_send(20));
+        let none = LiftPolicy {
+            max_failures_per_tick: 0,
+            ..p
+        };
+        assert!(none.may_send(0) && !none.may_send(1));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! (memory only): every tick tries to write it, and a temporary ban in it that runs out
 //! first is lifted from there.
 
+use crate::config::ModerationSettings;
 use crate::domain::lifting::{Halt, LiftPolicy, LiftState, PendingCase, UnbanFailure};
 use crate::domain::{BotIdentity, GuildId, ModCase, UserId};
 use crate::ports::BanPort;
@@ -34,6 +35,18 @@ pub struct BanLiftingDeps {
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     pub policy: LiftPolicy,
     pub unrecorded: UnrecordedCases,
+}
+
+/// The retry rules from the `moderation` settings.
+pub fn lift_policy(settings: &ModerationSettings) -> LiftPolicy {
+    let ms = |v: u64| chrono::Duration::milliseconds(i64::try_from(v).unwrap_or(i64::MAX));
+    LiftPolicy {
+        max_refusals: settings.unban_max_refusals,
+        max_failures: settings.unban_max_failures,
+        max_failures_per_tick: settings.unban_max_failures_per_tick,
+        retry_base: ms(settings.unban_retry_base_ms),
+        retry_max: ms(settings.unban_retry_max_ms),
+    }
 }
 
 /// Cases done on Discord whose modlog write failed, shared by the moderation commands
@@ -98,9 +111,17 @@ pub async fn lift_due_bans(
     let mut lifted = Vec::new();
     let mut halted: BTreeSet<GuildId> = BTreeSet::new();
     let mut given_up: BTreeMap<GuildId, (Vec<i32>, UnbanFailure)> = BTreeMap::new();
+    let mut failed = 0;
     for (i, ban) in due.iter().enumerate() {
         if halted.contains(&ban.guild_id) {
             continue;
+        }
+        if !deps.policy.may_send(failed) {
+            tracing::warn!(
+                failed,
+                "too many refused unbans in one tick; the rest wait for the next"
+            );
+            break;
         }
         let reason = format!("Temporary ban (case #{}) expired", ban.case_number);
         let failure = match unban(deps, ban.guild_id, ban.target_id, &reason).await {
@@ -117,6 +138,7 @@ pub async fn lift_due_bans(
             }
             Err(failure) => failure,
         };
+        failed += 1;
         // Cases before this one in its server were lifted (a failure halts the server),
         // so "the server's cases" are this one and the ones after it.
         let charged: Vec<&ModCase> = if failure.charges_server() {

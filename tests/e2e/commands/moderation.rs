@@ -332,6 +332,7 @@ async fn moderation_commands(backend: Backend) {
         policy: LiftPolicy {
             max_refusals: 3,
             max_failures: 8,
+            max_failures_per_tick: 20,
             retry_base: chrono::Duration::minutes(1),
             retry_max: chrono::Duration::hours(1),
         },

@@ -61,10 +61,7 @@ async fn tick(bot: &TestBot, at: chrono::DateTime<Utc>) -> usize {
 async fn refused_unbans_are_bounded(backend: Backend) {
     let bot = spawn_bot_with(backend, SETTINGS).await;
     let db = &bot.app.database;
-    for (channel, admin) in [
-        (ids::GENERAL, ids::CAROL),
-        (ids::OTHER_GENERAL, ids::DAVE),
-    ] {
+    for (channel, admin) in [(ids::GENERAL, ids::CAROL), (ids::OTHER_GENERAL, ids::DAVE)] {
         let a = run(
             &bot,
             channel,
@@ -115,7 +112,11 @@ async fn refused_unbans_are_bounded(backend: Backend) {
     println!(
         "600 refused unbans ({backend:?}): {unbans} unban requests, {all} REST requests in all"
     );
-    assert_eq!(unbans, 2 * 3, "one refused request per server per tick, three tries");
+    assert_eq!(
+        unbans,
+        2 * 3,
+        "one refused request per server per tick, three tries"
+    );
     assert!(all <= 10, "{all} requests");
 
     // Every case is "could not lift", none is due any more.
@@ -209,7 +210,10 @@ async fn unwritten_case_is_reported_and_lifted(backend: Backend) {
         ids::GENERAL,
         ids::CAROL,
         "ban",
-        json!([opt::user("member", ids::ALICE), opt::string("duration", "1h")]),
+        json!([
+            opt::user("member", ids::ALICE),
+            opt::string("duration", "1h")
+        ]),
     )
     .await;
     assert!(
@@ -218,19 +222,32 @@ async fn unwritten_case_is_reported_and_lifted(backend: Backend) {
         "{}",
         a.text()
     );
-    assert!(a.text().contains("I will still lift the ban"), "{}", a.text());
-    assert!(!a.ephemeral(), "the moderators see it where they saw the ban");
+    assert!(
+        a.text().contains("I will still lift the ban"),
+        "{}",
+        a.text()
+    );
+    assert!(
+        !a.ephemeral(),
+        "the moderators see it where they saw the ban"
+    );
     let a = run(
         &bot,
         ids::OTHER_GENERAL,
         ids::DAVE,
         "ban",
-        json!([opt::user("member", ids::ALICE), opt::string("duration", "1d")]),
+        json!([
+            opt::user("member", ids::ALICE),
+            opt::string("duration", "1d")
+        ]),
     )
     .await;
     assert!(a.text().contains("Banned on Discord, but"), "{}", a.text());
     let world = bot.discord.world();
-    assert!(world.is_banned_in(ids::GUILD, ids::ALICE) && world.is_banned_in(ids::OTHER_GUILD, ids::ALICE));
+    assert!(
+        world.is_banned_in(ids::GUILD, ids::ALICE)
+            && world.is_banned_in(ids::OTHER_GUILD, ids::ALICE)
+    );
 
     // The first ban runs out while the store is still down: lifted from memory.
     let down = bot
@@ -241,7 +258,11 @@ async fn unwritten_case_is_reported_and_lifted(backend: Backend) {
         .expect("the ban lifter answers");
     assert!(down.is_err(), "the store is down");
     assert!(!bot.discord.world().is_banned_in(ids::GUILD, ids::ALICE));
-    assert!(bot.discord.world().is_banned_in(ids::OTHER_GUILD, ids::ALICE));
+    assert!(
+        bot.discord
+            .world()
+            .is_banned_in(ids::OTHER_GUILD, ids::ALICE)
+    );
 
     // The store is back: both cases are written, the lifted one with its unban.
     sql("ALTER TABLE modlog_cases_away RENAME TO modlog_cases").await;
@@ -266,12 +287,12 @@ async fn unwritten_case_is_reported_and_lifted(backend: Backend) {
     // The second runs out after the store came back: lifted from the database, on time.
     assert_eq!(tick(&bot, now + Duration::hours(23)).await, 0, "not yet");
     assert_eq!(tick(&bot, now + Duration::hours(25)).await, 1);
-    assert!(!bot.discord.world().is_banned_in(ids::OTHER_GUILD, ids::ALICE));
-    assert_eq!(
-        count(&bot, "DELETE", "/bans/"),
-        2,
-        "each ban lifted once"
+    assert!(
+        !bot.discord
+            .world()
+            .is_banned_in(ids::OTHER_GUILD, ids::ALICE)
     );
+    assert_eq!(count(&bot, "DELETE", "/bans/"), 2, "each ban lifted once");
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(unwritten_case_is_reported_and_lifted);
