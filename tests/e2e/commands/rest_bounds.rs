@@ -296,3 +296,72 @@ async fn unwritten_case_is_reported_and_lifted(backend: Backend) {
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(unwritten_case_is_reported_and_lifted);
+
+/// Sends `/name` and returns the body of its first interaction callback, once the answer
+/// that follows a deferral has arrived too.
+async fn first_callback(
+    bot: &TestBot,
+    channel: u64,
+    invoker: u64,
+    name: &str,
+    options: serde_json::Value,
+) -> serde_json::Value {
+    let handle = bot
+        .discord
+        .slash_command(channel, invoker, name, options)
+        .await;
+    let callback = format!("/interactions/{}/", handle.id);
+    let first = bot
+        .discord
+        .wait_for_request(|r| r.is("POST", &callback), WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("/{name} was not answered: {e}"));
+    let webhook = format!("/webhooks/{}/{}", ids::APPLICATION, handle.token);
+    bot.discord
+        .wait_for_request(|r| r.path.contains(&webhook), WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("/{name} deferred but never answered: {e}"));
+    first.body.clone().unwrap_or_default()
+}
+
+/// Commands that can take more than a moment defer first, with the visibility of their
+/// answer: /stats privately, moderation and /ticket close publicly.
+async fn slow_commands_defer_first(backend: Backend) {
+    let bot = spawn_bot_with(backend, SETTINGS).await;
+    let stats = first_callback(&bot, ids::GENERAL, ids::BOB, "stats", json!([])).await;
+    assert_eq!(stats["type"], json!(5), "{stats}");
+    assert_eq!(
+        stats["data"]["flags"],
+        json!(64),
+        "private, like the stats: {stats}"
+    );
+    let kick = first_callback(
+        &bot,
+        ids::GENERAL,
+        ids::CAROL,
+        "kick",
+        json!([opt::user("member", ids::ALICE), opt::boolean("dm", true)]),
+    )
+    .await;
+    assert_eq!(kick["type"], json!(5), "{kick}");
+    assert_eq!(
+        kick["data"]["flags"].as_u64().unwrap_or(0) & 64,
+        0,
+        "public: {kick}"
+    );
+    // A ticket, closed: deferred once the checks passed.
+    let open = run(
+        &bot,
+        ids::GENERAL,
+        ids::BOB,
+        "ticket open",
+        json!([opt::string("subject", "slow close")]),
+    )
+    .await;
+    assert!(open.text().contains("opened"), "{}", open.text());
+    let thread = bot.discord.world().threads()[0].id;
+    let close = first_callback(&bot, thread, ids::BOB, "ticket close", json!([])).await;
+    assert_eq!(close["type"], json!(5), "{close}");
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(slow_commands_defer_first);
