@@ -125,6 +125,7 @@ pub async fn due_temporary_bans<C: ConnectionTrait>(
                 .add(modlog_cases::Column::LiftRetryAt.lte(ts(now))),
         )
         .order_by_asc(modlog_cases::Column::ExpiresAt)
+        .order_by_asc(modlog_cases::Column::Id)
         .all(db)
         .await?
         .into_iter()
