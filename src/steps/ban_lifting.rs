@@ -233,7 +233,11 @@ async fn tell_log_channel(
             return;
         }
     };
-    let text = could_not_lift_notice(cases, failure, deps.policy.max_refusals);
+    let tries = match failure {
+        UnbanFailure::Transient => deps.policy.max_failures,
+        UnbanFailure::MissingPermission | UnbanFailure::Refused => deps.policy.max_refusals,
+    };
+    let text = could_not_lift_notice(cases, failure, tries);
     if let Err(error) = deps.discord.notify(channel, &text).await {
         tracing::warn!(%error, %guild, %channel, "could not post to the log channel");
     }
