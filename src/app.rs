@@ -3,9 +3,7 @@
 
 use crate::actors::conversation::{ConversationDeps, ReplyLimits};
 use crate::actors::gateway::GatewayArgs;
-use crate::actors::jobs::{
-    BAN_CHECK_INTERVAL, BanLifting, NewDay, NightlyConsolidation, ProactiveTick,
-};
+use crate::actors::jobs::{BanLifting, NewDay, NightlyConsolidation, ProactiveTick};
 use crate::actors::periodic::{PeriodicHandle, Schedule};
 use crate::actors::router::RouterHandle;
 use crate::actors::store::{Journal, StoreArgs, StoreHandle};
@@ -19,7 +17,7 @@ use crate::discord::gateway::DiscordGateway;
 use crate::domain::BotIdentity;
 use crate::llm::OpenAiModel;
 use crate::ports::{BanPort, ChatGateway, ChatPort, LanguageModel};
-use crate::steps::ban_lifting::BanLiftingDeps;
+use crate::steps::ban_lifting::{BanLiftingDeps, UnrecordedCases};
 use crate::steps::consolidation::ConsolidationDeps;
 use crate::steps::daily::DailyDeps;
 use crate::steps::proactive::ProactiveDeps;
@@ -80,6 +78,8 @@ pub struct Wiring {
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     pub ready: tokio::sync::watch::Sender<bool>,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Moderation cases the store could not write yet (written by the ban lifter).
+    pub unrecorded: UnrecordedCases,
 }
 
 /// Opens (creating and migrating if needed) the configured database.
@@ -140,6 +140,7 @@ impl App {
                     router: wiring.router.clone(),
                     settings: wiring.settings.clone(),
                     started_at: wiring.started_at,
+                    unrecorded: wiring.unrecorded.clone(),
                 };
                 Arc::new(DiscordGateway::new(
                     wiring.settings.clone(),
@@ -220,10 +221,13 @@ impl App {
             bot: bot.clone(),
             rng: DailyDeps::rng_from(&settings),
         }));
+        let unrecorded = UnrecordedCases::default();
         let ban_lifting = BanLifting(Arc::new(BanLiftingDeps {
             store: Arc::new(store.clone()),
             discord: bans,
             bot: bot.clone(),
+            policy: crate::steps::ban_lifting::lift_policy(&settings.moderation),
+            unrecorded: unrecorded.clone(),
         }));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
@@ -235,6 +239,7 @@ impl App {
             bot,
             ready: ready_tx,
             started_at: chrono::Utc::now(),
+            unrecorded,
         };
         let gateway = connect.map(|connect| GatewayArgs {
             connection: connect(&wiring),
@@ -262,7 +267,9 @@ impl App {
             },
             bans: JobArgs {
                 step: Arc::new(ban_lifting),
-                schedule: Schedule::Every(BAN_CHECK_INTERVAL),
+                schedule: Schedule::Every(Duration::from_millis(
+                    settings.moderation.ban_check_interval_ms,
+                )),
             },
             gateway,
         };

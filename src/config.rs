@@ -40,6 +40,7 @@ pub struct Settings {
     pub mood: MoodSettings,
     pub telemetry: TelemetrySettings,
     pub overload: OverloadSettings,
+    pub moderation: ModerationSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -223,6 +224,16 @@ pub struct OverloadSettings {
     pub max_pending_replies: usize,
     /// A mention older than this when its reply would start is not answered.
     pub max_mention_age_secs: u64,
+/// Lifting temporary bans: how often, and how refusals are retried and given up
+/// (`domain::lifting`; `steps::ban_lifting::lift_policy`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModerationSettings {
+    pub ban_check_interval_ms: u64,
+    pub unban_max_refusals: u32,
+    pub unban_max_failures: u32,
+    pub unban_max_failures_per_tick: u32,
+    pub unban_retry_base_ms: u64,
+    pub unban_retry_max_ms: u64,
 }
 
 /// Where the settings come from; tests pass their own environment instead of the process's.
@@ -419,6 +430,19 @@ impl Settings {
             "database.url",
             "must be a sqlite:// or postgres:// URL",
         )?;
+        let md = &self.moderation;
+        check(
+            md.ban_check_interval_ms >= 10
+                && md.unban_max_refusals.min(md.unban_max_failures) >= 1
+                && md.unban_max_failures_per_tick >= 1,
+            "moderation",
+            "ban_check_interval_ms must be at least 10, and the unban limits at least 1",
+        )?;
+        check(
+            (1..=md.unban_retry_max_ms).contains(&md.unban_retry_base_ms),
+            "moderation.unban_retry_base_ms",
+            "must be at least 1 and at most unban_retry_max_ms",
+        )?;
         Ok(())
     }
 
@@ -464,6 +488,26 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         })
+    }
+
+    #[test]
+    fn unban_retry_settings_become_the_lift_policy() {
+        let policy =
+            crate::steps::ban_lifting::lift_policy(&load(&[]).expect("defaults").moderation);
+        assert_eq!(
+            (
+                policy.max_refusals,
+                policy.max_failures,
+                policy.max_failures_per_tick
+            ),
+            (3, 8, 20)
+        );
+        assert_eq!(policy.retry_base, chrono::Duration::minutes(1));
+        assert_eq!(policy.retry_max, chrono::Duration::hours(1));
+        let bad = load(&[("PERSONABOT__MODERATION__UNBAN_RETRY_BASE_MS", "7200000")]);
+        assert!(
+            matches!(bad, Err(ConfigError::OutOfRange { key, .. }) if key == "moderation.unban_retry_base_ms")
+        );
     }
 
     #[test]

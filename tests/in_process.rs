@@ -17,7 +17,7 @@ use personabot::domain::{
 };
 use personabot::ports::{
     BanPort, ChatError, ChatPort, CompletionRequest, LanguageModel, LlmError, Outgoing,
-    TypingGuard, UnbanOutcome,
+    TypingGuard, UnbanError, UnbanOutcome,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -116,8 +116,12 @@ impl BanPort for StubChat {
         _guild: GuildId,
         _user: UserId,
         _reason: &str,
-    ) -> Result<UnbanOutcome, ChatError> {
+    ) -> Result<UnbanOutcome, UnbanError> {
         Ok(UnbanOutcome::Lifted)
+    }
+
+    async fn notify(&self, _channel: ChannelId, _text: &str) -> Result<(), ChatError> {
+        Ok(())
     }
 }
 

@@ -13,6 +13,8 @@ pub struct Model {
     pub memory_enabled: bool,
     /// The persona's name in this server (`None`: the base name).
     pub persona_name: Option<String>,
+    /// Where the bot reports what it could not do (unbans it had to give up).
+    pub log_channel_id: Option<i64>,
     pub updated_at: DateTimeUtc,
 }
 

@@ -18,6 +18,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: Option<DateTimeUtc>,
     pub lifted_at: Option<DateTimeUtc>,
+    /// Failed attempts to lift this temporary ban.
+    pub lift_failures: i32,
+    /// Not tried again before this time (backoff after a failure).
+    pub lift_retry_at: Option<DateTimeUtc>,
+    /// Given up after too many failures: "could not lift".
+    pub lift_given_up_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

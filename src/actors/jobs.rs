@@ -13,12 +13,10 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often due bans are looked for: a ban is lifted at most this late.
-pub const BAN_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 /// How long the nightly run waits for the new mood and status.
 const NEW_DAY_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Lifts temporary bans whose time is up.
+/// Lifts temporary bans whose time is up (every `moderation.ban_check_interval_ms`).
 pub struct BanLifting(pub Arc<BanLiftingDeps>);
 
 #[async_trait]

@@ -20,6 +20,7 @@
 //! - `moderation`: permission and hierarchy rules, moderation cases.
 //! - `breaker`: the model's circuit breaker (closed, open, half-open) over an injected clock.
 //! - `backlog`: a channel's waiting replies (few, fresh, one per member; one trouble line).
+//! - `lifting`: retrying, backing off and giving up refused unbans of temporary bans.
 
 pub mod backlog;
 pub mod breaker;
@@ -30,6 +31,7 @@ pub mod emotes;
 pub mod ids;
 pub mod json;
 pub mod leak;
+pub mod lifting;
 pub mod memory;
 pub mod model;
 pub mod moderation;

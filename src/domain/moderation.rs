@@ -401,6 +401,8 @@ pub struct ModCase {
     pub expires_at: Option<DateTime<Utc>>,
     /// When a temporary ban was lifted by the bot.
     pub lifted_at: Option<DateTime<Utc>>,
+    /// How lifting a temporary ban went (failures, backoff, given up).
+    pub lift: super::lifting::LiftState,
 }
 
 #[cfg(test)]

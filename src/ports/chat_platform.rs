@@ -4,6 +4,7 @@
 //! see this trait, which keeps serenity types inside `discord/`.
 
 use crate::domain::emotes::CustomEmote;
+use crate::domain::lifting::UnbanFailure;
 use crate::domain::{ChannelId, GuildId, MessageId, UserId};
 use async_trait::async_trait;
 
@@ -52,15 +53,28 @@ pub enum UnbanOutcome {
     NotBanned,
 }
 
-/// The one Discord call this step needs (implemented over serenity in `discord/`).
+/// Why an unban did not happen, sorted for the lifter's retry rules
+/// (`crate::domain::lifting`).
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct UnbanError {
+    pub kind: UnbanFailure,
+    pub detail: String,
+}
+
+/// What the ban lifter needs from Discord (implemented over serenity in `discord/`).
 #[async_trait]
 pub trait BanPort: Send + Sync + 'static {
+    /// Lifts a ban; 404 Unknown Ban is `NotBanned`, not an error.
     async fn unban(
         &self,
         guild: GuildId,
         user: UserId,
         reason: &str,
-    ) -> Result<UnbanOutcome, ChatError>;
+    ) -> Result<UnbanOutcome, UnbanError>;
+
+    /// Posts a notice for the moderators (the server's log channel); never pings anyone.
+    async fn notify(&self, channel: ChannelId, text: &str) -> Result<(), ChatError>;
 }
 
 /// How a connection to the chat platform ended.

@@ -11,7 +11,8 @@ pub mod store;
 
 pub use channels::ChannelSink;
 pub use chat_platform::{
-    BanPort, ChatError, ChatGateway, ChatPort, ConnectionEnd, Outgoing, TypingGuard, UnbanOutcome,
+    BanPort, ChatError, ChatGateway, ChatPort, ConnectionEnd, Outgoing, TypingGuard, UnbanError,
+    UnbanOutcome,
 };
 pub use language_model::{CompletionRequest, LanguageModel, LlmError, ModelRole};
 pub use store::StoreError;

@@ -5,6 +5,7 @@
 //! the StoreActor; a step names only the trait it needs, so what a step may touch in the
 //! database is written in its signature.
 
+use crate::domain::lifting::{LiftState, PendingCase};
 use crate::domain::{
     ChannelId, FactChange, KnownName, LoggedMessage, MemoryFact, MessageId, ModCase, Persona,
     ProactiveKind, Relationship, RelationshipChange, RelationshipError, RunStats, ServerMember,
@@ -234,6 +235,7 @@ pub trait ConsolidationStore: Send + Sync {
 /// Lifting temporary bans.
 #[async_trait]
 pub trait BanStore: Send + Sync {
+    /// Due, not lifted, not given up and not backing off.
     async fn due_temporary_bans(&self, now: DateTime<Utc>) -> StoreResult<Vec<ModCase>>;
     /// Marks the case lifted and records the unban; returns the new case.
     async fn lift_temporary_ban(
@@ -243,4 +245,11 @@ pub trait BanStore: Send + Sync {
         target: UserId,
         lifted_by: UserId,
     ) -> StoreResult<ModCase>;
+    /// Stores how lifting these cases went (failures, next try, given up).
+    async fn set_lift_state(&self, case_ids: Vec<i64>, state: LiftState) -> StoreResult<()>;
+    /// The server's log channel, if one is set.
+    async fn log_channel(&self, guild: crate::domain::GuildId) -> StoreResult<Option<ChannelId>>;
+    /// Writes a case that could not be written when it happened (with its lifting, if the
+    /// ban was lifted meanwhile: then `lifted_by` is recorded as lifting it).
+    async fn record_pending(&self, case: PendingCase, lifted_by: UserId) -> StoreResult<ModCase>;
 }

@@ -2,15 +2,16 @@
 //! if the bot restarted in between.
 
 use chrono::{DateTime, Utc};
-use entity::modlog_cases;
+use entity::{guild_settings, modlog_cases};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
 };
 
 use super::{Store, StoreError, StoreResult, is_unique_violation, ts, valid_text};
-use crate::domain::{GuildId, ModAction, ModCase, UserId};
+use crate::domain::lifting::LiftState;
+use crate::domain::{ChannelId, GuildId, ModAction, ModCase, UserId};
 
 /// Longest moderation reason accepted (Discord's audit-log reason limit is 512).
 pub const MAX_REASON_CHARS: usize = 512;
@@ -27,6 +28,11 @@ fn to_domain(m: modlog_cases::Model) -> StoreResult<ModCase> {
         created_at: m.created_at,
         expires_at: m.expires_at,
         lifted_at: m.lifted_at,
+        lift: LiftState {
+            failures: u32::try_from(m.lift_failures).unwrap_or(0),
+            retry_at: m.lift_retry_at,
+            given_up_at: m.lift_given_up_at,
+        },
     })
 }
 
@@ -102,7 +108,8 @@ pub async fn cases_for<C: ConnectionTrait>(
         .collect()
 }
 
-/// Temporary bans whose time is up and that were not lifted yet, oldest expiry first.
+/// Temporary bans whose time is up, not lifted, not given up and not backing off after a
+/// failure, oldest expiry first.
 pub async fn due_temporary_bans<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
@@ -111,7 +118,14 @@ pub async fn due_temporary_bans<C: ConnectionTrait>(
         .filter(modlog_cases::Column::Action.eq(ModAction::Ban.as_str()))
         .filter(modlog_cases::Column::ExpiresAt.lte(ts(now)))
         .filter(modlog_cases::Column::LiftedAt.is_null())
+        .filter(modlog_cases::Column::LiftGivenUpAt.is_null())
+        .filter(
+            Condition::any()
+                .add(modlog_cases::Column::LiftRetryAt.is_null())
+                .add(modlog_cases::Column::LiftRetryAt.lte(ts(now))),
+        )
         .order_by_asc(modlog_cases::Column::ExpiresAt)
+        .order_by_asc(modlog_cases::Column::Id)
         .all(db)
         .await?
         .into_iter()
@@ -142,6 +156,46 @@ pub async fn mark_case_lifted<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Stores how lifting these temporary bans went (all pending; a lifted case is left as is).
+pub async fn set_lift_state<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+    state: LiftState,
+) -> StoreResult<()> {
+    for chunk in ids.chunks(500) {
+        modlog_cases::Entity::update_many()
+            .col_expr(
+                modlog_cases::Column::LiftFailures,
+                Expr::value(i32::try_from(state.failures).unwrap_or(i32::MAX)),
+            )
+            .col_expr(
+                modlog_cases::Column::LiftRetryAt,
+                Expr::value(state.retry_at.map(ts)),
+            )
+            .col_expr(
+                modlog_cases::Column::LiftGivenUpAt,
+                Expr::value(state.given_up_at.map(ts)),
+            )
+            .filter(modlog_cases::Column::Id.is_in(chunk.iter().copied()))
+            .filter(modlog_cases::Column::LiftedAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The server's log channel, where the bot reports what it could not do.
+pub async fn log_channel<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+) -> StoreResult<Option<ChannelId>> {
+    Ok(guild_settings::Entity::find_by_id(guild.as_i64())
+        .one(db)
+        .await?
+        .and_then(|row| row.log_channel_id)
+        .map(ChannelId::from_i64))
 }
 
 impl Store {
@@ -179,5 +233,26 @@ impl Store {
 
     pub async fn mark_case_lifted(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
         mark_case_lifted(&self.writer, id, now).await
+    }
+
+    pub async fn log_channel(&self, guild: GuildId) -> StoreResult<Option<ChannelId>> {
+        log_channel(&self.reader, guild).await
+    }
+
+    /// `None`: no log channel.
+    pub async fn set_log_channel(
+        &self,
+        guild: GuildId,
+        channel: Option<ChannelId>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        super::settings::upsert_guild(&self.writer, guild, now, |row| {
+            row.log_channel_id = Set(channel.map(ChannelId::as_i64));
+        })
+        .await
+    }
+
+    pub async fn set_lift_state(&self, ids: Vec<i64>, state: LiftState) -> StoreResult<()> {
+        set_lift_state(&self.writer, &ids, state).await
     }
 }

@@ -76,6 +76,7 @@ pub async fn upsert_guild<C: ConnectionTrait>(
             bot_enabled: Set(true),
             memory_enabled: Set(true),
             persona_name: Set(None),
+            log_channel_id: Set(None),
             updated_at: Set(ts(now)),
         },
     };

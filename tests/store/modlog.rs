@@ -107,3 +107,89 @@ both_backends!(modlog_numbers_per_guild, |store| async move {
         4
     );
 });
+
+both_backends!(lift_state_backs_off_and_gives_up, |store| async move {
+    use personabot::domain::ChannelId;
+    use personabot::domain::lifting::LiftState;
+    let t = t0();
+    let (g, other) = (GuildId(1), GuildId(2));
+    let ban = |user: u64| {
+        let store = store.clone();
+        async move {
+            store
+                .add_case(
+                    g,
+                    ModAction::Ban,
+                    UserId(user),
+                    UserId(99),
+                    None,
+                    Some(t),
+                    t,
+                )
+                .await
+                .expect("case")
+        }
+    };
+    let (a, b, c) = (ban(5).await, ban(6).await, ban(7).await);
+    assert_eq!(a.lift, LiftState::default());
+    let due = |at| {
+        let store = store.clone();
+        async move {
+            store
+                .due_temporary_bans(at)
+                .await
+                .expect("due")
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(due(t).await, [a.id, b.id, c.id]);
+    // a backs off for an hour, b is given up, c stays due.
+    let backing_off = LiftState {
+        failures: 1,
+        retry_at: Some(t + Duration::hours(1)),
+        given_up_at: None,
+    };
+    let given_up = LiftState {
+        failures: 3,
+        retry_at: None,
+        given_up_at: Some(t),
+    };
+    store
+        .set_lift_state(vec![a.id], backing_off)
+        .await
+        .expect("write");
+    store
+        .set_lift_state(vec![b.id], given_up)
+        .await
+        .expect("write");
+    assert_eq!(due(t).await, [c.id]);
+    assert_eq!(due(t + Duration::hours(1)).await, [a.id, c.id]);
+    // Timestamps come back at the database's precision (microseconds).
+    let close = |a: Option<chrono::DateTime<chrono::Utc>>,
+                 b: Option<chrono::DateTime<chrono::Utc>>| {
+        a.zip(b)
+            .is_some_and(|(a, b)| (a - b).abs() < Duration::milliseconds(1))
+    };
+    let read = store.cases_for(g, UserId(5)).await.expect("cases")[0].lift;
+    assert_eq!((read.failures, read.given_up_at), (1, None));
+    assert!(close(read.retry_at, backing_off.retry_at), "{read:?}");
+    let read = store.cases_for(g, UserId(6)).await.expect("cases")[0].lift;
+    assert_eq!((read.failures, read.retry_at), (3, None));
+    assert!(close(read.given_up_at, given_up.given_up_at), "{read:?}");
+
+    // The log channel, per server.
+    assert_eq!(store.log_channel(g).await.expect("read"), None);
+    store
+        .set_log_channel(g, Some(ChannelId(40)), t)
+        .await
+        .expect("set");
+    assert_eq!(
+        store.log_channel(g).await.expect("read"),
+        Some(ChannelId(40))
+    );
+    assert_eq!(store.log_channel(other).await.expect("read"), None);
+    store.set_log_channel(g, None, t).await.expect("clear");
+    assert_eq!(store.log_channel(g).await.expect("read"), None);
+});

@@ -5,6 +5,7 @@
 use super::StoreMsg;
 use super::journal::Journal;
 use crate::actors::{ActorError, Slot};
+use crate::domain::lifting::{LiftState, PendingCase};
 use crate::domain::{
     ChannelId, DeletionReport, GuildId, LoggedMessage, MessageId, ModCase, Persona, ProactiveKind,
     Relationship, RelationshipChange, RunStats, ServerMember, UserId,
@@ -330,5 +331,40 @@ impl BanStore for StoreHandle {
         lifted_by: UserId,
     ) -> StoreResult<ModCase> {
         StoreHandle::lift_temporary_ban(self, case_id, guild, target, lifted_by).await
+    }
+    async fn set_lift_state(&self, case_ids: Vec<i64>, state: LiftState) -> StoreResult<()> {
+        StoreHandle::set_lift_state(self, case_ids, state).await
+    }
+    async fn log_channel(&self, guild: GuildId) -> StoreResult<Option<ChannelId>> {
+        StoreHandle::log_channel(self, guild).await
+    }
+    async fn record_pending(&self, case: PendingCase, lifted_by: UserId) -> StoreResult<ModCase> {
+        let recorded = self
+            .record_case(
+                case.guild,
+                case.action,
+                case.target,
+                case.moderator,
+                case.reason,
+                case.expires_at,
+            )
+            .await?;
+        // The case is written: a failure below must not write it twice, so it is only
+        // logged. An unmarked lifted ban heals itself: the lifter's next unban of it
+        // meets 404 Unknown Ban and marks it lifted.
+        let follow_up = if case.lifted_at.is_some() {
+            // Lifted on Discord while unrecorded: the ban and its unban, in that order.
+            self.lift_temporary_ban(recorded.id, case.guild, case.target, lifted_by)
+                .await
+                .map(drop)
+        } else if case.lift != LiftState::default() {
+            self.set_lift_state(vec![recorded.id], case.lift).await
+        } else {
+            Ok(())
+        };
+        if let Err(error) = follow_up {
+            tracing::warn!(%error, case = recorded.case_number, "a late-written case could not be completed");
+        }
+        Ok(recorded)
     }
 }

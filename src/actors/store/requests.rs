@@ -13,6 +13,7 @@
 
 use super::StoreMsg;
 use super::handle::StoreHandle;
+use crate::domain::lifting::LiftState;
 use crate::domain::mood::STATUS_KEY;
 use crate::domain::{
     ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemoryFact,
@@ -188,6 +189,13 @@ store_requests! {
     /// Marks a temporary ban lifted and records the unban.
     Write LiftTemporaryBan fn lift_temporary_ban(case_id: i64, guild: GuildId, target: UserId, lifted_by: UserId) -> ModCase =
         |s, now| s.lift_temporary_ban(case_id, guild, target, lifted_by, now).await;
+    /// Failures, backoff or "could not lift" of pending temporary bans.
+    Write SetLiftState fn set_lift_state(case_ids: Vec<i64>, state: LiftState) -> () =
+        |s, _now| s.set_lift_state(case_ids, state).await;
+    Read LogChannel fn log_channel(guild: GuildId) -> Option<ChannelId> = |s, _now| s.log_channel(guild).await;
+    /// `None`: no log channel.
+    Write SetLogChannel fn set_log_channel(guild: GuildId, channel: Option<ChannelId>) -> () =
+        |s, now| s.set_log_channel(guild, channel, now).await;
     Read TicketByThread fn ticket_by_thread(thread: ChannelId) -> Option<Ticket> = |s, _now| s.ticket_by_thread(thread).await;
     Write OpenTicket fn open_ticket(guild: GuildId, thread: ChannelId, opener: UserId, subject: String) -> Ticket =
         |s, now| s.open_ticket(guild, thread, opener, &subject, now).await;

@@ -38,6 +38,8 @@ pub struct CommandDeps {
     pub router: crate::actors::router::RouterHandle,
     pub settings: Arc<Settings>,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Moderation cases done on Discord that the store could not write yet.
+    pub unrecorded: crate::steps::ban_lifting::UnrecordedCases,
 }
 
 pub type Data = Arc<CommandDeps>;

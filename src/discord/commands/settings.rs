@@ -1,5 +1,6 @@
 //! /bot enable|disable [channel], /bot proactive on|off [channel], /bot memory on|off,
-//! /bot status [channel]: where the bot speaks and whether it remembers. For members with Manage Server, checked on the server side.
+//! /bot status [channel], /bot logchannel [channel]: where the bot speaks, whether it
+//! remembers, and where it reports what it could not do. For members with Manage Server, checked on the server side.
 
 use super::{Context, Error, checks, embed};
 use crate::domain::moderation::perms;
@@ -19,7 +20,7 @@ pub enum OnOff {
     slash_command,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
-    subcommands("enable", "disable", "proactive", "memory", "status")
+    subcommands("enable", "disable", "proactive", "memory", "status", "log_channel")
 )]
 pub async fn bot(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
@@ -139,6 +140,26 @@ pub async fn memory(
         embed(format!("Memory {}", if enabled { "on" } else { "off" })).description(text),
     )
     .await
+}
+
+/// Where I report what I could not do (temporary bans I could not lift); empty: nowhere
+#[poise::command(slash_command, guild_only, rename = "logchannel")]
+pub async fn log_channel(
+    ctx: Context<'_>,
+    #[description = "The channel for my notices; leave empty to stop them"] channel: Option<
+        DiscordChannel,
+    >,
+) -> Result<(), Error> {
+    let (guild, channel) = ids(ctx, channel).await?;
+    ctx.data().store.set_log_channel(guild, channel).await?;
+    let text = match channel {
+        Some(channel) => format!(
+            "I will post in <#{channel}> when I cannot do something moderators need to know \
+             about (a temporary ban I could not lift)."
+        ),
+        None => "I will not post notices in this server any more.".to_owned(),
+    };
+    super::reply_private(ctx, embed("Log channel").description(text)).await
 }
 
 fn yes_no(b: bool) -> &'static str {

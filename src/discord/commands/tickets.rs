@@ -180,6 +180,9 @@ pub async fn close(ctx: Context<'_>) -> Result<(), Error> {
         ));
     }
     checks::require_bot(ctx, perms::MANAGE_THREADS)?;
+    // Reading the whole thread and saving it can outlast Discord's 3 seconds: defer
+    // (publicly, like the answer) once every refusal is behind us.
+    ctx.defer().await?;
     let text = transcript(ctx, thread).await?;
     let closed = ctx
         .data()

@@ -252,6 +252,8 @@ pub fn uptime(started: DateTime<Utc>, now: DateTime<Utc>) -> String {
 /// Show the bot's numbers: members, channels, roles, messages today, facts, uptime
 #[poise::command(slash_command, guild_only)]
 pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
+    // The message count waits for every queued write: may take more than 3 seconds.
+    ctx.defer_ephemeral().await?;
     let c = counts(ctx).await?;
     let guild = GuildId(super::checks::guild_id(ctx)?.get());
     let now = Utc::now();

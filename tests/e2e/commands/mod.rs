@@ -11,6 +11,7 @@ mod admin;
 mod erasure;
 mod memory;
 mod moderation;
+mod rest_bounds;
 mod settings;
 mod tenancy;
 mod utility;

@@ -6,11 +6,13 @@ use crate::e2e_both;
 use crate::support::{TestBot, WAIT, spawn_bot};
 use fakes::{ids, opt, payloads};
 use personabot::domain::BotIdentity;
+use personabot::domain::ChannelId;
 use personabot::domain::ModAction;
+use personabot::domain::lifting::{LiftPolicy, UnbanFailure};
 use personabot::domain::{GuildId, UserId};
 use personabot::ports::ChatError;
-use personabot::ports::{BanPort, UnbanOutcome};
-use personabot::steps::ban_lifting::{BanLiftingDeps, lift_due_bans};
+use personabot::ports::{BanPort, UnbanError, UnbanOutcome};
+use personabot::steps::ban_lifting::{BanLiftingDeps, UnrecordedCases, lift_due_bans};
 use serde_json::json;
 use std::sync::{Arc, RwLock};
 
@@ -19,8 +21,15 @@ struct Refusing;
 
 #[async_trait::async_trait]
 impl BanPort for Refusing {
-    async fn unban(&self, _: GuildId, _: UserId, _: &str) -> Result<UnbanOutcome, ChatError> {
-        Err(ChatError::Rejected("503 Service Unavailable".into()))
+    async fn unban(&self, _: GuildId, _: UserId, _: &str) -> Result<UnbanOutcome, UnbanError> {
+        Err(UnbanError {
+            kind: UnbanFailure::Transient,
+            detail: "503 Service Unavailable".into(),
+        })
+    }
+
+    async fn notify(&self, _: ChannelId, _: &str) -> Result<(), ChatError> {
+        Ok(())
     }
 }
 
@@ -320,6 +329,14 @@ async fn moderation_commands(backend: Backend) {
             id: UserId(ids::BOT),
             name: "testbot".into(),
         }))),
+        policy: LiftPolicy {
+            max_refusals: 3,
+            max_failures: 8,
+            max_failures_per_tick: 20,
+            retry_base: chrono::Duration::minutes(1),
+            retry_max: chrono::Duration::hours(1),
+        },
+        unrecorded: UnrecordedCases::default(),
     };
     let now = chrono::Utc::now();
     // Discord refusing the unban (an outage, a lost permission): the ban stays due.
@@ -327,6 +344,8 @@ async fn moderation_commands(backend: Backend) {
         store: Arc::new(bot.app.store.clone()),
         discord: Arc::new(Refusing),
         bot: deps.bot.clone(),
+        policy: deps.policy,
+        unrecorded: UnrecordedCases::default(),
     };
     assert!(
         lift_due_bans(&failing, now + chrono::Duration::days(3))
@@ -348,9 +367,20 @@ async fn moderation_commands(backend: Backend) {
             .is_empty()
     );
     assert!(bot.discord.world().is_banned(ids::ALICE));
-    let lifted = lift_due_bans(&deps, now + chrono::Duration::days(3))
-        .await
-        .expect("tick");
+    // The failure backs the case off for a minute (retry_base), then it is tried again.
+    assert!(
+        lift_due_bans(&deps, now + chrono::Duration::days(3))
+            .await
+            .expect("tick")
+            .is_empty(),
+        "backing off after the failure"
+    );
+    let lifted = lift_due_bans(
+        &deps,
+        now + chrono::Duration::days(3) + chrono::Duration::minutes(2),
+    )
+    .await
+    .expect("tick");
     assert_eq!(lifted.len(), 1);
     assert_eq!(
         (lifted[0].unban.case_number, lifted[0].unban.moderator_id),

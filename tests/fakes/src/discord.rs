@@ -82,6 +82,12 @@ pub enum Failure {
     GlobalRateLimited { retry_after_secs: f64 },
     /// Any status, e.g. 500 or 503, with a Discord-style error body.
     Status(u16),
+    /// A Discord error with its JSON code, e.g. 403 / 50013 "Missing Permissions".
+    Discord {
+        status: u16,
+        code: u32,
+        message: String,
+    },
 }
 
 #[derive(Debug)]

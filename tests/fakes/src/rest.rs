@@ -99,6 +99,11 @@ async fn handle(State(inner): State<Arc<Inner>>, req: Request) -> Response {
                 .unwrap_or("Error");
             error(code, 0, &format!("{code}: {reason}"))
         }
+        Some(Failure::Discord {
+            status,
+            code,
+            message,
+        }) => error(status, code, &message),
         None => route(&inner, &recorded),
     };
     respond(reply, &recorded)

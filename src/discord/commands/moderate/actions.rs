@@ -1,6 +1,6 @@
 //! /kick, /ban and /unban.
 
-use super::{audit_reason, confirm, dm_text, notify_if, prepare, reason_of, record, upper};
+use super::{audit_reason, begin, confirm, dm_text, notify_if, prepare, reason_of, record, upper};
 use crate::discord::commands::{Context, Error, UserError, checks};
 use crate::domain::ModAction;
 use crate::domain::moderation::{self, Sanction, ends_at, human_duration};
@@ -17,6 +17,7 @@ pub async fn kick(
 ) -> Result<(), Error> {
     let reason = reason_of(reason)?;
     let (guild, _) = prepare(ctx, Sanction::Kick, &member).await?;
+    begin(ctx).await?;
     let sent = notify_if(ctx, dm.unwrap_or(true), &member, || {
         dm_text("kicked", &guild.name, reason.as_deref(), None)
     })
@@ -27,8 +28,8 @@ pub async fn kick(
         .kick_with_reason(ctx, member.id, &audit)
         .await
         .map_err(|e| checks::discord_refusal(e, "kick them"))?;
-    let case = record(ctx, &guild, ModAction::Kick, &member, reason, None).await?;
-    confirm(ctx, &case, &member, sent).await
+    let recorded = record(ctx, &guild, ModAction::Kick, &member, reason, None).await;
+    confirm(ctx, recorded, ModAction::Kick, &member, sent, None).await
 }
 
 /// Ban a member, permanently or for a while
@@ -60,6 +61,7 @@ pub async fn ban(
         ));
     }
     let (guild, target) = prepare(ctx, Sanction::Ban, &member).await?;
+    begin(ctx).await?;
     let expires_at = length.map(|d| ends_at(Utc::now(), d));
     let sent = notify_if(ctx, dm.unwrap_or(true) && target.is_some(), &member, || {
         let extra = length.map(|d| format!("for {}", human_duration(d)));
@@ -72,8 +74,8 @@ pub async fn ban(
         .ban_with_reason(ctx, member.id, days as u8, &audit)
         .await
         .map_err(|e| checks::discord_refusal(e, "ban them"))?;
-    let case = record(ctx, &guild, ModAction::Ban, &member, reason, expires_at).await?;
-    confirm(ctx, &case, &member, sent).await
+    let recorded = record(ctx, &guild, ModAction::Ban, &member, reason, expires_at).await;
+    confirm(ctx, recorded, ModAction::Ban, &member, sent, expires_at).await
 }
 
 /// Lift a ban
@@ -96,6 +98,8 @@ pub async fn unban(
         }
         Err(e) => return Err(checks::discord_refusal(e, "unban them")),
     }
-    let case = record(ctx, &guild, ModAction::Unban, &user, reason, None).await?;
-    confirm(ctx, &case, &user, None).await
+    // After the "not banned" refusal, which stays private.
+    begin(ctx).await?;
+    let recorded = record(ctx, &guild, ModAction::Unban, &user, reason, None).await;
+    confirm(ctx, recorded, ModAction::Unban, &user, None, None).await
 }

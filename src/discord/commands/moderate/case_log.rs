@@ -57,6 +57,8 @@ pub async fn modlog(
                 if let Some(until) = c.expires_at {
                     let state = if c.lifted_at.is_some() {
                         "lifted"
+                    } else if c.lift.given_up_at.is_some() {
+                        "could not lift (lift it by hand)"
                     } else {
                         "until"
                     };

@@ -23,6 +23,7 @@ pub use timeouts::{timeout, untimeout};
 
 use super::checks::{self, GuildView};
 use super::{Context, Error, UserError, WARN, discord_time};
+use crate::domain::lifting::{LiftState, PendingCase};
 use crate::domain::moderation::{self, Sanction, Situation, Target};
 use crate::domain::{GuildId, ModAction, ModCase, UserId};
 use chrono::Utc;
@@ -137,6 +138,14 @@ fn dm_text(action: &str, server: &str, reason: Option<&str>, extra: Option<Strin
     text
 }
 
+/// What became of the modlog write after the action happened on Discord.
+enum Recorded {
+    Case(ModCase),
+    /// The store refused or was unreachable; the case waits in memory (`unrecorded`) for
+    /// the ban lifter to write it, and a temporary ban in it is lifted from there.
+    Unwritten(String),
+}
+
 async fn record(
     ctx: Context<'_>,
     guild: &GuildView,
@@ -144,19 +153,67 @@ async fn record(
     target: &User,
     reason: Option<String>,
     expires_at: Option<chrono::DateTime<Utc>>,
-) -> Result<ModCase, Error> {
-    Ok(ctx
+) -> Recorded {
+    let (guild, target, moderator) = (
+        GuildId(guild.id.get()),
+        UserId(target.id.get()),
+        UserId(ctx.author().id.get()),
+    );
+    let written = ctx
         .data()
         .store
-        .record_case(
-            GuildId(guild.id.get()),
-            action,
-            UserId(target.id.get()),
-            UserId(ctx.author().id.get()),
-            reason,
-            expires_at,
-        )
-        .await?)
+        .record_case(guild, action, target, moderator, reason.clone(), expires_at)
+        .await;
+    match written {
+        Ok(case) => Recorded::Case(case),
+        Err(error) => {
+            tracing::error!(%error, %guild, user = %target, %action, "done on Discord, but the case could not be written; kept in memory to write later");
+            ctx.data().unrecorded.push(PendingCase {
+                guild,
+                action,
+                target,
+                moderator,
+                reason,
+                expires_at,
+                lifted_at: None,
+                lift: LiftState::default(),
+            });
+            Recorded::Unwritten(error.to_string())
+        }
+    }
+}
+
+/// Past tense for "… on Discord, but …".
+fn action_done(action: ModAction) -> &'static str {
+    match action {
+        ModAction::Kick => "Kicked",
+        ModAction::Ban => "Banned",
+        ModAction::Unban => "Unbanned",
+        ModAction::Timeout => "Timed out",
+        ModAction::Untimeout => "Timeout lifted",
+    }
+}
+
+/// The truthful answer when the action happened but its case was not written.
+pub fn unwritten_text(
+    action: ModAction,
+    error: &str,
+    expires_at: Option<chrono::DateTime<Utc>>,
+) -> String {
+    let mut text = format!(
+        "{} on Discord, but I could not write the case to the modlog: {error}. \
+         I will keep trying to write it while I run",
+        action_done(action)
+    );
+    match (action, expires_at) {
+        (ModAction::Ban, Some(until)) => text.push_str(&format!(
+            ", and I will still lift the ban {} (I keep its end in memory until the case is \
+             written; if I restart before that, lift it by hand with /unban).",
+            discord_time(until, 'R')
+        )),
+        _ => text.push_str("; if I restart before that, the case is lost."),
+    }
+    text
 }
 
 fn action_title(action: ModAction) -> &'static str {
@@ -211,11 +268,25 @@ fn case_embed(case: &ModCase, target: &User, dm: Option<bool>) -> CreateEmbed {
 
 async fn confirm(
     ctx: Context<'_>,
-    case: &ModCase,
+    recorded: Recorded,
+    action: ModAction,
     target: &User,
     dm: Option<bool>,
+    expires_at: Option<chrono::DateTime<Utc>>,
 ) -> Result<(), Error> {
-    ctx.send(poise::CreateReply::default().embed(case_embed(case, target, dm)))
-        .await?;
+    let reply = match recorded {
+        Recorded::Case(case) => poise::CreateReply::default().embed(case_embed(&case, target, dm)),
+        Recorded::Unwritten(error) => {
+            poise::CreateReply::default().content(unwritten_text(action, &error, expires_at))
+        }
+    };
+    ctx.send(reply).await?;
+    Ok(())
+}
+
+/// Checks passed: from here the DM, the Discord call and the modlog write may outlast
+/// Discord's 3 seconds, so the answer is deferred (publicly, like the case it shows).
+async fn begin(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer().await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! /timeout and /untimeout.
 
-use super::{audit_reason, confirm, dm_text, notify_if, prepare, reason_of, record, upper};
+use super::{audit_reason, begin, confirm, dm_text, notify_if, prepare, reason_of, record, upper};
 use crate::discord::commands::{Context, Error, UserError, checks};
 use crate::domain::ModAction;
 use crate::domain::moderation::{self, Sanction, ends_at, human_duration};
@@ -24,6 +24,7 @@ pub async fn timeout(
     let length = moderation::timeout_duration(&duration)
         .map_err(|e| UserError::boxed(upper(&e.to_string())))?;
     let (guild, _) = prepare(ctx, Sanction::Timeout, &member).await?;
+    begin(ctx).await?;
     let until = ends_at(Utc::now(), length);
     let stamp = Timestamp::from_unix_timestamp(until.timestamp())?;
     let audit = audit_reason(reason.as_deref(), &ctx.author().name);
@@ -43,7 +44,7 @@ pub async fn timeout(
         dm_text("timed out", &guild.name, reason.as_deref(), extra)
     })
     .await;
-    let case = record(
+    let recorded = record(
         ctx,
         &guild,
         ModAction::Timeout,
@@ -51,8 +52,16 @@ pub async fn timeout(
         reason,
         Some(until),
     )
-    .await?;
-    confirm(ctx, &case, &member, sent).await
+    .await;
+    confirm(
+        ctx,
+        recorded,
+        ModAction::Timeout,
+        &member,
+        sent,
+        Some(until),
+    )
+    .await
 }
 
 /// End a member's timeout early
@@ -79,6 +88,7 @@ pub async fn untimeout(
             member.name
         )));
     }
+    begin(ctx).await?;
     let audit = audit_reason(reason.as_deref(), &ctx.author().name);
     guild
         .id
@@ -100,6 +110,6 @@ pub async fn untimeout(
         )
     })
     .await;
-    let case = record(ctx, &guild, ModAction::Untimeout, &member, reason, None).await?;
-    confirm(ctx, &case, &member, sent).await
+    let recorded = record(ctx, &guild, ModAction::Untimeout, &member, reason, None).await;
+    confirm(ctx, recorded, ModAction::Untimeout, &member, sent, None).await
 }
