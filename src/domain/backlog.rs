@@ -45,12 +45,12 @@ impl BacklogPolicy {
     }
 }
 
-/// Whether a channel whose reply just failed says the "having trouble" line. While the
-/// model fails only now and then, every failed reply gets it; once the breaker has opened
-/// (an outage), a channel that already said it since the model last recovered stays quiet.
-/// `told_at` is the `recoveries` count when this channel last said it.
+/// Whether a channel whose reply just failed says the "having trouble" line: once per
+/// outage, an outage being the failures in a row since the model last answered (before and
+/// after the breaker opens alike). A failure that is not the model being down (an unusable
+/// answer) always gets it. `told_at` is the `recoveries` count when this channel last said it.
 pub fn should_apologise(health: ModelHealth, told_at: Option<u64>) -> bool {
-    !health.in_outage || told_at != Some(health.recoveries)
+    health.failures == 0 || told_at != Some(health.recoveries)
 }
 
 /// Whether a mention is worth queueing at all: not while the model refuses calls and this
@@ -116,13 +116,27 @@ mod tests {
 
     #[test]
     fn the_trouble_line_is_said_once_per_outage() {
+        let unusable_answer = ModelHealth {
+            refusing: false,
+            failures: 0,
+            in_outage: false,
+            recoveries: 4,
+        };
+        assert!(should_apologise(unusable_answer, Some(4)), "not an outage");
         let sporadic = ModelHealth {
             refusing: false,
             failures: 1,
             in_outage: false,
             recoveries: 4,
         };
-        assert!(should_apologise(sporadic, Some(4)), "not an outage yet");
+        assert!(
+            should_apologise(sporadic, Some(3)),
+            "first failure since it answered"
+        );
+        assert!(
+            !should_apologise(sporadic, Some(4)),
+            "already said since the model last answered, breaker still closed"
+        );
         let outage = ModelHealth {
             refusing: true,
             failures: 3,

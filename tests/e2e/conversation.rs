@@ -244,8 +244,8 @@ async fn answers_are_shaped_for_discord(backend: Backend) {
 }
 e2e_both!(answers_are_shaped_for_discord);
 
-/// A model that answers 500 and then hangs: the member gets a short in-character line, and
-/// nothing they said is lost.
+/// A model that answers 500 and then hangs: the member gets a short in-character line, once
+/// for the whole outage, and nothing they said is lost; when the model is back, it answers.
 async fn dead_model_is_handled(backend: Backend) {
     let bot = spawn_bot_with(backend, &[("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS", "1")]).await;
     let discord = &bot.discord;
@@ -263,11 +263,19 @@ async fn dead_model_is_handled(backend: Backend) {
         .expect("failure line");
     let line = post.content().unwrap_or_default().to_owned();
     assert!(line.contains("tangled"), "{line}");
-    bot.openai.script(Rule::any().reply(Reply::Hang));
+    bot.openai
+        .script(Rule::when_last_user_contains("still there?").reply(Reply::Hang));
     discord
         .user_says(ids::GENERAL, ids::ALICE, &mention("still there?"))
         .await;
-    wait_for_posts(discord, ids::GENERAL, 2).await;
+    // Back again: the next mention is answered, and no second trouble line came between.
+    bot.openai
+        .script(Rule::when_last_user_contains("back now?").reply(Reply::text("I'm back!")));
+    discord
+        .user_says(ids::GENERAL, ids::ALICE, &mention("back now?"))
+        .await;
+    let posts = wait_for_posts(discord, ids::GENERAL, 2).await;
+    assert_eq!(posts[1].content(), Some("I'm back!"), "one line per outage");
     let log = logged(&bot, ids::GENERAL).await;
     assert!(log.iter().any(|m| m.content.contains("are you ok?")));
     assert!(log.iter().any(|m| m.content.contains("still there?")));

@@ -4,6 +4,14 @@
 //! Secrets (bot token, LLM key) are read from the environment only and held as
 //! `SecretString`, so neither a YAML file in a repository nor a `Debug` log line can leak them.
 
+mod operations;
+mod sections;
+pub use operations::{ModerationSettings, OverloadSettings};
+pub use sections::{
+    DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, ScheduleSettings,
+    TelemetrySettings,
+};
+
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::Path;
@@ -13,7 +21,7 @@ pub const ENV_PREFIX: &str = "PERSONABOT";
 pub const TOKEN_VAR: &str = "PERSONABOT__DISCORD__TOKEN";
 pub const API_KEY_VAR: &str = "PERSONABOT__LLM__API_KEY";
 
-const DEFAULTS: &str = include_str!("../settings.yaml");
+const DEFAULTS: &str = include_str!("../../settings.yaml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -167,73 +175,6 @@ impl LlmSettings {
         let m = self.embedding_model.trim();
         (!m.is_empty()).then_some(m)
     }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct DatabaseSettings {
-    pub url: String,
-    pub max_read_connections: u32,
-    pub busy_timeout_ms: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ScheduleSettings {
-    pub consolidation_cron: String,
-    pub proactive_interval_secs: u64,
-    pub proactive_chance: f64,
-    pub proactive_idle_hours: u32,
-    pub proactive_daily_cap: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct MemorySettings {
-    pub candidate_threshold: f32,
-    pub duplicate_threshold: f32,
-    pub max_pending_days: u32,
-    pub archive_retention_days: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MoodRuleKind {
-    RandomWalk,
-    Reroll,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct MoodSettings {
-    pub rule: MoodRuleKind,
-    pub max_step: i64,
-    pub seed: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct TelemetrySettings {
-    pub filter: String,
-    pub json: bool,
-}
-
-/// Model outages and mention floods: the model's circuit breaker and each channel's queue.
-#[derive(Debug, Clone, Deserialize)]
-pub struct OverloadSettings {
-    /// Model failures in a row (timeouts, 5xx, 429, unreachable) that open the breaker.
-    pub breaker_failures: u32,
-    /// How long the open breaker refuses calls before it lets one trial call through.
-    pub breaker_cool_down_secs: u64,
-    /// Replies waiting per channel behind the running one.
-    pub max_pending_replies: usize,
-    /// A mention older than this when its reply would start is not answered.
-    pub max_mention_age_secs: u64,
-/// Lifting temporary bans: how often, and how refusals are retried and given up
-/// (`domain::lifting`; `steps::ban_lifting::lift_policy`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ModerationSettings {
-    pub ban_check_interval_ms: u64,
-    pub unban_max_refusals: u32,
-    pub unban_max_failures: u32,
-    pub unban_max_failures_per_tick: u32,
-    pub unban_retry_base_ms: u64,
-    pub unban_retry_max_ms: u64,
 }
 
 /// Where the settings come from; tests pass their own environment instead of the process's.

@@ -1,0 +1,47 @@
+//! The smaller settings sections: database, schedules, memory, mood, telemetry.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_read_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScheduleSettings {
+    pub consolidation_cron: String,
+    pub proactive_interval_secs: u64,
+    pub proactive_chance: f64,
+    pub proactive_idle_hours: u32,
+    pub proactive_daily_cap: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemorySettings {
+    pub candidate_threshold: f32,
+    pub duplicate_threshold: f32,
+    pub max_pending_days: u32,
+    pub archive_retention_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoodRuleKind {
+    RandomWalk,
+    Reroll,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MoodSettings {
+    pub rule: MoodRuleKind,
+    pub max_step: i64,
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetrySettings {
+    pub filter: String,
+    pub json: bool,
+}
