@@ -1,5 +1,7 @@
 //! Conversation benchmark: prints figures, asserts nothing (`cargo bench --bench conversation`).
 //!
+//! (d) a flood of 10,000 messages/s over 5,000 channels for 10 s, then quiet: live actors and
+//!     RSS after idle channel actors have stopped, against the idle figure.
 //! (c) memory per idle ConversationActor: process RSS (`VmRSS`) before and after 10,000
 //!     channels each receive one message (goal ≤ 20 KB per actor, 10,000 channels ≤ 300 MB).
 //!     Real StoreActor (SQLite) and ConversationRouter; stub LLM and chat ports, so the
@@ -235,8 +237,10 @@ struct Actors {
     stop: Vec<ractor::ActorCell>,
 }
 
-async fn start_actors(name: &str, url: &str) -> anyhow::Result<Actors> {
-    let settings = Arc::new(settings(&[("PERSONABOT__DATABASE__URL", url.to_owned())])?);
+async fn start_actors(name: &str, url: &str, extra: &[(&str, String)]) -> anyhow::Result<Actors> {
+    let mut all = vec![("PERSONABOT__DATABASE__URL", url.to_owned())];
+    all.extend_from_slice(extra);
+    let settings = Arc::new(settings(&all)?);
     let options = StoreOptions {
         max_read_connections: settings.database.max_read_connections,
         busy_timeout: StdDuration::from_millis(settings.database.busy_timeout_ms),
@@ -338,7 +342,7 @@ fn trimmed_rss_kb() -> u64 {
 async fn idle_actor_memory() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}/idle.sqlite?mode=rwc", dir.path().display());
-    let actors = start_actors("bench-idle", &url).await?;
+    let actors = start_actors("bench-idle", &url, &[]).await?;
     let deliver = |range: std::ops::Range<u64>| {
         let router = actors.router.clone();
         async move {
@@ -405,7 +409,7 @@ async fn idle_actor_memory() -> anyhow::Result<()> {
 async fn direct_overhead() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}/direct.sqlite?mode=rwc", dir.path().display());
-    let mut actors = start_actors("bench-direct", &url).await?;
+    let mut actors = start_actors("bench-direct", &url, &[]).await?;
     seed_heavy(&actors.database).await?;
     let mut times = Vec::with_capacity(DIRECT_SAMPLES);
     for i in 0..WARMUP + DIRECT_SAMPLES {
@@ -550,8 +554,100 @@ async fn through_the_app(heavy: bool) -> anyhow::Result<(Vec<StdDuration>, Vec<S
     Ok((to_llm, to_post))
 }
 
+/// (d) A flood of `FLOOD_RATE` messages/s over `FLOOD_CHANNELS` channels for `FLOOD_SECS`,
+/// then quiet: with idle channel actors stopping (`bot.channel_idle_secs`, 2 s here), the
+/// live actors and the process's RSS fall back near the idle figure.
+async fn flood_then_idle() -> anyhow::Result<()> {
+    const FLOOD_RATE: u64 = 10_000;
+    const FLOOD_CHANNELS: u64 = 5_000;
+    const FLOOD_SECS: u64 = 10;
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}/flood.sqlite?mode=rwc", dir.path().display());
+    let actors = start_actors(
+        "bench-flood",
+        &url,
+        &[("PERSONABOT__BOT__CHANNEL_IDLE_SECS", "2".to_owned())],
+    )
+    .await?;
+    let logged = |database: Store| async move {
+        database
+            .count_messages_since(None, Utc::now() - Duration::hours(1))
+            .await
+            .unwrap_or(0)
+    };
+    let until_idle = || async {
+        let deadline = Instant::now() + StdDuration::from_secs(60);
+        while actors.router.channel_count().await.unwrap_or(0) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        actors.router.channel_count().await.unwrap_or(0)
+    };
+    // Warm up, then let it go quiet: the idle figure.
+    for i in 0..500 {
+        actors
+            .router
+            .deliver(event(
+                60_000_000 + i,
+                3_000_000 + i,
+                6_000,
+                "warming up".into(),
+                false,
+            ))
+            .await;
+    }
+    while logged(actors.database.clone()).await < 500 {
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    until_idle().await;
+    let idle = trimmed_rss_kb();
+    let start = Instant::now();
+    let mut sent = 0u64;
+    for second in 0..FLOOD_SECS {
+        let tick = start + StdDuration::from_secs(second + 1);
+        for _ in 0..FLOOD_RATE {
+            actors
+                .router
+                .deliver(event(
+                    70_000_000 + sent,
+                    4_000_000 + sent % FLOOD_CHANNELS,
+                    6_000 + sent % 700,
+                    format!("flood message {sent}"),
+                    false,
+                ))
+                .await;
+            sent += 1;
+        }
+        tokio::time::sleep_until(tick.into()).await;
+    }
+    let flood_took = start.elapsed();
+    let live_after_flood = actors.router.channel_count().await.unwrap_or(0);
+    let peak = rss_kb();
+    let deadline = Instant::now() + StdDuration::from_secs(300);
+    while logged(actors.database.clone()).await < 500 + sent && Instant::now() < deadline {
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    let stored = logged(actors.database.clone()).await - 500;
+    let drained = start.elapsed();
+    let live_after_idle = until_idle().await;
+    let after = trimmed_rss_kb();
+    println!(
+        "(d) flood: {sent} messages over {FLOOD_CHANNELS} channels in {:.1} s ({:.0}/s offered), {stored} stored after {:.1} s",
+        flood_took.as_secs_f64(),
+        sent as f64 / flood_took.as_secs_f64(),
+        drained.as_secs_f64(),
+    );
+    println!(
+        "    live channel actors: {live_after_flood} right after the flood, {live_after_idle} once idle; RSS idle {:.1} MB, after the flood {:.1} MB, idle again (after malloc_trim) {:.1} MB",
+        idle as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        after as f64 / 1024.0,
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    flood_then_idle().await?;
     idle_actor_memory().await?;
     direct_overhead().await?;
     let (mut llm, mut heavy) = through_the_app(true).await?;
