@@ -50,6 +50,9 @@ pub async fn export_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
     })
 }
 
+/// The username kept on the row that remembers an erased member's opt-out.
+pub const ERASED_NAME: &str = "[erased]";
+
 /// Deletes everything stored about the member (messages they wrote, facts, relationship and
 /// its log, user row and names) in one transaction.
 pub async fn delete_user_data<C: ConnectionTrait + TransactionTrait>(
@@ -57,12 +60,18 @@ pub async fn delete_user_data<C: ConnectionTrait + TransactionTrait>(
     user: UserId,
 ) -> StoreResult<DeletionReport> {
     let txn = db.begin().await?;
+    let opted_out = users::user(&txn, user).await?.is_some_and(|u| u.memory_off);
     let report = DeletionReport {
         messages: archive::delete_user_messages(&txn, user).await?,
         facts: facts::delete_all_facts(&txn, user).await?,
         relationship_rows: relationships::delete_relationship(&txn, user).await?,
         user_rows: users::delete_user(&txn, user).await?,
     };
+    // A member who turned memory off keeps that choice: erasing their data must not start
+    // remembering them again. Only the id and the switch are kept, nothing else.
+    if opted_out {
+        users::set_memory_off(&txn, user, ERASED_NAME, true, chrono::Utc::now()).await?;
+    }
     txn.commit().await?;
     Ok(report)
 }

@@ -80,3 +80,24 @@ both_backends!(export_and_delete_everything, |store| async move {
         Some(UserId(43))
     );
 });
+
+// Erasing a member who turned memory off keeps the opt-out (and nothing else about them).
+both_backends!(erasure_keeps_an_opt_out, |store| async move {
+    let t = t0();
+    let u = UserId(77);
+    store.upsert_user(u, "quiet", false, t).await.expect("user");
+    store
+        .set_memory_off(u, "quiet", true, t)
+        .await
+        .expect("off");
+    store
+        .insert_fact(&fact(77, "likes tea"), t)
+        .await
+        .expect("fact");
+    store.delete_user_data(u).await.expect("erase");
+    let left = store.export_user(u).await.expect("export");
+    assert!(left.servers.is_empty(), "{left:?}");
+    let row = left.user.expect("the opt-out row");
+    assert!(row.memory_off);
+    assert_eq!(row.username, personabot::store::export::ERASED_NAME);
+});

@@ -125,7 +125,7 @@ pub async fn forget_all(
         embed("Everything about you is erased").description(format!(
             "Deleted in every server: {} fact(s), {} message(s), {} relationship record(s), \
              {} profile row(s) with your names. Nothing of it can come back from my nightly \
-             memory run.\n\nKept: moderation cases and support-ticket transcripts. They are \
+             memory run. If you turned memory off, that choice is kept.\n\nKept: moderation cases and support-ticket transcripts. They are \
              each server's own records, not my memory of you; ask that server's admins about \
              them.",
             report.facts, report.messages, report.relationship_rows, report.user_rows
