@@ -264,6 +264,10 @@ async fn start_actors(name: &str, url: &str) -> anyhow::Result<Actors> {
             sent: sent_tx,
         }),
         settings: settings.clone(),
+        budget: Arc::new(personabot::steps::budget::BudgetGate::new(
+            Arc::new(store.clone()),
+            settings.budget.daily(),
+        )),
     });
     let deps = Arc::new(ConversationDeps {
         speaking,

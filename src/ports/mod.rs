@@ -13,5 +13,5 @@ pub use channels::ChannelSink;
 pub use chat_platform::{
     BanPort, ChatError, ChatGateway, ChatPort, ConnectionEnd, Outgoing, TypingGuard, UnbanOutcome,
 };
-pub use language_model::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+pub use language_model::{CompletionRequest, LanguageModel, LlmError, Metered, ModelRole};
 pub use store::StoreError;

@@ -5,6 +5,8 @@
 //! the StoreActor; a step names only the trait it needs, so what a step may touch in the
 //! database is written in its signature.
 
+use crate::domain::budget::TokenUsage;
+use crate::domain::spend::{ScopeSpend, SpendScope};
 use crate::domain::{
     ChannelId, FactChange, KnownName, LoggedMessage, MemoryFact, MessageId, ModCase, Persona,
     ProactiveKind, Relationship, RelationshipChange, RelationshipError, RunStats, ServerMember,
@@ -243,4 +245,24 @@ pub trait BanStore: Send + Sync {
         target: UserId,
         lifted_by: UserId,
     ) -> StoreResult<ModCase>;
+}
+
+/// Today's token spend per scope: the budget gate in front of every model call.
+#[async_trait]
+pub trait BudgetStore: Send + Sync {
+    /// Spend on `day` of each scope that spent anything.
+    async fn spend_on(
+        &self,
+        day: String,
+        scopes: Vec<SpendScope>,
+    ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>>;
+    /// Adds one call's usage to each scope.
+    async fn add_spend(
+        &self,
+        day: String,
+        scopes: Vec<SpendScope>,
+        usage: TokenUsage,
+    ) -> StoreResult<()>;
+    /// True for the one caller that gets to announce the scope's spent budget.
+    async fn claim_spend_notice(&self, day: String, scope: SpendScope) -> StoreResult<bool>;
 }

@@ -2,6 +2,7 @@
 //! mailbox (the ConversationActor spawns it), reads everything from the store at this very
 //! moment, and decides what to say when the model fails.
 
+use super::budget::Gate;
 use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish};
 use crate::config::OnLlmFailure;
 use crate::domain::budget;
@@ -9,6 +10,7 @@ use crate::domain::leak::{LeakGuard, find_leak};
 use crate::domain::memory::rank_facts;
 use crate::domain::mood::Mood;
 use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
+use crate::domain::spend::Charge;
 use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
 use crate::domain::{
     BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, ServerMember, UserId,
@@ -94,6 +96,9 @@ pub async fn run(deps: &SpeakingDeps, job: ReplyJob) -> Outcome {
             trigger,
             reason,
         } => {
+            if let Some(outcome) = budget_gate(deps, &bot, &trigger, reason).await {
+                return outcome;
+            }
             if reason == Addressed::Maybe && !judge_addressed(deps, &bot, &trigger).await {
                 return Outcome::default();
             }
@@ -236,10 +241,9 @@ async fn compose(
         prompt_tokens = budget::chat_tokens(&turns),
         "reply prompt built"
     );
-    let raw = deps
-        .llm
-        .complete(CompletionRequest::chat(turns.clone()))
-        .await?;
+    let charge = Charge::member(message.guild_id, message.author_id);
+    let request = CompletionRequest::chat(turns.clone());
+    let raw = deps.budget.call(deps.llm.as_ref(), charge, request).await?;
     let guard = LeakGuard {
         canaries: settings.canaries.clone(),
         min_words: settings.leak_min_words,
@@ -304,7 +308,13 @@ async fn judge_relationship(
         .unwrap_or(&trigger.author_username);
     let turns =
         prompts::relationship_judgement(&bot.name, name, &trigger.message.content, reply, &current);
-    let raw = match deps.llm.complete(CompletionRequest::judge(turns)).await {
+    let charge = Charge::member(trigger.message.guild_id, trigger.message.author_id);
+    let request = CompletionRequest::judge(turns);
+    let raw = match deps
+        .budget
+        .complete(deps.llm.as_ref(), charge, request)
+        .await
+    {
         Ok(raw) => raw,
         Err(error) => {
             tracing::debug!(%error, "relationship judgement unavailable");
@@ -336,9 +346,48 @@ async fn judge_addressed(
         .await
         .unwrap_or_default();
     let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);
-    match deps.llm.complete(CompletionRequest::judge(turns)).await {
+    let charge = Charge::member(incoming.message.guild_id, incoming.message.author_id);
+    let request = CompletionRequest::judge(turns);
+    match deps.budget.call(deps.llm.as_ref(), charge, request).await {
         Ok(raw) => parse_addressed_judgement(&raw)
             .is_some_and(|p| p >= deps.settings.bot.ambiguous_threshold),
         Err(_) => false,
     }
+}
+
+// --- Token budget gate (issue 12) -----------------------------------------------------
+
+/// Asks the daily token budgets before any model call for this message. `None`: go on.
+/// When the member's, their server's or the bot's budget is spent, the model is not
+/// called; the first refusal of the day in that scope says so in character (only to a
+/// message surely meant for the bot), every later one stays silent.
+async fn budget_gate(
+    deps: &SpeakingDeps,
+    bot: &BotIdentity,
+    trigger: &IncomingMessage,
+    reason: Addressed,
+) -> Option<Outcome> {
+    let message = &trigger.message;
+    let now = Utc::now();
+    let charge = Charge::member(message.guild_id, message.author_id);
+    let Gate::Closed {
+        scope,
+        first_notice,
+    } = deps.budget.check(charge, now).await
+    else {
+        return None;
+    };
+    tracing::debug!(scope = scope.kind(), message = %message.id, "token budget spent; not answering");
+    let announce = first_notice
+        && matches!(reason, Addressed::Surely(_))
+        && deps.budget.claim_notice(scope, now).await;
+    if !announce {
+        return Some(Outcome::default());
+    }
+    let line = prompts::budget_spent_line(scope.kind(), &mut rand::rng());
+    let sent = send_text(deps, message, bot, &line).await;
+    Some(Outcome {
+        answered: sent.ok().map(|at| (message.author_id, at)),
+        after: None,
+    })
 }

@@ -2,6 +2,7 @@
 //! needs, turning the model's text into what Discord shows, and sending it split to
 //! Discord's limit with only the intended member pinged.
 
+use super::budget::BudgetGate;
 use crate::config::Settings;
 use crate::domain::emotes::EmoteCatalog;
 use crate::domain::split::{DISCORD_LIMIT, split_message};
@@ -16,6 +17,8 @@ pub struct SpeakingDeps {
     pub llm: Arc<dyn LanguageModel>,
     pub chat: Arc<dyn ChatPort>,
     pub settings: Arc<Settings>,
+    /// Every model call of a reply or proactive post goes through it.
+    pub budget: Arc<BudgetGate>,
 }
 
 /// The server's custom emotes (none outside a server).

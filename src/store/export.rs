@@ -63,6 +63,8 @@ pub async fn delete_user_data<C: ConnectionTrait + TransactionTrait>(
         relationship_rows: relationships::delete_relationship(&txn, user).await?,
         user_rows: users::delete_user(&txn, user).await?,
     };
+    // Their token counters are member data too (their own budget starts afresh).
+    super::usage::delete_user_spend(&txn, user).await?;
     txn.commit().await?;
     Ok(report)
 }
