@@ -78,6 +78,8 @@ pub struct ReplyInputs {
     pub known_names: Vec<KnownName>,
     pub persona: Persona,
     pub mood: BTreeMap<String, i64>,
+    /// Today's token spend of the member, their server and the bot (scopes that spent).
+    pub spend: Vec<(SpendScope, ScopeSpend)>,
 }
 
 /// A member seen in chat: keeps the users table and nickname history current.

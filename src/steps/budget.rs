@@ -5,7 +5,7 @@
 //! consolidation, the status line) are simply not made.
 
 use crate::domain::spend::usage_or_estimate;
-use crate::domain::spend::{Charge, DailyBudgets, SpendScope, Verdict, check, day_of};
+use crate::domain::spend::{Charge, DailyBudgets, ScopeSpend, SpendScope, Verdict, check, day_of};
 use crate::ports::store::BudgetStore;
 use crate::ports::{CompletionRequest, LanguageModel, LlmError};
 use chrono::{DateTime, Utc};
@@ -47,14 +47,18 @@ impl BudgetGate {
         if scopes.iter().all(|s| self.budgets.limit(*s).is_none()) {
             return Gate::Open;
         }
-        let spent = match self.store.spend_on(day_of(now), scopes).await {
-            Ok(spent) => spent,
+        match self.store.spend_on(day_of(now), scopes).await {
+            Ok(spent) => self.verdict(charge, &spent),
             Err(error) => {
                 tracing::warn!(%error, "could not read today's token spend; calling the model anyway");
-                return Gate::Open;
+                Gate::Open
             }
-        };
-        match check(&self.budgets, charge, &spent) {
+        }
+    }
+
+    /// Decides from today's spend already read (the reply path reads it with its inputs).
+    pub fn verdict(&self, charge: Charge, spent: &[(SpendScope, ScopeSpend)]) -> Gate {
+        match check(&self.budgets, charge, spent) {
             Verdict::Allowed => Gate::Open,
             Verdict::Spent {
                 scope,

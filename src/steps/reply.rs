@@ -10,7 +10,7 @@ use crate::domain::leak::{LeakGuard, find_leak};
 use crate::domain::memory::rank_facts;
 use crate::domain::mood::Mood;
 use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
-use crate::domain::spend::Charge;
+use crate::domain::spend::{Charge, SpendScope};
 use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
 use crate::domain::{
     BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, ServerMember, UserId,
@@ -96,9 +96,6 @@ pub async fn run(deps: &SpeakingDeps, job: ReplyJob) -> Outcome {
             trigger,
             reason,
         } => {
-            if let Some(outcome) = budget_gate(deps, &bot, &trigger, reason).await {
-                return outcome;
-            }
             if reason == Addressed::Maybe && !judge_addressed(deps, &bot, &trigger).await {
                 return Outcome::default();
             }
@@ -131,6 +128,10 @@ async fn answer(deps: &SpeakingDeps, bot: BotIdentity, trigger: IncomingMessage)
     };
     let text = match composed {
         Ok(text) => text,
+        Err(ComposeError::Spent {
+            scope,
+            first_notice,
+        }) => return budget_notice(deps, &bot, message, scope, first_notice).await,
         Err(error) => {
             tracing::warn!(%error, message = %message.id, "could not produce a reply");
             let answered = match deps.settings.bot.on_llm_failure {
@@ -177,6 +178,11 @@ enum ComposeError {
     Prompt(#[from] prompts::PromptError),
     #[error("model: {0}")]
     Llm(#[from] crate::ports::LlmError),
+    #[error("today's {} token budget is spent", .scope.kind())]
+    Spent {
+        scope: SpendScope,
+        first_notice: bool,
+    },
 }
 
 async fn compose(
@@ -197,6 +203,17 @@ async fn compose(
             settings.transcript_max_messages,
         )
         .await?;
+    let charge = Charge::member(message.guild_id, message.author_id);
+    if let Gate::Closed {
+        scope,
+        first_notice,
+    } = deps.budget.verdict(charge, &inputs.spend)
+    {
+        return Err(ComposeError::Spent {
+            scope,
+            first_notice,
+        });
+    }
     let catalog = emote_catalog(deps.chat.as_ref(), message.guild_id).await;
     let keep = reply_chain(&inputs.transcript, message);
     let facts: Vec<_> = rank_facts(&inputs.facts, now)
@@ -241,7 +258,6 @@ async fn compose(
         prompt_tokens = budget::chat_tokens(&turns),
         "reply prompt built"
     );
-    let charge = Charge::member(message.guild_id, message.author_id);
     let request = CompletionRequest::chat(turns.clone());
     let raw = deps.budget.call(deps.llm.as_ref(), charge, request).await?;
     let guard = LeakGuard {
@@ -348,7 +364,11 @@ async fn judge_addressed(
     let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);
     let charge = Charge::member(incoming.message.guild_id, incoming.message.author_id);
     let request = CompletionRequest::judge(turns);
-    match deps.budget.call(deps.llm.as_ref(), charge, request).await {
+    match deps
+        .budget
+        .complete(deps.llm.as_ref(), charge, request)
+        .await
+    {
         Ok(raw) => parse_addressed_judgement(&raw)
             .is_some_and(|p| p >= deps.settings.bot.ambiguous_threshold),
         Err(_) => false,
@@ -357,37 +377,25 @@ async fn judge_addressed(
 
 // --- Token budget gate (issue 12) -----------------------------------------------------
 
-/// Asks the daily token budgets before any model call for this message. `None`: go on.
-/// When the member's, their server's or the bot's budget is spent, the model is not
-/// called; the first refusal of the day in that scope says so in character (only to a
-/// message surely meant for the bot), every later one stays silent.
-async fn budget_gate(
+/// A sure mention found the member's, their server's or the bot's daily token budget
+/// spent (`compose` decides from the spend read with the reply's inputs, and calls no
+/// model): the first refusal of the day in that scope says so in character, every later
+/// one stays silent.
+async fn budget_notice(
     deps: &SpeakingDeps,
     bot: &BotIdentity,
-    trigger: &IncomingMessage,
-    reason: Addressed,
-) -> Option<Outcome> {
-    let message = &trigger.message;
-    let now = Utc::now();
-    let charge = Charge::member(message.guild_id, message.author_id);
-    let Gate::Closed {
-        scope,
-        first_notice,
-    } = deps.budget.check(charge, now).await
-    else {
-        return None;
-    };
+    message: &LoggedMessage,
+    scope: SpendScope,
+    first_notice: bool,
+) -> Outcome {
     tracing::debug!(scope = scope.kind(), message = %message.id, "token budget spent; not answering");
-    let announce = first_notice
-        && matches!(reason, Addressed::Surely(_))
-        && deps.budget.claim_notice(scope, now).await;
-    if !announce {
-        return Some(Outcome::default());
+    if !first_notice || !deps.budget.claim_notice(scope, Utc::now()).await {
+        return Outcome::default();
     }
     let line = prompts::budget_spent_line(scope.kind(), &mut rand::rng());
     let sent = send_text(deps, message, bot, &line).await;
-    Some(Outcome {
+    Outcome {
         answered: sent.ok().map(|at| (message.author_id, at)),
         after: None,
-    })
+    }
 }
