@@ -289,7 +289,8 @@ e2e_both!(a_spent_server_budget_stops_only_that_server);
 
 /// The configured embedding model is missing on the model server (Ollama answers 404
 /// until it is pulled): facts are still extracted and stored, matched lexically, and the
-/// embeddings endpoint is tried once per run (the one warning), not once per member.
+/// run stops asking the embeddings endpoint after the first 404 (one warning), instead of
+/// failing every member.
 async fn a_missing_embedding_model_falls_back_to_lexical_matching(backend: Backend) {
     let bot = spawn_bot_with(backend, &[]).await;
     bot.openai.script(
@@ -358,11 +359,10 @@ async fn a_missing_embedding_model_falls_back_to_lexical_matching(backend: Backe
         );
         assert!(facts[0].embedding.is_none());
     }
-    assert_eq!(
-        bot.openai.embedding_requests().len(),
-        1,
-        "the missing model is asked once per run"
-    );
+    // Members are prepared concurrently: those already asking when the first 404 came back
+    // get theirs too; after that the run stops asking (and warns once).
+    let asked = bot.openai.embedding_requests().len();
+    assert!((1..=2).contains(&asked), "embeddings asked {asked} times");
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(a_missing_embedding_model_falls_back_to_lexical_matching);
