@@ -54,6 +54,7 @@ impl PeriodicStep for NewDay {
     const NAME: &'static str = "new day";
     async fn run(&self, now: DateTime<Utc>) -> Result<String, DailyError> {
         roll_mood(&self.0, now).await?;
+        self.0.budget.forget_old_days(now).await;
         refresh_status(&self.0, now).await
     }
 }

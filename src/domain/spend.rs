@@ -82,6 +82,16 @@ impl Charge {
     }
 }
 
+/// One day of a member's model use in one server, as their data export shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DayUsage {
+    /// The UTC date, `YYYY-MM-DD`.
+    pub day: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub requests: u64,
+}
+
 /// The daily budgets in tokens (prompt plus completion); 0 = unlimited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DailyBudgets {

@@ -267,4 +267,6 @@ pub trait BudgetStore: Send + Sync {
     ) -> StoreResult<()>;
     /// True for the one caller that gets to announce the scope's spent budget.
     async fn claim_spend_notice(&self, day: String, scope: SpendScope) -> StoreResult<bool>;
+    /// Deletes the rows of days before `day`; returns how many.
+    async fn purge_spend_before(&self, day: String) -> StoreResult<u64>;
 }

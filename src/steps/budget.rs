@@ -90,6 +90,17 @@ impl BudgetGate {
         }
     }
 
+    /// Forgets usage older than a week (only today's counts; the week is for operators
+    /// looking at the table). Run with the new day.
+    pub async fn forget_old_days(&self, now: DateTime<Utc>) {
+        let before = day_of(now - chrono::Duration::days(7));
+        match self.store.purge_spend_before(before).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::debug!(rows, "old token usage rows deleted"),
+            Err(error) => tracing::warn!(%error, "could not delete old token usage rows"),
+        }
+    }
+
     /// Checks, then calls the model and records what the call cost.
     pub async fn complete(
         &self,

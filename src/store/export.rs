@@ -43,6 +43,9 @@ pub async fn export_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
             .archived_messages
             .push(message);
     }
+    for (guild, day) in super::usage::usage_of_user(db, user).await? {
+        server(&mut servers, guild).token_usage.push(day);
+    }
     Ok(UserExport {
         user_id: user,
         user: users::user(db, user).await?,

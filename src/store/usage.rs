@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use entity::token_usage;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TransactionSession, TransactionTrait,
 };
 
 use super::{Store, StoreResult, ts};
 use crate::domain::budget::TokenUsage;
-use crate::domain::spend::{ScopeSpend, SpendScope};
+use crate::domain::spend::{DayUsage, ScopeSpend, SpendScope};
 use crate::domain::{GuildId, UserId};
 
 fn clamp(n: u64) -> i64 {
@@ -133,6 +133,32 @@ pub async fn claim_notice<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// A member's usage rows in every server, oldest day first (their data export).
+pub async fn usage_of_user<C: ConnectionTrait>(
+    db: &C,
+    user: UserId,
+) -> StoreResult<Vec<(GuildId, DayUsage)>> {
+    let rows = token_usage::Entity::find()
+        .filter(token_usage::Column::Scope.eq("member"))
+        .filter(token_usage::Column::UserId.eq(user.as_i64()))
+        .order_by_asc(token_usage::Column::Day)
+        .all(db)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let spend = of_row(row);
+            let usage = DayUsage {
+                day: row.day.clone(),
+                prompt_tokens: spend.usage.prompt,
+                completion_tokens: spend.usage.completion,
+                requests: spend.usage.requests,
+            };
+            (GuildId::from_i64(row.guild_id), usage)
+        })
+        .collect())
 }
 
 /// Deletes a member's usage rows in every server (their erasure).

@@ -80,6 +80,17 @@ both_backends!(usage_adds_up_per_scope_and_day, |store| async move {
         "nothing to announce where nothing was spent"
     );
 
+    // The member's own rows are in their export, under the server they are from.
+    let export = store.export_user(UserId(7)).await.expect("export");
+    let here = export
+        .servers
+        .iter()
+        .find(|s| s.guild_id == Some(GuildId(2000)))
+        .expect("the server");
+    assert_eq!(here.token_usage.len(), 2, "{:?}", here.token_usage);
+    assert_eq!(here.token_usage[1].day, "2026-11-29");
+    assert_eq!(here.token_usage[1].prompt_tokens, 100);
+
     // A member's erasure takes their rows, not the server's or the bot's.
     store.delete_user_data(UserId(7)).await.expect("erase");
     let left = store.spend_on("2026-11-29", &scopes).await.expect("read");

@@ -352,4 +352,7 @@ impl BudgetStore for StoreHandle {
     async fn claim_spend_notice(&self, day: String, scope: SpendScope) -> StoreResult<bool> {
         StoreHandle::claim_spend_notice(self, day, scope).await
     }
+    async fn purge_spend_before(&self, day: String) -> StoreResult<u64> {
+        StoreHandle::purge_spend_before(self, day).await
+    }
 }
