@@ -22,7 +22,7 @@ mod m20261125_000013_create_proactive_posts;
 mod m20261125_000014_create_modlog_cases;
 mod m20261125_000015_create_tickets;
 mod m20261129_000016_server_tenancy;
-mod m20261129_000017_create_token_usage;
+mod m20261129_000018_create_token_usage;
 
 pub struct Migrator;
 
@@ -46,7 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000014_create_modlog_cases::Migration),
             Box::new(m20261125_000015_create_tickets::Migration),
             Box::new(m20261129_000016_server_tenancy::Migration),
-            Box::new(m20261129_000017_create_token_usage::Migration),
+            Box::new(m20261129_000018_create_token_usage::Migration),
         ]
     }
 }
