@@ -266,7 +266,7 @@ async fn start_actors(name: &str, url: &str) -> anyhow::Result<Actors> {
         settings: settings.clone(),
         budget: Arc::new(personabot::steps::budget::BudgetGate::new(
             Arc::new(store.clone()),
-            settings.budget.daily(),
+            settings.budget,
         )),
     });
     let deps = Arc::new(ConversationDeps {

@@ -181,10 +181,7 @@ impl App {
         let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
         let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
         let bot = Arc::new(RwLock::new(None::<BotIdentity>));
-        let budget = Arc::new(BudgetGate::new(
-            Arc::new(store.clone()),
-            settings.budget.daily(),
-        ));
+        let budget = Arc::new(BudgetGate::new(Arc::new(store.clone()), settings.budget));
         let speaking = Arc::new(SpeakingDeps {
             store: Arc::new(store.clone()),
             llm: llm.clone(),

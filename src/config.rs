@@ -38,7 +38,8 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     pub memory: MemorySettings,
     pub mood: MoodSettings,
-    pub budget: BudgetSettings,
+    /// Daily token budgets (`domain::spend`).
+    pub budget: crate::domain::spend::DailyBudgets,
     pub telemetry: TelemetrySettings,
 }
 
@@ -193,27 +194,6 @@ pub struct MoodSettings {
     pub rule: MoodRuleKind,
     pub max_step: i64,
     pub seed: Option<u64>,
-}
-
-/// Daily token budgets (prompt plus completion tokens, per UTC day); 0 = unlimited.
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub struct BudgetSettings {
-    /// Every model call of the bot together.
-    pub global_daily_tokens: u64,
-    /// One server's calls: replies and judgements there, proactive posts, consolidation.
-    pub server_daily_tokens: u64,
-    /// One member's replies and judgements in one server (or in DMs).
-    pub member_daily_tokens: u64,
-}
-
-impl BudgetSettings {
-    pub fn daily(&self) -> crate::domain::spend::DailyBudgets {
-        crate::domain::spend::DailyBudgets {
-            global: self.global_daily_tokens,
-            server: self.server_daily_tokens,
-            member: self.member_daily_tokens,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -92,11 +92,18 @@ pub struct DayUsage {
     pub requests: u64,
 }
 
-/// The daily budgets in tokens (prompt plus completion); 0 = unlimited.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The daily budgets in tokens (prompt plus completion); 0 = unlimited. Read straight
+/// from the settings' `budget` block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct DailyBudgets {
+    /// Every model call of the bot together.
+    #[serde(rename = "global_daily_tokens")]
     pub global: u64,
+    /// One server's calls: replies and judgements there, proactive posts, consolidation.
+    #[serde(rename = "server_daily_tokens")]
     pub server: u64,
+    /// One member's replies and judgements in one server (or in DMs).
+    #[serde(rename = "member_daily_tokens")]
     pub member: u64,
 }
 

@@ -1,8 +1,9 @@
 //! The token budget gate in front of every model call a step makes: it asks the store for
 //! today's spend of the scopes a call is charged to, lets `domain::spend` decide, and adds
-//! what the call cost afterwards. The reply path asks first and, the first time a budget is
-//! found spent, says so in character; other calls (judgements, proactive posts,
-//! consolidation, the status line) are simply not made.
+//! what the call cost afterwards. The reply path decides from the spend read with its
+//! inputs and, the first time a budget is found spent, says so in character
+//! (`speaking::announce_spent`); other calls (judgements, proactive posts, consolidation,
+//! the status line) are simply not made.
 
 use crate::domain::spend::usage_or_estimate;
 use crate::domain::spend::{Charge, DailyBudgets, ScopeSpend, SpendScope, Verdict, check, day_of};

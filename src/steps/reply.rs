@@ -3,7 +3,7 @@
 //! moment, and decides what to say when the model fails.
 
 use super::budget::Gate;
-use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish};
+use super::speaking::{Delivery, SpeakingDeps, announce_spent, deliver, emote_catalog, polish};
 use crate::config::OnLlmFailure;
 use crate::domain::budget;
 use crate::domain::leak::{LeakGuard, find_leak};
@@ -131,7 +131,14 @@ async fn answer(deps: &SpeakingDeps, bot: BotIdentity, trigger: IncomingMessage)
         Err(ComposeError::Spent {
             scope,
             first_notice,
-        }) => return budget_notice(deps, &bot, message, scope, first_notice).await,
+        }) => {
+            // Token budget gate (issue 12): the first refusal of the day says so, once.
+            let answered = announce_spent(deps, &bot, message, scope, first_notice).await;
+            return Outcome {
+                answered,
+                ..Outcome::default()
+            };
+        }
         Err(error) => {
             tracing::warn!(%error, message = %message.id, "could not produce a reply");
             let answered = match deps.settings.bot.on_llm_failure {
@@ -372,30 +379,5 @@ async fn judge_addressed(
         Ok(raw) => parse_addressed_judgement(&raw)
             .is_some_and(|p| p >= deps.settings.bot.ambiguous_threshold),
         Err(_) => false,
-    }
-}
-
-// --- Token budget gate (issue 12) -----------------------------------------------------
-
-/// A sure mention found the member's, their server's or the bot's daily token budget
-/// spent (`compose` decides from the spend read with the reply's inputs, and calls no
-/// model): the first refusal of the day in that scope says so in character, every later
-/// one stays silent.
-async fn budget_notice(
-    deps: &SpeakingDeps,
-    bot: &BotIdentity,
-    message: &LoggedMessage,
-    scope: SpendScope,
-    first_notice: bool,
-) -> Outcome {
-    tracing::debug!(scope = scope.kind(), message = %message.id, "token budget spent; not answering");
-    if !first_notice || !deps.budget.claim_notice(scope, Utc::now()).await {
-        return Outcome::default();
-    }
-    let line = prompts::budget_spent_line(scope.kind(), &mut rand::rng());
-    let sent = send_text(deps, message, bot, &line).await;
-    Outcome {
-        answered: sent.ok().map(|at| (message.author_id, at)),
-        after: None,
     }
 }

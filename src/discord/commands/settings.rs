@@ -181,12 +181,12 @@ pub async fn status(
         )
         .field(
             "Tokens today (this server)",
-            spend_line(server.tokens(), budgets.server_daily_tokens),
+            spend_line(server.tokens(), budgets.server),
             false,
         )
         .field(
             "Tokens today (whole bot)",
-            spend_line(bot.tokens(), budgets.global_daily_tokens),
+            spend_line(bot.tokens(), budgets.global),
             false,
         );
     super::reply_private(ctx, e).await
