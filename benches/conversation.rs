@@ -268,6 +268,10 @@ async fn start_actors(name: &str, url: &str, extra: &[(&str, String)]) -> anyhow
             sent: sent_tx,
         }),
         settings: settings.clone(),
+        budget: Arc::new(personabot::steps::budget::BudgetGate::new(
+            Arc::new(store.clone()),
+            settings.budget,
+        )),
     });
     let deps = Arc::new(ConversationDeps {
         speaking,

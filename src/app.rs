@@ -18,8 +18,9 @@ use crate::domain::BotIdentity;
 use crate::llm::OpenAiModel;
 use crate::ports::{BanPort, ChatGateway, ChatPort, LanguageModel};
 use crate::steps::ban_lifting::{BanLiftingDeps, UnrecordedCases};
+use crate::steps::budget::BudgetGate;
 use crate::steps::consolidation::ConsolidationDeps;
-use crate::steps::daily::DailyDeps;
+use crate::steps::daily::{DailyDeps, ensure_today};
 use crate::steps::proactive::ProactiveDeps;
 use crate::steps::speaking::SpeakingDeps;
 use crate::store::{Store, StoreOptions};
@@ -184,11 +185,13 @@ impl App {
         let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
         let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
         let bot = Arc::new(RwLock::new(None::<BotIdentity>));
+        let budget = Arc::new(BudgetGate::new(Arc::new(store.clone()), settings.budget));
         let speaking = Arc::new(SpeakingDeps {
             store: Arc::new(store.clone()),
             llm: llm.clone(),
             chat: chat.clone(),
             settings: settings.clone(),
+            budget: budget.clone(),
         });
         let conversation = Arc::new(ConversationDeps {
             speaking,
@@ -205,12 +208,15 @@ impl App {
             chat: chat.clone(),
             settings: settings.clone(),
             rng: DailyDeps::rng_from(&settings),
+            budget: budget.clone(),
         });
         let consolidation = NightlyConsolidation {
             deps: Arc::new(ConsolidationDeps {
                 store: Arc::new(store.clone()),
                 llm: llm.clone(),
                 settings: settings.clone(),
+                budget,
+                embeddings_missing: Default::default(),
             }),
             new_day: status.clone(),
         };
@@ -254,7 +260,7 @@ impl App {
             },
             conversation,
             new_day: JobArgs {
-                step: Arc::new(NewDay(daily)),
+                step: Arc::new(NewDay(daily.clone())),
                 schedule: Schedule::OnRequest,
             },
             consolidation: JobArgs {
@@ -280,6 +286,10 @@ impl App {
         )
         .await
         .context("could not start the actor tree")?;
+        // A mood and a status line from the very first start, not only after a nightly run.
+        if let Err(error) = ensure_today(&daily, chrono::Utc::now()).await {
+            tracing::warn!(%error, "could not start the day's mood and status");
+        }
         Ok(App {
             supervisor: SupervisorHandle::new(Slot::new(&instance, ActorName::Root)),
             consolidator: PeriodicHandle::new(Slot::new(&instance, ActorName::Consolidator)),

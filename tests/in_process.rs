@@ -140,6 +140,7 @@ fn settings(url: &str, extra: &[(&str, &str)]) -> Settings {
         ("PERSONABOT__BOT__NAME", "testbot"),
         ("PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT", "false"),
         ("PERSONABOT__BOT__ENABLED_BY_DEFAULT", "true"),
+        ("PERSONABOT__BOT__LOG_WHEN_DISABLED", "true"),
     ]
     .into_iter()
     .chain(extra.iter().copied())
@@ -391,6 +392,13 @@ async fn turning_the_bot_off_and_on_reaches_the_channel_without_a_restart() {
         .expect("set");
     w.app.router.policy_changed(None).await;
     let ignored = w.say(GUILD_A, CHANNEL_A, ALICE, "still there?", true).await;
+    // The channel logs the mention once it has read the new policy (logging while off is
+    // on here): only then is the bot turned back on, or the read could see that instead.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while w.stored_in(CHANNEL_A).await < 3 && tokio::time::Instant::now() < deadline {
+        w.app.store.flush().await.expect("flush");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     w.app
         .store
         .set_guild_enabled(GuildId(GUILD_A), true)

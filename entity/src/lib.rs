@@ -16,5 +16,6 @@ pub mod relationship_events;
 pub mod relationships;
 pub mod short_term_messages;
 pub mod tickets;
+pub mod token_usage;
 pub mod user_names;
 pub mod users;

@@ -13,5 +13,6 @@ pub use super::relationship_events::Entity as RelationshipEvents;
 pub use super::relationships::Entity as Relationships;
 pub use super::short_term_messages::Entity as ShortTermMessages;
 pub use super::tickets::Entity as Tickets;
+pub use super::token_usage::Entity as TokenUsage;
 pub use super::user_names::Entity as UserNames;
 pub use super::users::Entity as Users;

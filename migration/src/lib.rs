@@ -23,6 +23,7 @@ mod m20261125_000014_create_modlog_cases;
 mod m20261125_000015_create_tickets;
 mod m20261129_000016_server_tenancy;
 mod m20261129_000017_track_unban_attempts;
+mod m20261129_000018_create_token_usage;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000015_create_tickets::Migration),
             Box::new(m20261129_000016_server_tenancy::Migration),
             Box::new(m20261129_000017_track_unban_attempts::Migration),
+            Box::new(m20261129_000018_create_token_usage::Migration),
         ]
     }
 }

@@ -52,11 +52,12 @@ impl PeriodicStep for NewDay {
     const NAME: &'static str = "new day";
     async fn run(&self, now: DateTime<Utc>) -> Result<String, DailyError> {
         roll_mood(&self.0, now).await?;
+        self.0.budget.forget_old_days(now).await;
         refresh_status(&self.0, now).await
     }
 }
 
-/// The nightly consolidation; a successful run starts the new day.
+/// The nightly consolidation, then the new day (whether or not consolidation succeeded).
 pub struct NightlyConsolidation {
     pub deps: Arc<ConsolidationDeps>,
     pub new_day: PeriodicHandle<NewDay>,
@@ -68,10 +69,11 @@ impl PeriodicStep for NightlyConsolidation {
     type Error = ConsolidationError;
     const NAME: &'static str = "consolidation";
     async fn run(&self, now: DateTime<Utc>) -> Result<RunReport, ConsolidationError> {
-        let report = run_once(&self.deps, now).await?;
+        let report = run_once(&self.deps, now).await;
+        // The day turns even when consolidation failed: mood and status do not depend on it.
         if let Err(error) = self.new_day.run_now(NEW_DAY_TIMEOUT).await {
             tracing::warn!(%error, "the new day could not start after consolidation");
         }
-        Ok(report)
+        report
     }
 }

@@ -46,6 +46,8 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     pub memory: MemorySettings,
     pub mood: MoodSettings,
+    /// Daily token budgets (`domain::spend`).
+    pub budget: crate::domain::spend::DailyBudgets,
     pub telemetry: TelemetrySettings,
     pub overload: OverloadSettings,
     pub moderation: ModerationSettings,

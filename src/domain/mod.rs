@@ -8,6 +8,7 @@
 //! - `split`: cutting answers to Discord's 2,000-character limit.
 //! - `emotes`: offering emote names to the model and rendering `:name:` back.
 //! - `budget`: token counting and fitting each part of the prompt into its budget.
+//! - `spend`: daily token budgets per server, member and bot: who a call is charged to.
 //! - `leak`: the output guard against replies that repeat the system prompt.
 //! - `memory`: fact extraction parsing, merge rules, fact ranking.
 //! - `proactive`: whether to speak up unprompted.
@@ -40,6 +41,7 @@ pub mod proactive;
 pub mod records;
 pub mod relationship;
 pub mod speech;
+pub mod spend;
 pub mod split;
 pub mod trigger;
 

@@ -86,6 +86,8 @@ pub struct ServerExport {
     pub messages: Vec<LoggedMessage>,
     /// Archive, oldest first.
     pub archived_messages: Vec<LoggedMessage>,
+    /// Model tokens spent answering them, per day (kept for their daily budget).
+    pub token_usage: Vec<super::spend::DayUsage>,
 }
 
 impl UserExport {

@@ -9,6 +9,7 @@
 use crate::config::OverloadSettings;
 use crate::domain::breaker::{Admission, BreakerPolicy, CircuitBreaker, ModelHealth};
 use crate::domain::budget::TokenUsage;
+use crate::ports::language_model::Metered;
 use crate::ports::{CompletionRequest, LanguageModel, LlmError};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -128,6 +129,14 @@ impl LanguageModel for GuardedModel {
     async fn complete(&self, request: CompletionRequest) -> Result<String, LlmError> {
         let permit = self.admit()?;
         let result = self.inner.complete(request).await;
+        permit.finish(&result);
+        result
+    }
+
+    /// Through the breaker too, keeping the server's token counts for the budgets.
+    async fn complete_metered(&self, request: CompletionRequest) -> Result<Metered, LlmError> {
+        let permit = self.admit()?;
+        let result = self.inner.complete_metered(request).await;
         permit.finish(&result);
         result
     }

@@ -7,7 +7,7 @@
 use crate::config::LlmSettings;
 use crate::domain::budget::TokenUsage;
 use crate::domain::{ChatRole, ChatTurn};
-use crate::ports::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+use crate::ports::{CompletionRequest, LanguageModel, LlmError, Metered, ModelRole};
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
@@ -122,6 +122,10 @@ fn classify(error: OpenAIError) -> LlmError {
 #[async_trait]
 impl LanguageModel for OpenAiModel {
     async fn complete(&self, request: CompletionRequest) -> Result<String, LlmError> {
+        self.complete_metered(request).await.map(|m| m.text)
+    }
+
+    async fn complete_metered(&self, request: CompletionRequest) -> Result<Metered, LlmError> {
         let model = match request.role {
             ModelRole::Chat => self.chat_model.clone(),
             ModelRole::Judge => self.judge_model.clone(),
@@ -135,7 +139,8 @@ impl LanguageModel for OpenAiModel {
         };
         let chat = self.client.chat();
         let response = self.within_deadline(chat.create(body)).await?;
-        if let Some(usage) = response.usage.as_ref().map(token_usage) {
+        let usage = response.usage.as_ref().map(token_usage);
+        if let Some(usage) = usage {
             tracing::info!(
                 model = %model,
                 role = ?request.role,
@@ -158,7 +163,7 @@ impl LanguageModel for OpenAiModel {
         if text.is_empty() {
             Err(LlmError::Empty)
         } else {
-            Ok(text)
+            Ok(Metered { text, usage })
         }
     }
 

@@ -81,9 +81,38 @@ impl LlmError {
     }
 }
 
+impl LlmError {
+    /// The server does not have the requested model (Ollama answers 404 "model ... not
+    /// found" until it is pulled): retrying cannot help until an operator acts.
+    pub fn is_model_missing(&self) -> bool {
+        match self {
+            LlmError::Api { status, message } => {
+                status.starts_with("404") || message.to_ascii_lowercase().contains("not found")
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A completion with the tokens it cost, as the server reported them (`None`: it did not
+/// say, or an adapter in between does not pass usage on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Metered {
+    pub text: String,
+    pub usage: Option<TokenUsage>,
+}
+
 #[async_trait]
 pub trait LanguageModel: Send + Sync + 'static {
     async fn complete(&self, request: CompletionRequest) -> Result<String, LlmError>;
+
+    /// `complete`, with the call's token usage. Adapters that see usage override it; the
+    /// default reports none (token budgets then estimate from the texts). A wrapper around
+    /// another model should forward this method, not only `complete`.
+    async fn complete_metered(&self, request: CompletionRequest) -> Result<Metered, LlmError> {
+        let text = self.complete(request).await?;
+        Ok(Metered { text, usage: None })
+    }
 
     /// Embeds texts in order. `Ok(None)` when no embedding model is configured.
     async fn embed(&self, texts: &[String]) -> Result<Option<Vec<Vec<f32>>>, LlmError>;

@@ -14,5 +14,5 @@ pub use chat_platform::{
     BanPort, ChatError, ChatGateway, ChatPort, ConnectionEnd, Outgoing, TypingGuard, UnbanError,
     UnbanOutcome,
 };
-pub use language_model::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+pub use language_model::{CompletionRequest, LanguageModel, LlmError, Metered, ModelRole};
 pub use store::StoreError;

@@ -5,7 +5,9 @@
 //! the StoreActor; a step names only the trait it needs, so what a step may touch in the
 //! database is written in its signature.
 
+use crate::domain::budget::TokenUsage;
 use crate::domain::lifting::{LiftState, PendingCase};
+use crate::domain::spend::{ScopeSpend, SpendScope};
 use crate::domain::{
     ChannelId, FactChange, KnownName, LoggedMessage, MemoryFact, MessageId, ModCase, Persona,
     ProactiveKind, Relationship, RelationshipChange, RelationshipError, RunStats, ServerMember,
@@ -77,6 +79,8 @@ pub struct ReplyInputs {
     pub known_names: Vec<KnownName>,
     pub persona: Persona,
     pub mood: BTreeMap<String, i64>,
+    /// Today's token spend of the member, their server and the bot (scopes that spent).
+    pub spend: Vec<(SpendScope, ScopeSpend)>,
 }
 
 /// A member seen in chat: keeps the users table and nickname history current.
@@ -252,4 +256,26 @@ pub trait BanStore: Send + Sync {
     /// Writes a case that could not be written when it happened (with its lifting, if the
     /// ban was lifted meanwhile: then `lifted_by` is recorded as lifting it).
     async fn record_pending(&self, case: PendingCase, lifted_by: UserId) -> StoreResult<ModCase>;
+}
+
+/// Today's token spend per scope: the budget gate in front of every model call.
+#[async_trait]
+pub trait BudgetStore: Send + Sync {
+    /// Spend on `day` of each scope that spent anything.
+    async fn spend_on(
+        &self,
+        day: String,
+        scopes: Vec<SpendScope>,
+    ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>>;
+    /// Adds one call's usage to each scope.
+    async fn add_spend(
+        &self,
+        day: String,
+        scopes: Vec<SpendScope>,
+        usage: TokenUsage,
+    ) -> StoreResult<()>;
+    /// True for the one caller that gets to announce the scope's spent budget.
+    async fn claim_spend_notice(&self, day: String, scope: SpendScope) -> StoreResult<bool>;
+    /// Deletes the rows of days before `day`; returns how many.
+    async fn purge_spend_before(&self, day: String) -> StoreResult<u64>;
 }

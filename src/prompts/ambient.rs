@@ -134,6 +134,21 @@ pub fn failure_line(rng: &mut impl Rng) -> String {
     )
 }
 
+/// An in-character line for when today's token budget of `scope` (`member`, `server`,
+/// `global`) is spent: said once, and then the bot stays quiet there until tomorrow.
+pub fn budget_spent_line(scope: &str, rng: &mut impl Rng) -> String {
+    fallback(
+        &format!("budget_{scope}"),
+        "I'm all talked out for today. back tomorrow!",
+        rng,
+    )
+}
+
+/// A status line for the very first day, before the nightly run generates one.
+pub fn starter_status(rng: &mut impl Rng) -> String {
+    fallback("starter_status", "settling in", rng)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +271,20 @@ mod tests {
             let line = failure_line(&mut rng);
             assert!(!line.is_empty() && !line.contains("AI"));
         }
+    }
+
+    #[test]
+    fn budget_lines_differ_by_scope_and_never_fall_back_to_failure() {
+        let mut rng = StdRng::seed_from_u64(2);
+        for scope in ["member", "server", "global"] {
+            for _ in 0..10 {
+                let line = budget_spent_line(scope, &mut rng);
+                assert!(line.contains("tomorrow"), "{scope}: {line}");
+                assert!(!line.contains("{%") && !line.contains("AI"));
+            }
+        }
+        assert!(budget_spent_line("member", &mut rng).contains("today"));
+        let status = starter_status(&mut rng);
+        assert!(!status.is_empty() && status.len() < 60);
     }
 }

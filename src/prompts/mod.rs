@@ -30,8 +30,8 @@ mod reply;
 mod view;
 
 pub use ambient::{
-    MAX_STATUS_CHARS, failure_line, proactive_comment, proactive_musing, rate_limited_line, status,
-    trim_status,
+    MAX_STATUS_CHARS, budget_spent_line, failure_line, proactive_comment, proactive_musing,
+    rate_limited_line, starter_status, status, trim_status,
 };
 pub use fit::reply_within;
 pub use judgements::{

@@ -2,8 +2,10 @@
 //! persona and that mood. The mood changes at most once per calendar day, so a rerun of
 //! the nightly job does not roll the dice twice.
 
+use super::budget::BudgetGate;
 use crate::config::{MoodRuleKind, Settings};
 use crate::domain::mood::{MOOD_DAY_KEY, Mood, MoodRule, next_day};
+use crate::domain::spend::Charge;
 use crate::ports::store::{DailyStore, StoreError};
 use crate::ports::{ChatPort, CompletionRequest, LanguageModel};
 use crate::prompts;
@@ -18,6 +20,8 @@ pub struct DailyDeps {
     pub chat: Arc<dyn ChatPort>,
     pub settings: Arc<Settings>,
     pub rng: Mutex<StdRng>,
+    /// The status line is charged to the global budget.
+    pub budget: Arc<BudgetGate>,
 }
 
 impl DailyDeps {
@@ -83,9 +87,10 @@ pub async fn refresh_status(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Stri
         &mood.describe(),
         now.date_naive(),
     );
+    let request = CompletionRequest::chat(turns).with_max_tokens(60);
     let generated = deps
-        .llm
-        .complete(CompletionRequest::chat(turns).with_max_tokens(60))
+        .budget
+        .complete(deps.llm.as_ref(), Charge::global(), request)
         .await
         .map(|raw| prompts::trim_status(&raw))
         .map_err(|e| e.to_string())
@@ -109,6 +114,28 @@ pub async fn refresh_status(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Stri
             Err(DailyError::Status(reason))
         }
     }
+}
+
+/// Makes sure today has a mood and the bot has a status line, without a model call: run
+/// at start-up, so a fresh install has both before its first nightly run and a bot that
+/// was down over night rolls the day it missed. A missing status gets an in-character
+/// starter line until the nightly run generates one.
+pub async fn ensure_today(deps: &DailyDeps, now: DateTime<Utc>) -> Result<(), DailyError> {
+    roll_mood(deps, now).await?;
+    if deps.store.status_line().await?.is_none() {
+        let line = {
+            let mut rng = deps
+                .rng
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            prompts::starter_status(&mut *rng)
+        };
+        deps.store.set_status_line(line.clone(), now).await?;
+        if let Err(error) = deps.chat.set_status(&line).await {
+            tracing::debug!(%error, "could not show the starter status yet");
+        }
+    }
+    Ok(())
 }
 
 /// Shows the stored status (after a reconnect, or when a new one could not be made).

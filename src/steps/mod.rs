@@ -4,6 +4,7 @@
 //! when a step runs and feed it, which keeps every step testable without an actor tree,
 //! Discord or a database driver.
 //!
+//! - `budget`: the daily token budget gate every model call goes through.
 //! - `speaking`: what speaking in a channel needs; polishing and sending the bot's text.
 //! - `reply`: from a trigger to messages in the channel (and the relationship judgement).
 //! - `proactive`: the scheduler's tick (decide per channel) and speaking unprompted.
@@ -12,6 +13,7 @@
 //! - `ban_lifting`: lifting temporary bans that ran out.
 
 pub mod ban_lifting;
+pub mod budget;
 pub mod consolidation;
 pub mod daily;
 pub mod proactive;

@@ -7,6 +7,7 @@ use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish};
 use crate::config::Settings;
 use crate::domain::mood::Mood;
 use crate::domain::proactive::{ProactiveDecision, ProactiveInput, decide};
+use crate::domain::spend::Charge;
 use crate::domain::{BotIdentity, ChannelEvent, ChannelId, LoggedMessage, ProactiveKind};
 use crate::ports::store::{ProactiveStore, StoreError};
 use crate::ports::{ChannelSink, CompletionRequest};
@@ -132,9 +133,10 @@ pub async fn speak(
             prompts::proactive_musing(&persona, &mood.describe(), &bot.name, status.as_deref())
         }
     };
+    let charge = Charge::server(last.guild_id);
     let raw = deps
-        .llm
-        .complete(CompletionRequest::chat(turns))
+        .budget
+        .complete(deps.llm.as_ref(), charge, CompletionRequest::chat(turns))
         .await
         .map_err(|e| e.to_string())?;
     let catalog = emote_catalog(deps.chat.as_ref(), last.guild_id).await;

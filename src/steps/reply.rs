@@ -2,7 +2,8 @@
 //! mailbox (the ConversationActor spawns it), reads everything from the store at this very
 //! moment, and decides what to say when the model fails.
 
-use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish};
+use super::budget::Gate;
+use super::speaking::{Delivery, SpeakingDeps, announce_spent, deliver, emote_catalog, polish};
 use crate::config::OnLlmFailure;
 use crate::domain::backlog::should_apologise;
 use crate::domain::budget;
@@ -10,6 +11,7 @@ use crate::domain::leak::{LeakGuard, find_leak};
 use crate::domain::memory::rank_facts;
 use crate::domain::mood::Mood;
 use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
+use crate::domain::spend::{Charge, SpendScope};
 use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
 use crate::domain::{
     BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, ServerMember, UserId,
@@ -172,6 +174,17 @@ async fn answer(
     };
     let text = match composed {
         Ok(text) => text,
+        Err(ComposeError::Spent {
+            scope,
+            first_notice,
+        }) => {
+            // Token budget gate (issue 12): the first refusal of the day says so, once.
+            let answered = announce_spent(deps, &bot, message, scope, first_notice).await;
+            return Outcome {
+                answered,
+                ..Outcome::default()
+            };
+        }
         Err(error) => return failed(deps, &bot, message, &error, told_trouble).await,
     };
     if text.trim().is_empty() {
@@ -235,6 +248,11 @@ enum ComposeError {
     Prompt(#[from] prompts::PromptError),
     #[error("model: {0}")]
     Llm(#[from] crate::ports::LlmError),
+    #[error("today's {} token budget is spent", .scope.kind())]
+    Spent {
+        scope: SpendScope,
+        first_notice: bool,
+    },
 }
 
 async fn compose(
@@ -255,6 +273,17 @@ async fn compose(
             settings.transcript_max_messages,
         )
         .await?;
+    let charge = Charge::member(message.guild_id, message.author_id);
+    if let Gate::Closed {
+        scope,
+        first_notice,
+    } = deps.budget.verdict(charge, &inputs.spend)
+    {
+        return Err(ComposeError::Spent {
+            scope,
+            first_notice,
+        });
+    }
     let catalog = emote_catalog(deps.chat.as_ref(), message.guild_id).await;
     let keep = reply_chain(&inputs.transcript, message);
     let facts: Vec<_> = rank_facts(&inputs.facts, now)
@@ -299,10 +328,8 @@ async fn compose(
         prompt_tokens = budget::chat_tokens(&turns),
         "reply prompt built"
     );
-    let raw = deps
-        .llm
-        .complete(CompletionRequest::chat(turns.clone()))
-        .await?;
+    let request = CompletionRequest::chat(turns.clone());
+    let raw = deps.budget.call(deps.llm.as_ref(), charge, request).await?;
     let guard = LeakGuard {
         canaries: settings.canaries.clone(),
         min_words: settings.leak_min_words,
@@ -367,7 +394,13 @@ async fn judge_relationship(
         .unwrap_or(&trigger.author_username);
     let turns =
         prompts::relationship_judgement(&bot.name, name, &trigger.message.content, reply, &current);
-    let raw = match deps.llm.complete(CompletionRequest::judge(turns)).await {
+    let charge = Charge::member(trigger.message.guild_id, trigger.message.author_id);
+    let request = CompletionRequest::judge(turns);
+    let raw = match deps
+        .budget
+        .complete(deps.llm.as_ref(), charge, request)
+        .await
+    {
         Ok(raw) => raw,
         Err(error) => {
             tracing::debug!(%error, "relationship judgement unavailable");
@@ -399,7 +432,13 @@ async fn judge_addressed(
         .await
         .unwrap_or_default();
     let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);
-    match deps.llm.complete(CompletionRequest::judge(turns)).await {
+    let charge = Charge::member(incoming.message.guild_id, incoming.message.author_id);
+    let request = CompletionRequest::judge(turns);
+    match deps
+        .budget
+        .complete(deps.llm.as_ref(), charge, request)
+        .await
+    {
         Ok(raw) => parse_addressed_judgement(&raw)
             .is_some_and(|p| p >= deps.settings.bot.ambiguous_threshold),
         Err(_) => false,

@@ -43,6 +43,9 @@ pub async fn export_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
             .archived_messages
             .push(message);
     }
+    for (guild, day) in super::usage::usage_of_user(db, user).await? {
+        server(&mut servers, guild).token_usage.push(day);
+    }
     Ok(UserExport {
         user_id: user,
         user: users::user(db, user).await?,
@@ -67,6 +70,8 @@ pub async fn delete_user_data<C: ConnectionTrait + TransactionTrait>(
         relationship_rows: relationships::delete_relationship(&txn, user).await?,
         user_rows: users::delete_user(&txn, user).await?,
     };
+    // Their token counters are member data too (their own budget starts afresh).
+    super::usage::delete_user_spend(&txn, user).await?;
     // A member who turned memory off keeps that choice: erasing their data must not start
     // remembering them again. Only the id and the switch are kept, nothing else.
     if opted_out {

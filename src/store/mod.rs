@@ -5,7 +5,8 @@
 //!   [`StoreError`] (defined by the store port), shared helpers.
 //! - `admin`: administrative operations made of several queries.
 //! - one file per table group (`messages`, `users`, `persona`, `facts`, `relationships`,
-//!   `global_state`, `settings`, `consolidation`, `proactive`, `modlog`, `tickets`, `export`).
+//!   `global_state`, `settings`, `consolidation`, `proactive`, `modlog`, `tickets`, `export`,
+//!   `usage`).
 //!
 //! Each file holds free query functions generic over [`ConnectionTrait`], so callers can run
 //! several of them in one transaction, plus thin `Store` methods that
@@ -32,6 +33,7 @@ pub mod proactive;
 pub mod relationships;
 pub mod settings;
 pub mod tickets;
+pub mod usage;
 pub mod users;
 
 use std::path::Path;

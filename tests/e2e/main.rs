@@ -6,6 +6,7 @@
 mod common;
 mod support;
 
+mod budgets;
 mod commands;
 mod conversation;
 mod daily;

@@ -19,6 +19,7 @@ mod relationships;
 mod settings;
 mod tenancy_migration;
 mod tickets;
+mod usage;
 mod users;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};

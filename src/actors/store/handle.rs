@@ -5,13 +5,15 @@
 use super::StoreMsg;
 use super::journal::Journal;
 use crate::actors::{ActorError, Slot};
+use crate::domain::budget::TokenUsage;
 use crate::domain::lifting::{LiftState, PendingCase};
+use crate::domain::spend::{ScopeSpend, SpendScope};
 use crate::domain::{
     ChannelId, DeletionReport, GuildId, LoggedMessage, MessageId, ModCase, Persona, ProactiveKind,
     Relationship, RelationshipChange, RunStats, ServerMember, UserId,
 };
 use crate::ports::store::{
-    BanStore, ConsolidationCommit, ConsolidationStore, ConversationStore, DailyStore,
+    BanStore, BudgetStore, ConsolidationCommit, ConsolidationStore, ConversationStore, DailyStore,
     MemberSighting, MemorySwitches, PersonaReads, ProactiveStore, ReplyInputs, StoreError,
     StoreResult,
 };
@@ -366,5 +368,30 @@ impl BanStore for StoreHandle {
             tracing::warn!(%error, case = recorded.case_number, "a late-written case could not be completed");
         }
         Ok(recorded)
+    }
+}
+
+#[async_trait]
+impl BudgetStore for StoreHandle {
+    async fn spend_on(
+        &self,
+        day: String,
+        scopes: Vec<SpendScope>,
+    ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>> {
+        StoreHandle::spend_on(self, day, scopes).await
+    }
+    async fn add_spend(
+        &self,
+        day: String,
+        scopes: Vec<SpendScope>,
+        usage: TokenUsage,
+    ) -> StoreResult<()> {
+        StoreHandle::add_spend(self, day, scopes, usage).await
+    }
+    async fn claim_spend_notice(&self, day: String, scope: SpendScope) -> StoreResult<bool> {
+        StoreHandle::claim_spend_notice(self, day, scope).await
+    }
+    async fn purge_spend_before(&self, day: String) -> StoreResult<u64> {
+        StoreHandle::purge_spend_before(self, day).await
     }
 }

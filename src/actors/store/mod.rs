@@ -28,6 +28,7 @@ pub use handle::StoreHandle;
 pub use journal::Journal;
 pub use requests::{Access, StoreRequest};
 
+use crate::domain::spend::{Charge, day_of};
 use crate::domain::{
     ChannelId, GuildId, LoggedMessage, MessageId, Relationship, RelationshipChange, ServerMember,
     UserId,
@@ -293,7 +294,10 @@ async fn read_reply_inputs(
     since: DateTime<Utc>,
     max_messages: u64,
 ) -> StoreResult<ReplyInputs> {
-    let (transcript, facts, relationship, known_names, persona, mood, remembers) = futures::try_join!(
+    // Today's token spend of the scopes the reply is charged to, for the budget gate.
+    let day = day_of(Utc::now());
+    let scopes = Charge::member(member.guild.as_server(), member.user).scopes();
+    let (transcript, facts, relationship, known_names, persona, mood, remembers, spend) = futures::try_join!(
         store.recent_messages(channel, since, max_messages),
         store.facts_of_member(member, false),
         store.relationship(member),
@@ -301,6 +305,7 @@ async fn read_reply_inputs(
         store.persona(member.guild.as_server()),
         store.mood(),
         store.remembers(member),
+        store.spend_on(&day, &scopes),
     )?;
     Ok(ReplyInputs {
         transcript,
@@ -309,5 +314,6 @@ async fn read_reply_inputs(
         known_names,
         persona,
         mood,
+        spend,
     })
 }

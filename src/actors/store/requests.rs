@@ -13,8 +13,10 @@
 
 use super::StoreMsg;
 use super::handle::StoreHandle;
+use crate::domain::budget::TokenUsage;
 use crate::domain::lifting::LiftState;
 use crate::domain::mood::STATUS_KEY;
+use crate::domain::spend::{ScopeSpend, SpendScope};
 use crate::domain::{
     ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemoryFact,
     MessageId, Metric, ModAction, ModCase, Persona, PersonaEntry, PersonaKind, ProactiveKind,
@@ -201,6 +203,19 @@ store_requests! {
         |s, now| s.open_ticket(guild, thread, opener, &subject, now).await;
     Write CloseTicket fn close_ticket(thread: ChannelId, closed_by: UserId, transcript: String) -> Ticket =
         |s, now| s.close_ticket(thread, closed_by, &transcript, now).await;
+
+    // Token budgets, per day and scope.
+    Read SpendOn fn spend_on(day: String, scopes: Vec<SpendScope>) -> Vec<(SpendScope, ScopeSpend)> =
+        |s, _now| s.spend_on(&day, &scopes).await;
+    /// Today's spend of the bot and of one server.
+    Read ServerSpend fn server_spend(day: String, guild: GuildId) -> (ScopeSpend, ScopeSpend) =
+        |s, _now| s.server_spend(&day, guild).await;
+    Write AddSpend fn add_spend(day: String, scopes: Vec<SpendScope>, usage: TokenUsage) -> () =
+        |s, now| s.add_spend(&day, &scopes, usage, now).await;
+    Write ClaimSpendNotice fn claim_spend_notice(day: String, scope: SpendScope) -> bool =
+        |s, _now| s.claim_spend_notice(&day, scope).await;
+    Write PurgeSpendBefore fn purge_spend_before(day: String) -> u64 =
+        |s, _now| s.purge_spend_before(&day).await;
 
     // Nightly consolidation.
     Read UnfinishedRun fn unfinished_run() -> Option<(i64, DateTime<Utc>)> = |s, _now| s.unfinished_run().await;

@@ -1,9 +1,11 @@
 //! /bot enable|disable [channel], /bot proactive on|off [channel], /bot memory on|off,
 //! /bot status [channel], /bot logchannel [channel]: where the bot speaks, whether it
-//! remembers, and where it reports what it could not do. For members with Manage Server, checked on the server side.
+//! remembers, today's token spend, and where it reports what it could not do. For members
+//! with Manage Server, checked on the server side.
 
 use super::{Context, Error, checks, embed};
 use crate::domain::moderation::perms;
+use crate::domain::spend::day_of;
 use crate::domain::{ChannelId, ChannelPolicy, GuildId};
 use serenity::all::ChannelId as DiscordChannel;
 
@@ -185,6 +187,12 @@ pub async fn status(
         .store
         .channel_policy(Some(guild), channel, default)
         .await?;
+    let budgets = ctx.data().settings.budget;
+    let (bot, server) = ctx
+        .data()
+        .store
+        .server_spend(day_of(chrono::Utc::now()), guild)
+        .await?;
     let e = embed("Bot status")
         .description(format!("In <#{channel}>"))
         .field("Answers when addressed", yes_no(policy.bot_enabled), true)
@@ -192,6 +200,56 @@ pub async fn status(
             "Speaks up unprompted",
             yes_no(policy.proactive_enabled),
             true,
+        )
+        .field(
+            "Tokens today (this server)",
+            spend_line(server.tokens(), budgets.server),
+            false,
+        )
+        .field(
+            "Tokens today (whole bot)",
+            spend_line(bot.tokens(), budgets.global),
+            false,
         );
     super::reply_private(ctx, e).await
+}
+
+/// "12,345 of 1,000,000 (1%)", or "12,345 (no limit)"; the day is UTC.
+fn spend_line(spent: u64, budget: u64) -> String {
+    if budget == 0 {
+        return format!("{} (no limit)", thousands(spent));
+    }
+    let percent = spent.saturating_mul(100) / budget;
+    let mut line = format!("{} of {} ({percent}%)", thousands(spent), thousands(budget));
+    if spent >= budget {
+        line.push_str(", spent until midnight UTC");
+    }
+    line
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spend_is_shown_against_the_budget() {
+        assert_eq!(spend_line(12_345, 0), "12,345 (no limit)");
+        assert_eq!(spend_line(500, 1_000_000), "500 of 1,000,000 (0%)");
+        assert_eq!(
+            spend_line(2_000, 1_000),
+            "2,000 of 1,000 (200%), spent until midnight UTC"
+        );
+    }
 }

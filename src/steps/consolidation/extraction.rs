@@ -6,10 +6,12 @@ use crate::domain::memory::{
     Candidate, ExtractedFact, MergeDecision, MergeThresholds, MergeVerdict, StoredFactView,
     classify, parse_extracted_facts, parse_merge_judgement, resolve_pending_bumps,
 };
+use crate::domain::spend::Charge;
 use crate::domain::{FactChange, LoggedMessage, MemoryFact, MessageId, NewFact, ServerMember};
 use crate::ports::CompletionRequest;
 use crate::prompts;
 use chrono::{DateTime, Utc};
+use std::sync::atomic::Ordering;
 
 /// Whether a day's messages could hold anything worth remembering (saves a model call
 /// for members who only said "lol" and "ok").
@@ -90,9 +92,11 @@ async fn extract_changes(
         .map(|m| m.author_name.clone())
         .unwrap_or_default();
     let turns = prompts::fact_extraction(&name, member.user, day, messages);
+    let charge = Charge::server(member.guild.as_server());
+    let request = CompletionRequest::judge(turns).with_max_tokens(800);
     let raw = deps
-        .llm
-        .complete(CompletionRequest::judge(turns).with_max_tokens(800))
+        .budget
+        .complete(deps.llm.as_ref(), charge, request)
         .await
         .map_err(|e| e.to_string())?;
     let extracted: Vec<ExtractedFact> =
@@ -102,7 +106,10 @@ async fn extract_changes(
     }
     // Stored vectors count only if the current model made them: vectors of two models are
     // not comparable. Facts without one are embedded in the same call and get it stored.
-    let model = deps.llm.embedding_model();
+    let model = deps
+        .llm
+        .embedding_model()
+        .filter(|_| !deps.embeddings_missing.load(Ordering::Relaxed));
     let mut stored: Vec<MemoryFact> = deps
         .store
         .current_facts(member, model.clone())
@@ -117,7 +124,7 @@ async fn extract_changes(
     };
     let mut texts: Vec<String> = extracted.iter().map(|f| f.fact.clone()).collect();
     texts.extend(stale.iter().map(|i| stored[*i].fact.clone()));
-    let mut vectors = deps.llm.embed(&texts).await.map_err(|e| e.to_string())?;
+    let mut vectors = embed(deps, model.is_some(), &texts).await?;
     let mut changes = Vec::new();
     if let Some(all) = vectors.as_mut() {
         let fresh = all.split_off(extracted.len().min(all.len()));
@@ -175,7 +182,7 @@ async fn extract_changes(
                     .map(|(_, t, _)| t.clone())
                     .unwrap_or_default();
                 *llm_calls += 1;
-                match judge_merge(deps, &old_text, &fact.fact).await {
+                match judge_merge(deps, member, &old_text, &fact.fact).await {
                     MergeVerdict::Duplicate => FactChange::Bump(id),
                     MergeVerdict::Contradiction => FactChange::Supersede { old: id, new },
                     MergeVerdict::New => FactChange::Add(new),
@@ -201,9 +208,49 @@ async fn extract_changes(
     Ok(resolve_pending_bumps(changes))
 }
 
-async fn judge_merge(deps: &ConsolidationDeps, old: &str, new: &str) -> MergeVerdict {
+/// Embeds texts; `Ok(None)` when there is no embedding model, or when the server does not
+/// have the configured one (then, with one warning per run, facts are matched lexically
+/// for the rest of the run instead of failing every member).
+async fn embed(
+    deps: &ConsolidationDeps,
+    wanted: bool,
+    texts: &[String],
+) -> Result<Option<Vec<Vec<f32>>>, String> {
+    if !wanted {
+        return Ok(None);
+    }
+    match deps.llm.embed(texts).await {
+        Ok(vectors) => Ok(vectors),
+        Err(error) if error.is_model_missing() => {
+            if !deps.embeddings_missing.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    model = deps.llm.embedding_model().unwrap_or_default(),
+                    %error,
+                    "the model server does not have the configured embedding model: matching \
+                     facts by lexical similarity for this run (pull the model, or unset \
+                     llm.embedding_model)"
+                );
+            }
+            Ok(None)
+        }
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+async fn judge_merge(
+    deps: &ConsolidationDeps,
+    member: ServerMember,
+    old: &str,
+    new: &str,
+) -> MergeVerdict {
     let turns = prompts::merge_judgement(old, new);
-    match deps.llm.complete(CompletionRequest::judge(turns)).await {
+    let charge = Charge::server(member.guild.as_server());
+    let request = CompletionRequest::judge(turns);
+    match deps
+        .budget
+        .complete(deps.llm.as_ref(), charge, request)
+        .await
+    {
         Ok(raw) => parse_merge_judgement(&raw).unwrap_or(MergeVerdict::New),
         Err(error) => {
             tracing::debug!(%error, "merge judgement unavailable; keeping both facts");

@@ -17,6 +17,7 @@
 
 mod extraction;
 
+use super::budget::BudgetGate;
 use crate::config::Settings;
 use crate::domain::{FactChange, MessageId, RunStats, ServerMember};
 use crate::ports::LanguageModel;
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 use extraction::prepare_member;
 use futures::StreamExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::Instrument;
 
 /// Members prepared at the same time (their model calls overlap).
@@ -36,6 +38,10 @@ pub struct ConsolidationDeps {
     pub store: Arc<dyn ConsolidationStore>,
     pub llm: Arc<dyn LanguageModel>,
     pub settings: Arc<Settings>,
+    /// Consolidation is charged to each member's server.
+    pub budget: Arc<BudgetGate>,
+    /// Set when the server turned out not to have the embedding model (reset each run).
+    pub embeddings_missing: AtomicBool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,6 +110,7 @@ pub async fn run_once(
         cutoff,
         ..RunReport::default()
     };
+    deps.embeddings_missing.store(false, Ordering::Relaxed);
     if deps.llm.embedding_model().is_none() {
         tracing::info!("no embedding model configured: matching facts by lexical similarity");
     }
