@@ -99,6 +99,18 @@ fn settings(extra: &[(&str, String)]) -> anyhow::Result<Settings> {
             "1000000".into(),
         ),
         ("PERSONABOT__LLM__MAX_RETRIES".into(), "0".into()),
+        // Every mention here must be answered: no queue cap, no age limit, no budget.
+        (
+            "PERSONABOT__OVERLOAD__MAX_PENDING_REPLIES".into(),
+            "1000000".into(),
+        ),
+        (
+            "PERSONABOT__OVERLOAD__MAX_MENTION_AGE_SECS".into(),
+            "86400".into(),
+        ),
+        ("PERSONABOT__BUDGET__GLOBAL_DAILY_TOKENS".into(), "0".into()),
+        ("PERSONABOT__BUDGET__SERVER_DAILY_TOKENS".into(), "0".into()),
+        ("PERSONABOT__BUDGET__MEMBER_DAILY_TOKENS".into(), "0".into()),
     ];
     for (k, v) in extra {
         env.retain(|(key, _)| key != k);
