@@ -110,12 +110,23 @@ pub fn estimate_tokens(text: &str) -> usize {
 }
 
 /// Tokens a chat request costs: every turn's text plus the framing around each turn.
+///
+/// A turn is counted line by line (each line with its newline), so the counts of lines seen
+/// in earlier replies come from the cache: a transcript turn changes with every message, but
+/// almost all of its lines do not. o200k's pre-split keeps words apart from line breaks, so
+/// cutting at a newline can only split a run of whitespace: the sum equals the whole text's
+/// count or exceeds it by a token now and then (blank lines), erring on the safe side.
 pub fn chat_tokens(turns: &[ChatTurn]) -> usize {
     TOKENS_PER_REQUEST
         + turns
             .iter()
-            .map(|t| TOKENS_PER_TURN + count_tokens(&t.content))
+            .map(|t| TOKENS_PER_TURN + text_tokens(&t.content))
             .sum::<usize>()
+}
+
+/// A text's tokens, counted line by line through the cache.
+fn text_tokens(text: &str) -> usize {
+    text.split_inclusive('\n').map(count_tokens).sum()
 }
 
 /// The longest prefix of `items` (best first) whose costs add up to at most `budget`.
@@ -261,6 +272,16 @@ fn truncate_front(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counting_line_by_line_never_undercounts() {
+        let text =
+            "[12:00] Alice: hello there, how are you?\n  and a second line\n\n[12:01] Bob: fine!\n";
+        let whole = count_tokens(text);
+        let by_line = text_tokens(text);
+        assert!(by_line >= whole, "{by_line} < {whole}");
+        assert!(by_line <= whole + 2, "{by_line} vs {whole}");
+    }
+
     use super::*;
     use crate::domain::ids::{ChannelId, UserId};
     use chrono::{TimeZone, Utc};
