@@ -64,10 +64,21 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
                 }
             }
             () = journal.arrived() => {
+                // Wait a moment for more chat to write in the same transaction, but never
+                // make a write (a reply's token spend, an admin edit) wait for that window.
+                let mut job = None;
                 if journal.len() < BATCH_MAX {
-                    tokio::time::sleep(BATCH_WINDOW).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(BATCH_WINDOW) => {}
+                        next = jobs.recv() => job = Some(next),
+                    }
                 }
                 write_journal(&store, &journal).await;
+                match job {
+                    Some(Some(job)) => apply(&store, job).await,
+                    Some(None) => break,
+                    None => {}
+                }
             }
         }
     }
