@@ -203,16 +203,7 @@ async fn relationships_per_server(
             .to_owned();
         exec(manager, &insert).await?;
     }
-    manager
-        .drop_table(Table::drop().table(Alias::new("relationships")).to_owned())
-        .await?;
-    manager
-        .rename_table(
-            Table::rename()
-                .table(Alias::new("relationships_v2"), Alias::new("relationships"))
-                .to_owned(),
-        )
-        .await
+    replace_table(manager, "relationships").await
 }
 
 async fn persona_layers(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
@@ -285,16 +276,7 @@ async fn state_per_server(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
             .to_owned();
         exec(manager, &insert).await?;
     }
-    manager
-        .drop_table(Table::drop().table(Alias::new("global_state")).to_owned())
-        .await?;
-    manager
-        .rename_table(
-            Table::rename()
-                .table(Alias::new("global_state_v2"), Alias::new("global_state"))
-                .to_owned(),
-        )
-        .await
+    replace_table(manager, "global_state").await
 }
 
 async fn memory_switches(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
@@ -335,4 +317,18 @@ enum Messages {
     MessageId,
     AuthorId,
     GuildId,
+}
+
+/// Puts the rebuilt `{table}_v2` in the place of `table` (the copy is done).
+async fn replace_table(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    manager
+        .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+        .await?;
+    manager
+        .rename_table(
+            Table::rename()
+                .table(Alias::new(format!("{table}_v2")), Alias::new(table))
+                .to_owned(),
+        )
+        .await
 }

@@ -171,14 +171,7 @@ impl Actor for ConversationActor {
                 ChannelEvent::Backfilled { incoming } => {
                     state.log(&incoming).await;
                 }
-                ChannelEvent::Proactive { bot, last, kind } => {
-                    // The name comes with the policy (read on the first message here).
-                    let bot = match &state.policy {
-                        Some(policy) => state.speaking_as(bot, policy),
-                        None => bot,
-                    };
-                    state.on_proactive(bot, last, kind);
-                }
+                ChannelEvent::Proactive { bot, last, kind } => state.on_proactive(bot, last, kind),
                 ChannelEvent::Edited {
                     id,
                     content,

@@ -115,6 +115,12 @@ pub async fn speak(
         .persona(last.guild_id)
         .await
         .map_err(|e| e.to_string())?;
+    // It speaks as the persona this server knows, read now like the rest of the persona.
+    let speaker = BotIdentity {
+        id: bot.id,
+        name: persona.name_or(&deps.settings.bot.name).to_owned(),
+    };
+    let bot = &speaker;
     let mood = Mood {
         values: store.mood().await.map_err(|e| e.to_string())?,
     };

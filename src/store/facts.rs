@@ -278,15 +278,7 @@ pub async fn delete_fact<C: ConnectionTrait>(
     member: ServerMember,
     id: i64,
 ) -> StoreResult<()> {
-    let r = memory_facts::Entity::delete_many()
-        .filter(memory_facts::Column::Id.eq(id))
-        .filter(of_member(member))
-        .exec(db)
-        .await?;
-    if r.rows_affected == 0 {
-        return Err(not_found(id));
-    }
-    Ok(())
+    delete_owned(db, id, of_member(member)).await
 }
 
 /// A member deletes one of their own facts, whichever server it was learned in. NotFound if
@@ -296,9 +288,16 @@ pub async fn delete_user_fact<C: ConnectionTrait>(
     user: UserId,
     id: i64,
 ) -> StoreResult<()> {
+    let owner = Condition::all().add(memory_facts::Column::UserId.eq(user.as_i64()));
+    delete_owned(db, id, owner).await
+}
+
+/// Deletes fact `id` if it matches `owner`; NotFound otherwise (another owner's id reads as
+/// unknown).
+async fn delete_owned<C: ConnectionTrait>(db: &C, id: i64, owner: Condition) -> StoreResult<()> {
     let r = memory_facts::Entity::delete_many()
         .filter(memory_facts::Column::Id.eq(id))
-        .filter(memory_facts::Column::UserId.eq(user.as_i64()))
+        .filter(owner)
         .exec(db)
         .await?;
     if r.rows_affected == 0 {

@@ -12,7 +12,6 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::global_state::global_text;
 use super::{Store, StoreError, StoreResult, ts, valid_text};
 use crate::domain::{GuildId, PERSONA_NAME_KEY, Persona, PersonaEntry, PersonaKind, StateScope};
 
@@ -65,14 +64,8 @@ pub async fn persona<C: ConnectionTrait>(db: &C, guild: Option<GuildId>) -> Stor
         Some(g) => (layer_entries(db, Some(g)).await?, server_name(db, g).await?),
         None => (Vec::new(), None),
     };
-    let name = match server_name {
-        Some(name) => Some(name),
-        None => global_text(db, StateScope::BotWide, PERSONA_NAME_KEY)
-            .await?
-            .filter(|n| !n.trim().is_empty()),
-    };
     Ok(Persona {
-        name,
+        name: super::settings::persona_name(db, server_name).await?,
         entries: Persona::layered(base, layer),
     })
 }

@@ -32,16 +32,7 @@ pub async fn channel_policy<C: ConnectionTrait>(
         None => None,
     };
     let guild_enabled = guild_row.as_ref().map(|m| m.bot_enabled);
-    let persona_name = match guild_row.and_then(|m| m.persona_name) {
-        Some(name) => Some(name),
-        None => super::global_state::global_text(
-            db,
-            crate::domain::StateScope::BotWide,
-            crate::domain::PERSONA_NAME_KEY,
-        )
-        .await?
-        .filter(|n| !n.trim().is_empty()),
-    };
+    let persona_name = persona_name(db, guild_row.and_then(|m| m.persona_name)).await?;
     let bot_enabled = ch
         .as_ref()
         .and_then(|c| c.bot_enabled)
@@ -55,6 +46,24 @@ pub async fn channel_policy<C: ConnectionTrait>(
         proactive_enabled: bot_enabled && proactive,
         persona_name,
     })
+}
+
+/// The persona's name where a server's own name (its settings row) is `server_name`: that,
+/// else the base name (bot-wide state), else `None` (the `bot.name` setting applies).
+pub async fn persona_name<C: ConnectionTrait>(
+    db: &C,
+    server_name: Option<String>,
+) -> StoreResult<Option<String>> {
+    if server_name.is_some() {
+        return Ok(server_name);
+    }
+    Ok(super::global_state::global_text(
+        db,
+        crate::domain::StateScope::BotWide,
+        crate::domain::PERSONA_NAME_KEY,
+    )
+    .await?
+    .filter(|n| !n.trim().is_empty()))
 }
 
 /// Changes a server's settings row (created with the defaults if the server has none).

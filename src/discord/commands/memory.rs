@@ -6,7 +6,7 @@
 
 use super::{Context, Error, embed};
 use crate::domain::{GuildId, MemoryFact, ServerMember, UserExport, UserId};
-use serenity::all::{AutocompleteChoice, CreateAttachment, CreateAutocompleteResponse};
+use serenity::all::{CreateAttachment, CreateAutocompleteResponse};
 
 /// What the bot remembers about you
 #[poise::command(
@@ -58,24 +58,7 @@ pub async fn show(ctx: Context<'_>) -> Result<(), Error> {
 }
 
 async fn autocomplete_own_fact(ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
-    if let Some(guild) = ctx.guild_id() {
-        let member = ServerMember::new(GuildId(guild.get()), me(ctx));
-        return super::admin::fact_choices(ctx, member, partial).await;
-    }
-    let needle = partial.trim().to_lowercase();
-    let choices = own_facts(ctx)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|f| {
-            needle.is_empty()
-                || f.id.to_string().starts_with(&needle)
-                || f.fact.to_lowercase().contains(&needle)
-        })
-        .take(25)
-        .map(|f| AutocompleteChoice::new(super::clip(&format!("#{} {}", f.id, f.fact), 100), f.id))
-        .collect();
-    CreateAutocompleteResponse::new().set_choices(choices)
+    super::admin::fact_choices(&own_facts(ctx).await.unwrap_or_default(), partial)
 }
 
 /// Make the bot forget one fact about you

@@ -68,28 +68,19 @@ fn member_option(options: &[CommandDataOption]) -> Option<UserId> {
     })
 }
 
-/// Fact choices for the member, filtered by what was typed.
-pub async fn fact_choices(
-    ctx: Context<'_>,
-    member: ServerMember,
-    partial: &str,
-) -> CreateAutocompleteResponse {
-    let choices = match ctx.data().store.facts_of_member(member, false).await {
-        Ok(facts) => {
-            let needle = partial.trim().to_lowercase();
-            facts
-                .iter()
-                .filter(|f| {
-                    needle.is_empty()
-                        || f.id.to_string().starts_with(&needle)
-                        || f.fact.to_lowercase().contains(&needle)
-                })
-                .take(MAX_CHOICES)
-                .map(|f| AutocompleteChoice::new(clip(&format!("#{} {}", f.id, f.fact), 100), f.id))
-                .collect()
-        }
-        Err(_) => Vec::new(),
-    };
+/// Autocomplete choices among `facts`, filtered by what was typed.
+pub fn fact_choices(facts: &[MemoryFact], partial: &str) -> CreateAutocompleteResponse {
+    let needle = partial.trim().to_lowercase();
+    let choices = facts
+        .iter()
+        .filter(|f| {
+            needle.is_empty()
+                || f.id.to_string().starts_with(&needle)
+                || f.fact.to_lowercase().contains(&needle)
+        })
+        .take(MAX_CHOICES)
+        .map(|f| AutocompleteChoice::new(clip(&format!("#{} {}", f.id, f.fact), 100), f.id))
+        .collect();
     CreateAutocompleteResponse::new().set_choices(choices)
 }
 
@@ -99,7 +90,14 @@ async fn autocomplete_member_fact(ctx: Context<'_>, partial: &str) -> CreateAuto
         .and_then(|i| member_option(&i.data.options));
     match (member, ctx.guild_id()) {
         (Some(user), Some(guild)) if checks::is_admin(ctx) => {
-            fact_choices(ctx, ServerMember::new(GuildId(guild.get()), user), partial).await
+            let member = ServerMember::new(GuildId(guild.get()), user);
+            let facts = ctx
+                .data()
+                .store
+                .facts_of_member(member, false)
+                .await
+                .unwrap_or_default();
+            fact_choices(&facts, partial)
         }
         _ => CreateAutocompleteResponse::new(),
     }
