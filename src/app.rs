@@ -166,9 +166,6 @@ impl App {
     /// stubs and delivers events straight to `App::router`).
     pub async fn start_with_ports(settings: Settings, ports: Ports) -> anyhow::Result<App> {
         let settings = Arc::new(settings);
-        // Builds the tokenizer (about 0.1 s in release, 1 s in debug) off the async workers,
-        // so the first reply after start does not stall a runtime thread building it.
-        tokio::task::spawn_blocking(|| crate::domain::budget::count_tokens("warm up"));
         let database = open_store(&settings).await?;
         let Ports {
             llm,

@@ -43,6 +43,7 @@ pub mod relationship;
 pub mod speech;
 pub mod spend;
 pub mod split;
+pub mod token_count;
 pub mod trigger;
 
 pub use chat_turn::{ChatRole, ChatTurn};
