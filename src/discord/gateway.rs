@@ -76,6 +76,7 @@ impl ChatGateway for DiscordGateway {
         if let Ok(mut shards) = self.shards.lock() {
             *shards = Some(client.shard_manager.clone());
         }
+        super::shard_watch::spawn(&client.shard_manager);
         match client.start().await {
             Ok(()) => ConnectionEnd::Dropped("no reason given".into()),
             Err(error) => match needs_operator(&error) {
