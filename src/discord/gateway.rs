@@ -76,8 +76,10 @@ impl ChatGateway for DiscordGateway {
         if let Ok(mut shards) = self.shards.lock() {
             *shards = Some(client.shard_manager.clone());
         }
-        super::shard_watch::spawn(&client.shard_manager);
-        match client.start().await {
+        super::shard_watch::spawn(&client.shard_manager, self.events.vitals.clone());
+        let ended = client.start().await;
+        self.events.vitals.gateway_lost();
+        match ended {
             Ok(()) => ConnectionEnd::Dropped("no reason given".into()),
             Err(error) => match needs_operator(&error) {
                 Some(why) => ConnectionEnd::Refused(format!("{why} ({error})")),

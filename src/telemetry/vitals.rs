@@ -15,8 +15,8 @@ pub struct Vitals {
     epoch: Instant,
     /// Whether this process runs a gateway at all.
     gateway: AtomicBool,
-    /// Shard id -> connected. A std Mutex: held only to set or copy a few entries.
-    shards: Mutex<BTreeMap<u32, bool>>,
+    /// Shard id -> its last known stage. A std Mutex: held only to set or copy a few entries.
+    shards: Mutex<BTreeMap<u32, &'static str>>,
     /// Milliseconds after `epoch`, plus one (0: never).
     model_answered: AtomicU64,
     model_failed: AtomicU64,
@@ -40,13 +40,28 @@ impl Vitals {
         self.gateway.store(true, Ordering::Relaxed);
     }
 
-    /// A shard entered `stage` (serenity's stage, lower-case: `connected`, `resuming`, ...).
+    /// A shard is in `stage` (serenity's stage, lower-case: `connected`, `resuming`, ...),
+    /// as an event told or a poll found; only a change is counted.
     pub fn shard_stage(&self, shard: u32, stage: &'static str) {
-        let connected = stage == "connected";
-        if let Ok(mut shards) = self.shards.lock() {
-            shards.insert(shard, connected);
+        let before = match self.shards.lock() {
+            Ok(mut shards) => shards.insert(shard, stage),
+            Err(_) => return,
+        };
+        if before != Some(stage) {
+            metrics::shard_stage(shard, stage, stage == "connected");
         }
-        metrics::shard_stage(shard, stage, connected);
+    }
+
+    /// The whole connection ended (the client stopped): every shard is down until it is
+    /// connected again.
+    pub fn gateway_lost(&self) {
+        let shards: Vec<u32> = match self.shards.lock() {
+            Ok(shards) => shards.keys().copied().collect(),
+            Err(_) => return,
+        };
+        for shard in shards {
+            self.shard_stage(shard, "disconnected");
+        }
     }
 
     /// The model server answered (any answer shows it is up).
@@ -73,7 +88,7 @@ impl Vitals {
         let shards = self.gateway.load(Ordering::Relaxed).then(|| {
             self.shards
                 .lock()
-                .map(|s| s.iter().map(|(id, up)| (*id, *up)).collect())
+                .map(|s| s.iter().map(|(id, st)| (*id, *st == "connected")).collect())
                 .unwrap_or_default()
         });
         HealthInputs {

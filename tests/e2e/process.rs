@@ -18,6 +18,7 @@ fn bot_command(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str) -> Comm
         .env("PERSONABOT__LLM__BASE_URL", openai.base_url())
         .env("PERSONABOT__LLM__API_KEY", "sk-fake")
         .env("PERSONABOT__DATABASE__URL", db_url)
+        .env("PERSONABOT__OPS__LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         // No settings.yaml or .env from the working directory.
         .current_dir(std::env::temp_dir())
