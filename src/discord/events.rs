@@ -89,10 +89,15 @@ impl EventHandler for GatewayEvents {
             channel = msg.channel_id.get(),
             message = msg.id.get(),
         );
-        self.router
-            .deliver(ChannelEvent::Message { bot, incoming })
-            .instrument(span)
-            .await;
+        let author = incoming.message.author_id;
+        async move {
+            tracing::debug!(%author, "message received");
+            self.router
+                .deliver(ChannelEvent::Message { bot, incoming })
+                .await;
+        }
+        .instrument(span)
+        .await;
     }
 
     async fn message_update(
