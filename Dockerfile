@@ -16,7 +16,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && cp target/release/personabot /usr/local/bin/personabot
 
 FROM debian:bookworm-slim
-# TLS to Discord and the model server verifies against the system's CA certificates.
+# TLS to Discord and the model server verifies against the system's CA certificates; they
+# should follow the distribution's updates, so their version is not pinned.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
@@ -24,7 +26,7 @@ RUN apt-get update \
  && mkdir -p /data \
  && chown personabot:personabot /data
 COPY --from=build /usr/local/bin/personabot /usr/local/bin/personabot
-USER personabot
+USER 10001:10001
 # The working directory is the data volume: an optional settings.yaml or .env there is read.
 WORKDIR /data
 ENV PERSONABOT__DATABASE__URL="sqlite:///data/personabot.sqlite?mode=rwc" \
