@@ -146,6 +146,25 @@ async fn metrics_move_and_readiness_follows_gateway_and_model(backend: Backend) 
         assert!(after.contains(help), "{help} missing");
     }
 
+    // A consolidation run is timed and counted by outcome.
+    let runs = |body: &str| {
+        sample(
+            body,
+            "personabot_consolidation_runs_total",
+            &[("outcome", "finished")],
+        )
+    };
+    let before = runs(&get(addr, "/metrics").await.1);
+    bot.app
+        .consolidator
+        .run_now(WAIT)
+        .await
+        .expect("the consolidator answers")
+        .expect("consolidation ran");
+    let (_, metrics) = get(addr, "/metrics").await;
+    assert!(runs(&metrics) > before, "consolidation counted");
+    assert!(sample(&metrics, "personabot_consolidation_seconds_count", &[]) >= 1.0);
+
     // The gateway drops and the session stays down: unready; RESUME: ready again.
     bot.discord.hold_resumes();
     bot.discord.drop_connection().await;
