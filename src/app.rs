@@ -53,8 +53,9 @@ pub struct App {
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
-    /// `/metrics`, `/healthz`, `/readyz` (`ops.listen`), when the bot is connected.
-    ops: Option<crate::ops::OpsServer>,
+    /// The state of `/metrics`, `/healthz`, `/readyz` and their server (`ops.listen`),
+    /// when the bot is connected.
+    ops: Option<crate::ops::Ops>,
 }
 
 /// What the bot talks to: the model, the chat platform's REST side, and (optionally) the
@@ -183,11 +184,9 @@ impl App {
             connect,
         } = ports;
         let vitals = Arc::new(Vitals::default());
-        if connect.is_some() {
+        let connected = connect.is_some();
+        if connected {
             vitals.expect_gateway();
-        }
-        let serve_ops = connect.is_some() && settings.ops.listen_addr().is_some();
-        if serve_ops {
             // Before any actor records anything.
             crate::telemetry::metrics::install();
         }
@@ -308,7 +307,7 @@ impl App {
         if let Err(error) = ensure_today(&daily, chrono::Utc::now()).await {
             tracing::warn!(%error, "could not start the day's mood and status");
         }
-        let ops = match serve_ops {
+        let ops = match connected {
             true => start_ops(&settings, vitals, &database, llm).await,
             false => None,
         };
@@ -329,9 +328,14 @@ impl App {
         })
     }
 
-    /// Where the ops server listens (`None`: not running).
+    /// Where the ops server listens (`None`: not listening).
     pub fn ops_addr(&self) -> Option<std::net::SocketAddr> {
-        self.ops.as_ref().map(|ops| ops.addr)
+        self.ops.as_ref().and_then(|ops| ops.addr)
+    }
+
+    /// What `ops::router` serves, for mounting it on another server (`None`: offline).
+    pub fn ops_state(&self) -> Option<Arc<crate::ops::OpsState>> {
+        self.ops.as_ref().map(|ops| ops.state.clone())
     }
 
     /// Waits until the gateway session is READY.
@@ -380,19 +384,19 @@ impl App {
     }
 }
 
-/// The ops server over this app's vitals, database and model.
+/// The ops routes over this app's vitals, database and model.
 async fn start_ops(
     settings: &Settings,
     vitals: Arc<Vitals>,
     database: &Store,
     model: Arc<dyn LanguageModel>,
-) -> Option<crate::ops::OpsServer> {
+) -> Option<crate::ops::Ops> {
     let database = database.clone();
     let ping: crate::ops::DatabasePing = Arc::new(move || {
         let database = database.clone();
         Box::pin(async move { database.ping_reader().await.is_ok() })
     });
-    crate::ops::start(&settings.ops, vitals, ping, model).await
+    Some(crate::ops::start(&settings.ops, vitals, ping, model).await)
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).

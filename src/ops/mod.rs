@@ -9,11 +9,15 @@
 //!   answer kept in between), and never calls the model; the model is probed in the
 //!   background only while nothing else has talked to it for half the window.
 //!
-//! `router` is public so the web console can mount these routes on its own server too.
+//! `router` is public so the web console can mount these routes on its own server too
+//! (`App::ops_state` gives it the state, also when `ops.listen` is off). `server` runs
+//! them: the background watch (model probe, metrics upkeep) and the optional listener.
+
+mod server;
+pub use server::{Ops, start};
 
 use crate::config::OpsSettings;
 use crate::domain::health::readiness;
-use crate::ports::LanguageModel;
 use crate::telemetry::metrics;
 use crate::telemetry::vitals::Vitals;
 use axum::Router;
@@ -23,7 +27,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use futures::future::BoxFuture;
 use metrics_exporter_prometheus::PrometheusHandle;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,8 +35,6 @@ pub type DatabasePing = Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
 
 /// How long one database ping may take before it counts as failed.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often histograms are folded in even if nobody scrapes.
-const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// What the routes read.
 pub struct OpsState {
@@ -119,97 +120,4 @@ async fn ready(State(state): State<Arc<OpsState>>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, verdict.report())
-}
-
-/// Starts the ops server if `settings` ask for one: installs the metrics recorder first,
-/// so everything the actors record from their start is kept. A port already taken is
-/// logged, not fatal: the bot itself works without its ops server.
-pub async fn start(
-    settings: &OpsSettings,
-    vitals: Arc<Vitals>,
-    database: DatabasePing,
-    model: Arc<dyn LanguageModel>,
-) -> Option<OpsServer> {
-    let listen = settings.listen_addr()?;
-    let state = OpsState::new(settings, vitals, metrics::install(), database);
-    match OpsServer::start(listen, Arc::new(state), model).await {
-        Ok(server) => Some(server),
-        Err(error) => {
-            tracing::error!(%error, listen, "could not start the ops server (ops.listen); running without /metrics and /readyz");
-            None
-        }
-    }
-}
-
-/// The running server; dropping it leaves the server running, `stop` ends it.
-pub struct OpsServer {
-    pub addr: SocketAddr,
-    stop: tokio::sync::watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl OpsServer {
-    /// Binds `listen` and serves `router(state)`, with the model probe and the metrics
-    /// upkeep beside it.
-    pub async fn start(
-        listen: &str,
-        state: Arc<OpsState>,
-        model: Arc<dyn LanguageModel>,
-    ) -> std::io::Result<OpsServer> {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut until_stopped = stopped.clone();
-        let app = router(state.clone());
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = until_stopped.wait_for(|s| *s).await;
-            };
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(%error, "the ops server stopped");
-            }
-        });
-        let background = tokio::spawn(background(state, model, stopped));
-        tracing::info!(%addr, "ops server listening (/metrics, /healthz, /readyz)");
-        Ok(OpsServer {
-            addr,
-            stop,
-            tasks: vec![server, background],
-        })
-    }
-
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-    }
-}
-
-/// Probes the model when it has been quiet for half the readiness window (so `/readyz`
-/// never calls it), and folds histogram samples in for the next scrape.
-async fn background(
-    state: Arc<OpsState>,
-    model: Arc<dyn LanguageModel>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
-    let quiet = state.model_window / 2;
-    let mut tick = tokio::time::interval(UPKEEP_EVERY.min(quiet.max(Duration::from_secs(1))));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stopped.wait_for(|s| *s) => return,
-        }
-        if state.vitals.model_silent_for().is_none_or(|d| d >= quiet)
-            && let Err(error) = model.probe().await
-        {
-            tracing::debug!(%error, "the model server did not answer its probe");
-        }
-        if let Some(handle) = &state.metrics {
-            handle.run_upkeep();
-        }
-    }
 }

@@ -8,7 +8,7 @@
 
 use crate::common::db::Backend;
 use crate::e2e_both;
-use crate::support::{TestBot, WAIT, eventually, spawn_bot_on, wait_for_posts};
+use crate::support::{TestBot, WAIT, eventually, spawn_bot_on, spawn_bot_with, wait_for_posts};
 use fakes::{DiscordOptions, Reply, ids};
 use std::net::SocketAddr;
 
@@ -38,9 +38,13 @@ pub fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 async fn wait_ready(addr: SocketAddr, want: bool) -> String {
-    let what = if want { "/readyz 200" } else { "/readyz 503" };
-    eventually(what, || async {
-        let (status, body) = get(addr, "/readyz").await;
+    wait_ready_at(addr, "/readyz", want).await
+}
+
+async fn wait_ready_at(addr: SocketAddr, path: &str, want: bool) -> String {
+    let what = format!("{path} {}", if want { 200 } else { 503 });
+    eventually(&what, || async {
+        let (status, body) = get(addr, path).await;
         ((status == 200) == want).then_some(body)
     })
     .await
@@ -213,3 +217,26 @@ async fn metrics_move_and_readiness_follows_gateway_and_model(backend: Backend) 
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(metrics_move_and_readiness_follows_gateway_and_model);
+
+/// With `ops.listen` off there is no ops listener, and the routes can still be mounted on
+/// another server (as the web console does) over the app's state.
+async fn ops_routes_mount_on_another_server(backend: Backend) {
+    let bot = spawn_bot_with(backend, &[("PERSONABOT__OPS__LISTEN", "")]).await;
+    assert_eq!(bot.app.ops_addr(), None, "no listener of its own");
+    let state = bot.app.ops_state().expect("a connected app has ops state");
+    let app = axum::Router::new().nest("/ops", personabot::ops::router(state));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("bound");
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    assert_eq!(get(addr, "/ops/healthz").await.0, 200);
+    let ready = wait_ready_at(addr, "/ops/readyz", true).await;
+    assert!(ready.contains("gateway ok"), "{ready}");
+    let (status, metrics) = get(addr, "/ops/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("# TYPE personabot_"), "{metrics}");
+    server.abort();
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(ops_routes_mount_on_another_server);
