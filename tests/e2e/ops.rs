@@ -12,13 +12,32 @@ use crate::support::{TestBot, WAIT, eventually, spawn_bot_on, spawn_bot_with, wa
 use fakes::{DiscordOptions, Reply, ids};
 use std::net::SocketAddr;
 
-/// `GET path` on the ops server: status and body.
-pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let response = reqwest::get(format!("http://{addr}{path}"))
-        .await
-        .expect("the ops server answers");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("a text body"))
+/// An HTTP client of one test's ops server (one per test: a client's pooled connections
+/// belong to the runtime that made them, and each test has its own).
+pub struct OpsClient {
+    client: reqwest::Client,
+    addr: SocketAddr,
+}
+
+impl OpsClient {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            addr,
+        }
+    }
+
+    /// `GET path`: status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("http://{}{path}", self.addr))
+            .send()
+            .await
+            .expect("the ops server answers");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a text body"))
+    }
 }
 
 /// The sum of the samples of `name` whose labels include every `labels` pair.
@@ -37,14 +56,14 @@ pub fn sample(body: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-async fn wait_ready(addr: SocketAddr, want: bool) -> String {
-    wait_ready_at(addr, "/readyz", want).await
+async fn wait_ready(ops: &OpsClient, want: bool) -> String {
+    wait_ready_at(ops, "/readyz", want).await
 }
 
-async fn wait_ready_at(addr: SocketAddr, path: &str, want: bool) -> String {
+async fn wait_ready_at(ops: &OpsClient, path: &str, want: bool) -> String {
     let what = format!("{path} {}", if want { 200 } else { 503 });
     eventually(&what, || async {
-        let (status, body) = get(addr, path).await;
+        let (status, body) = ops.get(path).await;
         ((status == 200) == want).then_some(body)
     })
     .await
@@ -71,16 +90,16 @@ async fn metrics_move_and_readiness_follows_gateway_and_model(backend: Backend) 
         ..DiscordOptions::default()
     };
     let bot = spawn_bot_on(backend, options, &[]).await;
-    let addr = bot.app.ops_addr().expect("the ops server runs");
-    assert_eq!(get(addr, "/healthz").await, (200, "ok\n".to_owned()));
-    let ready = wait_ready(addr, true).await;
+    let ops = OpsClient::new(bot.app.ops_addr().expect("the ops server runs"));
+    assert_eq!(ops.get("/healthz").await, (200, "ok\n".to_owned()));
+    let ready = wait_ready(&ops, true).await;
     assert!(ready.starts_with("ready\n"), "{ready}");
     for check in ["gateway ok", "database ok", "model ok"] {
         assert!(ready.contains(check), "{ready}");
     }
 
     // Counters move with a mention answered in each server.
-    let (status, before) = get(addr, "/metrics").await;
+    let (status, before) = ops.get("/metrics").await;
     assert_eq!(status, 200);
     mention_in_both_servers(&bot, 1).await;
     let moved = |name: &'static str, labels: &'static [(&'static str, &'static str)]| {
@@ -133,7 +152,7 @@ async fn metrics_move_and_readiness_follows_gateway_and_model(backend: Backend) 
         ),
     ];
     let after = eventually("every counter to move", || async {
-        let (_, after) = get(addr, "/metrics").await;
+        let (_, after) = ops.get("/metrics").await;
         checks
             .iter()
             .all(|(_, moved)| moved(&after))
@@ -150,6 +169,18 @@ async fn metrics_move_and_readiness_follows_gateway_and_model(backend: Backend) 
         assert!(after.contains(help), "{help} missing");
     }
 
+    // Cheap to ask: figures for the report (loopback HTTP included).
+    for path in ["/readyz", "/metrics"] {
+        let started = std::time::Instant::now();
+        for _ in 0..50 {
+            assert!(ops.get(path).await.0 < 600);
+        }
+        println!(
+            "ops: GET {path} takes {:?} on average",
+            started.elapsed() / 50
+        );
+    }
+
     // A consolidation run is timed and counted by outcome.
     let runs = |body: &str| {
         sample(
@@ -158,32 +189,32 @@ async fn metrics_move_and_readiness_follows_gateway_and_model(backend: Backend) 
             &[("outcome", "finished")],
         )
     };
-    let before = runs(&get(addr, "/metrics").await.1);
+    let before = runs(&ops.get("/metrics").await.1);
     bot.app
         .consolidator
         .run_now(WAIT)
         .await
         .expect("the consolidator answers")
         .expect("consolidation ran");
-    let (_, metrics) = get(addr, "/metrics").await;
+    let (_, metrics) = ops.get("/metrics").await;
     assert!(runs(&metrics) > before, "consolidation counted");
     assert!(sample(&metrics, "personabot_consolidation_seconds_count", &[]) >= 1.0);
 
     // The gateway drops and the session stays down: unready; RESUME: ready again.
     bot.discord.hold_resumes();
     bot.discord.drop_connection().await;
-    let down = wait_ready(addr, false).await;
+    let down = wait_ready(&ops, false).await;
     assert!(down.contains("gateway FAIL"), "{down}");
     assert!(down.contains("database ok"), "{down}");
-    assert_eq!(get(addr, "/healthz").await.0, 200, "alive while unready");
+    assert_eq!(ops.get("/healthz").await.0, 200, "alive while unready");
     bot.discord.release_resumes();
     bot.discord
         .wait_for_resumed(1, WAIT)
         .await
         .expect("the bot RESUMEd");
-    let back = wait_ready(addr, true).await;
+    let back = wait_ready(&ops, true).await;
     assert!(back.contains("gateway ok"), "{back}");
-    let (_, metrics) = get(addr, "/metrics").await;
+    let (_, metrics) = ops.get("/metrics").await;
     assert!(
         sample(
             &metrics,
@@ -203,10 +234,10 @@ async fn metrics_move_and_readiness_follows_gateway_and_model(backend: Backend) 
             &format!("<@{}> still there?", ids::BOT),
         )
         .await;
-    let failing = wait_ready(addr, false).await;
+    let failing = wait_ready(&ops, false).await;
     assert!(failing.contains("model FAIL"), "{failing}");
     assert!(failing.contains("gateway ok"), "{failing}");
-    let (_, metrics) = get(addr, "/metrics").await;
+    let (_, metrics) = ops.get("/metrics").await;
     assert!(
         sample(
             &metrics,
@@ -228,12 +259,12 @@ async fn ops_routes_mount_on_another_server(backend: Backend) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = listener.local_addr().expect("bound");
+    let ops = OpsClient::new(listener.local_addr().expect("bound"));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    assert_eq!(get(addr, "/ops/healthz").await.0, 200);
-    let ready = wait_ready_at(addr, "/ops/readyz", true).await;
+    assert_eq!(ops.get("/ops/healthz").await.0, 200);
+    let ready = wait_ready_at(&ops, "/ops/readyz", true).await;
     assert!(ready.contains("gateway ok"), "{ready}");
-    let (status, metrics) = get(addr, "/ops/metrics").await;
+    let (status, metrics) = ops.get("/ops/metrics").await;
     assert_eq!(status, 200);
     assert!(metrics.contains("# TYPE personabot_"), "{metrics}");
     server.abort();
