@@ -200,6 +200,26 @@ async fn metrics_move_and_readiness_follows_gateway_and_model(backend: Backend) 
     assert!(runs(&metrics) > before, "consolidation counted");
     assert!(sample(&metrics, "personabot_consolidation_seconds_count", &[]) >= 1.0);
 
+    // An actor that dies is restarted by the supervisor, and counted.
+    let restarts = |body: &str| {
+        sample(
+            body,
+            "personabot_actor_restarts_total",
+            &[("actor", "store")],
+        )
+    };
+    let before = restarts(&ops.get("/metrics").await.1);
+    bot.app
+        .store
+        .slot()
+        .get()
+        .expect("the store actor runs")
+        .kill();
+    eventually("the store actor's restart counted", || async {
+        (restarts(&ops.get("/metrics").await.1) > before).then_some(())
+    })
+    .await;
+
     // The gateway drops and the session stays down: unready; RESUME: ready again.
     bot.discord.hold_resumes();
     bot.discord.drop_connection().await;
