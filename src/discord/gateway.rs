@@ -77,6 +77,8 @@ impl ChatGateway for DiscordGateway {
             *shards = Some(client.shard_manager.clone());
         }
         super::shard_watch::spawn(&client.shard_manager, self.events.vitals.clone());
+        // `start` runs shard 0 of 1.
+        self.events.vitals.expect_shards([0]);
         let ended = client.start().await;
         self.events.vitals.gateway_lost();
         match ended {

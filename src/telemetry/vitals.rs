@@ -52,6 +52,16 @@ impl Vitals {
         }
     }
 
+    /// The shards this process is about to run: readiness waits for each of them (one
+    /// that has not reported yet counts as not connected).
+    pub fn expect_shards(&self, shards: impl IntoIterator<Item = u32>) {
+        if let Ok(mut known) = self.shards.lock() {
+            for shard in shards {
+                known.entry(shard).or_insert("connecting");
+            }
+        }
+    }
+
     /// The whole connection ended (the client stopped): every shard is down until it is
     /// connected again.
     pub fn gateway_lost(&self) {
@@ -131,6 +141,11 @@ mod tests {
         assert_eq!(vitals.inputs(Some(true), minute).shards, None);
         vitals.expect_gateway();
         assert_eq!(vitals.inputs(Some(true), minute).shards, Some(vec![]));
+        vitals.expect_shards([0, 1]);
+        assert_eq!(
+            vitals.inputs(Some(true), minute).shards,
+            Some(vec![(0, false), (1, false)])
+        );
         vitals.shard_stage(0, "connected");
         vitals.shard_stage(1, "resuming");
         assert_eq!(
