@@ -308,7 +308,7 @@ impl App {
             tracing::warn!(%error, "could not start the day's mood and status");
         }
         let ops = match connected {
-            true => start_ops(&settings, vitals, &database, llm).await,
+            true => Some(start_ops(&settings, vitals, &database, llm).await),
             false => None,
         };
         Ok(App {
@@ -390,13 +390,13 @@ async fn start_ops(
     vitals: Arc<Vitals>,
     database: &Store,
     model: Arc<dyn LanguageModel>,
-) -> Option<crate::ops::Ops> {
+) -> crate::ops::Ops {
     let database = database.clone();
     let ping: crate::ops::DatabasePing = Arc::new(move || {
         let database = database.clone();
         Box::pin(async move { database.ping_reader().await.is_ok() })
     });
-    Some(crate::ops::start(&settings.ops, vitals, ping, model).await)
+    crate::ops::start(&settings.ops, vitals, ping, model).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).

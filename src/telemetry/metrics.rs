@@ -260,7 +260,7 @@ pub fn channel_actors(alive: usize) {
     gauge!(CHANNEL_ACTORS).set(alive as f64);
 }
 
-/// A consolidation run ended: `outcome` is `finished`, `failed` or `skipped`.
+/// A consolidation run ended: `outcome` is `finished` or `failed`.
 pub fn consolidation_ran(took: Duration, outcome: &'static str) {
     histogram!(CONSOLIDATION_SECONDS).record(took.as_secs_f64());
     counter!(CONSOLIDATION_RUNS, "outcome" => outcome).increment(1);
