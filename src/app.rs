@@ -24,6 +24,7 @@ use crate::steps::daily::{DailyDeps, ensure_today};
 use crate::steps::proactive::ProactiveDeps;
 use crate::steps::speaking::SpeakingDeps;
 use crate::store::{Store, StoreOptions};
+use crate::telemetry::vitals::Vitals;
 use anyhow::Context as _;
 use ractor::Actor;
 use std::sync::{Arc, RwLock};
@@ -52,6 +53,9 @@ pub struct App {
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
+    /// The state of `/metrics`, `/healthz`, `/readyz` and their server (`ops.listen`),
+    /// when the bot is connected.
+    ops: Option<crate::ops::Ops>,
 }
 
 /// What the bot talks to: the model, the chat platform's REST side, and (optionally) the
@@ -81,6 +85,8 @@ pub struct Wiring {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// Moderation cases the store could not write yet (written by the ban lifter).
     pub unrecorded: UnrecordedCases,
+    /// Where the connection reports its shards' state (readiness, metrics).
+    pub vitals: Arc<Vitals>,
 }
 
 /// Opens (creating and migrating if needed) the configured database.
@@ -135,6 +141,7 @@ impl App {
                     chat: chat.clone(),
                     bot: wiring.bot.clone(),
                     ready: wiring.ready.clone(),
+                    vitals: wiring.vitals.clone(),
                 };
                 let commands = CommandDeps {
                     store: wiring.store.clone(),
@@ -173,8 +180,17 @@ impl App {
             bans,
             connect,
         } = ports;
+        let vitals = Arc::new(Vitals::default());
+        let connected = connect.is_some();
+        if connected {
+            vitals.expect_gateway();
+            // Before any actor records anything.
+            crate::telemetry::metrics::install();
+        }
         // One circuit breaker in front of every model use (replies, judgements,
-        // consolidation, status line, proactive posts).
+        // consolidation, status line, proactive posts); behind it, every call really made
+        // is counted and timed, and stamps the vitals readiness reads.
+        let llm = crate::llm::observed(llm, vitals.clone());
         let llm: Arc<dyn LanguageModel> = crate::llm::guarded(llm, &settings.overload);
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
         let journal = Arc::new(Journal::default());
@@ -243,6 +259,7 @@ impl App {
             ready: ready_tx,
             started_at: chrono::Utc::now(),
             unrecorded,
+            vitals: vitals.clone(),
         };
         let gateway = connect.map(|connect| GatewayArgs {
             connection: connect(&wiring),
@@ -287,6 +304,10 @@ impl App {
         if let Err(error) = ensure_today(&daily, chrono::Utc::now()).await {
             tracing::warn!(%error, "could not start the day's mood and status");
         }
+        let ops = match connected {
+            true => Some(start_ops(&settings, vitals, &database, llm).await),
+            false => None,
+        };
         Ok(App {
             supervisor: SupervisorHandle::new(Slot::new(&instance, ActorName::Root)),
             consolidator: PeriodicHandle::new(Slot::new(&instance, ActorName::Consolidator)),
@@ -300,7 +321,18 @@ impl App {
             ready,
             fatal,
             join,
+            ops,
         })
+    }
+
+    /// Where the ops server listens (`None`: not listening).
+    pub fn ops_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ops.as_ref().and_then(|ops| ops.addr)
+    }
+
+    /// What `ops::router` serves, for mounting it on another server (`None`: offline).
+    pub fn ops_state(&self) -> Option<Arc<crate::ops::OpsState>> {
+        self.ops.as_ref().map(|ops| ops.state.clone())
     }
 
     /// Waits until the gateway session is READY.
@@ -323,6 +355,9 @@ impl App {
         if let Err(error) = self.database.close().await {
             tracing::warn!(%error, "database did not close cleanly");
         }
+        if let Some(ops) = self.ops {
+            ops.stop().await;
+        }
         Ok(())
     }
 
@@ -344,6 +379,21 @@ impl App {
             None => Ok(()),
         }
     }
+}
+
+/// The ops routes over this app's vitals, database and model.
+async fn start_ops(
+    settings: &Settings,
+    vitals: Arc<Vitals>,
+    database: &Store,
+    model: Arc<dyn LanguageModel>,
+) -> crate::ops::Ops {
+    let database = database.clone();
+    let ping: crate::ops::DatabasePing = Arc::new(move || {
+        let database = database.clone();
+        Box::pin(async move { database.ping_reader().await.is_ok() })
+    });
+    crate::ops::start(&settings.ops, vitals, ping, model).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
