@@ -26,7 +26,7 @@ const MENTIONS_BEFORE: usize = 30;
 const MENTIONS_AFTER: usize = 60;
 const STEADY_RATE: u64 = 200;
 const STEADY_SECS: u64 = 10;
-const FLOOD: u64 = 200_000;
+const FLOOD: u64 = 100_000;
 const WIDE_CHANNELS: u64 = 10_000;
 const WIDE_FIRST_CHANNEL: u64 = 7_000_000;
 /// Ticks per second of `/proc/<pid>/stat` CPU times (`getconf CLK_TCK`; 100 on Linux).
@@ -81,6 +81,28 @@ impl Reading {
             self.file_kb as f64 / 1024.0
         )
     }
+}
+
+/// Resident kB per mapped file (and `[heap]`, `[anon]` for the rest), largest first: where
+/// the idle RSS lives.
+fn mappings(pid: u32) -> Vec<(String, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if first.contains('-') && first.chars().next().is_some_and(|c| c.is_ascii_hexdigit()) {
+            let name = fields.nth(4).unwrap_or("[anon]");
+            current = name.rsplit('/').next().unwrap_or(name).to_owned();
+        } else if first == "Rss:" {
+            let kb: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *by_name.entry(current.clone()).or_default() += kb;
+        }
+    }
+    let mut list: Vec<_> = by_name.into_iter().filter(|(_, kb)| *kb > 0).collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1));
+    list
 }
 
 fn percentiles(times: &mut [StdDuration]) -> String {
@@ -173,6 +195,29 @@ async fn reply_posted(feed: &mut broadcast::Receiver<RecordedRequest>, id: &str)
     }
 }
 
+/// MESSAGE_CREATE payloads built ahead (and stored in the fake's history), so the timed
+/// part only sends frames: the fake's payload building would otherwise be the bottleneck.
+fn prepared(discord: &FakeDiscord, n: u64, text: &str) -> Vec<serde_json::Value> {
+    discord.with_world(|world| {
+        (0..n)
+            .map(|i| {
+                let (channel, author) = chatter(i);
+                let id = world.next_id();
+                let message =
+                    fakes::payloads::message(world, id, channel, author, &format!("{text} {i}"));
+                world.store_message(channel, message.clone());
+                message
+            })
+            .collect()
+    })
+}
+
+async fn send_all(discord: &FakeDiscord, messages: Vec<serde_json::Value>) {
+    for message in messages {
+        discord.dispatch("MESSAGE_CREATE", message).await;
+    }
+}
+
 /// Chatter from the members of both servers over the three shared channels.
 fn chatter(i: u64) -> (u64, u64) {
     const CHANNELS: [u64; 3] = [ids::GENERAL, ids::RANDOM, ids::OTHER_GENERAL];
@@ -187,19 +232,22 @@ fn chatter(i: u64) -> (u64, u64) {
 }
 
 async fn start_bot(dir: &std::path::Path) -> anyhow::Result<(Bot, StdDuration)> {
-    let mut world = World::default();
-    for i in 0..WIDE_CHANNELS {
-        world
-            .channels
-            .push(Channel::text(WIDE_FIRST_CHANNEL + i, format!("wide-{i}")));
-    }
-    let discord = FakeDiscord::start(world).await;
+    let discord = FakeDiscord::start(World::default()).await;
     let openai = FakeOpenAi::start().await;
     let path = dir.join("bot.sqlite");
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_personabot"))
-        .env_clear()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_personabot"));
+    command.env_clear();
+    // Allocator experiments pass through: LD_PRELOAD of another malloc, its tuning, glibc's.
+    for (key, value) in std::env::vars() {
+        if ["LD_PRELOAD", "MALLOC_CONF", "GLIBC_TUNABLES"].contains(&key.as_str())
+            || key.starts_with("MIMALLOC_")
+        {
+            command.env(key, value);
+        }
+    }
+    let child = command
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PERSONABOT__DISCORD__API_BASE", discord.rest_base())
         .env("PERSONABOT__DISCORD__TOKEN", "fake-token")
@@ -248,6 +296,8 @@ async fn start_bot(dir: &std::path::Path) -> anyhow::Result<(Bot, StdDuration)> 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
+    let binary = std::fs::metadata(env!("CARGO_BIN_EXE_personabot"))?.len();
+    println!("binary: {:.1} MiB", binary as f64 / 1024.0 / 1024.0);
     let (mut bot, startup) = start_bot(dir.path()).await?;
     println!(
         "start-up to commands registered, fresh SQLite file: {:.0} ms (goal < 200 ms)",
@@ -256,6 +306,17 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(StdDuration::from_secs(3)).await;
     let idle = bot.reading();
     println!("idle RSS after start-up: {} (goal <= 15 MiB)", idle.show());
+    let top: Vec<String> = mappings(bot.pid())
+        .into_iter()
+        .take(6)
+        .map(|(name, kb)| format!("{name} {:.1}", kb as f64 / 1024.0))
+        .collect();
+    println!("    resident by mapping (MiB): {}", top.join(", "));
+    tokio::time::sleep(StdDuration::from_secs(10)).await;
+    println!(
+        "idle CPU: {:.2} ms per second",
+        (bot.reading().cpu_ms - idle.cpu_ms) / 10.0
+    );
 
     let first = bot.mention(ids::GENERAL).await;
     let mut before = bot.mentions(MENTIONS_BEFORE).await;
@@ -264,6 +325,18 @@ async fn main() -> anyhow::Result<()> {
         first.as_secs_f64() * 1000.0,
         percentiles(&mut before)
     );
+
+    // `PERSONABOT_BENCH_PERF=<file>`: a CPU profile of the bot over the burst and steady
+    // phases (`perf report -i <file>`).
+    let perf = std::env::var("PERSONABOT_BENCH_PERF").ok().and_then(|out| {
+        Command::new("perf")
+            .args(["record", "-F", "1999", "-g", "-o", &out, "-p"])
+            .arg(bot.pid().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()
+    });
 
     // A burst: everything dispatched at once, timed until the last row is committed.
     let base = bot.logged().await;
@@ -319,19 +392,19 @@ async fn main() -> anyhow::Result<()> {
         steady_cpu / sent as f64
     );
 
+    if let Some(mut perf) = perf {
+        let _ = Command::new("kill")
+            .args(["-INT", &perf.id().to_string()])
+            .status();
+        let _ = perf.wait();
+    }
+
     // Sustained flood: gateway frame in -> row committed, nothing lost.
+    let flood = prepared(&bot.discord, FLOOD, "flood");
     let base = bot.logged().await;
     let cpu = bot.reading().cpu_ms;
     let start = Instant::now();
-    for i in 0..FLOOD {
-        let (channel, author) = chatter(i);
-        bot.discord
-            .user_says(channel, author, &format!("flood {i}"))
-            .await;
-        if i % 10_000 == 9_999 {
-            tokio::task::yield_now().await;
-        }
-    }
+    send_all(&bot.discord, flood).await;
     let offered = start.elapsed();
     let done = bot.until_logged(base + FLOOD).await;
     let stored = bot.logged().await - base;
@@ -344,7 +417,16 @@ async fn main() -> anyhow::Result<()> {
         bot.reading().show()
     );
 
-    // Wide: 10,000 channels, one message each, then quiet until their actors stop.
+    // Wide: 10,000 new channels, one message each, then quiet until their actors stop.
+    for i in 0..WIDE_CHANNELS {
+        let channel = Channel::text(WIDE_FIRST_CHANNEL + i, format!("wide-{i}"));
+        let payload = bot.discord.with_world(|world| {
+            world.channels.push(channel.clone());
+            fakes::payloads::channel(world, &channel)
+        });
+        bot.discord.dispatch("CHANNEL_CREATE", payload).await;
+    }
+    tokio::time::sleep(StdDuration::from_secs(3)).await;
     let base = bot.logged().await;
     let quiet = bot.reading();
     for i in 0..WIDE_CHANNELS {
