@@ -21,8 +21,11 @@ use crate::steps::ban_lifting::{BanLiftingDeps, UnrecordedCases};
 use crate::steps::budget::BudgetGate;
 use crate::steps::consolidation::ConsolidationDeps;
 use crate::steps::daily::{DailyDeps, ensure_today};
+use crate::steps::leases::Leases;
 use crate::steps::proactive::ProactiveDeps;
 use crate::steps::speaking::SpeakingDeps;
+use crate::steps::standby::{Ownership, StandbyGateway};
+use crate::store::lock::{SqliteLock, lock_database};
 use crate::store::{Store, StoreOptions};
 use anyhow::Context as _;
 use ractor::Actor;
@@ -49,6 +52,10 @@ pub struct App {
     pub supervisor: SupervisorHandle,
     /// Direct database access for tests and maintenance commands.
     pub database: Store,
+    /// The servers this process works on (its shards, while it holds them).
+    pub ownership: Ownership,
+    /// The exclusive lock on a SQLite file (one process per file), held until shutdown.
+    db_lock: Option<SqliteLock>,
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
@@ -99,6 +106,28 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         })
 }
 
+/// Turns `discord.shard_count: auto` into Discord's recommendation (`GET /gateway/bot`),
+/// once at start; a process without a connection (maintenance) counts as one shard.
+async fn resolve_shard_count(
+    settings: &mut Settings,
+    connection: Connection,
+) -> anyhow::Result<()> {
+    if settings.discord.shard_count != crate::config::ShardCount::Auto {
+        return Ok(());
+    }
+    let count = match (&settings.discord.token, connection) {
+        (Some(token), Connection::Discord) => crate::discord::recommended_shards(settings, token)
+            .await
+            .context("could not ask Discord how many shards to run (discord.shard_count: auto)")?,
+        _ => {
+            settings.discord.shards = String::new();
+            1
+        }
+    };
+    settings.discord.shard_count = crate::config::ShardCount::Fixed(count);
+    Ok(())
+}
+
 /// Hides a password in a database URL before it is shown.
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -117,7 +146,8 @@ impl App {
 
     /// Starts the actor tree; `Connection::Offline` leaves Discord alone (maintenance
     /// commands such as `consolidate`, and tests of the schedulers).
-    pub async fn start_with(settings: Settings, connection: Connection) -> anyhow::Result<App> {
+    pub async fn start_with(mut settings: Settings, connection: Connection) -> anyhow::Result<App> {
+        resolve_shard_count(&mut settings, connection).await?;
         let llm: Arc<dyn LanguageModel> =
             Arc::new(OpenAiModel::new(&settings.llm).context("could not set up the LLM client")?);
         let chat = Arc::new(DiscordChat::new());
@@ -165,6 +195,12 @@ impl App {
     /// whatever model and chat platform the caller brings (the in-process test tier passes
     /// stubs and delivers events straight to `App::router`).
     pub async fn start_with_ports(settings: Settings, ports: Ports) -> anyhow::Result<App> {
+        let shards = settings
+            .discord
+            .shard_set()
+            .context("the shard settings are not usable")?;
+        // SQLite serves one process: a second one on the same file is refused here.
+        let db_lock = lock_database(&settings.database.url)?;
         let settings = Arc::new(settings);
         // Builds the tokenizer (about 0.1 s in release, 1 s in debug) off the async workers,
         // so the first reply after start does not stall a runtime thread building it.
@@ -182,6 +218,17 @@ impl App {
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
         let journal = Arc::new(Journal::default());
         let store = StoreHandle::new(Slot::new(&instance, ActorName::Store), journal.clone());
+        // With a gateway, the process owns its shards' servers only while it holds their
+        // lease (a standby waits for it); without one (maintenance, tests) it owns them.
+        let ownership = Ownership::new(shards, connect.is_none());
+        let leases = Leases::new(
+            Arc::new(store.clone()),
+            instance.clone(),
+            Duration::from_secs(settings.discord.lease_ttl_secs),
+        );
+        if !shards.is_everything() {
+            tracing::info!(%shards, instance = %instance, "this process runs part of the bot");
+        }
         let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
         let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
         let bot = Arc::new(RwLock::new(None::<BotIdentity>));
@@ -209,6 +256,7 @@ impl App {
             settings: settings.clone(),
             rng: DailyDeps::rng_from(&settings),
             budget: budget.clone(),
+            leases: leases.clone(),
         });
         let consolidation = NightlyConsolidation {
             deps: Arc::new(ConsolidationDeps {
@@ -217,6 +265,7 @@ impl App {
                 settings: settings.clone(),
                 budget,
                 embeddings_missing: Default::default(),
+                ownership: ownership.clone(),
             }),
             new_day: status.clone(),
         };
@@ -226,6 +275,7 @@ impl App {
             settings: settings.clone(),
             bot: bot.clone(),
             rng: DailyDeps::rng_from(&settings),
+            ownership: ownership.clone(),
         }));
         let unrecorded = UnrecordedCases::default();
         let ban_lifting = BanLifting(Arc::new(BanLiftingDeps {
@@ -234,6 +284,7 @@ impl App {
             bot: bot.clone(),
             policy: crate::steps::ban_lifting::lift_policy(&settings.moderation),
             unrecorded: unrecorded.clone(),
+            ownership: ownership.clone(),
         }));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
@@ -248,7 +299,11 @@ impl App {
             unrecorded,
         };
         let gateway = connect.map(|connect| GatewayArgs {
-            connection: connect(&wiring),
+            connection: Arc::new(StandbyGateway::new(
+                connect(&wiring),
+                leases,
+                ownership.clone(),
+            )) as Arc<dyn ChatGateway>,
             fatal: fatal_tx,
         });
         let schedule = &settings.schedule;
@@ -300,6 +355,8 @@ impl App {
             store,
             router,
             database,
+            ownership,
+            db_lock,
             ready,
             fatal,
             join,
@@ -326,6 +383,7 @@ impl App {
         if let Err(error) = self.database.close().await {
             tracing::warn!(%error, "database did not close cleanly");
         }
+        drop(self.db_lock);
         Ok(())
     }
 

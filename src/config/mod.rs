@@ -8,7 +8,7 @@ mod operations;
 mod sections;
 pub use operations::{ModerationSettings, OverloadSettings};
 pub use sections::{
-    DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, ScheduleSettings,
+    DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, ScheduleSettings, ShardCount,
     TelemetrySettings,
 };
 
@@ -111,6 +111,15 @@ pub struct DiscordSettings {
     /// A PEM file of an extra CA trusted for `discord.com` ("" = none).
     #[serde(default)]
     pub extra_root_ca: String,
+    /// Shards of the whole bot (a number, or `auto`: Discord's recommendation).
+    #[serde(default)]
+    pub shard_count: ShardCount,
+    /// The shards this process runs: `0..2`, `0-1`, `3`, or "" / `all` for every shard.
+    #[serde(default)]
+    pub shards: String,
+    /// How long this process's hold on its shards (and on other once-only work) lasts
+    /// unrenewed: a killed process's standby takes over after at most this long.
+    pub lease_ttl_secs: u64,
     /// From `PERSONABOT__DISCORD__TOKEN` only.
     #[serde(skip)]
     pub token: Option<SecretString>,
@@ -122,12 +131,32 @@ impl std::fmt::Debug for DiscordSettings {
             .field("api_base", &self.api_base)
             .field("connect_to", &self.connect_to)
             .field("extra_root_ca", &self.extra_root_ca)
+            .field("shard_count", &self.shard_count)
+            .field("shards", &self.shards)
+            .field("lease_ttl_secs", &self.lease_ttl_secs)
             .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
             .finish()
     }
 }
 
 impl DiscordSettings {
+    /// The shards this process runs, once the shard count is known (`auto` is resolved by
+    /// asking Discord at start; until then this is an error).
+    pub fn shard_set(&self) -> Result<crate::domain::shards::ShardSet, ConfigError> {
+        let ShardCount::Fixed(count) = self.shard_count else {
+            return Err(ConfigError::Invalid(
+                "discord.shard_count is `auto`: it is resolved by asking Discord at start".into(),
+            ));
+        };
+        crate::domain::shards::ShardSet::parse(&self.shards, count).map_err(|e| {
+            ConfigError::OutOfRange {
+                key: "discord.shards",
+                env: format!("{ENV_PREFIX}__DISCORD__SHARDS"),
+                why: e.to_string(),
+            }
+        })
+    }
+
     /// True when pointed at something other than Discord itself (a fake, a proxy).
     pub fn is_custom_base(&self) -> bool {
         self.api_base.trim_end_matches('/') != "https://discord.com"
@@ -368,6 +397,22 @@ impl Settings {
             "discord.api_base",
             "must start with http:// or https://",
         )?;
+        if let ShardCount::Fixed(_) = self.discord.shard_count {
+            self.discord.shard_set()?;
+        } else {
+            crate::domain::shards::ShardSet::parse(&self.discord.shards, u32::MAX).map_err(
+                |e| ConfigError::OutOfRange {
+                    key: "discord.shards",
+                    env: format!("{ENV_PREFIX}__DISCORD__SHARDS"),
+                    why: e.to_string(),
+                },
+            )?;
+        }
+        check(
+            self.discord.lease_ttl_secs >= 1,
+            "discord.lease_ttl_secs",
+            "must be at least 1",
+        )?;
         check(
             self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"),
             "database.url",
@@ -494,6 +539,33 @@ mod tests {
                 .contains("PERSONABOT__BOT__PROMPT_TOKEN_BUDGET"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn shard_settings_take_a_count_or_auto_and_a_range() {
+        let s = load(&[]).expect("defaults");
+        assert_eq!(s.discord.shard_count, ShardCount::Fixed(1));
+        assert!(s.discord.shard_set().expect("all").is_everything());
+        let s = load(&[
+            ("PERSONABOT__DISCORD__SHARD_COUNT", "4"),
+            ("PERSONABOT__DISCORD__SHARDS", "2-3"),
+        ])
+        .expect("valid");
+        let set = s.discord.shard_set().expect("set");
+        assert_eq!((set.first, set.end, set.count), (2, 4, 4));
+        let s = load(&[("PERSONABOT__DISCORD__SHARD_COUNT", "auto")]).expect("auto");
+        assert_eq!(s.discord.shard_count, ShardCount::Auto);
+        let err = load(&[
+            ("PERSONABOT__DISCORD__SHARD_COUNT", "2"),
+            ("PERSONABOT__DISCORD__SHARDS", "1..3"),
+        ])
+        .expect_err("out of range");
+        assert!(
+            err.to_string().contains("PERSONABOT__DISCORD__SHARDS"),
+            "{err}"
+        );
+        let err = load(&[("PERSONABOT__DISCORD__SHARD_COUNT", "zero")]).expect_err("bad");
+        assert!(err.to_string().contains("auto"), "{err}");
     }
 
     #[test]

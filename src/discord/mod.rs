@@ -56,6 +56,29 @@ pub async fn build_client(
         .await?)
 }
 
+/// How many shards Discord recommends for the bot (`GET /gateway/bot`), for
+/// `discord.shard_count: auto`.
+pub async fn recommended_shards(
+    settings: &Settings,
+    token: &SecretString,
+) -> Result<u32, ClientError> {
+    let mut http = HttpBuilder::new(token.expose_secret());
+    if settings.discord.is_custom_base() {
+        http = http
+            .proxy(settings.discord.api_base.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    } else if let Some(client) = relay_client(settings)? {
+        http = http.client(client);
+    }
+    let gateway = http.build().get_bot_gateway().await?;
+    tracing::info!(
+        shards = gateway.shards,
+        max_concurrency = gateway.session_start_limit.max_concurrency,
+        "Discord's recommended shard count"
+    );
+    Ok(gateway.shards.max(1))
+}
+
 /// Why the serenity client could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::domain::mood::Mood;
 use crate::domain::proactive::{ProactiveDecision, ProactiveInput, decide};
 use crate::domain::spend::Charge;
-use crate::domain::{BotIdentity, ChannelEvent, ChannelId, LoggedMessage, ProactiveKind};
+use crate::domain::{BotIdentity, ChannelEvent, ChannelId, GuildId, LoggedMessage, ProactiveKind};
 use crate::ports::store::{ProactiveStore, StoreError};
 use crate::ports::{ChannelSink, CompletionRequest};
 use crate::prompts;
@@ -26,6 +26,8 @@ pub struct ProactiveDeps {
     pub settings: Arc<Settings>,
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     pub rng: Mutex<StdRng>,
+    /// Only channels of servers this process owns are ticked here.
+    pub ownership: super::standby::Ownership,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +47,15 @@ pub async fn tick(
     let channels = deps.store.proactive_channels().await?;
     let mut decisions = Vec::with_capacity(channels.len());
     for channel in channels {
-        let decision = tick_channel(deps, &bot, channel, now).await?;
+        let last = deps.store.last_message(channel).await?;
+        // A channel with no message yet has no known server: shard 0's process has it.
+        let guild = last
+            .as_ref()
+            .map_or(GuildId::DIRECT, |m| GuildId::scope(m.guild_id));
+        if !deps.ownership.owns(guild) {
+            continue;
+        }
+        let decision = tick_channel(deps, &bot, channel, last, now).await?;
         decisions.push((channel, decision));
     }
     Ok(decisions)
@@ -55,6 +65,7 @@ async fn tick_channel(
     deps: &ProactiveDeps,
     bot: &BotIdentity,
     channel: ChannelId,
+    last: Option<LoggedMessage>,
     now: DateTime<Utc>,
 ) -> Result<ProactiveDecision, ProactiveError> {
     let schedule = &deps.settings.schedule;
@@ -63,7 +74,6 @@ async fn tick_channel(
         .and_hms_opt(0, 0, 0)
         .map(|d| d.and_utc())
         .unwrap_or(now);
-    let last = deps.store.last_message(channel).await?;
     let posts_today = deps.store.proactive_posts_since(channel, day_start).await?;
     let input = ProactiveInput {
         chance: schedule.proactive_chance,
