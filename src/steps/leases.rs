@@ -8,9 +8,40 @@
 
 use crate::ports::store::{LeaseStore, StoreError};
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Until when this process may act on a lease by its own clock: the start of the last
+/// renewal that succeeded plus five sixths of the lease time. A process paused (starved of
+/// CPU, stopped by a debugger) past it stops acting before it learns from the database
+/// that another process took over; the sixth left is a margin for clock drift.
+#[derive(Clone, Debug)]
+pub struct Validity(Arc<Mutex<Instant>>);
+
+impl Validity {
+    fn new(until: Instant) -> Self {
+        Self(Arc::new(Mutex::new(until)))
+    }
+
+    fn extend(&self, until: Instant) {
+        let mut current = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = (*current).max(until);
+    }
+
+    /// Whether the lease is still ours by this process's clock.
+    pub fn holds(&self) -> bool {
+        Instant::now()
+            < *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// Takes leases in the name of one process.
 #[derive(Clone)]
@@ -42,8 +73,14 @@ impl Leases {
         now + chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::seconds(30))
     }
 
+    /// How long after a renewal was asked for the lease is still ours by our own clock.
+    fn safe_for(&self) -> Duration {
+        self.ttl - self.ttl / 6
+    }
+
     /// Tries once to take `name`. `Some`: held, and kept renewed until released or dropped.
     pub async fn try_hold(&self, name: &str) -> Result<Option<HeldLease>, StoreError> {
+        let asked = Instant::now();
         let taken = self
             .store
             .acquire_lease(name.to_owned(), self.holder.clone(), self.until(Utc::now()))
@@ -52,11 +89,18 @@ impl Leases {
             return Ok(None);
         }
         let (lost_tx, lost) = watch::channel(false);
-        let renewer = tokio::spawn(renew(self.clone(), name.to_owned(), lost_tx));
+        let validity = Validity::new(asked + self.safe_for());
+        let renewer = tokio::spawn(renew(
+            self.clone(),
+            name.to_owned(),
+            validity.clone(),
+            lost_tx,
+        ));
         Ok(Some(HeldLease {
             name: name.to_owned(),
             leases: self.clone(),
             lost,
+            validity,
             renewer: Some(renewer),
         }))
     }
@@ -64,11 +108,12 @@ impl Leases {
 
 /// Renews `name` every third of the lease time; reports the lease lost when another holder
 /// has it, or when renewals kept failing until it may have expired.
-async fn renew(leases: Leases, name: String, lost: watch::Sender<bool>) {
+async fn renew(leases: Leases, name: String, validity: Validity, lost: watch::Sender<bool>) {
     let every = leases.ttl / 3;
-    let mut renewed_at = tokio::time::Instant::now();
+    let mut renewed_at = Instant::now();
     loop {
         tokio::time::sleep(every).await;
+        let asked = Instant::now();
         let outcome = leases
             .store
             .acquire_lease(
@@ -78,7 +123,10 @@ async fn renew(leases: Leases, name: String, lost: watch::Sender<bool>) {
             )
             .await;
         match outcome {
-            Ok(true) => renewed_at = tokio::time::Instant::now(),
+            Ok(true) => {
+                renewed_at = asked;
+                validity.extend(asked + leases.safe_for());
+            }
             Ok(false) => {
                 tracing::error!(lease = %name, "another process took this lease");
                 let _ = lost.send(true);
@@ -102,12 +150,18 @@ pub struct HeldLease {
     name: String,
     leases: Leases,
     lost: watch::Receiver<bool>,
+    validity: Validity,
     renewer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl HeldLease {
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Until when the lease is ours by this process's clock (kept current by renewals).
+    pub fn validity(&self) -> Validity {
+        self.validity.clone()
     }
 
     /// Resolves when the lease is lost (see [`renew`]); never while it is held.

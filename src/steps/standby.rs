@@ -10,7 +10,7 @@
 //! [`Ownership`] tells the periodic steps which servers are this process's to work on:
 //! those of its shards, and only while it holds the range.
 
-use super::leases::{HeldLease, Leases};
+use super::leases::{HeldLease, Leases, Validity};
 use crate::domain::GuildId;
 use crate::domain::shards::ShardSet;
 use crate::ports::{ChatGateway, ConnectionEnd};
@@ -25,6 +25,8 @@ use tokio::sync::watch;
 pub struct Ownership {
     shards: ShardSet,
     active: Arc<AtomicBool>,
+    /// While the range is held by lease: until when, by this process's clock.
+    lease: Arc<std::sync::Mutex<Option<Validity>>>,
 }
 
 impl Ownership {
@@ -34,6 +36,7 @@ impl Ownership {
         Self {
             shards,
             active: Arc::new(AtomicBool::new(active)),
+            lease: Arc::default(),
         }
     }
 
@@ -51,12 +54,27 @@ impl Ownership {
         self.shards.key()
     }
 
+    /// Active, and (when active by lease) the lease still ours by this process's clock: a
+    /// process paused past its lease stops acting before it hears it was taken over.
     pub fn is_active(&self) -> bool {
         self.active.load(Ordering::Acquire)
+            && self
+                .lease
+                .lock()
+                .map(|lease| lease.as_ref().is_none_or(Validity::holds))
+                .unwrap_or(false)
     }
 
     pub fn set_active(&self, active: bool) {
         self.active.store(active, Ordering::Release);
+    }
+
+    /// Active for as long as `lease` holds (`None`: no longer by lease).
+    fn hold_by(&self, lease: Option<Validity>) {
+        if let Ok(mut slot) = self.lease.lock() {
+            *slot = lease;
+        }
+        self.set_active(true);
     }
 
     /// Whether work about `guild` (`GuildId::DIRECT`: DMs) is this process's now.
@@ -141,7 +159,7 @@ impl ChatGateway for StandbyGateway {
         let Some(mut lease) = self.take_range().await else {
             return ConnectionEnd::Dropped("stopped while standing by".into());
         };
-        self.ownership.set_active(true);
+        self.ownership.hold_by(Some(lease.validity()));
         let end = tokio::select! {
             end = self.inner.run() => end,
             () = lease.lost() => {

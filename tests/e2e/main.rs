@@ -17,6 +17,7 @@ mod listening;
 mod process;
 mod prompt_boundary;
 mod ratelimits;
+mod scale_out;
 mod secrets;
 mod storms;
 mod two_servers;

@@ -140,7 +140,17 @@ pub async fn run_once(
                     guild = %member.guild
                 );
                 let remember = switches.remembers(member);
-                prepare_member(deps, member, remember, cutoff, now, &llm_calls).instrument(span)
+                let owned = owned.clone();
+                let llm_calls = &llm_calls;
+                async move {
+                    // Gave the shards up meanwhile (shutdown, a lease lost): leave the rest
+                    // to the process that has them.
+                    if !owned.is_active() {
+                        return Ok(Prep::Skipped);
+                    }
+                    prepare_member(deps, member, remember, cutoff, now, llm_calls).await
+                }
+                .instrument(span)
             })
             .buffer_unordered(CONCURRENT_USERS);
         while let Some(outcome) = prepared.next().await {
@@ -163,6 +173,14 @@ pub async fn run_once(
         let mut totals = GroupOutcome::default();
         let mut group = Vec::with_capacity(MAX_GROUP);
         while ready_rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+            if !owned.is_active() {
+                tracing::warn!(
+                    "these shards are no longer ours: leaving the rest of the run to their new owner"
+                );
+                totals.users_failed += u32::try_from(group.len()).unwrap_or(u32::MAX);
+                group.clear();
+                continue;
+            }
             let outcome =
                 commit_group(deps, run_id, std::mem::take(&mut group), &totals, now).await;
             totals.users_done += outcome.users_done;
