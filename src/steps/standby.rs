@@ -182,7 +182,8 @@ impl ChatGateway for StandbyGateway {
     }
 
     async fn stop(&self) {
-        let _ = self.stopping.send(true);
+        // `send_replace`: `send` does nothing while no standby loop is subscribed.
+        self.stopping.send_replace(true);
         self.inner.stop().await;
         if let Some(lease) = self.held.lock().await.take() {
             lease.release().await;

@@ -384,7 +384,9 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
         assert_eq!(
             store.lease_holder(lease).await.expect("read"),
             None,
-            "{lease}"
+            "{lease}\nS:\n{}\nB:\n{}",
+            s.log(),
+            b.log()
         );
     }
 }
