@@ -106,28 +106,6 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         })
 }
 
-/// Turns `discord.shard_count: auto` into Discord's recommendation (`GET /gateway/bot`),
-/// once at start; a process without a connection (maintenance) counts as one shard.
-async fn resolve_shard_count(
-    settings: &mut Settings,
-    connection: Connection,
-) -> anyhow::Result<()> {
-    if settings.discord.shard_count != crate::config::ShardCount::Auto {
-        return Ok(());
-    }
-    let count = match (&settings.discord.token, connection) {
-        (Some(token), Connection::Discord) => crate::discord::recommended_shards(settings, token)
-            .await
-            .context("could not ask Discord how many shards to run (discord.shard_count: auto)")?,
-        _ => {
-            settings.discord.shards = String::new();
-            1
-        }
-    };
-    settings.discord.shard_count = crate::config::ShardCount::Fixed(count);
-    Ok(())
-}
-
 /// Hides a password in a database URL before it is shown.
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -147,7 +125,9 @@ impl App {
     /// Starts the actor tree; `Connection::Offline` leaves Discord alone (maintenance
     /// commands such as `consolidate`, and tests of the schedulers).
     pub async fn start_with(mut settings: Settings, connection: Connection) -> anyhow::Result<App> {
-        resolve_shard_count(&mut settings, connection).await?;
+        crate::discord::resolve_shard_count(&mut settings, connection == Connection::Discord)
+            .await
+            .context("could not ask Discord how many shards to run (discord.shard_count: auto)")?;
         let llm: Arc<dyn LanguageModel> =
             Arc::new(OpenAiModel::new(&settings.llm).context("could not set up the LLM client")?);
         let chat = Arc::new(DiscordChat::new());
@@ -226,9 +206,6 @@ impl App {
             instance.clone(),
             Duration::from_secs(settings.discord.lease_ttl_secs),
         );
-        if !shards.is_everything() {
-            tracing::info!(%shards, instance = %instance, "this process runs part of the bot");
-        }
         let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
         let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
         let bot = Arc::new(RwLock::new(None::<BotIdentity>));

@@ -4,8 +4,10 @@
 //! Secrets (bot token, LLM key) are read from the environment only and held as
 //! `SecretString`, so neither a YAML file in a repository nor a `Debug` log line can leak them.
 
+mod discord;
 mod operations;
 mod sections;
+pub use discord::DiscordSettings;
 pub use operations::{ModerationSettings, OverloadSettings};
 pub use sections::{
     DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, ScheduleSettings, ShardCount,
@@ -100,67 +102,6 @@ pub struct BotSettings {
     pub admin_role_id: Option<u64>,
     pub test_guild_ids: Vec<u64>,
     pub ticket_staff_role_id: Option<u64>,
-}
-
-#[derive(Clone, Deserialize)]
-pub struct DiscordSettings {
-    pub api_base: String,
-    /// `host:port` to connect to for `discord.com` instead of resolving it ("" = DNS).
-    #[serde(default)]
-    pub connect_to: String,
-    /// A PEM file of an extra CA trusted for `discord.com` ("" = none).
-    #[serde(default)]
-    pub extra_root_ca: String,
-    /// Shards of the whole bot (a number, or `auto`: Discord's recommendation).
-    #[serde(default)]
-    pub shard_count: ShardCount,
-    /// The shards this process runs: `0..2`, `0-1`, `3`, or "" / `all` for every shard.
-    #[serde(default)]
-    pub shards: String,
-    /// How long this process's hold on its shards (and on other once-only work) lasts
-    /// unrenewed: a killed process's standby takes over after at most this long.
-    pub lease_ttl_secs: u64,
-    /// From `PERSONABOT__DISCORD__TOKEN` only.
-    #[serde(skip)]
-    pub token: Option<SecretString>,
-}
-
-impl std::fmt::Debug for DiscordSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DiscordSettings")
-            .field("api_base", &self.api_base)
-            .field("connect_to", &self.connect_to)
-            .field("extra_root_ca", &self.extra_root_ca)
-            .field("shard_count", &self.shard_count)
-            .field("shards", &self.shards)
-            .field("lease_ttl_secs", &self.lease_ttl_secs)
-            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
-            .finish()
-    }
-}
-
-impl DiscordSettings {
-    /// The shards this process runs, once the shard count is known (`auto` is resolved by
-    /// asking Discord at start; until then this is an error).
-    pub fn shard_set(&self) -> Result<crate::domain::shards::ShardSet, ConfigError> {
-        let ShardCount::Fixed(count) = self.shard_count else {
-            return Err(ConfigError::Invalid(
-                "discord.shard_count is `auto`: it is resolved by asking Discord at start".into(),
-            ));
-        };
-        crate::domain::shards::ShardSet::parse(&self.shards, count).map_err(|e| {
-            ConfigError::OutOfRange {
-                key: "discord.shards",
-                env: format!("{ENV_PREFIX}__DISCORD__SHARDS"),
-                why: e.to_string(),
-            }
-        })
-    }
-
-    /// True when pointed at something other than Discord itself (a fake, a proxy).
-    pub fn is_custom_base(&self) -> bool {
-        self.api_base.trim_end_matches('/') != "https://discord.com"
-    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -397,22 +338,7 @@ impl Settings {
             "discord.api_base",
             "must start with http:// or https://",
         )?;
-        if let ShardCount::Fixed(_) = self.discord.shard_count {
-            self.discord.shard_set()?;
-        } else {
-            crate::domain::shards::ShardSet::parse(&self.discord.shards, u32::MAX).map_err(
-                |e| ConfigError::OutOfRange {
-                    key: "discord.shards",
-                    env: format!("{ENV_PREFIX}__DISCORD__SHARDS"),
-                    why: e.to_string(),
-                },
-            )?;
-        }
-        check(
-            self.discord.lease_ttl_secs >= 1,
-            "discord.lease_ttl_secs",
-            "must be at least 1",
-        )?;
+        self.discord.validate()?;
         check(
             self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"),
             "database.url",

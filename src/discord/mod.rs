@@ -16,7 +16,7 @@ pub mod rest_chat;
 
 pub use rest_chat::DiscordChat;
 
-use crate::config::Settings;
+use crate::config::{Settings, ShardCount};
 use secrecy::{ExposeSecret, SecretString};
 use serenity::all::{Client, ClientBuilder, CreateAllowedMentions, GatewayIntents, HttpBuilder};
 
@@ -54,6 +54,26 @@ pub async fn build_client(
             commands,
         )))
         .await?)
+}
+
+/// Turns `discord.shard_count: auto` into Discord's recommendation, once at start; a
+/// process that does not connect (maintenance) counts as one shard running everything.
+pub async fn resolve_shard_count(
+    settings: &mut Settings,
+    connects: bool,
+) -> Result<(), ClientError> {
+    if settings.discord.shard_count != ShardCount::Auto {
+        return Ok(());
+    }
+    let count = match (&settings.discord.token, connects) {
+        (Some(token), true) => recommended_shards(settings, token).await?,
+        _ => {
+            settings.discord.shards = String::new();
+            1
+        }
+    };
+    settings.discord.shard_count = ShardCount::Fixed(count);
+    Ok(())
 }
 
 /// How many shards Discord recommends for the bot (`GET /gateway/bot`), for
