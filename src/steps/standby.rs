@@ -190,3 +190,173 @@ impl ChatGateway for StandbyGateway {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::store::{LeaseStore, StoreResult};
+    use chrono::{DateTime, Utc};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicUsize;
+
+    /// The lease table in memory, with the same rule as the store's upsert.
+    #[derive(Default)]
+    struct Table(Mutex<HashMap<String, (String, DateTime<Utc>)>>);
+
+    #[async_trait]
+    impl LeaseStore for Table {
+        async fn acquire_lease(
+            &self,
+            name: String,
+            holder: String,
+            until: DateTime<Utc>,
+        ) -> StoreResult<bool> {
+            let mut rows = self.0.lock().unwrap();
+            let free = rows
+                .get(&name)
+                .is_none_or(|(h, expires)| *h == holder || *expires < Utc::now());
+            if free {
+                rows.insert(name, (holder, until));
+            }
+            Ok(free)
+        }
+        async fn release_lease(&self, name: String, holder: String) -> StoreResult<bool> {
+            let mut rows = self.0.lock().unwrap();
+            let mine = rows.get(&name).is_some_and(|(h, _)| *h == holder);
+            if mine {
+                rows.remove(&name);
+            }
+            Ok(mine)
+        }
+    }
+
+    /// A connection that runs until stopped and counts its runs.
+    #[derive(Default)]
+    struct Connection {
+        runs: AtomicUsize,
+        stop: tokio::sync::Notify,
+    }
+
+    #[async_trait]
+    impl ChatGateway for Connection {
+        async fn run(&self) -> ConnectionEnd {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            self.stop.notified().await;
+            ConnectionEnd::Dropped("stopped".into())
+        }
+        async fn stop(&self) {
+            self.stop.notify_waiters();
+        }
+    }
+
+    fn process(
+        table: &Arc<Table>,
+        name: &str,
+    ) -> (Arc<StandbyGateway>, Arc<Connection>, Ownership) {
+        let connection = Arc::new(Connection::default());
+        let ownership = Ownership::new(ShardSet::parse("0..1", 2).unwrap(), false);
+        let leases = Leases::new(table.clone(), name, Duration::from_millis(600));
+        let gateway = Arc::new(StandbyGateway::new(
+            connection.clone(),
+            leases,
+            ownership.clone(),
+        ));
+        (gateway, connection, ownership)
+    }
+
+    async fn until(what: &str, check: impl Fn() -> bool) {
+        let waited = tokio::time::timeout(Duration::from_secs(5), async {
+            while !check() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        assert!(waited.is_ok(), "timed out waiting for {what}");
+    }
+
+    #[tokio::test]
+    async fn one_process_runs_a_range_and_its_standby_takes_over_when_it_stops() {
+        let table = Arc::new(Table::default());
+        let (first, first_conn, first_owns) = process(&table, "first");
+        let (second, second_conn, second_owns) = process(&table, "second");
+        let first_run = tokio::spawn({
+            let first = first.clone();
+            async move { first.run().await }
+        });
+        until("the first to connect", || {
+            first_conn.runs.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        let second_run = tokio::spawn({
+            let second = second.clone();
+            async move { second.run().await }
+        });
+        // Longer than the lease time: the first keeps it renewed, the second stands by.
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        assert_eq!(second_conn.runs.load(Ordering::SeqCst), 0);
+        assert!(first_owns.owns(GuildId(2000)) && !second_owns.owns(GuildId(2000)));
+        assert!(!first_owns.owns(GuildId((1 << 22) | 2002)), "not its shard");
+        // A clean stop releases at once; the standby connects.
+        first.stop().await;
+        let _ = first_run.await;
+        assert!(!first_owns.is_active());
+        until("the standby to connect", || {
+            second_conn.runs.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        assert!(second_owns.owns(GuildId(2000)));
+        second.stop().await;
+        let _ = second_run.await;
+        assert!(table.0.lock().unwrap().is_empty(), "no lease left behind");
+    }
+
+    #[tokio::test]
+    async fn a_holder_whose_lease_is_taken_stops_its_connection() {
+        let table = Arc::new(Table::default());
+        let (gateway, connection, owns) = process(&table, "first");
+        let run = tokio::spawn({
+            let gateway = gateway.clone();
+            async move { gateway.run().await }
+        });
+        until("the connection", || {
+            connection.runs.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        // Another process took the range (the first was paused past its lease).
+        let later = Utc::now() + chrono::Duration::hours(1);
+        table
+            .0
+            .lock()
+            .unwrap()
+            .insert("shards:0-0/2".into(), ("intruder".into(), later));
+        let end = tokio::time::timeout(Duration::from_secs(5), run)
+            .await
+            .expect("stops")
+            .expect("joined");
+        assert!(matches!(end, ConnectionEnd::Refused(why) if why.contains("lost the lease")));
+        assert!(!owns.is_active());
+        assert_eq!(
+            table
+                .0
+                .lock()
+                .unwrap()
+                .get("shards:0-0/2")
+                .map(|(h, _)| h.clone()),
+            Some("intruder".to_owned()),
+            "the other holder's lease is not released by the loser"
+        );
+    }
+
+    #[test]
+    fn ownership_without_a_lease_follows_the_flag() {
+        let owns = Ownership::everything();
+        assert!(owns.owns(GuildId::DIRECT) && owns.does_bot_wide_chores());
+        assert_eq!(owns.scope(), "all");
+        let standby = Ownership::new(ShardSet::parse("1..2", 2).unwrap(), false);
+        assert!(!standby.owns(GuildId((1 << 22) | 1)));
+        standby.set_active(true);
+        assert!(standby.owns(GuildId((1 << 22) | 1)) && !standby.does_bot_wide_chores());
+        assert_eq!(range_lease(standby.shards()), "shards:1-1/2");
+    }
+}

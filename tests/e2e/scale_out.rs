@@ -12,6 +12,7 @@ use crate::common::db::{Backend, TestDb};
 use crate::support::{WAIT, eventually, posts_to};
 use entity::memory_facts;
 use fakes::{DiscordOptions, FakeDiscord, FakeOpenAi, OpenAiRequest, Reply, Rule, World, ids};
+use personabot::domain::{GuildId, ModAction, UserId};
 use personabot::store::Store;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -202,6 +203,32 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
     let db = TestDb::new(Backend::Postgres).await;
     let dir = tempfile::tempdir().expect("dir");
     let store = db.store().await;
+    // A temporary ban that ran out in a server of each shard: each is lifted by its owner.
+    let troll = 3_500;
+    let expired = chrono::Utc::now() - chrono::Duration::minutes(1);
+    for guild in [ids::GUILD, ids::FAR_GUILD] {
+        discord.with_world(|w| {
+            w.guild_mut(guild).expect("guild").bans.insert(
+                troll,
+                fakes::world::Ban {
+                    user: fakes::world::User::new(troll, "troll"),
+                    reason: None,
+                },
+            );
+        });
+        store
+            .record_case(
+                GuildId(guild),
+                ModAction::Ban,
+                UserId(troll),
+                UserId(ids::OWNER),
+                Some("spam".into()),
+                Some(expired),
+                expired - chrono::Duration::hours(1),
+            )
+            .await
+            .expect("a temporary ban");
+    }
 
     let sharding = |range| {
         [
@@ -209,6 +236,7 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
             ("PERSONABOT__DISCORD__SHARDS", range),
             // A killed process's shards are taken over within four seconds.
             ("PERSONABOT__DISCORD__LEASE_TTL_SECS", "4"),
+            ("PERSONABOT__MODERATION__BAN_CHECK_INTERVAL_MS", "200"),
         ]
     };
     let mut a = Process::start(
@@ -245,6 +273,27 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
         (1, 1),
         "the standby does not connect while A runs shard 0"
     );
+
+    // Each due ban is lifted once, by the owner of its server.
+    for guild in [ids::GUILD, ids::FAR_GUILD] {
+        let unbans = || {
+            discord
+                .requests()
+                .iter()
+                .filter(|r| r.is("DELETE", &format!("/guilds/{guild}/bans/{troll}")))
+                .count()
+        };
+        eventually(&format!("the ban in {guild} lifted"), || async {
+            (unbans() > 0).then_some(())
+        })
+        .await;
+        eventually("the unban recorded", || async {
+            let cases = store.cases_for(GuildId(guild), UserId(troll)).await.ok()?;
+            (cases.len() == 2 && cases.iter().any(|c| c.lifted_at.is_some())).then_some(())
+        })
+        .await;
+        assert_eq!(unbans(), 1, "one unban request in {guild}");
+    }
 
     // Every mention is answered once, by the process owning its server.
     discord
@@ -365,6 +414,23 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
     );
     assert_eq!(texts(&discord, ids::OTHER_GENERAL).len(), 1);
     assert_eq!(texts(&discord, ids::FAR_GENERAL).len(), 1);
+    for guild in [ids::GUILD, ids::FAR_GUILD] {
+        let cases = store
+            .cases_for(GuildId(guild), UserId(troll))
+            .await
+            .expect("cases");
+        assert_eq!(
+            cases.len(),
+            2,
+            "the ban and one unban in {guild}: {cases:?}"
+        );
+        let unbans = discord
+            .requests()
+            .iter()
+            .filter(|r| r.is("DELETE", &format!("/guilds/{guild}/bans/{troll}")))
+            .count();
+        assert_eq!(unbans, 1, "still one unban request in {guild}");
+    }
     // One mood roll and one status for the whole bot.
     let rolls: usize = [&a, &b, &s]
         .iter()
