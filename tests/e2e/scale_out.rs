@@ -6,7 +6,9 @@
 //! Proves: every mention is answered once, by the process owning its server; the standby
 //! does not connect while A lives; the consolidation of each server is done once (the one
 //! interrupted by killing A is finished by S, nothing twice); the mood is rolled and the
-//! status generated once for the whole bot; clean shutdowns release their leases.
+//! status generated once for the whole bot; clean shutdowns release their leases. Also: a
+//! second process on one SQLite file is refused, and `shard_count: auto` in one process runs
+//! every shard.
 
 use crate::common::db::{Backend, TestDb};
 use crate::support::{WAIT, eventually, posts_to};
@@ -488,4 +490,50 @@ async fn a_second_process_on_one_sqlite_file_is_refused() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(discord.sessions_started(0), 1, "the second never connected");
     first.terminate().await;
+}
+
+/// `discord.shard_count: auto` takes Discord's recommendation, and one process with no
+/// range runs every shard: both shards identify with `[id, 2]`, and servers on either are
+/// answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_shard_count_runs_every_shard_in_one_process() {
+    let options = DiscordOptions {
+        shard_count: 2,
+        ..DiscordOptions::default()
+    };
+    let discord = FakeDiscord::start_with(World::sharded(), options).await;
+    let openai = FakeOpenAi::start().await;
+    openai.set_default(Reply::text("Hello from everywhere"));
+    let db = TestDb::new(Backend::Sqlite).await;
+    let settings = crate::support::settings(
+        &discord,
+        &openai,
+        &db.url,
+        &[("PERSONABOT__DISCORD__SHARD_COUNT", "auto")],
+    );
+    let app = personabot::app::App::start(settings)
+        .await
+        .expect("bot starts");
+    // serenity boots the shards of one process 5 s apart.
+    let both = std::time::Duration::from_secs(30);
+    discord.wait_for_ready(both).await.expect("both shards up");
+    let mut shards: Vec<Value> = discord
+        .gateway_received()
+        .into_iter()
+        .filter(|p| p["op"] == 2)
+        .map(|p| p["d"]["shard"].clone())
+        .collect();
+    shards.sort_by_key(Value::to_string);
+    assert_eq!(shards, vec![json!([0, 2]), json!([1, 2])]);
+    for channel in [ids::GENERAL, ids::FAR_GENERAL] {
+        discord
+            .user_says(channel, ids::ALICE, &mention("are you there?"))
+            .await;
+        eventually(&format!("an answer in {channel}"), || async {
+            (texts(&discord, channel) == vec!["Hello from everywhere".to_owned()]).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(app.ownership.scope(), "all");
+    app.shutdown().await.expect("clean shutdown");
 }
