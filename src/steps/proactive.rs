@@ -172,3 +172,96 @@ pub async fn speak(
         .map_err(|e| e.to_string())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Settings, Sources};
+    use crate::domain::shards::ShardSet;
+    use crate::domain::{MessageId, UserId};
+    use crate::steps::standby::Ownership;
+    use async_trait::async_trait;
+    use rand::SeedableRng;
+
+    const NEAR: ChannelId = ChannelId(4000);
+    const FAR: ChannelId = ChannelId(4200);
+    const FAR_GUILD: GuildId = GuildId((1 << 22) | 2002);
+
+    struct Channels;
+
+    #[async_trait]
+    impl ProactiveStore for Channels {
+        async fn proactive_channels(&self) -> Result<Vec<ChannelId>, StoreError> {
+            Ok(vec![NEAR, FAR])
+        }
+        async fn last_message(
+            &self,
+            channel: ChannelId,
+        ) -> Result<Option<LoggedMessage>, StoreError> {
+            let guild = if channel == FAR {
+                FAR_GUILD
+            } else {
+                GuildId(2000)
+            };
+            Ok(Some(LoggedMessage {
+                id: MessageId(1),
+                channel_id: channel,
+                guild_id: Some(guild),
+                author_id: UserId(3000),
+                author_name: "alice".into(),
+                is_bot: false,
+                content: "anyone around?".into(),
+                reply_to: None,
+                created_at: Utc::now() - chrono::Duration::minutes(5),
+            }))
+        }
+        async fn proactive_posts_since(
+            &self,
+            _: ChannelId,
+            _: DateTime<Utc>,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    #[derive(Default)]
+    struct Sink(Mutex<Vec<ChannelEvent>>);
+
+    #[async_trait]
+    impl ChannelSink for Sink {
+        async fn deliver(&self, event: ChannelEvent) {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        }
+    }
+
+    /// A process running shard 1 of 2 ticks only the channel of its server.
+    #[tokio::test]
+    async fn a_tick_speaks_only_in_servers_this_process_owns() {
+        let settings = Settings::load(Sources {
+            file: None,
+            env: vec![("PERSONABOT__SCHEDULE__PROACTIVE_CHANCE".into(), "1".into())],
+        })
+        .expect("settings");
+        let sink = Arc::new(Sink::default());
+        let ownership = Ownership::new(ShardSet::parse("1..2", 2).expect("range"), true);
+        let deps = ProactiveDeps {
+            store: Arc::new(Channels),
+            channels: sink.clone(),
+            settings: Arc::new(settings),
+            bot: Arc::new(RwLock::new(Some(BotIdentity {
+                id: UserId(1000),
+                name: "Aria".into(),
+            }))),
+            rng: Mutex::new(StdRng::seed_from_u64(7)),
+            ownership: ownership.clone(),
+        };
+        let decided = tick(&deps, Utc::now()).await.expect("tick");
+        assert_eq!(decided.len(), 1, "{decided:?}");
+        assert_eq!(decided[0].0, FAR);
+        let delivered = sink.0.lock().unwrap_or_else(|e| e.into_inner()).len();
+        assert_eq!(delivered, 1);
+        // A standby (not holding its shards) speaks nowhere.
+        ownership.set_active(false);
+        assert!(tick(&deps, Utc::now()).await.expect("tick").is_empty());
+    }
+}
