@@ -11,7 +11,7 @@
 //! every shard.
 
 use crate::common::db::{Backend, TestDb};
-use crate::support::{WAIT, eventually, posts_to};
+use crate::support::posts_to;
 use entity::memory_facts;
 use fakes::{DiscordOptions, FakeDiscord, FakeOpenAi, OpenAiRequest, Reply, Rule, World, ids};
 use personabot::domain::{GuildId, ModAction, UserId};
@@ -20,6 +20,30 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+
+/// How long each stage may take: three debug-build processes on a loaded 2-core machine
+/// (the whole e2e suite runs beside them) are slower than one in-process bot.
+const LONG: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// Polls `check` until it returns `Some`, failing the test after [`LONG`].
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let poll = async {
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    match tokio::time::timeout(LONG, poll).await {
+        Ok(value) => value,
+        Err(_) => panic!("timed out after {LONG:?} waiting for {what}"),
+    }
+}
 
 /// A bot process, killed if the test fails.
 struct Process {
@@ -236,8 +260,9 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
         [
             ("PERSONABOT__DISCORD__SHARD_COUNT", "2"),
             ("PERSONABOT__DISCORD__SHARDS", range),
-            // A killed process's shards are taken over within four seconds.
-            ("PERSONABOT__DISCORD__LEASE_TTL_SECS", "4"),
+            // A killed process's shards are taken over within six seconds; a live one, even
+            // starved of CPU by the tests around it, renews well within them.
+            ("PERSONABOT__DISCORD__LEASE_TTL_SECS", "6"),
             ("PERSONABOT__MODERATION__BAN_CHECK_INTERVAL_MS", "200"),
         ]
     };
@@ -257,7 +282,7 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
         &sharding("1-1"),
         dir.path(),
     );
-    discord.wait_for_ready(WAIT).await.expect("both shards up");
+    discord.wait_for_ready(LONG).await.expect("both shards up");
     let mut s = Process::start(
         "S",
         &discord,
@@ -343,7 +368,7 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     };
-    if tokio::time::timeout(WAIT, consolidated).await.is_err() {
+    if tokio::time::timeout(LONG, consolidated).await.is_err() {
         panic!(
             "A and B did not consolidate: facts {:?}, A asked for {:?}\nA:\n{}\nB:\n{}",
             stored_facts(&store).await,
@@ -468,7 +493,7 @@ async fn a_second_process_on_one_sqlite_file_is_refused() {
     let db = TestDb::new(Backend::Sqlite).await;
     let dir = tempfile::tempdir().expect("dir");
     let mut first = Process::start("first", &discord, &openai, &db.url, &[], dir.path());
-    discord.wait_for_ready(WAIT).await.expect("the first runs");
+    discord.wait_for_ready(LONG).await.expect("the first runs");
     let second = Command::new(env!("CARGO_BIN_EXE_personabot"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
