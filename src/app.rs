@@ -55,7 +55,7 @@ pub struct App {
     /// The servers this process works on (its shards, while it holds them).
     pub ownership: Ownership,
     /// The exclusive lock on a SQLite file (one process per file), held until shutdown.
-    db_lock: Option<SqliteLock>,
+    _db_lock: Option<SqliteLock>,
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
@@ -175,11 +175,7 @@ impl App {
     /// whatever model and chat platform the caller brings (the in-process test tier passes
     /// stubs and delivers events straight to `App::router`).
     pub async fn start_with_ports(settings: Settings, ports: Ports) -> anyhow::Result<App> {
-        let shards = settings
-            .discord
-            .shard_set()
-            .context("the shard settings are not usable")?;
-        // SQLite serves one process: a second one on the same file is refused here.
+        let shards = settings.discord.shard_set()?;
         let db_lock = lock_database(&settings.database.url)?;
         let settings = Arc::new(settings);
         // Builds the tokenizer (about 0.1 s in release, 1 s in debug) off the async workers,
@@ -198,8 +194,7 @@ impl App {
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
         let journal = Arc::new(Journal::default());
         let store = StoreHandle::new(Slot::new(&instance, ActorName::Store), journal.clone());
-        // With a gateway, the process owns its shards' servers only while it holds their
-        // lease (a standby waits for it); without one (maintenance, tests) it owns them.
+        // With a gateway its shards' servers are its own while it holds their lease.
         let ownership = Ownership::new(shards, connect.is_none());
         let leases = Leases::new(
             Arc::new(store.clone()),
@@ -333,7 +328,7 @@ impl App {
             router,
             database,
             ownership,
-            db_lock,
+            _db_lock: db_lock,
             ready,
             fatal,
             join,
@@ -360,7 +355,6 @@ impl App {
         if let Err(error) = self.database.close().await {
             tracing::warn!(%error, "database did not close cleanly");
         }
-        drop(self.db_lock);
         Ok(())
     }
 
@@ -384,30 +378,35 @@ impl App {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "could not listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on Ctrl-C or SIGTERM (`docker stop`, systemd). SIGTERM is caught from this call
+/// on: call it before `App::start`, so one sent during start-up still shuts down gracefully.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "could not listen for SIGTERM");
+    let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "could not listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match sigterm {
+                Ok(mut sigterm) => {
+                    sigterm.recv().await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "could not listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {}
+            () = terminate => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }
