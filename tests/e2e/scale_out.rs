@@ -389,10 +389,15 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
 
     // A dies mid-run; S takes shard 0 over once A's lease runs out, and finishes the run.
     a.kill();
+    let killed = std::time::Instant::now();
     eventually("S took shard 0 over", || async {
         (discord.sessions_started(0) == 2 && discord.shard_connected(0)).then_some(())
     })
     .await;
+    eprintln!(
+        "takeover: S connected shard 0 {:.1} s after A was killed (lease time 6 s)",
+        killed.elapsed().as_secs_f64()
+    );
     let bob = (
         ids::GUILD as i64,
         ids::BOB as i64,
