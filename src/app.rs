@@ -194,8 +194,9 @@ impl App {
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
         let journal = Arc::new(Journal::default());
         let store = StoreHandle::new(Slot::new(&instance, ActorName::Store), journal.clone());
-        // With a gateway its shards' servers are its own while it holds their lease.
-        let ownership = Ownership::new(shards, connect.is_none());
+        // SQLite is one process (its lock): nothing to stand by for, no lease to wait on.
+        let alone = settings.database.url.starts_with("sqlite:");
+        let ownership = Ownership::new(shards, connect.is_none() || alone);
         let leases = Leases::new(
             Arc::new(store.clone()),
             instance.clone(),
@@ -271,11 +272,7 @@ impl App {
             unrecorded,
         };
         let gateway = connect.map(|connect| GatewayArgs {
-            connection: Arc::new(StandbyGateway::new(
-                connect(&wiring),
-                leases,
-                ownership.clone(),
-            )) as Arc<dyn ChatGateway>,
+            connection: StandbyGateway::wrap(connect(&wiring), leases, ownership.clone(), alone),
             fatal: fatal_tx,
         });
         let schedule = &settings.schedule;

@@ -119,6 +119,23 @@ impl StandbyGateway {
         }
     }
 
+    /// `connection`, run under the range's lease, or as it is when the process cannot
+    /// have a standby (`alone`: SQLite, one process by its lock), which then owns its
+    /// shards from the start and never waits for a crashed predecessor's lease.
+    pub fn wrap(
+        connection: Arc<dyn ChatGateway>,
+        leases: Leases,
+        ownership: Ownership,
+        alone: bool,
+    ) -> Arc<dyn ChatGateway> {
+        if alone {
+            ownership.set_active(true);
+            connection
+        } else {
+            Arc::new(Self::new(connection, leases, ownership))
+        }
+    }
+
     /// Waits until this process holds the range (`None`: stopped meanwhile).
     async fn take_range(&self) -> Option<HeldLease> {
         if let Some(lease) = self.held.lock().await.take()
