@@ -567,3 +567,44 @@ async fn auto_shard_count_runs_every_shard_in_one_process() {
     assert_eq!(app.ownership.scope(), "all");
     app.shutdown().await.expect("clean shutdown");
 }
+
+/// Two processes with the same settings on one PostgreSQL database: the second stands by
+/// (it never identifies), and takes over at once when the first shuts down cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_with_the_same_settings_is_a_standby() {
+    let discord = FakeDiscord::start(World::default()).await;
+    let openai = FakeOpenAi::start().await;
+    openai.set_default(Reply::text("Still here"));
+    let db = TestDb::new(Backend::Postgres).await;
+    let settings = || crate::support::settings(&discord, &openai, &db.url, &[]);
+    let first = personabot::app::App::start(settings())
+        .await
+        .expect("first starts");
+    first.wait_ready(LONG).await.expect("first connected");
+    let second = personabot::app::App::start(settings())
+        .await
+        .expect("second starts");
+    assert!(
+        second
+            .wait_ready(std::time::Duration::from_secs(2))
+            .await
+            .is_err(),
+        "the second stands by"
+    );
+    assert_eq!(discord.sessions_started(0), 1);
+    assert!(first.ownership.is_active() && !second.ownership.is_active());
+    first.shutdown().await.expect("first stops");
+    second
+        .wait_ready(LONG)
+        .await
+        .expect("the standby took over");
+    assert_eq!(discord.sessions_started(0), 2);
+    discord
+        .user_says(ids::GENERAL, ids::ALICE, &mention("who is there?"))
+        .await;
+    eventually("the standby answers", || async {
+        (texts(&discord, ids::GENERAL) == vec!["Still here".to_owned()]).then_some(())
+    })
+    .await;
+    second.shutdown().await.expect("second stops");
+}
