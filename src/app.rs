@@ -27,6 +27,7 @@ use crate::steps::speaking::SpeakingDeps;
 use crate::steps::standby::{Ownership, StandbyGateway};
 use crate::store::lock::{SqliteLock, lock_database};
 use crate::store::{Store, StoreOptions};
+use crate::telemetry::vitals::Vitals;
 use anyhow::Context as _;
 use ractor::Actor;
 use std::sync::{Arc, RwLock};
@@ -59,6 +60,9 @@ pub struct App {
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
+    /// The state of `/metrics`, `/healthz`, `/readyz` and their server (`ops.listen`),
+    /// when the bot is connected.
+    ops: Option<crate::ops::Ops>,
 }
 
 /// What the bot talks to: the model, the chat platform's REST side, and (optionally) the
@@ -88,6 +92,8 @@ pub struct Wiring {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// Moderation cases the store could not write yet (written by the ban lifter).
     pub unrecorded: UnrecordedCases,
+    /// Where the connection reports its shards' state (readiness, metrics).
+    pub vitals: Arc<Vitals>,
 }
 
 /// Opens (creating and migrating if needed) the configured database.
@@ -145,6 +151,7 @@ impl App {
                     chat: chat.clone(),
                     bot: wiring.bot.clone(),
                     ready: wiring.ready.clone(),
+                    vitals: wiring.vitals.clone(),
                 };
                 let commands = CommandDeps {
                     store: wiring.store.clone(),
@@ -178,9 +185,6 @@ impl App {
         let shards = settings.discord.shard_set()?;
         let db_lock = lock_database(&settings.database.url)?;
         let settings = Arc::new(settings);
-        // Builds the tokenizer (about 0.1 s in release, 1 s in debug) off the async workers,
-        // so the first reply after start does not stall a runtime thread building it.
-        tokio::task::spawn_blocking(|| crate::domain::budget::count_tokens("warm up"));
         let database = open_store(&settings).await?;
         let Ports {
             llm,
@@ -188,19 +192,27 @@ impl App {
             bans,
             connect,
         } = ports;
+        let vitals = Arc::new(Vitals::default());
+        let connected = connect.is_some();
+        if connected {
+            vitals.expect_gateway();
+            // Before any actor records anything.
+            crate::telemetry::metrics::install();
+        }
         // One circuit breaker in front of every model use (replies, judgements,
-        // consolidation, status line, proactive posts).
+        // consolidation, status line, proactive posts); behind it, every call really made
+        // is counted and timed, and stamps the vitals readiness reads.
+        let llm = crate::llm::observed(llm, vitals.clone());
         let llm: Arc<dyn LanguageModel> = crate::llm::guarded(llm, &settings.overload);
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
         let journal = Arc::new(Journal::default());
         let store = StoreHandle::new(Slot::new(&instance, ActorName::Store), journal.clone());
-        // SQLite is one process (its lock): nothing to stand by for, no lease to wait on.
         let alone = settings.database.url.starts_with("sqlite:");
         let ownership = Ownership::new(shards, connect.is_none() || alone);
         let leases = Leases::new(
             Arc::new(store.clone()),
-            instance.clone(),
-            Duration::from_secs(settings.discord.lease_ttl_secs),
+            &instance,
+            settings.discord.lease_ttl(),
         );
         let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
         let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
@@ -270,6 +282,7 @@ impl App {
             ready: ready_tx,
             started_at: chrono::Utc::now(),
             unrecorded,
+            vitals: vitals.clone(),
         };
         let gateway = connect.map(|connect| GatewayArgs {
             connection: StandbyGateway::wrap(connect(&wiring), leases, ownership.clone(), alone),
@@ -314,6 +327,10 @@ impl App {
         if let Err(error) = ensure_today(&daily, chrono::Utc::now()).await {
             tracing::warn!(%error, "could not start the day's mood and status");
         }
+        let ops = match connected {
+            true => Some(start_ops(&settings, vitals, &database, llm).await),
+            false => None,
+        };
         Ok(App {
             supervisor: SupervisorHandle::new(Slot::new(&instance, ActorName::Root)),
             consolidator: PeriodicHandle::new(Slot::new(&instance, ActorName::Consolidator)),
@@ -329,7 +346,18 @@ impl App {
             ready,
             fatal,
             join,
+            ops,
         })
+    }
+
+    /// Where the ops server listens (`None`: not listening).
+    pub fn ops_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ops.as_ref().and_then(|ops| ops.addr)
+    }
+
+    /// What `ops::router` serves, for mounting it on another server (`None`: offline).
+    pub fn ops_state(&self) -> Option<Arc<crate::ops::OpsState>> {
+        self.ops.as_ref().map(|ops| ops.state.clone())
     }
 
     /// Waits until the gateway session is READY.
@@ -351,6 +379,9 @@ impl App {
         let _ = tokio::time::timeout(Duration::from_secs(10), self.join).await;
         if let Err(error) = self.database.close().await {
             tracing::warn!(%error, "database did not close cleanly");
+        }
+        if let Some(ops) = self.ops {
+            ops.stop().await;
         }
         Ok(())
     }
@@ -375,35 +406,17 @@ impl App {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM (`docker stop`, systemd). SIGTERM is caught from this call
-/// on: call it before `App::start`, so one sent during start-up still shuts down gracefully.
-pub fn shutdown_signal() -> impl Future<Output = ()> {
-    #[cfg(unix)]
-    let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-    async move {
-        let ctrl_c = async {
-            if let Err(error) = tokio::signal::ctrl_c().await {
-                tracing::error!(%error, "could not listen for Ctrl-C");
-                std::future::pending::<()>().await;
-            }
-        };
-        #[cfg(unix)]
-        let terminate = async {
-            match sigterm {
-                Ok(mut sigterm) => {
-                    sigterm.recv().await;
-                }
-                Err(error) => {
-                    tracing::error!(%error, "could not listen for SIGTERM");
-                    std::future::pending::<()>().await;
-                }
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {}
-            () = terminate => {}
-        }
-    }
+/// The ops routes over this app's vitals, database and model.
+async fn start_ops(
+    settings: &Settings,
+    vitals: Arc<Vitals>,
+    database: &Store,
+    model: Arc<dyn LanguageModel>,
+) -> crate::ops::Ops {
+    let database = database.clone();
+    let ping: crate::ops::DatabasePing = Arc::new(move || {
+        let database = database.clone();
+        Box::pin(async move { database.ping_reader().await.is_ok() })
+    });
+    crate::ops::start(&settings.ops, vitals, ping, model).await
 }

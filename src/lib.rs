@@ -13,7 +13,9 @@
 //!   (one reply, one nightly consolidation, the day's mood and status, one proactive tick,
 //!   lifting due temporary bans), each callable directly with an injected clock.
 //! - `admin`: the typed admin requests the StoreActor applies.
-//! - `config`, `telemetry`, `app`: settings, logging, and assembling the running bot.
+//! - `config`, `telemetry`, `app`: settings, logging and metrics, and assembling the
+//!   running bot.
+//! - `ops`: the ops HTTP server (`/metrics`, `/healthz`, `/readyz`).
 //!
 //! ```text
 //! RootSupervisor
@@ -32,8 +34,10 @@ pub mod config;
 pub mod discord;
 pub mod domain;
 pub mod llm;
+pub mod ops;
 pub mod ports;
 pub mod prompts;
+pub mod shutdown;
 pub mod steps;
 pub mod store;
 pub mod telemetry;

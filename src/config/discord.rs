@@ -66,6 +66,11 @@ impl DiscordSettings {
 }
 
 impl DiscordSettings {
+    /// How long a lease of this process lasts unrenewed.
+    pub fn lease_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_ttl_secs)
+    }
+
     /// Checks the shard settings and the lease time.
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let range = |count| {

@@ -10,8 +10,8 @@ mod sections;
 pub use discord::DiscordSettings;
 pub use operations::{ModerationSettings, OverloadSettings};
 pub use sections::{
-    DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, ScheduleSettings, ShardCount,
-    TelemetrySettings,
+    DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, OpsSettings, ScheduleSettings,
+    ShardCount, TelemetrySettings,
 };
 
 use secrecy::SecretString;
@@ -51,6 +51,7 @@ pub struct Settings {
     /// Daily token budgets (`domain::spend`).
     pub budget: crate::domain::spend::DailyBudgets,
     pub telemetry: TelemetrySettings,
+    pub ops: OpsSettings,
     pub overload: OverloadSettings,
     pub moderation: ModerationSettings,
 }

@@ -89,10 +89,14 @@ impl ChatGateway for DiscordGateway {
             Err(error) => return ConnectionEnd::Refused(error.to_string()),
         };
         tracing::info!(%shards, "connecting to the gateway");
-        match client
+        super::shard_watch::spawn(&client.shard_manager, self.events.vitals.clone());
+        // Readiness waits for every shard of this process's range.
+        self.events.vitals.expect_shards(shards.first..shards.end);
+        let ended = client
             .start_shard_range(serenity_range(shards), shards.count)
-            .await
-        {
+            .await;
+        self.events.vitals.gateway_lost();
+        match ended {
             Ok(()) => ConnectionEnd::Dropped("no reason given".into()),
             Err(error) => match needs_operator(&error) {
                 Some(why) => ConnectionEnd::Refused(format!("{why} ({error})")),

@@ -23,6 +23,7 @@
 //! - `backlog`: a channel's waiting replies (few, fresh, one per member; one trouble line).
 //! - `lifting`: retrying, backing off and giving up refused unbans of temporary bans.
 //! - `shards`: which servers a process owns when the bot runs as several shard processes.
+//! - `health`: readiness (gateway, database, model) from what the adapters last saw.
 
 pub mod backlog;
 pub mod breaker;
@@ -30,6 +31,7 @@ pub mod budget;
 pub mod chat_turn;
 pub mod conversation;
 pub mod emotes;
+pub mod health;
 pub mod ids;
 pub mod json;
 pub mod leak;
@@ -45,6 +47,7 @@ pub mod shards;
 pub mod speech;
 pub mod spend;
 pub mod split;
+pub mod token_count;
 pub mod trigger;
 
 pub use chat_turn::{ChatRole, ChatTurn};

@@ -53,10 +53,10 @@ pub struct Leases {
 
 impl Leases {
     /// `holder`: the process's instance id; `ttl`: how long a lease lasts unrenewed.
-    pub fn new(store: Arc<dyn LeaseStore>, holder: impl Into<String>, ttl: Duration) -> Self {
+    pub fn new(store: Arc<dyn LeaseStore>, holder: &str, ttl: Duration) -> Self {
         Self {
             store,
-            holder: holder.into(),
+            holder: holder.to_owned(),
             ttl: ttl.max(Duration::from_millis(300)),
         }
     }

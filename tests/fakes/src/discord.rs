@@ -158,6 +158,10 @@ pub(crate) struct GatewayState {
     pub live: Option<Live>,
     pub sessions_started: u64,
     pub resumes: u64,
+    /// While set, a RESUME is recorded but not answered (the session stays down).
+    pub hold_resumes: bool,
+    /// RESUMEs waiting for [`FakeDiscord::release_resumes`]: connection, its sender, payload.
+    pub held: Vec<(u64, mpsc::UnboundedSender<Outbound>, Value)>,
 }
 
 impl GatewayState {
@@ -691,6 +695,32 @@ impl FakeDiscord {
         }
         drop(shards);
         self.inner.gateway_changed.notify_waiters();
+    }
+
+    /// From now on a RESUME is left unanswered, so after [`Self::drop_connection`] the
+    /// bot's session stays down (serenity waits for RESUMED) until [`Self::release_resumes`].
+    pub fn hold_resumes(&self) {
+        for g in lock(&self.inner.gateway).iter_mut() {
+            g.hold_resumes = true;
+        }
+    }
+
+    /// Answers the RESUMEs held since [`Self::hold_resumes`] (replay, then RESUMED) and
+    /// answers later ones at once again.
+    pub fn release_resumes(&self) {
+        let held: Vec<_> = {
+            let mut shards = lock(&self.inner.gateway);
+            shards
+                .iter_mut()
+                .flat_map(|g| {
+                    g.hold_resumes = false;
+                    std::mem::take(&mut g.held)
+                })
+                .collect()
+        };
+        for (conn_id, tx, d) in held {
+            crate::gateway::resume(&self.inner, conn_id, &tx, &d);
+        }
     }
 
     /// Makes the next `times` requests matching `matcher` fail with `failure`.

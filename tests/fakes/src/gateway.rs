@@ -41,7 +41,7 @@ pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>) {
 }
 
 /// What handling one inbound payload asks the connection to do.
-enum Next {
+pub(crate) enum Next {
     Continue,
     Close(u16, &'static str),
 }
@@ -202,11 +202,23 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d
     Next::Continue
 }
 
-fn resume(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d: &Value) -> Next {
+pub(crate) fn resume(
+    inner: &Inner,
+    conn_id: u64,
+    tx: &mpsc::UnboundedSender<Outbound>,
+    d: &Value,
+) -> Next {
     if !token_ok(inner, d) {
         return Next::Close(AUTHENTICATION_FAILED, "Authentication failed.");
     }
     let mut shards = lock(&inner.gateway);
+    // Held RESUMEs wait with shard 0's state, whichever shard they are for.
+    if shards.iter().any(|g| g.hold_resumes) {
+        if let Some(first) = shards.first_mut() {
+            first.held.push((conn_id, tx.clone(), d.clone()));
+        }
+        return Next::Continue;
+    }
     let wanted = d.get("session_id").and_then(Value::as_str);
     let known = shards
         .iter_mut()
