@@ -16,6 +16,7 @@
 //! - `config`, `telemetry`, `app`: settings, logging and metrics, and assembling the
 //!   running bot.
 //! - `ops`: the ops HTTP server (`/metrics`, `/healthz`, `/readyz`).
+//! - `shutdown`: Ctrl-C and SIGTERM, caught from before the app starts.
 //!
 //! ```text
 //! RootSupervisor
