@@ -2,7 +2,10 @@
 //!
 //! (a) message-log append throughput, 20,000 messages in batches of 500 (goal ≥ 5,000 msg/s);
 //! (b) reading a channel's last 24 h holding 5,000 messages, among noise in other channels and
-//!     older messages: 1,000 reads, p50/p99/max (goal p99 ≤ 5 ms).
+//!     older messages: 1,000 reads, p50/p99/max (goal p99 ≤ 5 ms);
+//! (c) PostgreSQL only: two bot processes logging at once (two stores, each with its own
+//!     pool as a process has), 20,000 messages each in batches of 500: combined msg/s
+//!     against one store alone (`docs/scaling.md`).
 //!
 //! SQLite on a temporary file always; PostgreSQL too with `PERSONABOT_BENCH_PG=1` (server from
 //! `PERSONABOT_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`; a scratch
@@ -144,11 +147,47 @@ async fn read_latency(store: &Store, label: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Appends `APPEND_TOTAL` messages with ids from `first` in batches; returns the seconds.
+async fn append_from(store: &Store, first: u64) -> anyhow::Result<f64> {
+    let start_at = Utc::now() - Duration::days(20);
+    let msgs: Vec<_> = (first..first + APPEND_TOTAL)
+        .map(|i| msg(i, 100 + i % 20, start_at + Duration::milliseconds(i as i64)))
+        .collect();
+    let t = Instant::now();
+    for chunk in msgs.chunks(BATCH) {
+        store.append_messages(chunk).await?;
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+async fn two_writers(url: &str, label: &str) -> anyhow::Result<()> {
+    let one = Store::connect(url, StoreOptions::default()).await?;
+    let other = Store::connect(url, StoreOptions::default()).await?;
+    let alone = append_from(&one, 1_000_000).await?;
+    let t = Instant::now();
+    let (a, b) = tokio::join!(append_from(&one, 2_000_000), append_from(&other, 3_000_000));
+    let (a, b) = (a?, b?);
+    let both = t.elapsed().as_secs_f64();
+    println!(
+        "[{label}] (c) one process alone: {:.0} msg/s; two processes at once: {:.0} msg/s together ({:.0} + {:.0})",
+        APPEND_TOTAL as f64 / alone,
+        2.0 * APPEND_TOTAL as f64 / both,
+        APPEND_TOTAL as f64 / a,
+        APPEND_TOTAL as f64 / b
+    );
+    one.close().await?;
+    other.close().await?;
+    Ok(())
+}
+
 async fn run(url: &str, label: &str) -> anyhow::Result<()> {
     let store = Store::connect(url, StoreOptions::default()).await?;
     append_throughput(&store, label).await?;
     read_latency(&store, label).await?;
     store.close().await?;
+    if label == "postgres" {
+        two_writers(url, label).await?;
+    }
     Ok(())
 }
 

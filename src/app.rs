@@ -21,8 +21,11 @@ use crate::steps::ban_lifting::{BanLiftingDeps, UnrecordedCases};
 use crate::steps::budget::BudgetGate;
 use crate::steps::consolidation::ConsolidationDeps;
 use crate::steps::daily::{DailyDeps, ensure_today};
+use crate::steps::leases::Leases;
 use crate::steps::proactive::ProactiveDeps;
 use crate::steps::speaking::SpeakingDeps;
+use crate::steps::standby::{Ownership, StandbyGateway};
+use crate::store::lock::{SqliteLock, lock_database};
 use crate::store::{Store, StoreOptions};
 use crate::telemetry::vitals::Vitals;
 use anyhow::Context as _;
@@ -50,6 +53,10 @@ pub struct App {
     pub supervisor: SupervisorHandle,
     /// Direct database access for tests and maintenance commands.
     pub database: Store,
+    /// The servers this process works on (its shards, while it holds them).
+    pub ownership: Ownership,
+    /// The exclusive lock on a SQLite file (one process per file), held until shutdown.
+    _db_lock: Option<SqliteLock>,
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
@@ -123,7 +130,10 @@ impl App {
 
     /// Starts the actor tree; `Connection::Offline` leaves Discord alone (maintenance
     /// commands such as `consolidate`, and tests of the schedulers).
-    pub async fn start_with(settings: Settings, connection: Connection) -> anyhow::Result<App> {
+    pub async fn start_with(mut settings: Settings, connection: Connection) -> anyhow::Result<App> {
+        crate::discord::resolve_shard_count(&mut settings, connection == Connection::Discord)
+            .await
+            .context("could not ask Discord how many shards to run (discord.shard_count: auto)")?;
         let llm: Arc<dyn LanguageModel> =
             Arc::new(OpenAiModel::new(&settings.llm).context("could not set up the LLM client")?);
         let chat = Arc::new(DiscordChat::new());
@@ -172,6 +182,8 @@ impl App {
     /// whatever model and chat platform the caller brings (the in-process test tier passes
     /// stubs and delivers events straight to `App::router`).
     pub async fn start_with_ports(settings: Settings, ports: Ports) -> anyhow::Result<App> {
+        let shards = settings.discord.shard_set()?;
+        let db_lock = lock_database(&settings.database.url)?;
         let settings = Arc::new(settings);
         let database = open_store(&settings).await?;
         let Ports {
@@ -195,6 +207,13 @@ impl App {
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
         let journal = Arc::new(Journal::default());
         let store = StoreHandle::new(Slot::new(&instance, ActorName::Store), journal.clone());
+        let alone = settings.database.url.starts_with("sqlite:");
+        let ownership = Ownership::new(shards, connect.is_none() || alone);
+        let leases = Leases::new(
+            Arc::new(store.clone()),
+            &instance,
+            settings.discord.lease_ttl(),
+        );
         let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
         let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
         let bot = Arc::new(RwLock::new(None::<BotIdentity>));
@@ -222,6 +241,7 @@ impl App {
             settings: settings.clone(),
             rng: DailyDeps::rng_from(&settings),
             budget: budget.clone(),
+            leases: leases.clone(),
         });
         let consolidation = NightlyConsolidation {
             deps: Arc::new(ConsolidationDeps {
@@ -230,6 +250,7 @@ impl App {
                 settings: settings.clone(),
                 budget,
                 embeddings_missing: Default::default(),
+                ownership: ownership.clone(),
             }),
             new_day: status.clone(),
         };
@@ -239,6 +260,7 @@ impl App {
             settings: settings.clone(),
             bot: bot.clone(),
             rng: DailyDeps::rng_from(&settings),
+            ownership: ownership.clone(),
         }));
         let unrecorded = UnrecordedCases::default();
         let ban_lifting = BanLifting(Arc::new(BanLiftingDeps {
@@ -247,6 +269,7 @@ impl App {
             bot: bot.clone(),
             policy: crate::steps::ban_lifting::lift_policy(&settings.moderation),
             unrecorded: unrecorded.clone(),
+            ownership: ownership.clone(),
         }));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
@@ -262,7 +285,7 @@ impl App {
             vitals: vitals.clone(),
         };
         let gateway = connect.map(|connect| GatewayArgs {
-            connection: connect(&wiring),
+            connection: StandbyGateway::wrap(connect(&wiring), leases, ownership.clone(), alone),
             fatal: fatal_tx,
         });
         let schedule = &settings.schedule;
@@ -318,6 +341,8 @@ impl App {
             store,
             router,
             database,
+            ownership,
+            _db_lock: db_lock,
             ready,
             fatal,
             join,
@@ -394,32 +419,4 @@ async fn start_ops(
         Box::pin(async move { database.ping_reader().await.is_ok() })
     });
     crate::ops::start(&settings.ops, vitals, ping, model).await
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "could not listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "could not listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }

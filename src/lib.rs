@@ -16,6 +16,7 @@
 //! - `config`, `telemetry`, `app`: settings, logging and metrics, and assembling the
 //!   running bot.
 //! - `ops`: the ops HTTP server (`/metrics`, `/healthz`, `/readyz`).
+//! - `shutdown`: Ctrl-C and SIGTERM, caught from before the app starts.
 //!
 //! ```text
 //! RootSupervisor
@@ -37,6 +38,7 @@ pub mod llm;
 pub mod ops;
 pub mod ports;
 pub mod prompts;
+pub mod shutdown;
 pub mod steps;
 pub mod store;
 pub mod telemetry;

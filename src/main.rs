@@ -60,8 +60,10 @@ async fn main() -> ExitCode {
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
     settings.require_token()?;
+    // Listening before the start: a SIGTERM during start-up still shuts down gracefully.
+    let signal = personabot::shutdown::signal();
     let app = App::start(settings).await?;
-    app.run_until(app::shutdown_signal()).await
+    app.run_until(signal).await
 }
 
 async fn consolidate(settings: Settings) -> anyhow::Result<()> {

@@ -16,6 +16,8 @@ pub struct Model {
     pub facts_added: i32,
     pub facts_bumped: i32,
     pub messages_archived: i32,
+    /// The shard range of the process that runs it (`ShardSet::key`, `all` for one process).
+    pub scope: String,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -8,6 +8,7 @@ pub mod channel_settings;
 pub mod consolidation_runs;
 pub mod global_state;
 pub mod guild_settings;
+pub mod leases;
 pub mod memory_facts;
 pub mod modlog_cases;
 pub mod persona_entries;

@@ -5,6 +5,7 @@ pub use super::channel_settings::Entity as ChannelSettings;
 pub use super::consolidation_runs::Entity as ConsolidationRuns;
 pub use super::global_state::Entity as GlobalState;
 pub use super::guild_settings::Entity as GuildSettings;
+pub use super::leases::Entity as Leases;
 pub use super::memory_facts::Entity as MemoryFacts;
 pub use super::modlog_cases::Entity as ModlogCases;
 pub use super::persona_entries::Entity as PersonaEntries;

@@ -6,7 +6,7 @@ use crate::domain::ChannelId;
 use crate::domain::proactive::ProactiveDecision;
 use crate::steps::ban_lifting::{BanLiftingDeps, BanLiftingError, LiftedBan, lift_due_bans};
 use crate::steps::consolidation::{ConsolidationDeps, ConsolidationError, RunReport, run_once};
-use crate::steps::daily::{DailyDeps, DailyError, refresh_status, roll_mood};
+use crate::steps::daily::{DailyDeps, DailyError, new_day};
 use crate::steps::proactive::{ProactiveDeps, ProactiveError, tick};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -42,7 +42,7 @@ impl PeriodicStep for ProactiveTick {
     }
 }
 
-/// The day's mood, then a status line from persona and mood.
+/// The day's mood, then a status line from persona and mood (once for the whole bot).
 pub struct NewDay(pub Arc<DailyDeps>);
 
 #[async_trait]
@@ -51,9 +51,7 @@ impl PeriodicStep for NewDay {
     type Error = DailyError;
     const NAME: &'static str = "new day";
     async fn run(&self, now: DateTime<Utc>) -> Result<String, DailyError> {
-        roll_mood(&self.0, now).await?;
-        self.0.budget.forget_old_days(now).await;
-        refresh_status(&self.0, now).await
+        new_day(&self.0, now).await
     }
 }
 

@@ -4,12 +4,14 @@
 //! Secrets (bot token, LLM key) are read from the environment only and held as
 //! `SecretString`, so neither a YAML file in a repository nor a `Debug` log line can leak them.
 
+mod discord;
 mod operations;
 mod sections;
+pub use discord::DiscordSettings;
 pub use operations::{ModerationSettings, OverloadSettings};
 pub use sections::{
     DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, OpsSettings, ScheduleSettings,
-    TelemetrySettings,
+    ShardCount, TelemetrySettings,
 };
 
 use secrecy::SecretString;
@@ -101,38 +103,6 @@ pub struct BotSettings {
     pub admin_role_id: Option<u64>,
     pub test_guild_ids: Vec<u64>,
     pub ticket_staff_role_id: Option<u64>,
-}
-
-#[derive(Clone, Deserialize)]
-pub struct DiscordSettings {
-    pub api_base: String,
-    /// `host:port` to connect to for `discord.com` instead of resolving it ("" = DNS).
-    #[serde(default)]
-    pub connect_to: String,
-    /// A PEM file of an extra CA trusted for `discord.com` ("" = none).
-    #[serde(default)]
-    pub extra_root_ca: String,
-    /// From `PERSONABOT__DISCORD__TOKEN` only.
-    #[serde(skip)]
-    pub token: Option<SecretString>,
-}
-
-impl std::fmt::Debug for DiscordSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DiscordSettings")
-            .field("api_base", &self.api_base)
-            .field("connect_to", &self.connect_to)
-            .field("extra_root_ca", &self.extra_root_ca)
-            .field("token", &self.token.as_ref().map(|_| "[REDACTED]"))
-            .finish()
-    }
-}
-
-impl DiscordSettings {
-    /// True when pointed at something other than Discord itself (a fake, a proxy).
-    pub fn is_custom_base(&self) -> bool {
-        self.api_base.trim_end_matches('/') != "https://discord.com"
-    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -369,6 +339,7 @@ impl Settings {
             "discord.api_base",
             "must start with http:// or https://",
         )?;
+        self.discord.validate()?;
         check(
             self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"),
             "database.url",
@@ -495,6 +466,33 @@ mod tests {
                 .contains("PERSONABOT__BOT__PROMPT_TOKEN_BUDGET"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn shard_settings_take_a_count_or_auto_and_a_range() {
+        let s = load(&[]).expect("defaults");
+        assert_eq!(s.discord.shard_count, ShardCount::Fixed(1));
+        assert!(s.discord.shard_set().expect("all").is_everything());
+        let s = load(&[
+            ("PERSONABOT__DISCORD__SHARD_COUNT", "4"),
+            ("PERSONABOT__DISCORD__SHARDS", "2-3"),
+        ])
+        .expect("valid");
+        let set = s.discord.shard_set().expect("set");
+        assert_eq!((set.first, set.end, set.count), (2, 4, 4));
+        let s = load(&[("PERSONABOT__DISCORD__SHARD_COUNT", "auto")]).expect("auto");
+        assert_eq!(s.discord.shard_count, ShardCount::Auto);
+        let err = load(&[
+            ("PERSONABOT__DISCORD__SHARD_COUNT", "2"),
+            ("PERSONABOT__DISCORD__SHARDS", "1..3"),
+        ])
+        .expect_err("out of range");
+        assert!(
+            err.to_string().contains("PERSONABOT__DISCORD__SHARDS"),
+            "{err}"
+        );
+        let err = load(&[("PERSONABOT__DISCORD__SHARD_COUNT", "zero")]).expect_err("bad");
+        assert!(err.to_string().contains("auto"), "{err}");
     }
 
     #[test]

@@ -46,6 +46,48 @@ pub struct TelemetrySettings {
     pub json: bool,
 }
 
+/// `discord.shard_count`: how many shards the whole bot runs, or `auto` (the number Discord
+/// recommends in `GET /gateway/bot`, asked once at start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardCount {
+    Auto,
+    Fixed(u32),
+}
+
+impl Default for ShardCount {
+    fn default() -> Self {
+        Self::Fixed(1)
+    }
+}
+
+impl<'de> Deserialize<'de> for ShardCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        let bad =
+            || serde::de::Error::custom("must be a number of shards (at least 1) or \"auto\"");
+        match Raw::deserialize(deserializer)? {
+            Raw::Number(n) => u32::try_from(n)
+                .ok()
+                .filter(|n| *n >= 1)
+                .map(Self::Fixed)
+                .ok_or_else(bad),
+            Raw::Text(t) if t.trim().eq_ignore_ascii_case("auto") => Ok(Self::Auto),
+            Raw::Text(t) => t
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .map(Self::Fixed)
+                .ok_or_else(bad),
+        }
+    }
+}
+
 /// The ops HTTP server: `/metrics`, `/healthz`, `/readyz`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OpsSettings {

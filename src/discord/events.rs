@@ -45,11 +45,11 @@ impl EventHandler for GatewayEvents {
             id: UserId(ready.user.id.get()),
             name: ready.user.name.clone(),
         };
-        tracing::info!(bot = %identity.name, id = %identity.id, guilds = ready.guilds.len(), "connected to Discord");
+        tracing::info!(bot = %identity.name, id = %identity.id, shard = ctx.shard_id.0, guilds = ready.guilds.len(), "connected to Discord");
         if let Ok(mut slot) = self.bot.write() {
             *slot = Some(identity);
         }
-        self.chat.attach_shard(ctx.shard.clone());
+        self.chat.attach_shard(ctx.shard_id.0, ctx.shard.clone());
         let daily = self.daily.clone();
         tokio::spawn(async move { crate::steps::daily::apply_stored_status(&daily).await });
         self.vitals.shard_stage(ctx.shard_id.0, "connected");

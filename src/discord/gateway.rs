@@ -4,6 +4,7 @@
 use super::events::GatewayEvents;
 use super::{DiscordChat, build_client, commands::CommandDeps};
 use crate::config::Settings;
+use crate::domain::shards::ShardSet;
 use crate::ports::{ChatGateway, ConnectionEnd};
 use async_trait::async_trait;
 use secrecy::SecretString;
@@ -36,6 +37,13 @@ impl DiscordGateway {
             shards: Mutex::new(None),
         }
     }
+}
+
+/// serenity 0.12's `start_shard_range` reads `range.end` as the *last* shard: `4..7` boots
+/// 4, 5, 6 and 7 (`start_connection(4, 7, ..)` starts `7 - 4 + 1` shards). Our ranges are
+/// half-open, so the end is moved back by one here, in the one place that calls it.
+fn serenity_range(shards: ShardSet) -> std::ops::Range<u32> {
+    shards.first..shards.end.saturating_sub(1).max(shards.first)
 }
 
 /// Errors no restart can fix: the operator has to change the token or the portal settings.
@@ -76,10 +84,17 @@ impl ChatGateway for DiscordGateway {
         if let Ok(mut shards) = self.shards.lock() {
             *shards = Some(client.shard_manager.clone());
         }
+        let shards = match self.settings.discord.shard_set() {
+            Ok(shards) => shards,
+            Err(error) => return ConnectionEnd::Refused(error.to_string()),
+        };
+        tracing::info!(%shards, "connecting to the gateway");
         super::shard_watch::spawn(&client.shard_manager, self.events.vitals.clone());
-        // `start` runs shard 0 of 1.
-        self.events.vitals.expect_shards([0]);
-        let ended = client.start().await;
+        // Readiness waits for every shard of this process's range.
+        self.events.vitals.expect_shards(shards.first..shards.end);
+        let ended = client
+            .start_shard_range(serenity_range(shards), shards.count)
+            .await;
         self.events.vitals.gateway_lost();
         match ended {
             Ok(()) => ConnectionEnd::Dropped("no reason given".into()),

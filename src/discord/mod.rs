@@ -17,7 +17,7 @@ pub mod shard_watch;
 
 pub use rest_chat::DiscordChat;
 
-use crate::config::Settings;
+use crate::config::{Settings, ShardCount};
 use secrecy::{ExposeSecret, SecretString};
 use serenity::all::{Client, ClientBuilder, CreateAllowedMentions, GatewayIntents, HttpBuilder};
 
@@ -55,6 +55,49 @@ pub async fn build_client(
             commands,
         )))
         .await?)
+}
+
+/// Turns `discord.shard_count: auto` into Discord's recommendation, once at start; a
+/// process that does not connect (maintenance) counts as one shard running everything.
+pub async fn resolve_shard_count(
+    settings: &mut Settings,
+    connects: bool,
+) -> Result<(), ClientError> {
+    if settings.discord.shard_count != ShardCount::Auto {
+        return Ok(());
+    }
+    let count = match (&settings.discord.token, connects) {
+        (Some(token), true) => recommended_shards(settings, token).await?,
+        _ => {
+            settings.discord.shards = String::new();
+            1
+        }
+    };
+    settings.discord.shard_count = ShardCount::Fixed(count);
+    Ok(())
+}
+
+/// How many shards Discord recommends for the bot (`GET /gateway/bot`), for
+/// `discord.shard_count: auto`.
+pub async fn recommended_shards(
+    settings: &Settings,
+    token: &SecretString,
+) -> Result<u32, ClientError> {
+    let mut http = HttpBuilder::new(token.expose_secret());
+    if settings.discord.is_custom_base() {
+        http = http
+            .proxy(settings.discord.api_base.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    } else if let Some(client) = relay_client(settings)? {
+        http = http.client(client);
+    }
+    let gateway = http.build().get_bot_gateway().await?;
+    tracing::info!(
+        shards = gateway.shards,
+        max_concurrency = gateway.session_start_limit.max_concurrency,
+        "Discord's recommended shard count"
+    );
+    Ok(gateway.shards.max(1))
 }
 
 /// Why the serenity client could not be built.

@@ -17,7 +17,8 @@ use std::sync::{Arc, RwLock};
 pub struct DiscordChat {
     http: RwLock<Option<Arc<Http>>>,
     cache: RwLock<Option<Arc<Cache>>>,
-    shard: RwLock<Option<ShardMessenger>>,
+    /// Every shard this process runs (presence is set per shard connection).
+    shards: RwLock<std::collections::BTreeMap<u32, ShardMessenger>>,
 }
 
 impl DiscordChat {
@@ -34,9 +35,9 @@ impl DiscordChat {
         }
     }
 
-    pub(crate) fn attach_shard(&self, shard: ShardMessenger) {
-        if let Ok(mut slot) = self.shard.write() {
-            *slot = Some(shard);
+    pub(crate) fn attach_shard(&self, id: u32, shard: ShardMessenger) {
+        if let Ok(mut shards) = self.shards.write() {
+            shards.insert(id, shard);
         }
     }
 
@@ -143,13 +144,17 @@ impl ChatPort for DiscordChat {
     }
 
     async fn set_status(&self, text: &str) -> Result<(), ChatError> {
-        let shard = self
-            .shard
+        let shards: Vec<ShardMessenger> = self
+            .shards
             .read()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or(ChatError::NotConnected)?;
-        shard.set_activity(Some(ActivityData::custom(text)));
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        if shards.is_empty() {
+            return Err(ChatError::NotConnected);
+        }
+        for shard in shards {
+            shard.set_activity(Some(ActivityData::custom(text)));
+        }
         Ok(())
     }
 }

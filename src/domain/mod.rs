@@ -22,6 +22,7 @@
 //! - `breaker`: the model's circuit breaker (closed, open, half-open) over an injected clock.
 //! - `backlog`: a channel's waiting replies (few, fresh, one per member; one trouble line).
 //! - `lifting`: retrying, backing off and giving up refused unbans of temporary bans.
+//! - `shards`: which servers a process owns when the bot runs as several shard processes.
 //! - `health`: readiness (gateway, database, model) from what the adapters last saw.
 
 pub mod backlog;
@@ -42,6 +43,7 @@ pub mod mood;
 pub mod proactive;
 pub mod records;
 pub mod relationship;
+pub mod shards;
 pub mod speech;
 pub mod spend;
 pub mod split;

@@ -12,6 +12,9 @@ use rand::Rng;
 pub const MOOD_DAY_KEY: &str = "mood_day";
 /// Global-state key whose text is the current status line.
 pub const STATUS_KEY: &str = "status";
+/// Global-state key holding the day whose status line was generated (the starter line of a
+/// fresh install sets none), so several processes make one status a day.
+pub const STATUS_DAY_KEY: &str = "status_day";
 
 pub const MOOD_MIN: i64 = 0;
 pub const MOOD_MAX: i64 = 10;

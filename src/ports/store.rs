@@ -189,21 +189,51 @@ pub trait ProactiveStore: Send + Sync {
 pub trait DailyStore: PersonaReads {
     async fn state_value(&self, key: String) -> StoreResult<Option<i64>>;
     /// Writes the day's mood values and marks the day rolled, atomically.
+    /// False (and nothing written) when the day was already rolled, here or elsewhere.
     async fn roll_mood(
         &self,
         values: Vec<(String, i64)>,
         day: i64,
         now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// `day` Some: the day's generated status, marking the day's status done (`None`: a
+    /// starter line, which does not).
+    async fn set_status_line(
+        &self,
+        text: String,
+        day: Option<i64>,
+        now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn set_status_line(&self, text: String, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// Leases on work that must happen once when several processes share the database
+/// (`steps::leases`). A lease is held by one holder until released or expired.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes `name` for `holder` until `until` if it is free, expired or already theirs
+    /// (then it is renewed); true when `holder` holds it now.
+    async fn acquire_lease(
+        &self,
+        name: String,
+        holder: String,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Gives the lease up if `holder` holds it; true when it did.
+    async fn release_lease(&self, name: String, holder: String) -> StoreResult<bool>;
 }
 
 /// The nightly consolidation.
 #[async_trait]
 pub trait ConsolidationStore: Send + Sync {
-    /// The unfinished run and its cutoff, if a run was interrupted.
-    async fn unfinished_run(&self) -> StoreResult<Option<(i64, DateTime<Utc>)>>;
-    async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// The unfinished run of `scope` (a shard range's key) and its cutoff, if a run was
+    /// interrupted.
+    async fn unfinished_run(&self, scope: String) -> StoreResult<Option<(i64, DateTime<Utc>)>>;
+    async fn start_run(
+        &self,
+        scope: String,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
     async fn finish_run(&self, run_id: i64, now: DateTime<Utc>, stats: RunStats)
     -> StoreResult<()>;
     /// Members with short-term messages older than the cutoff, per server.

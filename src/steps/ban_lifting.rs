@@ -35,6 +35,8 @@ pub struct BanLiftingDeps {
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     pub policy: LiftPolicy,
     pub unrecorded: UnrecordedCases,
+    /// Only bans in servers this process owns are lifted here.
+    pub ownership: super::standby::Ownership,
 }
 
 /// The retry rules from the `moderation` settings.
@@ -107,7 +109,8 @@ pub async fn lift_due_bans(
         return Ok(Vec::new());
     };
     write_unrecorded(deps, bot.id, now).await;
-    let due = deps.store.due_temporary_bans(now).await?;
+    let mut due = deps.store.due_temporary_bans(now).await?;
+    due.retain(|ban| deps.ownership.owns(ban.guild_id));
     let mut lifted = Vec::new();
     let mut halted: BTreeSet<GuildId> = BTreeSet::new();
     let mut given_up: BTreeMap<GuildId, (Vec<i32>, UnbanFailure)> = BTreeMap::new();

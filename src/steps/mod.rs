@@ -11,11 +11,16 @@
 //! - `consolidation`: the nightly run, day's messages to facts and archive.
 //! - `daily`: the day's mood and status line.
 //! - `ban_lifting`: lifting temporary bans that ran out.
+//! - `leases`: holding a lease on work that must happen once across processes.
+//! - `standby`: which servers this process owns, and running a shard range in one process
+//!   at a time (the others stand by).
 
 pub mod ban_lifting;
 pub mod budget;
 pub mod consolidation;
 pub mod daily;
+pub mod leases;
 pub mod proactive;
 pub mod reply;
 pub mod speaking;
+pub mod standby;

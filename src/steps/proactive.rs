@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::domain::mood::Mood;
 use crate::domain::proactive::{ProactiveDecision, ProactiveInput, decide};
 use crate::domain::spend::Charge;
-use crate::domain::{BotIdentity, ChannelEvent, ChannelId, LoggedMessage, ProactiveKind};
+use crate::domain::{BotIdentity, ChannelEvent, ChannelId, GuildId, LoggedMessage, ProactiveKind};
 use crate::ports::store::{ProactiveStore, StoreError};
 use crate::ports::{ChannelSink, CompletionRequest};
 use crate::prompts;
@@ -26,6 +26,8 @@ pub struct ProactiveDeps {
     pub settings: Arc<Settings>,
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     pub rng: Mutex<StdRng>,
+    /// Only channels of servers this process owns are ticked here.
+    pub ownership: super::standby::Ownership,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +47,15 @@ pub async fn tick(
     let channels = deps.store.proactive_channels().await?;
     let mut decisions = Vec::with_capacity(channels.len());
     for channel in channels {
-        let decision = tick_channel(deps, &bot, channel, now).await?;
+        let last = deps.store.last_message(channel).await?;
+        // A channel with no message yet has no known server: shard 0's process has it.
+        let guild = last
+            .as_ref()
+            .map_or(GuildId::DIRECT, |m| GuildId::scope(m.guild_id));
+        if !deps.ownership.owns(guild) {
+            continue;
+        }
+        let decision = tick_channel(deps, &bot, channel, last, now).await?;
         decisions.push((channel, decision));
     }
     Ok(decisions)
@@ -55,6 +65,7 @@ async fn tick_channel(
     deps: &ProactiveDeps,
     bot: &BotIdentity,
     channel: ChannelId,
+    last: Option<LoggedMessage>,
     now: DateTime<Utc>,
 ) -> Result<ProactiveDecision, ProactiveError> {
     let schedule = &deps.settings.schedule;
@@ -63,7 +74,6 @@ async fn tick_channel(
         .and_hms_opt(0, 0, 0)
         .map(|d| d.and_utc())
         .unwrap_or(now);
-    let last = deps.store.last_message(channel).await?;
     let posts_today = deps.store.proactive_posts_since(channel, day_start).await?;
     let input = ProactiveInput {
         chance: schedule.proactive_chance,
@@ -161,4 +171,97 @@ pub async fn speak(
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Settings, Sources};
+    use crate::domain::shards::ShardSet;
+    use crate::domain::{MessageId, UserId};
+    use crate::steps::standby::Ownership;
+    use async_trait::async_trait;
+    use rand::SeedableRng;
+
+    const NEAR: ChannelId = ChannelId(4000);
+    const FAR: ChannelId = ChannelId(4200);
+    const FAR_GUILD: GuildId = GuildId((1 << 22) | 2002);
+
+    struct Channels;
+
+    #[async_trait]
+    impl ProactiveStore for Channels {
+        async fn proactive_channels(&self) -> Result<Vec<ChannelId>, StoreError> {
+            Ok(vec![NEAR, FAR])
+        }
+        async fn last_message(
+            &self,
+            channel: ChannelId,
+        ) -> Result<Option<LoggedMessage>, StoreError> {
+            let guild = if channel == FAR {
+                FAR_GUILD
+            } else {
+                GuildId(2000)
+            };
+            Ok(Some(LoggedMessage {
+                id: MessageId(1),
+                channel_id: channel,
+                guild_id: Some(guild),
+                author_id: UserId(3000),
+                author_name: "alice".into(),
+                is_bot: false,
+                content: "anyone around?".into(),
+                reply_to: None,
+                created_at: Utc::now() - chrono::Duration::minutes(5),
+            }))
+        }
+        async fn proactive_posts_since(
+            &self,
+            _: ChannelId,
+            _: DateTime<Utc>,
+        ) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    #[derive(Default)]
+    struct Sink(Mutex<Vec<ChannelEvent>>);
+
+    #[async_trait]
+    impl ChannelSink for Sink {
+        async fn deliver(&self, event: ChannelEvent) {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        }
+    }
+
+    /// A process running shard 1 of 2 ticks only the channel of its server.
+    #[tokio::test]
+    async fn a_tick_speaks_only_in_servers_this_process_owns() {
+        let settings = Settings::load(Sources {
+            file: None,
+            env: vec![("PERSONABOT__SCHEDULE__PROACTIVE_CHANCE".into(), "1".into())],
+        })
+        .expect("settings");
+        let sink = Arc::new(Sink::default());
+        let ownership = Ownership::new(ShardSet::parse("1..2", 2).expect("range"), true);
+        let deps = ProactiveDeps {
+            store: Arc::new(Channels),
+            channels: sink.clone(),
+            settings: Arc::new(settings),
+            bot: Arc::new(RwLock::new(Some(BotIdentity {
+                id: UserId(1000),
+                name: "Aria".into(),
+            }))),
+            rng: Mutex::new(StdRng::seed_from_u64(7)),
+            ownership: ownership.clone(),
+        };
+        let decided = tick(&deps, Utc::now()).await.expect("tick");
+        assert_eq!(decided.len(), 1, "{decided:?}");
+        assert_eq!(decided[0].0, FAR);
+        let delivered = sink.0.lock().unwrap_or_else(|e| e.into_inner()).len();
+        assert_eq!(delivered, 1);
+        // A standby (not holding its shards) speaks nowhere.
+        ownership.set_active(false);
+        assert!(tick(&deps, Utc::now()).await.expect("tick").is_empty());
+    }
 }

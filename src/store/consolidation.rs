@@ -21,13 +21,18 @@ const RUNNING: &str = "running";
 const FINISHED: &str = "finished";
 const FAILED: &str = "failed";
 
-/// Starts a run; returns its id.
+/// The scope of a single process's runs (every shard).
+pub const ALL: &str = "all";
+
+/// Starts a run of `scope` (the shard range running it, see `ShardSet::key`); returns its id.
 pub async fn start_run<C: ConnectionTrait>(
     db: &C,
+    scope: &str,
     cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
     let row = consolidation_runs::ActiveModel {
+        scope: Set(scope.to_owned()),
         cutoff: Set(ts(cutoff)),
         started_at: Set(ts(now)),
         finished_at: Set(None),
@@ -43,12 +48,15 @@ pub async fn start_run<C: ConnectionTrait>(
     Ok(row.id)
 }
 
-/// The newest run still marked running (interrupted by a restart), with its cutoff.
+/// The newest run of `scope` still marked running (interrupted by a restart, or by the
+/// death of the process a standby replaces), with its cutoff.
 pub async fn unfinished_run<C: ConnectionTrait>(
     db: &C,
+    scope: &str,
 ) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
     Ok(consolidation_runs::Entity::find()
         .filter(consolidation_runs::Column::Status.eq(RUNNING))
+        .filter(consolidation_runs::Column::Scope.eq(scope))
         .order_by_desc(consolidation_runs::Column::Id)
         .one(db)
         .await?
@@ -131,12 +139,30 @@ pub async fn fail_run<C: ConnectionTrait>(
 }
 
 impl Store {
+    /// Starts a run of the single-process scope.
     pub async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64> {
-        start_run(&self.writer, cutoff, now).await
+        start_run(&self.writer, ALL, cutoff, now).await
     }
 
+    /// The unfinished run of the single-process scope.
     pub async fn unfinished_run(&self) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
-        unfinished_run(&self.reader).await
+        unfinished_run(&self.reader, ALL).await
+    }
+
+    pub async fn start_run_in(
+        &self,
+        scope: &str,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        start_run(&self.writer, scope, cutoff, now).await
+    }
+
+    pub async fn unfinished_run_in(
+        &self,
+        scope: &str,
+    ) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
+        unfinished_run(&self.reader, scope).await
     }
 
     pub async fn run_stats(&self, id: i64) -> StoreResult<RunStats> {

@@ -14,7 +14,7 @@ use sea_orm::{
 
 use super::{Store, StoreError, StoreResult, ts};
 use crate::domain::StateScope;
-use crate::domain::mood::MOOD_DAY_KEY;
+use crate::domain::mood::{MOOD_DAY_KEY, STATUS_DAY_KEY, STATUS_KEY};
 use sea_orm::{ColumnTrait, QueryFilter};
 
 /// Prefix of the keys that make up the bot's mood.
@@ -240,20 +240,72 @@ impl Store {
     }
 }
 
+/// Sets the bot-wide `key` to `day` unless it already says `day`, in one statement; true
+/// for the one caller that changed it. Two processes claiming the same day at the same
+/// moment cannot both win: on PostgreSQL the second waits for the first's row lock and then
+/// finds the day already set.
+async fn claim_day<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    day: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    valid_key(key)?;
+    let rows = global_state::Entity::insert(global_state::ActiveModel {
+        guild_id: Set(StateScope::BotWide.as_i64()),
+        key: Set(key.to_owned()),
+        value: Set(day),
+        text_value: Set(None),
+        updated_at: Set(ts(now)),
+    })
+    .on_conflict(
+        OnConflict::columns([global_state::Column::GuildId, global_state::Column::Key])
+            .update_columns([global_state::Column::Value, global_state::Column::UpdatedAt])
+            .action_and_where(
+                Expr::col((global_state::Entity, global_state::Column::Value)).ne(day),
+            )
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(rows == 1)
+}
+
 impl Store {
-    /// Writes the day's mood values and the day marker in one transaction: a crash between
-    /// them would roll the dice a second time on the rerun.
+    /// Writes the day's mood values and the day marker in one transaction (a crash between
+    /// them would roll the dice a second time on the rerun), unless the day was already
+    /// rolled, by this process or another: then nothing changes and it returns false.
     pub async fn roll_mood(
         &self,
         values: &[(String, i64)],
         day: i64,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let tx = self.writer.begin().await?;
+        if !claim_day(&tx, MOOD_DAY_KEY, day, now).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         for (key, value) in values {
             global_set(&tx, StateScope::BotWide, key, *value, now).await?;
         }
-        global_set(&tx, StateScope::BotWide, MOOD_DAY_KEY, day, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Stores the status line; with `day`, as that day's generated one (the day marker that
+    /// tells other processes the day's status is made), in one transaction.
+    pub async fn set_status_line(
+        &self,
+        text: &str,
+        day: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let tx = self.writer.begin().await?;
+        global_set_text(&tx, StateScope::BotWide, STATUS_KEY, text, now).await?;
+        if let Some(day) = day {
+            global_set(&tx, StateScope::BotWide, STATUS_DAY_KEY, day, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

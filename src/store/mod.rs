@@ -6,7 +6,8 @@
 //! - `admin`: administrative operations made of several queries.
 //! - one file per table group (`messages`, `users`, `persona`, `facts`, `relationships`,
 //!   `global_state`, `settings`, `consolidation`, `proactive`, `modlog`, `tickets`, `export`,
-//!   `usage`).
+//!   `usage`, `leases`).
+//! - `lock`: the exclusive lock that keeps a SQLite file to one process.
 //!
 //! Each file holds free query functions generic over [`ConnectionTrait`], so callers can run
 //! several of them in one transaction, plus thin `Store` methods that
@@ -26,6 +27,8 @@ pub mod consolidation;
 pub mod export;
 pub mod facts;
 pub mod global_state;
+pub mod leases;
+pub mod lock;
 pub mod messages;
 pub mod modlog;
 pub mod persona;
@@ -232,17 +235,22 @@ fn is_sqlite_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
-/// Creates the parent directory of a SQLite file so `mode=rwc` can create the file itself.
-fn prepare_sqlite_dir(url: &str) -> StoreResult<()> {
-    if is_sqlite_memory(url) {
-        return Ok(());
+/// The file of a SQLite URL (`None`: PostgreSQL or in-memory).
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if !is_sqlite(url) || is_sqlite_memory(url) {
+        return None;
     }
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() {
+    (!path.is_empty()).then(|| std::path::PathBuf::from(path))
+}
+
+/// Creates the parent directory of a SQLite file so `mode=rwc` can create the file itself.
+fn prepare_sqlite_dir(url: &str) -> StoreResult<()> {
+    let Some(path) = sqlite_file(url) else {
         return Ok(());
-    }
-    if let Some(parent) = Path::new(path).parent()
+    };
+    if let Some(parent) = Path::new(&path).parent()
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent)?;

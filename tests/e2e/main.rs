@@ -18,6 +18,7 @@ mod ops;
 mod process;
 mod prompt_boundary;
 mod ratelimits;
+mod scale_out;
 mod secrets;
 mod storms;
 mod two_servers;

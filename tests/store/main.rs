@@ -11,6 +11,7 @@ mod consolidation;
 mod export;
 mod facts;
 mod global_state;
+mod leases;
 mod messages;
 mod modlog;
 mod persona;

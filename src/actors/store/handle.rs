@@ -14,8 +14,8 @@ use crate::domain::{
 };
 use crate::ports::store::{
     BanStore, BudgetStore, ConsolidationCommit, ConsolidationStore, ConversationStore, DailyStore,
-    MemberSighting, MemorySwitches, PersonaReads, ProactiveStore, ReplyInputs, StoreError,
-    StoreResult,
+    LeaseStore, MemberSighting, MemorySwitches, PersonaReads, ProactiveStore, ReplyInputs,
+    StoreError, StoreResult,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -258,21 +258,46 @@ impl DailyStore for StoreHandle {
         values: Vec<(String, i64)>,
         day: i64,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         StoreHandle::roll_mood(self, values, day, now).await
     }
-    async fn set_status_line(&self, text: String, now: DateTime<Utc>) -> StoreResult<()> {
-        StoreHandle::set_status_line(self, text, now).await
+    async fn set_status_line(
+        &self,
+        text: String,
+        day: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        StoreHandle::set_status_line(self, text, day, now).await
+    }
+}
+
+#[async_trait]
+impl LeaseStore for StoreHandle {
+    async fn acquire_lease(
+        &self,
+        name: String,
+        holder: String,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        StoreHandle::acquire_lease(self, name, holder, until).await
+    }
+    async fn release_lease(&self, name: String, holder: String) -> StoreResult<bool> {
+        StoreHandle::release_lease(self, name, holder).await
     }
 }
 
 #[async_trait]
 impl ConsolidationStore for StoreHandle {
-    async fn unfinished_run(&self) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
-        StoreHandle::unfinished_run(self).await
+    async fn unfinished_run(&self, scope: String) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
+        StoreHandle::unfinished_run(self, scope).await
     }
-    async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64> {
-        StoreHandle::start_run(self, cutoff, now).await
+    async fn start_run(
+        &self,
+        scope: String,
+        cutoff: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        StoreHandle::start_run(self, scope, cutoff, now).await
     }
     async fn finish_run(
         &self,

@@ -117,10 +117,12 @@ store_requests! {
     Write DeleteState fn delete_state(scope: StateScope, key: String) -> bool =
         |s, _now| s.delete_state(scope, key).await;
     /// Writes the day's mood values and marks the day rolled, atomically.
-    Write RollMood fn roll_mood(values: Vec<(String, i64)>, day: i64, at: DateTime<Utc>) -> () =
+    /// False when the day was already rolled (by this process or another): nothing changes.
+    Write RollMood fn roll_mood(values: Vec<(String, i64)>, day: i64, at: DateTime<Utc>) -> bool =
         |s, _now| s.roll_mood(&values, day, at).await;
-    Write SetStatusLine fn set_status_line(text: String, at: DateTime<Utc>) -> () =
-        |s, _now| s.global_set_text(STATUS_KEY, &text, at).await;
+    /// `day` Some: the day's generated status (marks the day done); None: a starter line.
+    Write SetStatusLine fn set_status_line(text: String, day: Option<i64>, at: DateTime<Utc>) -> () =
+        |s, _now| s.set_status_line(&text, day, at).await;
 
     // Members: profile, facts, relationship, all per server.
     Read KnownNames fn known_names(member: ServerMember) -> Vec<KnownName> =
@@ -218,8 +220,9 @@ store_requests! {
         |s, _now| s.purge_spend_before(&day).await;
 
     // Nightly consolidation.
-    Read UnfinishedRun fn unfinished_run() -> Option<(i64, DateTime<Utc>)> = |s, _now| s.unfinished_run().await;
-    Write StartRun fn start_run(cutoff: DateTime<Utc>, at: DateTime<Utc>) -> i64 = |s, _now| s.start_run(cutoff, at).await;
+    /// The unfinished run of `scope` (a shard range's key, `all` for one process).
+    Read UnfinishedRun fn unfinished_run(scope: String) -> Option<(i64, DateTime<Utc>)> = |s, _now| s.unfinished_run_in(&scope).await;
+    Write StartRun fn start_run(scope: String, cutoff: DateTime<Utc>, at: DateTime<Utc>) -> i64 = |s, _now| s.start_run_in(&scope, cutoff, at).await;
     Write FinishRun fn finish_run(run_id: i64, at: DateTime<Utc>, stats: RunStats) -> () =
         |s, _now| s.finish_run(run_id, at, stats).await;
     Synced ShortTermAuthorsBefore fn short_term_authors_before(cutoff: DateTime<Utc>) -> Vec<ServerMember> =
@@ -233,4 +236,13 @@ store_requests! {
         |s, _now| s.archive_bot_messages(cutoff, at).await;
     Write PurgeArchivedBefore fn purge_archived_before(before: DateTime<Utc>) -> u64 =
         |s, _now| s.purge_archived_before(before).await;
+
+    // Leases on once-only work across processes. `Read` access: they run at once (on the
+    // writer connection, see `Store::acquire_lease`), never queued behind a long write in
+    // the lane, so a renewal is not late because a group commit is running.
+    /// Takes or renews `name` for `holder` until `until`; true when `holder` holds it.
+    Read AcquireLease fn acquire_lease(name: String, holder: String, until: DateTime<Utc>) -> bool =
+        |s, now| s.acquire_lease(&name, &holder, until, now).await;
+    Read ReleaseLease fn release_lease(name: String, holder: String) -> bool =
+        |s, _now| s.release_lease(&name, &holder).await;
 }

@@ -18,6 +18,7 @@
 mod extraction;
 
 use super::budget::BudgetGate;
+use super::standby::Ownership;
 use crate::config::Settings;
 use crate::domain::{FactChange, MessageId, RunStats, ServerMember};
 use crate::ports::LanguageModel;
@@ -42,6 +43,9 @@ pub struct ConsolidationDeps {
     pub budget: Arc<BudgetGate>,
     /// Set when the server turned out not to have the embedding model (reset each run).
     pub embeddings_missing: AtomicBool,
+    /// Only the members of servers this process owns are consolidated here; the run's
+    /// bookkeeping is per shard range, so a standby of the range resumes it.
+    pub ownership: Ownership,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -98,12 +102,18 @@ pub async fn run_once(
     now: DateTime<Utc>,
 ) -> Result<RunReport, ConsolidationError> {
     let store = &deps.store;
-    let (run_id, cutoff) = match store.unfinished_run().await? {
+    let owned = &deps.ownership;
+    if !owned.is_active() {
+        tracing::info!("standing by (another process runs these shards): no consolidation here");
+        return Ok(RunReport::default());
+    }
+    let scope = owned.scope();
+    let (run_id, cutoff) = match store.unfinished_run(scope.clone()).await? {
         Some((id, cutoff)) => {
-            tracing::info!(run = id, %cutoff, "resuming an unfinished consolidation run");
+            tracing::info!(run = id, %cutoff, %scope, "resuming an unfinished consolidation run");
             (id, cutoff)
         }
-        None => (store.start_run(now, now).await?, now),
+        None => (store.start_run(scope, now, now).await?, now),
     };
     let mut report = RunReport {
         run_id,
@@ -114,7 +124,8 @@ pub async fn run_once(
     if deps.llm.embedding_model().is_none() {
         tracing::info!("no embedding model configured: matching facts by lexical similarity");
     }
-    let users = store.short_term_authors_before(cutoff).await?;
+    let mut users = store.short_term_authors_before(cutoff).await?;
+    users.retain(|member| owned.owns(member.guild));
     let switches = store.memory_switches().await?;
     let llm_calls = std::sync::atomic::AtomicU32::new(0);
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Prepared>(MAX_GROUP);
@@ -129,7 +140,17 @@ pub async fn run_once(
                     guild = %member.guild
                 );
                 let remember = switches.remembers(member);
-                prepare_member(deps, member, remember, cutoff, now, &llm_calls).instrument(span)
+                let owned = owned.clone();
+                let llm_calls = &llm_calls;
+                async move {
+                    // Gave the shards up meanwhile (shutdown, a lease lost): leave the rest
+                    // to the process that has them.
+                    if !owned.is_active() {
+                        return Ok(Prep::Skipped);
+                    }
+                    prepare_member(deps, member, remember, cutoff, now, llm_calls).await
+                }
+                .instrument(span)
             })
             .buffer_unordered(CONCURRENT_USERS);
         while let Some(outcome) = prepared.next().await {
@@ -152,6 +173,14 @@ pub async fn run_once(
         let mut totals = GroupOutcome::default();
         let mut group = Vec::with_capacity(MAX_GROUP);
         while ready_rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+            if !owned.is_active() {
+                tracing::warn!(
+                    "these shards are no longer ours: leaving the rest of the run to their new owner"
+                );
+                totals.users_failed += u32::try_from(group.len()).unwrap_or(u32::MAX);
+                group.clear();
+                continue;
+            }
             let outcome =
                 commit_group(deps, run_id, std::mem::take(&mut group), &totals, now).await;
             totals.users_done += outcome.users_done;
@@ -171,8 +200,10 @@ pub async fn run_once(
     report.facts_bumped = totals.bumped;
     report.facts_superseded = totals.superseded;
     report.messages_archived = totals.archived;
-    report.messages_archived += sweep_bot_messages(deps, cutoff, now).await?;
-    report.archive_purged = purge_expired_archive(deps, now).await?;
+    if owned.does_bot_wide_chores() {
+        report.messages_archived += sweep_bot_messages(deps, cutoff, now).await?;
+        report.archive_purged = purge_expired_archive(deps, now).await?;
+    }
     let stats = RunStats {
         users_done: u64::from(report.users_done),
         facts_added: u64::from(report.facts_added),

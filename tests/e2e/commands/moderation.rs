@@ -13,6 +13,7 @@ use personabot::domain::{GuildId, UserId};
 use personabot::ports::ChatError;
 use personabot::ports::{BanPort, UnbanError, UnbanOutcome};
 use personabot::steps::ban_lifting::{BanLiftingDeps, UnrecordedCases, lift_due_bans};
+use personabot::steps::standby::Ownership;
 use serde_json::json;
 use std::sync::{Arc, RwLock};
 
@@ -337,6 +338,7 @@ async fn moderation_commands(backend: Backend) {
             retry_max: chrono::Duration::hours(1),
         },
         unrecorded: UnrecordedCases::default(),
+        ownership: Ownership::everything(),
     };
     let now = chrono::Utc::now();
     // Discord refusing the unban (an outage, a lost permission): the ban stays due.
@@ -346,6 +348,7 @@ async fn moderation_commands(backend: Backend) {
         bot: deps.bot.clone(),
         policy: deps.policy,
         unrecorded: UnrecordedCases::default(),
+        ownership: Ownership::everything(),
     };
     assert!(
         lift_due_bans(&failing, now + chrono::Duration::days(3))

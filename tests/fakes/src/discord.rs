@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,6 +30,13 @@ pub struct DiscordOptions {
     /// (MESSAGE_CREATE for its messages, GUILD_MEMBER_UPDATE for timeouts, ...). On by
     /// default so a bot that answers itself is caught.
     pub echo_bot_actions: bool,
+    /// Shards the bot must run (`GET /gateway/bot` answers it; IDENTIFY must carry
+    /// `shard: [id, shard_count]`). Each server's events go only to the shard owning it,
+    /// `(guild_id >> 22) % shard_count`; DMs go to shard 0. 1 (the default) is Discord's
+    /// unsharded bot.
+    pub shard_count: u32,
+    /// `session_start_limit.max_concurrency` of `GET /gateway/bot`.
+    pub max_concurrency: u32,
 }
 
 impl Default for DiscordOptions {
@@ -37,8 +45,15 @@ impl Default for DiscordOptions {
             token: "fake-token".into(),
             heartbeat_interval_ms: 41_250,
             echo_bot_actions: true,
+            shard_count: 1,
+            max_concurrency: 1,
         }
     }
+}
+
+/// The shard Discord sends a server's events to: `(guild_id >> 22) % shard_count`.
+pub fn shard_of(guild_id: u64, shard_count: u32) -> u32 {
+    u32::try_from((guild_id >> 22) % u64::from(shard_count.max(1))).unwrap_or(0)
 }
 
 /// Which requests a [`Failure`] applies to: an optional method plus a path substring.
@@ -128,7 +143,7 @@ pub(crate) struct Live {
     pub tx: mpsc::UnboundedSender<Outbound>,
 }
 
-/// The gateway session as the fake sees it.
+/// One shard's gateway session as the fake sees it.
 #[derive(Default)]
 pub(crate) struct GatewayState {
     pub session_id: Option<String>,
@@ -141,7 +156,6 @@ pub(crate) struct GatewayState {
     /// Dispatches made before any session existed; delivered after the first READY.
     pub before_first_session: Vec<(String, Value)>,
     pub live: Option<Live>,
-    pub next_conn_id: u64,
     pub sessions_started: u64,
     pub resumes: u64,
     /// While set, a RESUME is recorded but not answered (the session stays down).
@@ -186,7 +200,9 @@ pub(crate) struct Inner {
     pub requests: Arc<Log<RecordedRequest>>,
     pub gateway_received: Arc<Log<Value>>,
     pub gateway_closes: Mutex<Vec<(u16, String)>>,
-    pub gateway: Mutex<GatewayState>,
+    /// One session per shard, indexed by shard id.
+    pub gateway: Mutex<Vec<GatewayState>>,
+    pub next_conn_id: AtomicU64,
     /// Fires on every gateway state change (READY sent, RESUMED sent, connection lost).
     pub gateway_changed: Notify,
     pub failures: Mutex<Vec<PendingFailure>>,
@@ -200,8 +216,28 @@ impl Inner {
         format!("ws://{}", self.gateway_addr)
     }
 
+    /// Sends `event` to the shard owning its server (shard 0 for DMs and events of no
+    /// server), as Discord routes them.
     pub fn dispatch(&self, event: &str, data: Value) {
-        lock(&self.gateway).push_dispatch(event, data);
+        let shard = self.shard_of_event(event, &data);
+        let mut shards = lock(&self.gateway);
+        if let Some(state) = shards.get_mut(shard) {
+            state.push_dispatch(event, data);
+        }
+    }
+
+    fn shard_of_event(&self, event: &str, data: &Value) -> usize {
+        let id_field = match event {
+            "GUILD_CREATE" | "GUILD_UPDATE" | "GUILD_DELETE" => "id",
+            _ => "guild_id",
+        };
+        let guild = data.get(id_field).and_then(|v| match v {
+            Value::String(s) => s.parse::<u64>().ok(),
+            other => other.as_u64(),
+        });
+        guild.map_or(0, |g| {
+            usize::try_from(shard_of(g, self.options.shard_count)).unwrap_or(0)
+        })
     }
 
     /// Dispatches an event caused by the bot's own REST call, if echoing is on.
@@ -239,6 +275,7 @@ impl FakeDiscord {
             .await
             .expect("bind fake REST over TLS");
         let tls_addr = tls_listener.local_addr().expect("TLS addr");
+        let shards = options.shard_count.max(1);
         let inner = Arc::new(Inner {
             world: Mutex::new(world),
             options,
@@ -247,7 +284,8 @@ impl FakeDiscord {
             requests: Log::new(),
             gateway_received: Log::new(),
             gateway_closes: Mutex::new(Vec::new()),
-            gateway: Mutex::new(GatewayState::default()),
+            gateway: Mutex::new((0..shards).map(|_| GatewayState::default()).collect()),
+            next_conn_id: AtomicU64::new(0),
             gateway_changed: Notify::new(),
             failures: Mutex::new(Vec::new()),
             interactions: Mutex::new(HashMap::new()),
@@ -287,20 +325,61 @@ impl FakeDiscord {
         f(&mut lock(&self.inner.world))
     }
 
-    /// Waits until a session is identified and READY + one GUILD_CREATE per server were sent.
+    /// Waits until every shard is identified and READY + one GUILD_CREATE per server (of
+    /// that shard) were sent.
     pub async fn wait_for_ready(&self, timeout: Duration) -> Result<(), WaitError> {
         self.wait_gateway(
             "the bot to IDENTIFY (READY + GUILD_CREATE sent)",
             timeout,
-            |g| g.sessions_started > 0 && g.live.is_some(),
+            |shards| {
+                shards
+                    .iter()
+                    .all(|g| g.sessions_started > 0 && g.live.is_some())
+            },
         )
         .await
     }
 
+    /// Waits until `shard` is identified and connected.
+    pub async fn wait_for_shard_ready(
+        &self,
+        shard: u32,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        let index = usize::try_from(shard).unwrap_or(usize::MAX);
+        self.wait_gateway(
+            &format!("shard {shard} to IDENTIFY"),
+            timeout,
+            move |shards| {
+                shards
+                    .get(index)
+                    .is_some_and(|g| g.sessions_started > 0 && g.live.is_some())
+            },
+        )
+        .await
+    }
+
+    /// Sessions `shard` started so far (IDENTIFYs answered with READY).
+    pub fn sessions_started(&self, shard: u32) -> u64 {
+        let index = usize::try_from(shard).unwrap_or(usize::MAX);
+        lock(&self.inner.gateway)
+            .get(index)
+            .map_or(0, |g| g.sessions_started)
+    }
+
+    /// Whether `shard` has a connected session now.
+    pub fn shard_connected(&self, shard: u32) -> bool {
+        let index = usize::try_from(shard).unwrap_or(usize::MAX);
+        lock(&self.inner.gateway)
+            .get(index)
+            .is_some_and(|g| g.live.is_some())
+    }
+
     /// Waits until `n` RESUMEs in total were answered (replay + RESUMED sent).
     pub async fn wait_for_resumed(&self, n: u64, timeout: Duration) -> Result<(), WaitError> {
-        self.wait_gateway("the bot to RESUME", timeout, |g| {
-            g.resumes >= n && g.live.is_some()
+        self.wait_gateway("the bot to RESUME", timeout, |shards| {
+            shards.iter().map(|g| g.resumes).sum::<u64>() >= n
+                && shards.iter().all(|g| g.live.is_some())
         })
         .await
     }
@@ -309,7 +388,7 @@ impl FakeDiscord {
         &self,
         what: &str,
         timeout: Duration,
-        pred: impl Fn(&GatewayState) -> bool,
+        pred: impl Fn(&[GatewayState]) -> bool,
     ) -> Result<(), WaitError> {
         let inner = &self.inner;
         wait_until(&inner.gateway_changed, timeout, || {
@@ -605,30 +684,39 @@ impl FakeDiscord {
         lock(&self.inner.gateway_closes).clone()
     }
 
-    /// Drops the websocket without a close frame. serenity reconnects and sends RESUME;
+    /// Drops every shard's websocket without a close frame. serenity reconnects and sends RESUME;
     /// the fake replays what the bot missed, then RESUMED (see [`Self::wait_for_resumed`]).
     pub async fn drop_connection(&self) {
-        let mut g = lock(&self.inner.gateway);
-        if let Some(live) = g.live.take() {
-            let _ = live.tx.send(Outbound::Drop);
+        let mut shards = lock(&self.inner.gateway);
+        for g in shards.iter_mut() {
+            if let Some(live) = g.live.take() {
+                let _ = live.tx.send(Outbound::Drop);
+            }
         }
-        drop(g);
+        drop(shards);
         self.inner.gateway_changed.notify_waiters();
     }
 
     /// From now on a RESUME is left unanswered, so after [`Self::drop_connection`] the
     /// bot's session stays down (serenity waits for RESUMED) until [`Self::release_resumes`].
     pub fn hold_resumes(&self) {
-        lock(&self.inner.gateway).hold_resumes = true;
+        for g in lock(&self.inner.gateway).iter_mut() {
+            g.hold_resumes = true;
+        }
     }
 
     /// Answers the RESUMEs held since [`Self::hold_resumes`] (replay, then RESUMED) and
     /// answers later ones at once again.
     pub fn release_resumes(&self) {
-        let held = {
-            let mut g = lock(&self.inner.gateway);
-            g.hold_resumes = false;
-            std::mem::take(&mut g.held)
+        let held: Vec<_> = {
+            let mut shards = lock(&self.inner.gateway);
+            shards
+                .iter_mut()
+                .flat_map(|g| {
+                    g.hold_resumes = false;
+                    std::mem::take(&mut g.held)
+                })
+                .collect()
         };
         for (conn_id, tx, d) in held {
             crate::gateway::resume(&self.inner, conn_id, &tx, &d);

@@ -1,12 +1,14 @@
 //! The fake gateway: a websocket per connection, speaking Discord's v10 protocol in plain
 //! JSON Text frames (serenity accepts them uncompressed).
 //!
-//! Per connection: HELLO, then IDENTIFY (token and intents checked) answered by READY (every
-//! server listed as unavailable) and one GUILD_CREATE per server, or RESUME answered by a replay of missed dispatches and RESUMED. Heartbeats
-//! get ACKs. Everything the bot sends is recorded. Dispatches from the test reach the
+//! Per connection: HELLO, then IDENTIFY (token, intents and `shard: [id, count]` checked)
+//! answered by READY (every server of that shard listed as unavailable) and one GUILD_CREATE
+//! per server of the shard, or RESUME answered by a replay of missed dispatches and RESUMED.
+//! Each shard has its own session, sequence and replay log. Heartbeats get ACKs. Everything the bot sends is recorded. Dispatches from the test reach the
 //! connection through its outbound channel, so they are ordered with the handshake frames.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -16,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::discord::{GatewayState, Inner, Live, Outbound};
+use crate::discord::{GatewayState, Inner, Live, Outbound, shard_of};
 use crate::payloads;
 use crate::record::lock;
 
@@ -25,6 +27,8 @@ use crate::record::lock;
 pub const REQUIRED_INTENTS: u64 = 1 | (1 << 9) | (1 << 15);
 
 const AUTHENTICATION_FAILED: u16 = 4004;
+const INVALID_SHARD: u16 = 4010;
+const SHARDING_REQUIRED: u16 = 4011;
 const DISALLOWED_INTENTS: u16 = 4014;
 
 pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>) {
@@ -48,11 +52,7 @@ async fn connection(stream: TcpStream, inner: Arc<Inner>) {
     };
     let (mut sink, mut source) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let conn_id = {
-        let mut g = lock(&inner.gateway);
-        g.next_conn_id += 1;
-        g.next_conn_id
-    };
+    let conn_id = inner.next_conn_id.fetch_add(1, Ordering::Relaxed) + 1;
     let hello = json!({"op": 10, "d": {"heartbeat_interval": inner.options.heartbeat_interval_ms}});
     if sink.send(Message::Text(hello.to_string())).await.is_err() {
         return;
@@ -87,11 +87,13 @@ async fn connection(stream: TcpStream, inner: Arc<Inner>) {
             }
         }
     }
-    let mut g = lock(&inner.gateway);
-    if g.live.as_ref().is_some_and(|l| l.conn_id == conn_id) {
-        g.live = None;
+    let mut shards = lock(&inner.gateway);
+    for g in shards.iter_mut() {
+        if g.live.as_ref().is_some_and(|l| l.conn_id == conn_id) {
+            g.live = None;
+        }
     }
-    drop(g);
+    drop(shards);
     inner.gateway_changed.notify_waiters();
 }
 
@@ -130,20 +132,45 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d
             "Disallowed intent(s): fake needs GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT.",
         );
     }
+    let count = inner.options.shard_count.max(1);
+    let shard = match d.get("shard").and_then(Value::as_array).map(Vec::as_slice) {
+        None if count == 1 => 0,
+        None => return Next::Close(SHARDING_REQUIRED, "Sharding required."),
+        Some([id, total]) if total.as_u64() == Some(u64::from(count)) => {
+            match id.as_u64().and_then(|id| u32::try_from(id).ok()) {
+                Some(id) if id < count => id,
+                _ => return Next::Close(INVALID_SHARD, "Invalid shard."),
+            }
+        }
+        Some(_) => return Next::Close(INVALID_SHARD, "Invalid shard."),
+    };
     let session_id = format!("fake-session-{conn_id}");
     let (ready, guild_creates) = {
         let world = lock(&inner.world);
-        let creates: Vec<Value> = world
+        let mine: Vec<u64> = world
             .guild_ids()
             .into_iter()
-            .map(|g| payloads::guild_create_in(&world, g))
+            .filter(|g| shard_of(*g, count) == shard)
+            .collect();
+        let creates: Vec<Value> = mine
+            .iter()
+            .map(|g| payloads::guild_create_in(&world, *g))
             .collect();
         (
-            payloads::ready(&world, &session_id, &inner.gateway_url()),
+            payloads::ready_on_shard(
+                &world,
+                &session_id,
+                &inner.gateway_url(),
+                [shard, count],
+                &mine,
+            ),
             creates,
         )
     };
-    let mut g = lock(&inner.gateway);
+    let mut shards = lock(&inner.gateway);
+    let Some(g) = usize::try_from(shard).ok().and_then(|i| shards.get_mut(i)) else {
+        return Next::Close(INVALID_SHARD, "Invalid shard.");
+    };
     // Whatever the previous session never delivered is delivered in the new one.
     let mut carried = std::mem::take(&mut g.before_first_session);
     let delivered = g.delivered;
@@ -155,7 +182,6 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d
     );
     *g = GatewayState {
         session_id: Some(session_id),
-        next_conn_id: g.next_conn_id,
         sessions_started: g.sessions_started + 1,
         resumes: g.resumes,
         live: Some(Live {
@@ -171,7 +197,7 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d
     for (event, data) in carried {
         g.push_dispatch(&event, data);
     }
-    drop(g);
+    drop(shards);
     inner.gateway_changed.notify_waiters();
     Next::Continue
 }
@@ -185,18 +211,23 @@ pub(crate) fn resume(
     if !token_ok(inner, d) {
         return Next::Close(AUTHENTICATION_FAILED, "Authentication failed.");
     }
-    let mut g = lock(&inner.gateway);
-    if g.hold_resumes {
-        g.held.push((conn_id, tx.clone(), d.clone()));
+    let mut shards = lock(&inner.gateway);
+    // Held RESUMEs wait with shard 0's state, whichever shard they are for.
+    if shards.iter().any(|g| g.hold_resumes) {
+        if let Some(first) = shards.first_mut() {
+            first.held.push((conn_id, tx.clone(), d.clone()));
+        }
         return Next::Continue;
     }
-    let known = g.session_id.is_some()
-        && g.session_id.as_deref() == d.get("session_id").and_then(Value::as_str);
-    if !known {
+    let wanted = d.get("session_id").and_then(Value::as_str);
+    let known = shards
+        .iter_mut()
+        .find(|g| g.session_id.is_some() && g.session_id.as_deref() == wanted);
+    let Some(g) = known else {
         // Invalid session, not resumable: serenity re-identifies.
         let _ = tx.send(Outbound::Frame(json!({"op": 9, "d": false})));
         return Next::Continue;
-    }
+    };
     let from = d.get("seq").and_then(Value::as_u64).unwrap_or(0);
     g.live = Some(Live {
         conn_id,
@@ -213,7 +244,7 @@ pub(crate) fn resume(
     }
     g.push_dispatch("RESUMED", json!({}));
     g.resumes += 1;
-    drop(g);
+    drop(shards);
     inner.gateway_changed.notify_waiters();
     Next::Continue
 }

@@ -31,7 +31,9 @@ mod rest;
 pub mod tls;
 pub mod world;
 
-pub use discord::{DiscordOptions, Failure, FakeDiscord, InteractionHandle, RouteMatcher};
+pub use discord::{
+    DiscordOptions, Failure, FakeDiscord, InteractionHandle, RouteMatcher, shard_of,
+};
 pub use gateway::REQUIRED_INTENTS;
 pub use openai::{FakeOpenAi, Matcher, OpenAiRequest, Reply, Rule};
 pub use payloads::opt;

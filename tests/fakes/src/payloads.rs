@@ -228,17 +228,33 @@ pub fn guild_create_in(world: &World, guild_id: u64) -> Value {
 }
 
 pub fn ready(world: &World, session_id: &str, resume_gateway_url: &str) -> Value {
+    ready_on_shard(
+        world,
+        session_id,
+        resume_gateway_url,
+        [0, 1],
+        &world.guild_ids(),
+    )
+}
+
+/// READY of shard `[id, count]`, listing `guilds` (the shard's servers) as unavailable.
+pub fn ready_on_shard(
+    world: &World,
+    session_id: &str,
+    resume_gateway_url: &str,
+    shard: [u32; 2],
+    guilds: &[u64],
+) -> Value {
     json!({
         "v": 10,
         "user": user(&world.bot),
-        "guilds": world
-            .guild_ids()
-            .into_iter()
+        "guilds": guilds
+            .iter()
             .map(|g| json!({"id": g.to_string(), "unavailable": true}))
             .collect::<Vec<_>>(),
         "session_id": session_id,
         "resume_gateway_url": resume_gateway_url,
-        "shard": [0, 1],
+        "shard": shard,
         // serenity takes the application id from here (commands, followups need it).
         "application": {"id": world.application_id.to_string(), "flags": 0},
     })
@@ -249,12 +265,17 @@ pub fn gateway(url: &str) -> Value {
     json!({ "url": url })
 }
 
-/// `GET /gateway/bot`.
+/// `GET /gateway/bot` of an unsharded bot.
 pub fn bot_gateway(url: &str) -> Value {
+    bot_gateway_sharded(url, 1, 1)
+}
+
+/// `GET /gateway/bot`: the shards Discord asks for and how many may IDENTIFY at once.
+pub fn bot_gateway_sharded(url: &str, shards: u32, max_concurrency: u32) -> Value {
     json!({
         "url": url,
-        "shards": 1,
-        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
+        "shards": shards,
+        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": max_concurrency},
     })
 }
 

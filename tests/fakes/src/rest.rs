@@ -312,7 +312,11 @@ fn route(inner: &Inner, req: &RecordedRequest) -> Reply {
     let method = req.method.as_str();
     match (method, segments.as_slice()) {
         ("GET", ["gateway"]) => ok(payloads::gateway(&inner.gateway_url())),
-        ("GET", ["gateway", "bot"]) => ok(payloads::bot_gateway(&inner.gateway_url())),
+        ("GET", ["gateway", "bot"]) => ok(payloads::bot_gateway_sharded(
+            &inner.gateway_url(),
+            inner.options.shard_count.max(1),
+            inner.options.max_concurrency.max(1),
+        )),
         ("GET", ["users", "@me"]) => ok(payloads::user(&lock(&inner.world).bot)),
         ("GET", ["users", user]) => {
             let world = lock(&inner.world);

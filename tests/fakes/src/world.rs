@@ -62,6 +62,13 @@ pub mod ids {
     pub const DANCECAT: u64 = 7001;
     /// The custom emoji of [`OTHER_GUILD`].
     pub const OTHERBLOB: u64 = 7100;
+    /// The third server of [`crate::World::sharded`], "Far Guild": `(id >> 22) % 2 == 1`, so
+    /// with two shards it is on shard 1 while [`GUILD`] and [`OTHER_GUILD`] are on shard 0.
+    pub const FAR_GUILD: u64 = (1 << 22) | 2002;
+    /// The text channel of [`FAR_GUILD`].
+    pub const FAR_GENERAL: u64 = 4200;
+    /// Owns [`FAR_GUILD`] (and is only a member there).
+    pub const FAR_OWNER: u64 = 3997;
 }
 
 /// Discord permission bits used by the default roles.
@@ -517,6 +524,22 @@ impl Default for World {
 }
 
 impl World {
+    /// The default world plus a third server, [`ids::FAR_GUILD`] (channel
+    /// [`ids::FAR_GENERAL`]; the bot, `ALICE` and `FAR_OWNER` are members), which lands on
+    /// shard 1 of 2 while the other two land on shard 0: the world of sharding tests.
+    pub fn sharded() -> Self {
+        use ids::*;
+        let mut far = Guild::new(FAR_GUILD, "Far Guild", FAR_OWNER);
+        far.members = vec![
+            Member::new(User::bot(BOT, "testbot")),
+            Member::new(User::new(ALICE, "alice")),
+            Member::new(User::new(FAR_OWNER, "farowner")),
+        ];
+        Self::default()
+            .with_guild(far)
+            .with_channel_in(FAR_GUILD, Channel::text(FAR_GENERAL, "far-general"))
+    }
+
     // ---- builder-style customisation -------------------------------------------------
 
     /// Adds (or replaces, by user id) a member of the first server.

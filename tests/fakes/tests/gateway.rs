@@ -273,3 +273,110 @@ async fn slash_command_dispatches_interaction_with_resolved_user() {
         "alice"
     );
 }
+
+fn identify_shard(shard: [u64; 2]) -> Value {
+    let mut v = identify("Bot fake-token", INTENTS);
+    v["d"]["shard"] = json!(shard);
+    v
+}
+
+/// Two shards: each IDENTIFY gets the servers of its shard only, and every server's events
+/// go to its own shard (DMs to shard 0); `/gateway/bot` tells how many shards to run.
+#[tokio::test]
+async fn two_shards_each_get_only_their_servers() {
+    let options = DiscordOptions {
+        shard_count: 2,
+        max_concurrency: 2,
+        ..DiscordOptions::default()
+    };
+    let fake = FakeDiscord::start_with(World::sharded(), options).await;
+    assert_eq!(fakes::shard_of(ids::GUILD, 2), 0);
+    assert_eq!(fakes::shard_of(ids::OTHER_GUILD, 2), 0);
+    assert_eq!(fakes::shard_of(ids::FAR_GUILD, 2), 1);
+    let bot_gateway: Value =
+        reqwest_get(&format!("{}/api/v10/gateway/bot", fake.rest_base())).await;
+    assert_eq!(bot_gateway["shards"], 2);
+    assert_eq!(bot_gateway["session_start_limit"]["max_concurrency"], 2);
+
+    let mut sessions = Vec::new();
+    for (shard, guilds) in [
+        (0u64, vec![ids::GUILD, ids::OTHER_GUILD]),
+        (1, vec![ids::FAR_GUILD]),
+    ] {
+        let mut ws = connect(&fake).await;
+        assert_eq!(next(&mut ws).await["op"], 10);
+        send(&mut ws, identify_shard([shard, 2])).await;
+        let ready = next(&mut ws).await;
+        assert_eq!(ready["t"], "READY");
+        assert_eq!(ready["d"]["shard"], json!([shard, 2]));
+        let listed: Vec<String> = ready["d"]["guilds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_owned())
+            .collect();
+        let want: Vec<String> = guilds.iter().map(u64::to_string).collect();
+        assert_eq!(listed, want, "shard {shard}");
+        for id in &guilds {
+            let create = next(&mut ws).await;
+            assert_eq!(create["t"], "GUILD_CREATE");
+            assert_eq!(create["d"]["id"], id.to_string());
+        }
+        fake.wait_for_shard_ready(u32::try_from(shard).unwrap(), T)
+            .await
+            .unwrap();
+        sessions.push(ws);
+    }
+    fake.wait_for_ready(T).await.unwrap();
+    fake.user_says(ids::FAR_GENERAL, ids::ALICE, "far away")
+        .await;
+    fake.user_says(ids::GENERAL, ids::ALICE, "close by").await;
+    fake.user_dms(ids::ALICE, "direct").await;
+    let far = next(&mut sessions[1]).await;
+    assert_eq!(far["d"]["content"], "far away");
+    assert_eq!(far["s"], 3, "shard 1 has its own sequence");
+    let near = next(&mut sessions[0]).await;
+    assert_eq!(near["d"]["content"], "close by");
+    let dm = next(&mut sessions[0]).await;
+    assert_eq!(dm["d"]["content"], "direct");
+    assert_eq!((fake.sessions_started(0), fake.sessions_started(1)), (1, 1));
+}
+
+/// A wrong shard count is refused (4010), and a sharded bot must say its shard (4011).
+#[tokio::test]
+async fn bad_or_missing_shard_is_refused() {
+    let options = DiscordOptions {
+        shard_count: 2,
+        ..DiscordOptions::default()
+    };
+    let fake = FakeDiscord::start_with(World::sharded(), options).await;
+    for (payload, code) in [
+        (identify_shard([0, 3]), 4010),
+        (identify_shard([2, 2]), 4010),
+        (
+            {
+                let mut v = identify("Bot fake-token", INTENTS);
+                v["d"].as_object_mut().unwrap().remove("shard");
+                v
+            },
+            4011,
+        ),
+    ] {
+        let mut ws = connect(&fake).await;
+        assert_eq!(next(&mut ws).await["op"], 10);
+        send(&mut ws, payload).await;
+        assert_eq!(next(&mut ws).await["close"], code);
+    }
+}
+
+async fn reqwest_get(url: &str) -> Value {
+    reqwest::Client::new()
+        .get(url)
+        .header("Authorization", "Bot fake-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
