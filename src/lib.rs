@@ -13,7 +13,10 @@
 //!   (one reply, one nightly consolidation, the day's mood and status, one proactive tick,
 //!   lifting due temporary bans), each callable directly with an injected clock.
 //! - `admin`: the typed admin requests the StoreActor applies.
-//! - `config`, `telemetry`, `app`: settings, logging, and assembling the running bot.
+//! - `console`: the web console (first-run set-up, dashboard, persona, memories, settings,
+//!   activity), an HTTP adapter over the same store requests as the slash commands.
+//! - `config`, `telemetry`, `app`: settings, logging, and assembling the running bot
+//!   (`app::launch`: the console first, then the bot once a token is configured).
 //!
 //! ```text
 //! RootSupervisor
@@ -29,6 +32,7 @@
 pub mod actors;
 pub mod app;
 pub mod config;
+pub mod console;
 pub mod discord;
 pub mod domain;
 pub mod llm;

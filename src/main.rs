@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use personabot::app::{self, App, Connection};
 use personabot::config::{Settings, Sources};
+use personabot::console::SetupFiles;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,12 +21,18 @@ enum Command {
     Migrate,
     /// Run one memory consolidation now (as the nightly job does), then exit.
     Consolidate,
+    /// Read a password from standard input and print its argon2 hash for
+    /// `console.password_hash`.
+    HashPassword,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    if let Some(Command::HashPassword) = cli.command {
+        return hash_password();
+    }
     let settings = match Settings::load(Sources::from_process()) {
         Ok(settings) => settings,
         Err(error) => {
@@ -40,6 +47,7 @@ async fn main() -> ExitCode {
             .map(|_| tracing::info!("database is up to date")),
         Command::Run => run(settings).await,
         Command::Consolidate => consolidate(settings).await,
+        Command::HashPassword => Ok(()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,9 +59,32 @@ async fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
-    settings.require_token()?;
-    let app = App::start(settings).await?;
+    // With no token the console's set-up page supplies one; Ctrl-C meanwhile just exits.
+    let launch = app::launch::launch(settings, SetupFiles::default()).await?;
+    let app = tokio::select! {
+        app = launch.into_app() => app?,
+        () = app::shutdown_signal() => return Ok(()),
+    };
     app.run_until(app::shutdown_signal()).await
+}
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    eprintln!("password (one line on standard input):");
+    if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+        eprintln!("personabot: no password given");
+        return ExitCode::FAILURE;
+    }
+    match personabot::console::hash_password(line.trim_end_matches(['\r', '\n'])) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("personabot: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn consolidate(settings: Settings) -> anyhow::Result<()> {

@@ -9,7 +9,10 @@ pub fn init(settings: &TelemetrySettings) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
+    // The console's activity page tails the same filtered events (`console::logs`).
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(crate::console::logs::TailLayer);
     let result = if settings.json {
         registry
             .with(fmt::layer().json().with_current_span(false))

@@ -8,7 +8,7 @@ mod operations;
 mod sections;
 pub use operations::{ModerationSettings, OverloadSettings};
 pub use sections::{
-    DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, ScheduleSettings,
+    ConsoleSettings, DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, ScheduleSettings,
     TelemetrySettings,
 };
 
@@ -51,6 +51,7 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub overload: OverloadSettings,
     pub moderation: ModerationSettings,
+    pub console: ConsoleSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -45,3 +45,14 @@ pub struct TelemetrySettings {
     pub filter: String,
     pub json: bool,
 }
+
+/// The web console (`src/console/`): where it listens and how an operator logs in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsoleSettings {
+    pub enabled: bool,
+    /// `ip:port`; port 0 picks a free one (tests). Anything but loopback needs a password.
+    pub listen: String,
+    /// An argon2 PHC string (`personabot hash-password`); "" = one-time codes only.
+    #[serde(default)]
+    pub password_hash: String,
+}

@@ -30,6 +30,7 @@ pub mod chat_turn;
 pub mod conversation;
 pub mod emotes;
 pub mod ids;
+pub mod invite;
 pub mod json;
 pub mod leak;
 pub mod lifting;
@@ -56,8 +57,8 @@ pub use moderation::{ModAction, ModCase};
 pub use mood::{Mood, MoodRule};
 pub use proactive::ProactiveKind;
 pub use records::{
-    DeletionReport, RelationshipEvent, RunStats, ServerExport, StateEntry, Ticket, TicketStatus,
-    UserExport, UserRecord,
+    DeletionReport, MemberSummary, MessageStamp, RelationshipEvent, RunStats, RunSummary,
+    ServerExport, StateEntry, Ticket, TicketStatus, UserExport, UserRecord,
 };
 pub use relationship::{
     Metric, Relationship, RelationshipChange, RelationshipError, RelationshipJudgement,

@@ -22,6 +22,7 @@
 
 pub mod admin;
 pub mod archive;
+pub mod console;
 pub mod consolidation;
 pub mod export;
 pub mod facts;

@@ -18,8 +18,8 @@ use crate::domain::lifting::LiftState;
 use crate::domain::mood::STATUS_KEY;
 use crate::domain::spend::{ScopeSpend, SpendScope};
 use crate::domain::{
-    ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemoryFact,
-    MessageId, Metric, ModAction, ModCase, Persona, PersonaEntry, PersonaKind, ProactiveKind,
+    ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemberSummary,
+    MemoryFact, MessageId, MessageStamp, RunSummary, Metric, ModAction, ModCase, Persona, PersonaEntry, PersonaKind, ProactiveKind,
     Relationship, RelationshipChange, RelationshipEvent, RunStats, ServerMember, StateEntry,
     StateScope, Ticket, UserExport, UserId,
 };
@@ -216,6 +216,14 @@ store_requests! {
         |s, _now| s.claim_spend_notice(&day, scope).await;
     Write PurgeSpendBefore fn purge_spend_before(day: String) -> u64 =
         |s, _now| s.purge_spend_before(&day).await;
+
+    // The web console's own reads (its writes are the requests above).
+    Read KnownServers fn known_servers() -> Vec<GuildId> = |s, _now| s.known_servers().await;
+    Read ServerMembers fn server_members(guild: GuildId, search: String) -> Vec<MemberSummary> =
+        |s, _now| s.server_members(guild, &search).await;
+    Read LastRun fn last_run() -> Option<RunSummary> = |s, _now| s.last_run().await;
+    Synced MessageStamps fn message_stamps(guild: Option<GuildId>, since: DateTime<Utc>) -> Vec<MessageStamp> =
+        |s, _now| s.message_stamps(guild, since).await;
 
     // Nightly consolidation.
     Read UnfinishedRun fn unfinished_run() -> Option<(i64, DateTime<Utc>)> = |s, _now| s.unfinished_run().await;

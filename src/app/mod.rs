@@ -25,6 +25,8 @@ use crate::steps::proactive::ProactiveDeps;
 use crate::steps::speaking::SpeakingDeps;
 use crate::store::{Store, StoreOptions};
 use anyhow::Context as _;
+
+pub mod launch;
 use ractor::Actor;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -49,6 +51,10 @@ pub struct App {
     pub supervisor: SupervisorHandle,
     /// Direct database access for tests and maintenance commands.
     pub database: Store,
+    settings: Arc<Settings>,
+    started_at: chrono::DateTime<chrono::Utc>,
+    /// The web console beside the bot (`launch` attaches it).
+    console: Option<crate::console::Console>,
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
@@ -236,6 +242,7 @@ impl App {
             unrecorded: unrecorded.clone(),
         }));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
+        let started_at = chrono::Utc::now();
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
         let wiring = Wiring {
             settings: settings.clone(),
@@ -244,7 +251,7 @@ impl App {
             daily: daily.clone(),
             bot,
             ready: ready_tx,
-            started_at: chrono::Utc::now(),
+            started_at,
             unrecorded,
         };
         let gateway = connect.map(|connect| GatewayArgs {
@@ -300,6 +307,9 @@ impl App {
             store,
             router,
             database,
+            settings,
+            started_at,
+            console: None,
             ready,
             fatal,
             join,
@@ -316,8 +326,34 @@ impl App {
         Ok(())
     }
 
+    /// What the web console reaches of this bot: the slash commands' own handles.
+    pub fn console_view(&self) -> crate::console::BotView {
+        crate::console::BotView {
+            store: self.store.clone(),
+            router: self.router.clone(),
+            consolidator: self.consolidator.clone(),
+            status: self.status.clone(),
+            settings: self.settings.clone(),
+            ready: self.ready.clone(),
+            started_at: self.started_at,
+        }
+    }
+
+    /// Where the console listens, when it runs beside this bot.
+    pub fn console_addr(&self) -> Option<std::net::SocketAddr> {
+        self.console.as_ref().map(crate::console::Console::addr)
+    }
+
+    /// The console's current one-time login code, when it runs beside this bot.
+    pub fn console_login_code(&self) -> Option<String> {
+        self.console.as_ref().map(crate::console::Console::login_code)
+    }
+
     /// Graceful stop: no new events, replies finish, buffered writes are flushed.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(console) = self.console.take() {
+            console.shutdown().await;
+        }
         self.supervisor
             .shutdown()
             .await

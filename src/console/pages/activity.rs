@@ -1,0 +1,193 @@
+//! Activity: the log tail (the last lines, then new ones over server-sent events, filtered
+//! by level and server), and two jobs on demand: a memory consolidation run and a new
+//! status line. Each job runs in the background through the same periodic actor as its
+//! schedule (a run already going is joined, not doubled); the page shows its progress.
+
+use super::{back, running};
+use crate::console::auth::Authed;
+use crate::console::logs::{LogLine, tail};
+use crate::console::{Shared, view};
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::Response;
+use chrono::Utc;
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a consolidation run requested here may take before the page says so.
+const RUN_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
+
+#[derive(Clone, Debug, Serialize)]
+pub struct JobState {
+    pub running: bool,
+    pub since: String,
+    pub outcome: Option<String>,
+    pub failed: bool,
+}
+
+/// The jobs started from the console and how they went.
+#[derive(Default)]
+pub struct Jobs(Mutex<BTreeMap<&'static str, JobState>>);
+
+impl Jobs {
+    fn set(&self, name: &'static str, state: JobState) {
+        if let Ok(mut jobs) = self.0.lock() {
+            jobs.insert(name, state);
+        }
+    }
+
+    fn all(&self) -> BTreeMap<&'static str, JobState> {
+        self.0.lock().map(|j| j.clone()).unwrap_or_default()
+    }
+
+    /// Marks `name` running; false when it already is.
+    fn start(&self, name: &'static str) -> bool {
+        let Ok(mut jobs) = self.0.lock() else {
+            return false;
+        };
+        if jobs.get(name).is_some_and(|j| j.running) {
+            return false;
+        }
+        jobs.insert(
+            name,
+            JobState {
+                running: true,
+                since: Utc::now().format("%H:%M:%S").to_string(),
+                outcome: None,
+                failed: false,
+            },
+        );
+        true
+    }
+
+    fn finish(&self, name: &'static str, outcome: Result<String, String>) {
+        let failed = outcome.is_err();
+        self.set(
+            name,
+            JobState {
+                running: false,
+                since: Utc::now().format("%H:%M:%S").to_string(),
+                outcome: Some(outcome.unwrap_or_else(|e| e)),
+                failed,
+            },
+        );
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct Filter {
+    /// `error`, `warn`, `info` or `debug`: that level and more severe.
+    #[serde(default)]
+    level: String,
+    /// A server id: only lines naming it.
+    #[serde(default)]
+    server: String,
+}
+
+fn severity(level: &str) -> u8 {
+    match level.to_ascii_uppercase().as_str() {
+        "ERROR" => 0,
+        "WARN" => 1,
+        "INFO" => 2,
+        "DEBUG" => 3,
+        _ => 4,
+    }
+}
+
+impl Filter {
+    fn keeps(&self, line: &LogLine) -> bool {
+        let level_ok = self.level.is_empty() || severity(&line.level) <= severity(&self.level);
+        let server = self.server.trim();
+        level_ok && (server.is_empty() || line.text.contains(server))
+    }
+}
+
+pub async fn show(
+    State(shared): State<Arc<Shared>>,
+    Authed(session): Authed,
+    Query(filter): Query<Filter>,
+) -> Response {
+    if let Err(page) = running(&shared, &session) {
+        return page;
+    }
+    let lines: Vec<LogLine> = tail().recent().into_iter().filter(|l| filter.keeps(l)).collect();
+    let jobs = shared.jobs.all();
+    let busy = jobs.values().any(|j| j.running);
+    shared.pages.render(
+        "activity.html",
+        &view::Frame::new(&session, "Activity", "activity"),
+        minijinja::context! {
+            lines => lines,
+            jobs => jobs,
+            busy => busy,
+            level => filter.level,
+            server => filter.server,
+        },
+    )
+}
+
+/// New log lines as server-sent events (each event's data is one formatted line).
+pub async fn log_stream(
+    Authed(_session): Authed,
+    Query(filter): Query<Filter>,
+) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let receiver = tail().subscribe();
+    let stream = futures::stream::unfold((receiver, filter), |(mut rx, filter)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(line) if filter.keeps(&line) => {
+                    let text = format!("{} {:5} {} {}", line.at, line.level, line.target, line.text);
+                    let event = Event::default().event("log").data(text);
+                    return Some((Ok(event), (rx, filter)));
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+pub async fn consolidate(State(shared): State<Arc<Shared>>, Authed(session): Authed) -> Response {
+    let bot = match running(&shared, &session) {
+        Ok(bot) => bot,
+        Err(page) => return page,
+    };
+    if shared.jobs.start("consolidation") {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let outcome = match bot.consolidator.run_now(RUN_TIMEOUT).await {
+                Ok(Ok(report)) => Ok(format!("{report:?}")),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            shared.jobs.finish("consolidation", outcome);
+        });
+    }
+    back("/activity")
+}
+
+pub async fn regenerate_status(
+    State(shared): State<Arc<Shared>>,
+    Authed(session): Authed,
+) -> Response {
+    let bot = match running(&shared, &session) {
+        Ok(bot) => bot,
+        Err(page) => return page,
+    };
+    if shared.jobs.start("status line") {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let outcome = match bot.status.run_now(Duration::from_secs(120)).await {
+                Ok(Ok(line)) => Ok(format!("New status line: {line}")),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            shared.jobs.finish("status line", outcome);
+        });
+    }
+    back("/activity")
+}

@@ -1,0 +1,97 @@
+//! The dashboard: is the bot connected, where is it, how busy was it in the last 24 hours,
+//! what has it spent today against its budgets, how does it feel, and how did the last
+//! memory run go.
+
+use super::{bot_name, running};
+use crate::console::auth::Authed;
+use crate::console::{Shared, chart, view};
+use crate::domain::spend::{SpendScope, day_of};
+use crate::domain::{Mood, MessageStamp};
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Serialize)]
+struct ServerRow {
+    id: u64,
+    messages_24h: u64,
+    tokens_today: u64,
+}
+
+pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) -> Response {
+    let bot = match running(&shared, &session) {
+        Ok(bot) => bot,
+        Err(page) => return page,
+    };
+    let now = Utc::now();
+    let day = day_of(now);
+    let since = now - Duration::hours(24);
+    let store = &bot.store;
+    let servers = store.known_servers().await.unwrap_or_default();
+    let mut rows = Vec::new();
+    for guild in &servers {
+        let messages_24h = store.count_messages_since(Some(*guild), since).await.unwrap_or(0);
+        let tokens_today = store
+            .server_spend(day.clone(), *guild)
+            .await
+            .map(|(_, server)| server.tokens())
+            .unwrap_or(0);
+        rows.push(ServerRow {
+            id: guild.0,
+            messages_24h,
+            tokens_today,
+        });
+    }
+    let stamps: Vec<MessageStamp> = store.message_stamps(None, since).await.unwrap_or_default();
+    let (labels, members, replies) = chart::hourly(&stamps, now);
+    let hourly = chart::stacked_bars("Messages per hour, last 24 hours", &labels, &members, &replies);
+    let bot_tokens = store
+        .spend_on(day, vec![SpendScope::Global])
+        .await
+        .ok()
+        .and_then(|v| v.into_iter().next())
+        .map_or(0, |(_, s)| s.tokens());
+    let mood = Mood {
+        values: store.mood().await.unwrap_or_default(),
+    };
+    let mood_values: Vec<(String, i64)> = mood.values.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mood_chart = chart::meters("Today's mood", &mood_values, 0, 10);
+    let status_line = store.status_line().await.ok().flatten();
+    let last_run = store.last_run().await.ok().flatten();
+    let facts = store.count_facts().await.unwrap_or(0);
+    let connected = *bot.ready.borrow();
+    let budget = bot.settings.budget;
+    shared.pages.render(
+        "dashboard.html",
+        &view::Frame::new(&session, "Dashboard", "dashboard"),
+        minijinja::context! {
+            name => bot_name(&bot, None).await,
+            connected => connected,
+            started_at => bot.started_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            servers => rows,
+            messages_24h => members.iter().sum::<u64>(),
+            replies_24h => replies.iter().sum::<u64>(),
+            hourly => minijinja::Value::from_safe_string(hourly),
+            bot_tokens => bot_tokens,
+            bot_budget => budget.global,
+            server_budget => budget.server,
+            budget_percent => percent(bot_tokens, budget.global),
+            mood => mood.describe(),
+            mood_chart => minijinja::Value::from_safe_string(mood_chart),
+            status_line => status_line,
+            last_run => last_run,
+            facts => facts,
+        },
+    )
+}
+
+/// Share of a budget spent, 0 to 100 (0 when unlimited).
+fn percent(spent: u64, budget: u64) -> u64 {
+    if budget == 0 {
+        0
+    } else {
+        (spent.saturating_mul(100) / budget).min(100)
+    }
+}

@@ -1,0 +1,229 @@
+//! Reads only the web console needs: which servers the bot knows, who it knows in one,
+//! the latest consolidation run and when messages were written. Writes from the console go
+//! through the same store functions as the slash commands; nothing here changes a row.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use entity::{
+    archived_messages, consolidation_runs, guild_settings, memory_facts, relationships,
+    short_term_messages, user_names, users,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{Store, StoreResult, ts};
+use crate::domain::{
+    GuildId, MemberSummary, MessageStamp, RunStats, RunSummary, UserId,
+};
+
+/// Most members one console page lists.
+pub const MAX_MEMBERS: usize = 200;
+/// Most message stamps one chart reads.
+const MAX_STAMPS: u64 = 100_000;
+
+/// Servers anything is stored about: messages, facts, relationships or settings.
+pub async fn known_servers<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<GuildId>> {
+    let mut ids = BTreeSet::new();
+    let short: Vec<Option<i64>> = short_term_messages::Entity::find()
+        .select_only()
+        .column(short_term_messages::Column::GuildId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let archived: Vec<Option<i64>> = archived_messages::Entity::find()
+        .select_only()
+        .column(archived_messages::Column::GuildId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    ids.extend(short.into_iter().chain(archived).flatten());
+    let facts: Vec<i64> = memory_facts::Entity::find()
+        .select_only()
+        .column(memory_facts::Column::GuildId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let settings: Vec<i64> = guild_settings::Entity::find()
+        .select_only()
+        .column(guild_settings::Column::GuildId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    ids.extend(facts.into_iter().chain(settings));
+    ids.remove(&0);
+    Ok(ids.into_iter().map(GuildId::from_i64).collect())
+}
+
+/// Members of one server the bot has seen speak or knows something about, most recently
+/// seen first; `search` (lower case) matches a username, nickname or id.
+pub async fn server_members<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+    search: &str,
+) -> StoreResult<Vec<MemberSummary>> {
+    let g = guild.as_i64();
+    let mut ids = BTreeSet::new();
+    let short: Vec<i64> = short_term_messages::Entity::find()
+        .select_only()
+        .column(short_term_messages::Column::AuthorId)
+        .distinct()
+        .filter(short_term_messages::Column::GuildId.eq(g))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let archived: Vec<i64> = archived_messages::Entity::find()
+        .select_only()
+        .column(archived_messages::Column::AuthorId)
+        .distinct()
+        .filter(archived_messages::Column::GuildId.eq(g))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let facts: Vec<i64> = memory_facts::Entity::find()
+        .select_only()
+        .column(memory_facts::Column::UserId)
+        .distinct()
+        .filter(memory_facts::Column::GuildId.eq(g))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let related: Vec<i64> = relationships::Entity::find()
+        .select_only()
+        .column(relationships::Column::UserId)
+        .filter(relationships::Column::GuildId.eq(g))
+        .into_tuple()
+        .all(db)
+        .await?;
+    ids.extend(short.into_iter().chain(archived).chain(facts).chain(related));
+    let ids: Vec<i64> = ids.into_iter().collect();
+    let mut nicknames: BTreeMap<i64, String> = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let rows = user_names::Entity::find()
+            .filter(user_names::Column::GuildId.eq(g))
+            .filter(user_names::Column::UserId.is_in(chunk.iter().copied()))
+            .order_by_asc(user_names::Column::LastSeenAt)
+            .all(db)
+            .await?;
+        // Ascending, so the latest nickname wins.
+        nicknames.extend(rows.into_iter().map(|r| (r.user_id, r.name)));
+    }
+    let mut members = Vec::new();
+    for chunk in ids.chunks(500) {
+        let rows = users::Entity::find()
+            .filter(users::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        let mut seen: BTreeSet<i64> = BTreeSet::new();
+        for u in rows {
+            seen.insert(u.id);
+            members.push(MemberSummary {
+                user_id: UserId::from_i64(u.id),
+                nickname: nicknames.get(&u.id).cloned(),
+                username: u.username,
+                is_bot: u.is_bot,
+                memory_off: u.memory_off,
+                last_seen_at: Some(u.last_seen_at),
+            });
+        }
+        // Known only by a fact or a metric (an admin added them): listed by id.
+        members.extend(chunk.iter().filter(|id| !seen.contains(id)).map(|&id| MemberSummary {
+            user_id: UserId::from_i64(id),
+            nickname: nicknames.get(&id).cloned(),
+            username: id.to_string(),
+            is_bot: false,
+            memory_off: false,
+            last_seen_at: None,
+        }));
+    }
+    let needle = search.trim().to_lowercase();
+    members.retain(|m| {
+        needle.is_empty()
+            || m.username.to_lowercase().contains(&needle)
+            || m.nickname.as_ref().is_some_and(|n| n.to_lowercase().contains(&needle))
+            || m.user_id.to_string().contains(&needle)
+    });
+    members.sort_by(|a, b| b.last_seen_at.cmp(&a.last_seen_at).then(a.user_id.cmp(&b.user_id)));
+    members.truncate(MAX_MEMBERS);
+    Ok(members)
+}
+
+/// The latest consolidation run, finished or not.
+pub async fn last_run<C: ConnectionTrait>(db: &C) -> StoreResult<Option<RunSummary>> {
+    let run = consolidation_runs::Entity::find()
+        .order_by_desc(consolidation_runs::Column::Id)
+        .one(db)
+        .await?;
+    let count = |n: i32| u64::try_from(n).unwrap_or(0);
+    Ok(run.map(|r| RunSummary {
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+        status: r.status,
+        stats: RunStats {
+            users_done: count(r.users_done),
+            facts_added: count(r.facts_added),
+            facts_bumped: count(r.facts_bumped),
+            messages_archived: count(r.messages_archived),
+        },
+    }))
+}
+
+/// When each message since `since` was written (short-term and archived), in one server
+/// or everywhere.
+pub async fn message_stamps<C: ConnectionTrait>(
+    db: &C,
+    guild: Option<GuildId>,
+    since: DateTime<Utc>,
+) -> StoreResult<Vec<MessageStamp>> {
+    let mut q = short_term_messages::Entity::find()
+        .select_only()
+        .column(short_term_messages::Column::CreatedAt)
+        .column(short_term_messages::Column::IsBot)
+        .filter(short_term_messages::Column::CreatedAt.gte(ts(since)))
+        .limit(MAX_STAMPS);
+    let mut a = archived_messages::Entity::find()
+        .select_only()
+        .column(archived_messages::Column::CreatedAt)
+        .column(archived_messages::Column::IsBot)
+        .filter(archived_messages::Column::CreatedAt.gte(ts(since)))
+        .limit(MAX_STAMPS);
+    if let Some(g) = guild {
+        q = q.filter(short_term_messages::Column::GuildId.eq(g.as_i64()));
+        a = a.filter(archived_messages::Column::GuildId.eq(g.as_i64()));
+    }
+    let short: Vec<(DateTime<Utc>, bool)> = q.into_tuple().all(db).await?;
+    let archived: Vec<(DateTime<Utc>, bool)> = a.into_tuple().all(db).await?;
+    Ok(short
+        .into_iter()
+        .chain(archived)
+        .map(|(at, by_bot)| MessageStamp { at, by_bot })
+        .collect())
+}
+
+impl Store {
+    pub async fn known_servers(&self) -> StoreResult<Vec<GuildId>> {
+        known_servers(&self.reader).await
+    }
+
+    pub async fn server_members(
+        &self,
+        guild: GuildId,
+        search: &str,
+    ) -> StoreResult<Vec<MemberSummary>> {
+        server_members(&self.reader, guild, search).await
+    }
+
+    pub async fn last_run(&self) -> StoreResult<Option<RunSummary>> {
+        last_run(&self.reader).await
+    }
+
+    pub async fn message_stamps(
+        &self,
+        guild: Option<GuildId>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<MessageStamp>> {
+        message_stamps(&self.reader, guild, since).await
+    }
+}
