@@ -1,0 +1,98 @@
+//! Safe by default: member-written text is shown as text, and a form without the CSRF
+//! token changes nothing.
+
+use crate::browser::Browser;
+use crate::common::db::Backend;
+use crate::e2e_both;
+use crate::harness::spawn_console_bot;
+use crate::support::eventually;
+use fakes::world::{Member, User};
+use fakes::{World, ids};
+
+const HOSTILE: &str = "<script>alert(1)</script>";
+const MALLORY: u64 = 3100;
+
+/// A member named `<script>alert(1)</script>` who speaks in the server is listed by that
+/// name, as text: no script runs, no element is made of it.
+async fn hostile_name_renders_as_text(backend: Backend) {
+    let world = World::default().with_member(Member::new(User::new(MALLORY, HOSTILE)));
+    let bot = spawn_console_bot(backend, world).await;
+    bot.discord.user_says(ids::GENERAL, MALLORY, "hello everyone").await;
+    eventually("the member is seen", || async {
+        bot.app.store.flush().await.ok()?;
+        let user = bot.app.database.user(personabot::domain::UserId(MALLORY)).await.ok()??;
+        (user.username == HOSTILE).then_some(())
+    })
+    .await;
+
+    let browser = Browser::start(bot.addr).await;
+    browser.log_in(&bot.code()).await;
+    browser.open(&format!("/servers/{}/members", ids::GUILD)).await;
+    let names = browser.text("#members").await;
+    assert!(names.contains(HOSTILE), "the name is shown as text: {names}");
+    assert!(
+        browser.client.get_alert_text().await.is_err(),
+        "no alert: the script did not run"
+    );
+    let html = browser.html().await;
+    assert!(!html.contains(HOSTILE), "never as markup");
+    browser.screenshot("members-hostile-name").await;
+    browser.open(&format!("/servers/{}/members/{MALLORY}", ids::GUILD)).await;
+    assert_eq!(browser.text("#member-name").await, HOSTILE);
+    assert!(browser.client.get_alert_text().await.is_err());
+    browser.close().await;
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(hostile_name_renders_as_text);
+
+/// The persona form posted with its CSRF field removed is refused (403) and adds nothing;
+/// the same form with it works.
+async fn form_without_csrf_is_refused(backend: Backend) {
+    let bot = spawn_console_bot(backend, World::default()).await;
+    let browser = Browser::start(bot.addr).await;
+    browser.log_in(&bot.code()).await;
+    browser.open("/persona").await;
+    browser.fill("#base + form.add input[name=content]", "Forged line.").await;
+    browser
+        .client
+        .execute(
+            "document.querySelector('#base + form.add input[name=csrf]').remove();",
+            vec![],
+        )
+        .await
+        .expect("strip the token");
+    browser.click("#base + form.add button").await;
+    let heading = browser.text("h1").await;
+    assert_eq!(heading, "Form refused");
+    browser.screenshot("csrf-refused").await;
+    let base = bot.app.store.persona_entries(None).await.expect("persona");
+    assert!(base.iter().all(|e| !e.content.contains("Forged")), "{base:?}");
+
+    // A request from elsewhere with the session cookie but no token: refused too.
+    let cookie = browser
+        .client
+        .get_named_cookie("pb_session")
+        .await
+        .expect("session cookie");
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/persona/add", bot.addr))
+        .header("cookie", format!("pb_session={}", cookie.value()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("layer=base&kind=trait&content=Forged+again")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 403);
+
+    browser.open("/persona").await;
+    browser.fill("#base + form.add input[name=content]", "Honest line.").await;
+    browser.click("#base + form.add button").await;
+    let base = bot.app.store.persona_entries(None).await.expect("persona");
+    assert!(base.iter().any(|e| e.content == "Honest line."), "{base:?}");
+    assert!(base.iter().all(|e| !e.content.contains("Forged")), "{base:?}");
+    browser.close().await;
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(form_without_csrf_is_refused);
