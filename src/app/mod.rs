@@ -346,7 +346,9 @@ impl App {
 
     /// The console's current one-time login code, when it runs beside this bot.
     pub fn console_login_code(&self) -> Option<String> {
-        self.console.as_ref().map(crate::console::Console::login_code)
+        self.console
+            .as_ref()
+            .map(crate::console::Console::login_code)
     }
 
     /// Graceful stop: no new events, replies finish, buffered writes are flushed.

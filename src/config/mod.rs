@@ -8,8 +8,8 @@ mod operations;
 mod sections;
 pub use operations::{ModerationSettings, OverloadSettings};
 pub use sections::{
-    ConsoleSettings, DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, ScheduleSettings,
-    TelemetrySettings,
+    ConsoleSettings, DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings,
+    ScheduleSettings, TelemetrySettings,
 };
 
 use secrecy::SecretString;

@@ -259,7 +259,9 @@ pub async fn login(
         return login_with(
             &shared,
             &session,
-            Some("That code or password is not right. The code is in the bot's output and log; each code works once."),
+            Some(
+                "That code or password is not right. The code is in the bot's output and log; each code works once.",
+            ),
         );
     }
     shared.sessions.remove(&session.id);

@@ -139,12 +139,27 @@ mod tests {
 
     #[test]
     fn counts_fall_in_their_hour_and_labels_are_escaped() {
-        let now = Utc.with_ymd_and_hms(2026, 1, 2, 10, 30, 0).single().expect("time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 1, 2, 10, 30, 0)
+            .single()
+            .expect("time");
         let stamps = [
-            MessageStamp { at: now, by_bot: false },
-            MessageStamp { at: now - Duration::minutes(20), by_bot: true },
-            MessageStamp { at: now - Duration::hours(5), by_bot: false },
-            MessageStamp { at: now - Duration::hours(30), by_bot: false },
+            MessageStamp {
+                at: now,
+                by_bot: false,
+            },
+            MessageStamp {
+                at: now - Duration::minutes(20),
+                by_bot: true,
+            },
+            MessageStamp {
+                at: now - Duration::hours(5),
+                by_bot: false,
+            },
+            MessageStamp {
+                at: now - Duration::hours(30),
+                by_bot: false,
+            },
         ];
         let (labels, members, bot) = hourly(&stamps, now);
         assert_eq!(labels.last().map(String::as_str), Some("10h"));

@@ -42,7 +42,10 @@ fn client() -> Result<reqwest::Client, String> {
 pub async fn discord_token(api_base: &str, token: &str) -> Result<BotAccount, String> {
     let token = token.trim();
     if token.is_empty() {
-        return Err("Paste the bot's token (Developer Portal → your application → Bot → Reset Token).".into());
+        return Err(
+            "Paste the bot's token (Developer Portal → your application → Bot → Reset Token)."
+                .into(),
+        );
     }
     let url = format!("{}/api/v10/users/@me", api_base.trim_end_matches('/'));
     let response = client()?
@@ -53,10 +56,12 @@ pub async fn discord_token(api_base: &str, token: &str) -> Result<BotAccount, St
         .map_err(|e| format!("Could not reach Discord at {api_base}: {e}"))?;
     let status = response.status();
     if status.as_u16() == 401 {
-        return Err("Discord refused this token (401 Unauthorized). Copy it again from the \
+        return Err(
+            "Discord refused this token (401 Unauthorized). Copy it again from the \
                     Developer Portal (Bot → Reset Token); a client secret or an application id \
                     is not a bot token."
-            .into());
+                .into(),
+        );
     }
     if !status.is_success() {
         return Err(format!("Discord answered {status} to the token check."));

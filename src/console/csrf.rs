@@ -32,7 +32,8 @@ pub async fn require_token(req: Request, next: Next) -> Response {
         tracing::warn!(path = %parts.uri.path(), "console: a form without a valid CSRF token was refused");
         return refused();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 fn refused() -> Response {

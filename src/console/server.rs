@@ -6,11 +6,11 @@ use super::pages::{activity, dashboard, members, persona, settings};
 use super::{ConsoleError, Shared, auth, csrf, setup, view};
 use crate::config::ConsoleSettings;
 use axum::Router;
+use axum::http::HeaderValue;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
 };
-use axum::http::HeaderValue;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -78,8 +78,14 @@ fn routes(shared: Arc<Shared>) -> Router {
         .route("/servers/{guild}/members", get(members::list))
         .route(member, get(members::show))
         .route(&format!("{member}/facts/add"), post(members::add_fact))
-        .route(&format!("{member}/facts/{{id}}/edit"), post(members::edit_fact))
-        .route(&format!("{member}/facts/{{id}}/delete"), post(members::delete_fact))
+        .route(
+            &format!("{member}/facts/{{id}}/edit"),
+            post(members::edit_fact),
+        )
+        .route(
+            &format!("{member}/facts/{{id}}/delete"),
+            post(members::delete_fact),
+        )
         .route(&format!("{member}/export"), get(members::export))
         .route(&format!("{member}/erase"), post(members::erase))
         .route("/settings", get(settings::show))

@@ -70,7 +70,10 @@ impl Setup {
 
     /// The bot runs (set up now or configured before).
     pub fn mark_running(&self) {
-        let mut phase = self.phase.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut phase = self
+            .phase
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if matches!(*phase, Phase::Waiting) {
             *phase = Phase::Done {
                 invite: String::new(),
@@ -81,7 +84,10 @@ impl Setup {
 
     pub fn is_waiting(&self) -> bool {
         matches!(
-            *self.phase.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+            *self
+                .phase
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
             Phase::Waiting
         )
     }
@@ -128,7 +134,11 @@ pub async fn page(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
         return done_page(&shared, &session, &invite, &account);
     }
     let form = {
-        let base = shared.setup.base.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let base = shared
+            .setup
+            .base
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         defaults(&base)
     };
     form_page(&shared, &session, &form, None)
@@ -193,7 +203,14 @@ pub async fn save(
         .clone();
     let account = match checks::discord_token(&base.discord.api_base, &form.discord_token).await {
         Ok(account) => account,
-        Err(why) => return form_page(&shared, &session, &blank_secrets(form), Some(("discord_token", why))),
+        Err(why) => {
+            return form_page(
+                &shared,
+                &session,
+                &blank_secrets(form),
+                Some(("discord_token", why)),
+            );
+        }
     };
     if let Err(why) = checks::model_server(
         &form.llm_base_url,
@@ -211,7 +228,10 @@ pub async fn save(
             &shared,
             &session,
             &blank_secrets(form),
-            Some(("bot_name", "Give the bot a name of 1 to 32 characters.".into())),
+            Some((
+                "bot_name",
+                "Give the bot a name of 1 to 32 characters.".into(),
+            )),
         );
     }
     let mut settings = base;
@@ -226,8 +246,14 @@ pub async fn save(
         (TOKEN_VAR, form.discord_token.trim()),
         (API_KEY_VAR, key),
         ("PERSONABOT__LLM__BASE_URL", settings.llm.base_url.as_str()),
-        ("PERSONABOT__LLM__CHAT_MODEL", settings.llm.chat_model.as_str()),
-        ("PERSONABOT__LLM__EMBEDDING_MODEL", settings.llm.embedding_model.as_str()),
+        (
+            "PERSONABOT__LLM__CHAT_MODEL",
+            settings.llm.chat_model.as_str(),
+        ),
+        (
+            "PERSONABOT__LLM__EMBEDDING_MODEL",
+            settings.llm.embedding_model.as_str(),
+        ),
         ("PERSONABOT__BOT__NAME", settings.bot.name.as_str()),
     ];
     if let Err(error) = write_env(&shared.setup.files.env_file, &lines) {
@@ -299,7 +325,10 @@ pub fn write_env(path: &Path, lines: &[(&str, &str)]) -> std::io::Result<()> {
 
 /// A value as dotenv reads it back: quoted when it has spaces, quotes or `#`.
 fn quote(value: &str) -> String {
-    if value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/@+,".contains(c)) {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.:/@+,".contains(c))
+    {
         value.to_owned()
     } else {
         format!("'{}'", value.replace('\'', ""))
@@ -316,8 +345,14 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join(".env");
         std::fs::write(&path, "OTHER=1\nPERSONABOT__BOT__NAME=Old\n").expect("write");
-        write_env(&path, &[("PERSONABOT__BOT__NAME", "New Name"), (TOKEN_VAR, "abc.def")])
-            .expect("written");
+        write_env(
+            &path,
+            &[
+                ("PERSONABOT__BOT__NAME", "New Name"),
+                (TOKEN_VAR, "abc.def"),
+            ],
+        )
+        .expect("written");
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(
             text,

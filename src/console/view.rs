@@ -81,7 +81,10 @@ impl Pages {
             Ok(html) => Html(html).into_response(),
             Err(error) => {
                 tracing::error!(%error, template = name, "console: a page failed to render");
-                (StatusCode::INTERNAL_SERVER_ERROR, "the page failed to render; see the log")
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the page failed to render; see the log",
+                )
                     .into_response()
             }
         }
@@ -89,8 +92,7 @@ impl Pages {
 
     /// A short page with one message (errors, "not running yet").
     pub fn message(&self, frame: &Frame<'_>, status: StatusCode, text: &str) -> Response {
-        let mut response =
-            self.render("message.html", frame, minijinja::context! { text => text });
+        let mut response = self.render("message.html", frame, minijinja::context! { text => text });
         *response.status_mut() = status;
         response
     }
@@ -115,7 +117,9 @@ mod tests {
             .env
             .get_template("message.html")
             .and_then(|t| {
-                t.render(minijinja::context! { frame => frame, text => "<script>alert(1)</script>" })
+                t.render(
+                    minijinja::context! { frame => frame, text => "<script>alert(1)</script>" },
+                )
             })
             .expect("renders");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{html}");

@@ -7,15 +7,27 @@ use super::moderation::perms;
 pub const INVITE_PERMISSIONS: &[(u64, &str)] = &[
     (1 << 10, "View Channels: see the channels it talks in"),
     (1 << 11, "Send Messages: answer"),
-    (perms::SEND_MESSAGES_IN_THREADS, "Send Messages in Threads: answer in threads and tickets"),
+    (
+        perms::SEND_MESSAGES_IN_THREADS,
+        "Send Messages in Threads: answer in threads and tickets",
+    ),
     (1 << 14, "Embed Links: slash command answers"),
     (1 << 16, "Read Message History: catch up after a restart"),
     (1 << 6, "Add Reactions: react with emotes"),
-    (1 << 18, "Use External Emojis: the emotes of its other servers"),
+    (
+        1 << 18,
+        "Use External Emojis: the emotes of its other servers",
+    ),
     (perms::KICK_MEMBERS, "Kick Members: /mod kick"),
-    (perms::BAN_MEMBERS, "Ban Members: /mod ban and temporary bans"),
+    (
+        perms::BAN_MEMBERS,
+        "Ban Members: /mod ban and temporary bans",
+    ),
     (perms::MODERATE_MEMBERS, "Timeout Members: /mod timeout"),
-    (perms::CREATE_PRIVATE_THREADS, "Create Private Threads: support tickets"),
+    (
+        perms::CREATE_PRIVATE_THREADS,
+        "Create Private Threads: support tickets",
+    ),
     (perms::MANAGE_THREADS, "Manage Threads: close tickets"),
 ];
 
@@ -43,7 +55,10 @@ mod tests {
     #[test]
     fn the_link_names_both_scopes_and_every_permission() {
         let url = invite_url(1000);
-        assert!(url.contains("client_id=1000&scope=bot+applications.commands"), "{url}");
+        assert!(
+            url.contains("client_id=1000&scope=bot+applications.commands"),
+            "{url}"
+        );
         let bits = invite_permissions();
         assert_eq!(bits.count_ones() as usize, INVITE_PERMISSIONS.len());
         assert_eq!(bits & perms::ADMINISTRATOR, 0, "never Administrator");

@@ -6,22 +6,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    archived_messages, consolidation_runs, guild_settings, memory_facts, relationships,
-    short_term_messages, user_names, users,
+    archived_messages, consolidation_runs, guild_settings, memory_facts, persona_entries,
+    relationships, short_term_messages, user_names, users,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{Store, StoreResult, ts};
-use crate::domain::{
-    GuildId, MemberSummary, MessageStamp, RunStats, RunSummary, UserId,
-};
+use crate::domain::{GuildId, MemberSummary, MessageStamp, RunStats, RunSummary, UserId};
 
 /// Most members one console page lists.
 pub const MAX_MEMBERS: usize = 200;
 /// Most message stamps one chart reads.
 const MAX_STAMPS: u64 = 100_000;
 
-/// Servers anything is stored about: messages, facts, relationships or settings.
+/// Servers anything is stored about: messages, facts, settings or a persona layer.
 pub async fn known_servers<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<GuildId>> {
     let mut ids = BTreeSet::new();
     let short: Vec<Option<i64>> = short_term_messages::Entity::find()
@@ -52,7 +50,19 @@ pub async fn known_servers<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<GuildI
         .into_tuple()
         .all(db)
         .await?;
-    ids.extend(facts.into_iter().chain(settings));
+    let personas: Vec<Option<i64>> = persona_entries::Entity::find()
+        .select_only()
+        .column(persona_entries::Column::GuildId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    ids.extend(
+        facts
+            .into_iter()
+            .chain(settings)
+            .chain(personas.into_iter().flatten()),
+    );
     ids.remove(&0);
     Ok(ids.into_iter().map(GuildId::from_i64).collect())
 }
@@ -97,7 +107,13 @@ pub async fn server_members<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    ids.extend(short.into_iter().chain(archived).chain(facts).chain(related));
+    ids.extend(
+        short
+            .into_iter()
+            .chain(archived)
+            .chain(facts)
+            .chain(related),
+    );
     let ids: Vec<i64> = ids.into_iter().collect();
     let mut nicknames: BTreeMap<i64, String> = BTreeMap::new();
     for chunk in ids.chunks(500) {
@@ -129,23 +145,34 @@ pub async fn server_members<C: ConnectionTrait>(
             });
         }
         // Known only by a fact or a metric (an admin added them): listed by id.
-        members.extend(chunk.iter().filter(|id| !seen.contains(id)).map(|&id| MemberSummary {
-            user_id: UserId::from_i64(id),
-            nickname: nicknames.get(&id).cloned(),
-            username: id.to_string(),
-            is_bot: false,
-            memory_off: false,
-            last_seen_at: None,
-        }));
+        members.extend(
+            chunk
+                .iter()
+                .filter(|id| !seen.contains(id))
+                .map(|&id| MemberSummary {
+                    user_id: UserId::from_i64(id),
+                    nickname: nicknames.get(&id).cloned(),
+                    username: id.to_string(),
+                    is_bot: false,
+                    memory_off: false,
+                    last_seen_at: None,
+                }),
+        );
     }
     let needle = search.trim().to_lowercase();
     members.retain(|m| {
         needle.is_empty()
             || m.username.to_lowercase().contains(&needle)
-            || m.nickname.as_ref().is_some_and(|n| n.to_lowercase().contains(&needle))
+            || m.nickname
+                .as_ref()
+                .is_some_and(|n| n.to_lowercase().contains(&needle))
             || m.user_id.to_string().contains(&needle)
     });
-    members.sort_by(|a, b| b.last_seen_at.cmp(&a.last_seen_at).then(a.user_id.cmp(&b.user_id)));
+    members.sort_by(|a, b| {
+        b.last_seen_at
+            .cmp(&a.last_seen_at)
+            .then(a.user_id.cmp(&b.user_id))
+    });
     members.truncate(MAX_MEMBERS);
     Ok(members)
 }

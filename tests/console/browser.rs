@@ -62,12 +62,11 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let mut client = None;
         for _ in 0..100 {
-            let connected = ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            )
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await;
+            let connected =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps.clone())
+                    .connect(&url)
+                    .await;
             match connected {
                 Ok(c) => {
                     client = Some(c);
@@ -92,7 +91,12 @@ impl Browser {
     }
 
     pub async fn path(&self) -> String {
-        self.client.current_url().await.expect("url").path().to_owned()
+        self.client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .to_owned()
     }
 
     pub async fn fill(&self, css: &str, text: &str) {

@@ -23,18 +23,31 @@ async fn first_run_setup(backend: Backend) {
     let mut settings = settings(&discord, &openai, &db.url, &[CONSOLE_ON_A_FREE_PORT]);
     settings.discord.token = None;
     settings.llm.api_key = None;
-    let launched = launch(settings, SetupFiles { env_file: env_file.clone() })
-        .await
-        .expect("the console starts without a token");
+    let launched = launch(
+        settings,
+        SetupFiles {
+            env_file: env_file.clone(),
+        },
+    )
+    .await
+    .expect("the console starts without a token");
     let addr = launched.console_addr().expect("console address");
     let code = launched.login_code().expect("a login code");
     let starting = tokio::spawn(launched.into_app());
 
     let browser = Browser::start(addr).await;
     browser.open("/").await;
-    assert_eq!(browser.path().await, "/login", "logged-out visitors go to the login page");
+    assert_eq!(
+        browser.path().await,
+        "/login",
+        "logged-out visitors go to the login page"
+    );
     browser.log_in(&code).await;
-    assert_eq!(browser.path().await, "/setup", "a bot without a token goes to set-up");
+    assert_eq!(
+        browser.path().await,
+        "/setup",
+        "a bot without a token goes to set-up"
+    );
     browser.screenshot("setup-form").await;
 
     let fill = |token: &'static str, embedding: &'static str| {
@@ -61,7 +74,10 @@ async fn first_run_setup(backend: Backend) {
         error.contains("embedding model `nomic-embed-text` is missing"),
         "{error}"
     );
-    assert!(!env_file.exists(), "nothing is written before every check passes");
+    assert!(
+        !env_file.exists(),
+        "nothing is written before every check passes"
+    );
 
     fill("fake-token", "fake-embed").await;
     let done = browser.text("#done").await;
@@ -88,24 +104,41 @@ async fn first_run_setup(backend: Backend) {
         .expect("the bot starts after set-up")
         .expect("task")
         .expect("bot starts");
-    app.wait_ready(WAIT).await.expect("gateway READY with the new token");
+    app.wait_ready(WAIT)
+        .await
+        .expect("gateway READY with the new token");
     let env = std::fs::read_to_string(&env_file).expect(".env written");
-    assert!(env.contains("PERSONABOT__DISCORD__TOKEN=fake-token"), "{env}");
-    assert!(env.contains("PERSONABOT__LLM__EMBEDDING_MODEL=fake-embed"), "{env}");
+    assert!(
+        env.contains("PERSONABOT__DISCORD__TOKEN=fake-token"),
+        "{env}"
+    );
+    assert!(
+        env.contains("PERSONABOT__LLM__EMBEDDING_MODEL=fake-embed"),
+        "{env}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&env_file).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(&env_file)
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, ".env holds the token: owner only");
     }
 
-    openai.script(Rule::when_last_user_contains("hello").reply(Reply::text("Hi, set up and running!")));
+    openai.script(
+        Rule::when_last_user_contains("hello").reply(Reply::text("Hi, set up and running!")),
+    );
     discord
         .user_says(ids::GENERAL, ids::ALICE, &format!("<@{}> hello", ids::BOT))
         .await;
     let posts = wait_for_posts(&discord, ids::GENERAL, 1).await;
     assert_eq!(posts[0].content(), Some("Hi, set up and running!"));
-    assert!(openai.chat_requests()[0].system_text().contains("Console Bot"));
+    assert!(
+        openai.chat_requests()[0]
+            .system_text()
+            .contains("Console Bot")
+    );
 
     browser.open("/").await;
     let connection = browser.text("#connection").await;
@@ -123,17 +156,34 @@ async fn persona_edit_reaches_the_next_prompt(backend: Backend) {
     let browser = Browser::start(bot.addr).await;
     browser.log_in(&bot.code()).await;
     browser.open("/persona").await;
-    browser.fill("#base + form.add input[name=content]", "Secretly adores lighthouses.").await;
+    browser
+        .fill(
+            "#base + form.add input[name=content]",
+            "Secretly adores lighthouses.",
+        )
+        .await;
     browser.click("#base + form.add button").await;
-    browser.open(&format!("/persona?server={}", ids::GUILD)).await;
-    browser.fill("#layer + form.add input[name=content]", "Calls everyone here matey.").await;
+    browser
+        .open(&format!("/persona?server={}", ids::GUILD))
+        .await;
+    browser
+        .fill(
+            "#layer + form.add input[name=content]",
+            "Calls everyone here matey.",
+        )
+        .await;
     browser.click("#layer + form.add button").await;
     let preview = browser.text("#preview").await;
     assert!(
-        preview.contains("Secretly adores lighthouses.") && preview.contains("Calls everyone here matey."),
+        preview.contains("Secretly adores lighthouses.")
+            && preview.contains("Calls everyone here matey."),
         "{preview}"
     );
-    let tokens: usize = browser.text("#tokens").await.parse().expect("a token count");
+    let tokens: usize = browser
+        .text("#tokens")
+        .await
+        .parse()
+        .expect("a token count");
     assert!(tokens > 10, "{tokens}");
     browser.screenshot("persona").await;
 
@@ -143,18 +193,28 @@ async fn persona_edit_reaches_the_next_prompt(backend: Backend) {
         .await;
     wait_for_posts(&bot.discord, ids::GENERAL, 1).await;
     bot.discord
-        .user_says(ids::OTHER_GENERAL, ids::ALICE, &format!("<@{}> hi", ids::BOT))
+        .user_says(
+            ids::OTHER_GENERAL,
+            ids::ALICE,
+            &format!("<@{}> hi", ids::BOT),
+        )
         .await;
     wait_for_posts(&bot.discord, ids::OTHER_GENERAL, 1).await;
     let requests = bot.openai.chat_requests();
-    let here = requests.iter().find(|r| r.prompt_text().contains("matey")).map(|r| r.system_text());
+    let here = requests
+        .iter()
+        .find(|r| r.prompt_text().contains("matey"))
+        .map(|r| r.system_text());
     let here = here.expect("the first server's prompt has its layer");
     assert!(here.contains("Secretly adores lighthouses."), "{here}");
     let elsewhere: Vec<_> = requests
         .iter()
         .filter(|r| r.system_text().contains("lighthouses") && !r.system_text().contains("matey"))
         .collect();
-    assert!(!elsewhere.is_empty(), "the other server sees the base without the first server's layer");
+    assert!(
+        !elsewhere.is_empty(),
+        "the other server sees the base without the first server's layer"
+    );
     browser.close().await;
     bot.app.shutdown().await.expect("clean shutdown");
 }
@@ -171,26 +231,45 @@ async fn fact_deleted_in_console_is_gone(backend: Backend) {
         category: "hobby".into(),
         embedding: None,
     };
-    let tea = bot.app.database.insert_fact(&fact("brews oolong tea"), now).await.expect("fact");
-    bot.app.database.insert_fact(&fact("climbs rocks"), now).await.expect("fact");
+    let tea = bot
+        .app
+        .database
+        .insert_fact(&fact("brews oolong tea"), now)
+        .await
+        .expect("fact");
+    bot.app
+        .database
+        .insert_fact(&fact("climbs rocks"), now)
+        .await
+        .expect("fact");
     let shown = command_text(&bot.discord, ids::GENERAL, ids::ALICE, "memory show").await;
     assert!(shown.contains("oolong"), "{shown}");
 
     let browser = Browser::start(bot.addr).await;
     browser.log_in(&bot.code()).await;
-    browser.open(&format!("/servers/{}/members", ids::GUILD)).await;
+    browser
+        .open(&format!("/servers/{}/members", ids::GUILD))
+        .await;
     let members = browser.text("#members").await;
     assert!(members.contains(&ids::ALICE.to_string()), "{members}");
-    browser.open(&format!("/servers/{}/members/{}", ids::GUILD, ids::ALICE)).await;
+    browser
+        .open(&format!("/servers/{}/members/{}", ids::GUILD, ids::ALICE))
+        .await;
     browser.screenshot("member-before").await;
     browser.click(&format!("#delete-{}", tea.id)).await;
     // Facts are shown in their edit fields: read the page's markup.
     let facts = browser.html().await;
-    assert!(!facts.contains("oolong") && facts.contains("climbs rocks"), "{facts}");
+    assert!(
+        !facts.contains("oolong") && facts.contains("climbs rocks"),
+        "{facts}"
+    );
     browser.screenshot("member").await;
 
     let shown = command_text(&bot.discord, ids::GENERAL, ids::ALICE, "memory show").await;
-    assert!(!shown.contains("oolong") && shown.contains("climbs rocks"), "{shown}");
+    assert!(
+        !shown.contains("oolong") && shown.contains("climbs rocks"),
+        "{shown}"
+    );
     browser.close().await;
     bot.app.shutdown().await.expect("clean shutdown");
 }

@@ -41,7 +41,10 @@ pub async fn spawn_console_bot(backend: Backend, world: World) -> ConsoleBot {
         .await
         .expect("bot starts");
     app.wait_ready(WAIT).await.expect("gateway READY");
-    discord.wait_for_ready(WAIT).await.expect("fake saw IDENTIFY");
+    discord
+        .wait_for_ready(WAIT)
+        .await
+        .expect("fake saw IDENTIFY");
     let addr = app.console_addr().expect("the console runs beside the bot");
     ConsoleBot {
         app,

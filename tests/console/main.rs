@@ -10,7 +10,12 @@ mod common;
 #[path = "../e2e/support.rs"]
 mod support;
 
+/// The sandbox's stand-in model (`cargo run --example sandbox`), tested here with the console.
+#[path = "../../examples/sandbox/model.rs"]
+mod sandbox_model;
+
 mod browser;
-mod harness;
 mod flows;
+mod harness;
+mod jobs;
 mod safety;

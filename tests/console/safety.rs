@@ -17,19 +17,31 @@ const MALLORY: u64 = 3100;
 async fn hostile_name_renders_as_text(backend: Backend) {
     let world = World::default().with_member(Member::new(User::new(MALLORY, HOSTILE)));
     let bot = spawn_console_bot(backend, world).await;
-    bot.discord.user_says(ids::GENERAL, MALLORY, "hello everyone").await;
+    bot.discord
+        .user_says(ids::GENERAL, MALLORY, "hello everyone")
+        .await;
     eventually("the member is seen", || async {
         bot.app.store.flush().await.ok()?;
-        let user = bot.app.database.user(personabot::domain::UserId(MALLORY)).await.ok()??;
+        let user = bot
+            .app
+            .database
+            .user(personabot::domain::UserId(MALLORY))
+            .await
+            .ok()??;
         (user.username == HOSTILE).then_some(())
     })
     .await;
 
     let browser = Browser::start(bot.addr).await;
     browser.log_in(&bot.code()).await;
-    browser.open(&format!("/servers/{}/members", ids::GUILD)).await;
+    browser
+        .open(&format!("/servers/{}/members", ids::GUILD))
+        .await;
     let names = browser.text("#members").await;
-    assert!(names.contains(HOSTILE), "the name is shown as text: {names}");
+    assert!(
+        names.contains(HOSTILE),
+        "the name is shown as text: {names}"
+    );
     assert!(
         browser.client.get_alert_text().await.is_err(),
         "no alert: the script did not run"
@@ -37,7 +49,9 @@ async fn hostile_name_renders_as_text(backend: Backend) {
     let html = browser.html().await;
     assert!(!html.contains(HOSTILE), "never as markup");
     browser.screenshot("members-hostile-name").await;
-    browser.open(&format!("/servers/{}/members/{MALLORY}", ids::GUILD)).await;
+    browser
+        .open(&format!("/servers/{}/members/{MALLORY}", ids::GUILD))
+        .await;
     assert_eq!(browser.text("#member-name").await, HOSTILE);
     assert!(browser.client.get_alert_text().await.is_err());
     browser.close().await;
@@ -52,7 +66,9 @@ async fn form_without_csrf_is_refused(backend: Backend) {
     let browser = Browser::start(bot.addr).await;
     browser.log_in(&bot.code()).await;
     browser.open("/persona").await;
-    browser.fill("#base + form.add input[name=content]", "Forged line.").await;
+    browser
+        .fill("#base + form.add input[name=content]", "Forged line.")
+        .await;
     browser
         .client
         .execute(
@@ -66,7 +82,10 @@ async fn form_without_csrf_is_refused(backend: Backend) {
     assert_eq!(heading, "Form refused");
     browser.screenshot("csrf-refused").await;
     let base = bot.app.store.persona_entries(None).await.expect("persona");
-    assert!(base.iter().all(|e| !e.content.contains("Forged")), "{base:?}");
+    assert!(
+        base.iter().all(|e| !e.content.contains("Forged")),
+        "{base:?}"
+    );
 
     // A request from elsewhere with the session cookie but no token: refused too.
     let cookie = browser
@@ -87,11 +106,16 @@ async fn form_without_csrf_is_refused(backend: Backend) {
     assert_eq!(response.status().as_u16(), 403);
 
     browser.open("/persona").await;
-    browser.fill("#base + form.add input[name=content]", "Honest line.").await;
+    browser
+        .fill("#base + form.add input[name=content]", "Honest line.")
+        .await;
     browser.click("#base + form.add button").await;
     let base = bot.app.store.persona_entries(None).await.expect("persona");
     assert!(base.iter().any(|e| e.content == "Honest line."), "{base:?}");
-    assert!(base.iter().all(|e| !e.content.contains("Forged")), "{base:?}");
+    assert!(
+        base.iter().all(|e| !e.content.contains("Forged")),
+        "{base:?}"
+    );
     browser.close().await;
     bot.app.shutdown().await.expect("clean shutdown");
 }

@@ -19,9 +19,9 @@ use crate::domain::mood::STATUS_KEY;
 use crate::domain::spend::{ScopeSpend, SpendScope};
 use crate::domain::{
     ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemberSummary,
-    MemoryFact, MessageId, MessageStamp, RunSummary, Metric, ModAction, ModCase, Persona, PersonaEntry, PersonaKind, ProactiveKind,
-    Relationship, RelationshipChange, RelationshipEvent, RunStats, ServerMember, StateEntry,
-    StateScope, Ticket, UserExport, UserId,
+    MemoryFact, MessageId, MessageStamp, Metric, ModAction, ModCase, Persona, PersonaEntry,
+    PersonaKind, ProactiveKind, Relationship, RelationshipChange, RelationshipEvent, RunStats,
+    RunSummary, ServerMember, StateEntry, StateScope, Ticket, UserExport, UserId,
 };
 use crate::ports::store::{ConsolidationCommit, MemorySwitches, StoreResult};
 use crate::store::Store;

@@ -8,8 +8,8 @@ use crate::console::auth::Authed;
 use crate::console::logs::{LogLine, tail};
 use crate::console::{Shared, view};
 use axum::extract::{Query, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::Response;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::Utc;
 use futures::Stream;
 use serde::{Deserialize, Serialize};
@@ -113,7 +113,11 @@ pub async fn show(
     if let Err(page) = running(&shared, &session) {
         return page;
     }
-    let lines: Vec<LogLine> = tail().recent().into_iter().filter(|l| filter.keeps(l)).collect();
+    let lines: Vec<LogLine> = tail()
+        .recent()
+        .into_iter()
+        .filter(|l| filter.keeps(l))
+        .collect();
     let jobs = shared.jobs.all();
     let busy = jobs.values().any(|j| j.running);
     shared.pages.render(
@@ -139,7 +143,8 @@ pub async fn log_stream(
         loop {
             match rx.recv().await {
                 Ok(line) if filter.keeps(&line) => {
-                    let text = format!("{} {:5} {} {}", line.at, line.level, line.target, line.text);
+                    let text =
+                        format!("{} {:5} {} {}", line.at, line.level, line.target, line.text);
                     let event = Event::default().event("log").data(text);
                     return Some((Ok(event), (rx, filter)));
                 }
@@ -160,7 +165,16 @@ pub async fn consolidate(State(shared): State<Arc<Shared>>, Authed(session): Aut
         let shared = shared.clone();
         tokio::spawn(async move {
             let outcome = match bot.consolidator.run_now(RUN_TIMEOUT).await {
-                Ok(Ok(report)) => Ok(format!("{report:?}")),
+                Ok(Ok(r)) => Ok(format!(
+                    "{} members, {} facts added, {} bumped, {} superseded, {} messages archived ({} skipped, {} model calls)",
+                    r.users_done,
+                    r.facts_added,
+                    r.facts_bumped,
+                    r.facts_superseded,
+                    r.messages_archived,
+                    r.users_skipped,
+                    r.llm_calls
+                )),
                 Ok(Err(error)) => Err(error.to_string()),
                 Err(error) => Err(error.to_string()),
             };

@@ -6,7 +6,7 @@ use super::{bot_name, running};
 use crate::console::auth::Authed;
 use crate::console::{Shared, chart, view};
 use crate::domain::spend::{SpendScope, day_of};
-use crate::domain::{Mood, MessageStamp};
+use crate::domain::{MessageStamp, Mood};
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{Duration, Utc};
@@ -32,7 +32,10 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
     let servers = store.known_servers().await.unwrap_or_default();
     let mut rows = Vec::new();
     for guild in &servers {
-        let messages_24h = store.count_messages_since(Some(*guild), since).await.unwrap_or(0);
+        let messages_24h = store
+            .count_messages_since(Some(*guild), since)
+            .await
+            .unwrap_or(0);
         let tokens_today = store
             .server_spend(day.clone(), *guild)
             .await
@@ -46,7 +49,12 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
     }
     let stamps: Vec<MessageStamp> = store.message_stamps(None, since).await.unwrap_or_default();
     let (labels, members, replies) = chart::hourly(&stamps, now);
-    let hourly = chart::stacked_bars("Messages per hour, last 24 hours", &labels, &members, &replies);
+    let hourly = chart::stacked_bars(
+        "Messages per hour, last 24 hours",
+        &labels,
+        &members,
+        &replies,
+    );
     let bot_tokens = store
         .spend_on(day, vec![SpendScope::Global])
         .await
@@ -56,7 +64,11 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
     let mood = Mood {
         values: store.mood().await.unwrap_or_default(),
     };
-    let mood_values: Vec<(String, i64)> = mood.values.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mood_values: Vec<(String, i64)> = mood
+        .values
+        .iter()
+        .map(|(k, v)| (k.trim_start_matches("daily_mood_").to_owned(), *v))
+        .collect();
     let mood_chart = chart::meters("Today's mood", &mood_values, 0, 10);
     let status_line = store.status_line().await.ok().flatten();
     let last_run = store.last_run().await.ok().flatten();
@@ -89,9 +101,8 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
 
 /// Share of a budget spent, 0 to 100 (0 when unlimited).
 fn percent(spent: u64, budget: u64) -> u64 {
-    if budget == 0 {
-        0
-    } else {
-        (spent.saturating_mul(100) / budget).min(100)
-    }
+    spent
+        .saturating_mul(100)
+        .checked_div(budget)
+        .map_or(0, |p| p.min(100))
 }

@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 
 /// The running bot, or the page to show instead (set-up, or "starting").
+// The page is returned straight to axum, never stored: its size does not matter.
+#[allow(clippy::result_large_err)]
 pub fn running(shared: &Shared, session: &SessionInfo) -> Result<Arc<BotView>, Response> {
     if let Some(bot) = shared.bot() {
         return Ok(bot);

@@ -22,7 +22,11 @@ pub struct Which {
 
 /// `base`, or a server id.
 fn layer_of(text: &str) -> Option<GuildId> {
-    text.trim().parse::<u64>().ok().filter(|id| *id != 0).map(GuildId)
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id != 0)
+        .map(GuildId)
 }
 
 fn page_of(layer: Option<GuildId>) -> String {
@@ -39,7 +43,10 @@ pub async fn show(
         Err(page) => return page,
     };
     let guild = which.server.filter(|id| *id != 0).map(GuildId);
-    let servers = bot.store.known_servers().await.unwrap_or_default();
+    let mut servers = bot.store.known_servers().await.unwrap_or_default();
+    if let Some(g) = guild.filter(|g| !servers.contains(g)) {
+        servers.push(g);
+    }
     let base = match bot.store.persona_entries(None).await {
         Ok(entries) => entries,
         Err(error) => return store_error(&shared, &session, &error),
@@ -53,13 +60,9 @@ pub async fn show(
         Err(error) => return store_error(&shared, &session, &error),
     };
     let name = bot_name(&bot, guild).await;
-    let (preview, tokens) = crate::prompts::system_preview(
-        &name,
-        &persona,
-        bot.settings.bot.persona_token_budget,
-        &[],
-    )
-    .unwrap_or_else(|e| (format!("(the preview failed: {e})"), 0));
+    let (preview, tokens) =
+        crate::prompts::system_preview(&name, &persona, bot.settings.bot.persona_token_budget, &[])
+            .unwrap_or_else(|e| (format!("(the preview failed: {e})"), 0));
     shared.pages.render(
         "persona.html",
         &view::Frame::new(&session, "Persona", "persona"),

@@ -81,7 +81,11 @@ pub async fn save(
         Err(page) => return page,
     };
     let guild = GuildId(guild);
-    if let Err(error) = bot.store.set_guild_enabled(guild, form.enabled == "on").await {
+    if let Err(error) = bot
+        .store
+        .set_guild_enabled(guild, form.enabled == "on")
+        .await
+    {
         return store_error(&shared, &session, &error);
     }
     if let Err(error) = bot.store.set_guild_memory(guild, form.memory == "on").await {

@@ -33,7 +33,7 @@ pub mod world;
 
 pub use discord::{DiscordOptions, Failure, FakeDiscord, InteractionHandle, RouteMatcher};
 pub use gateway::REQUIRED_INTENTS;
-pub use openai::{FakeOpenAi, Matcher, OpenAiRequest, Reply, Rule};
+pub use openai::{FakeOpenAi, Matcher, OpenAiRequest, Reply, Responder, Rule};
 pub use payloads::opt;
 pub use record::{RecordedRequest, WaitError};
 pub use world::{World, ids};

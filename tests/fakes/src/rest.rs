@@ -321,9 +321,7 @@ fn route(inner: &Inner, req: &RecordedRequest) -> Reply {
     match (method, segments.as_slice()) {
         ("GET", ["gateway"]) => ok(payloads::gateway(&inner.gateway_url())),
         ("GET", ["gateway", "bot"]) => ok(payloads::bot_gateway(&inner.gateway_url())),
-        ("GET", ["users", "@me"]) if !token_ok(inner, req) => {
-            error(401, 0, "401: Unauthorized")
-        }
+        ("GET", ["users", "@me"]) if !token_ok(inner, req) => error(401, 0, "401: Unauthorized"),
         ("GET", ["users", "@me"]) => ok(payloads::user(&lock(&inner.world).bot)),
         ("GET", ["users", user]) => {
             let world = lock(&inner.world);
