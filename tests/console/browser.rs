@@ -105,7 +105,12 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Clicks (every click in these tests submits a form) and waits for the next page.
     pub async fn click(&self, css: &str) {
+        self.client
+            .execute("window.__before_click = true;", vec![])
+            .await
+            .expect("mark the page");
         self.client
             .find(Locator::Css(css))
             .await
@@ -113,6 +118,20 @@ impl Browser {
             .click()
             .await
             .expect("click");
+        for _ in 0..200 {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__before_click === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page after clicking {css}");
     }
 
     pub async fn text(&self, css: &str) -> String {
