@@ -104,30 +104,98 @@ pub fn stacked_bars(title: &str, labels: &[String], low: &[u64], high: &[u64]) -
     svg
 }
 
-/// One horizontal bar per value on a 0..=`max` scale (mood dimensions, relationship metrics).
-pub fn meters(title: &str, values: &[(String, i64)], min: i64, max: i64) -> String {
-    let row = 26.0;
-    let height = row * values.len().max(1) as f64 + 8.0;
-    let label_w = 110.0;
-    let span = (max - min).max(1) as f64;
+/// One row of [`meters`]: a value on its own scale.
+pub struct Meter {
+    pub name: String,
+    pub value: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// One horizontal bar per value, each on its own scale (mood dimensions, relationship
+/// metrics).
+pub fn meters(title: &str, rows: &[Meter]) -> String {
+    let row = 34.0;
+    let height = row * rows.len().max(1) as f64 + 8.0;
+    let label_w = 130.0;
     let track = WIDTH - label_w - 60.0;
     let mut svg = format!(
         r#"<svg class="chart meters" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}"><title>{}</title>"#,
         escape(title),
         escape(title)
     );
-    for (i, (name, value)) in values.iter().enumerate() {
-        let y = 4.0 + i as f64 * row;
-        let w = ((*value - min).clamp(0, max - min) as f64 / span) * track;
+    for (i, m) in rows.iter().enumerate() {
+        let y = 6.0 + i as f64 * row;
+        let span = (m.max - m.min).max(1);
+        let w = ((m.value - m.min).clamp(0, span) as f64 / span as f64) * track;
         let _ = write!(
             svg,
-            r#"<text class="label" x="0" y="{:.1}">{}</text><rect class="track" x="{label_w}" y="{y:.1}" width="{track:.1}" height="16" rx="8"/><rect class="s1" x="{label_w}" y="{y:.1}" width="{w:.1}" height="16" rx="8"/><text class="tick" x="{:.1}" y="{:.1}">{value}</text>"#,
-            y + 13.0,
-            escape(name),
-            label_w + track + 8.0,
-            y + 13.0
+            r#"<text class="label" x="0" y="{:.1}">{}</text><rect class="track" x="{label_w}" y="{y:.1}" width="{track:.1}" height="20" rx="10"/><rect class="s1" x="{label_w}" y="{y:.1}" width="{w:.1}" height="20" rx="10"/><text class="label" x="{:.1}" y="{:.1}">{}</text>"#,
+            y + 15.0,
+            escape(&m.name),
+            label_w + track + 10.0,
+            y + 15.0,
+            m.value
         );
     }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// One line of [`lines`]: points in time order.
+pub struct Series {
+    pub name: String,
+    /// Colour class `c0`..`c3`.
+    pub colour: usize,
+    pub points: Vec<(DateTime<Utc>, i64)>,
+}
+
+/// Lines over time on one scale (`min..=max`), each series in its own colour class.
+pub fn lines(title: &str, series: &[Series], min: i64, max: i64) -> String {
+    let times = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
+        return String::new();
+    };
+    let span = (last - first).num_seconds().max(1) as f64;
+    let range = (max - min).max(1) as f64;
+    let plot_w = WIDTH - 2.0 * PAD - 90.0;
+    let plot_h = HEIGHT - 2.0 * PAD;
+    let x = |t: DateTime<Utc>| PAD + (t - first).num_seconds() as f64 / span * plot_w;
+    let y = |v: i64| HEIGHT - PAD - (v - min) as f64 / range * plot_h;
+    let mut svg = format!(
+        r#"<svg class="chart lines" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}"><title>{}</title><line class="axis" x1="{PAD}" y1="{b}" x2="{r}" y2="{b}"/><text class="tick" x="2" y="{top}">{max}</text><text class="tick" x="2" y="{b}">{min}</text>"#,
+        escape(title),
+        escape(title),
+        b = HEIGHT - PAD,
+        r = PAD + plot_w,
+        top = PAD + 4.0
+    );
+    for s in series {
+        let i = s.colour % 4;
+        let path: Vec<String> = s
+            .points
+            .iter()
+            .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
+            .collect();
+        let Some(end) = s.points.last() else { continue };
+        let _ = write!(
+            svg,
+            r#"<polyline class="line c{i}" points="{}"/><text class="label c{i}" x="{:.1}" y="{:.1}">{}</text>"#,
+            path.join(" "),
+            PAD + plot_w + 8.0,
+            y(end.1) + 5.0,
+            escape(&s.name)
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text class="tick" x="{PAD}" y="{:.1}">{}</text><text class="tick" x="{:.1}" y="{:.1}">{}</text>"#,
+        HEIGHT - PAD + 16.0,
+        first.format("%Y-%m-%d"),
+        PAD + plot_w - 60.0,
+        HEIGHT - PAD + 16.0,
+        last.format("%Y-%m-%d")
+    );
     svg.push_str("</svg>");
     svg
 }
@@ -165,7 +233,13 @@ mod tests {
         assert_eq!(labels.last().map(String::as_str), Some("10h"));
         assert_eq!((members[23], bot[23], members[18]), (1, 1, 1));
         assert_eq!(members.iter().sum::<u64>(), 2);
-        let svg = meters("<mood>", &[("<b>".into(), 5)], 0, 10);
+        let row = Meter {
+            name: "<b>".into(),
+            value: 5,
+            min: 0,
+            max: 10,
+        };
+        let svg = meters("<mood>", &[row]);
         assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>"));
     }
 }

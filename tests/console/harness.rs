@@ -22,6 +22,15 @@ pub const CONSOLE_ON_A_FREE_PORT: (&str, &str) = ("PERSONABOT__CONSOLE__LISTEN",
 
 /// A configured bot (token set) with its console beside it.
 pub async fn spawn_console_bot(backend: Backend, world: World) -> ConsoleBot {
+    spawn_console_bot_with(backend, world, &[]).await
+}
+
+/// Like [`spawn_console_bot`], with more settings (environment-style).
+pub async fn spawn_console_bot_with(
+    backend: Backend,
+    world: World,
+    extra: &[(&str, &str)],
+) -> ConsoleBot {
     personabot::telemetry::init(&personabot::config::TelemetrySettings {
         filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
         json: false,
@@ -30,7 +39,9 @@ pub async fn spawn_console_bot(backend: Backend, world: World) -> ConsoleBot {
     let openai = FakeOpenAi::start().await;
     let db = TestDb::new(backend).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = settings(&discord, &openai, &db.url, &[CONSOLE_ON_A_FREE_PORT]);
+    let mut all = vec![CONSOLE_ON_A_FREE_PORT];
+    all.extend_from_slice(extra);
+    let settings = settings(&discord, &openai, &db.url, &all);
     let files = SetupFiles {
         env_file: dir.path().join(".env"),
     };

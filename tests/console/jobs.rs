@@ -4,23 +4,33 @@
 use crate::browser::Browser;
 use crate::common::db::Backend;
 use crate::e2e_both;
-use crate::harness::spawn_console_bot;
+use crate::harness::spawn_console_bot_with;
 use crate::sandbox_model::sandbox_model;
 use crate::support::{eventually, wait_for_posts};
 use fakes::{World, ids};
 
 async fn consolidation_from_the_console_forms_facts(backend: Backend) {
-    let bot = spawn_console_bot(backend, World::default()).await;
+    let judged = [("PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT", "true")];
+    let bot = spawn_console_bot_with(backend, World::default(), &judged).await;
     bot.openai.set_default(sandbox_model());
-    bot.discord
-        .user_says(
-            ids::GENERAL,
-            ids::ALICE,
-            &format!("<@{}> I like green tea. My cat is called Miso!", ids::BOT),
-        )
-        .await;
-    let posts = wait_for_posts(&bot.discord, ids::GENERAL, 1).await;
-    assert!(posts[0].content().is_some_and(|c| !c.is_empty()));
+    let said = [
+        "I like green tea. My cat is called Miso!",
+        "hello again",
+        "what do you think of rainy days?",
+    ];
+    for (i, text) in said.iter().enumerate() {
+        bot.discord
+            .user_says(ids::GENERAL, ids::ALICE, &format!("<@{}> {text}", ids::BOT))
+            .await;
+        let posts = wait_for_posts(&bot.discord, ids::GENERAL, i + 1).await;
+        assert!(posts[i].content().is_some_and(|c| !c.is_empty()));
+    }
+    let alice = crate::support::member(ids::ALICE);
+    eventually("the exchanges were judged", || async {
+        let events = bot.app.store.relationship_events(alice, 10).await.ok()?;
+        (events.len() >= 2).then_some(())
+    })
+    .await;
 
     let browser = Browser::start(bot.addr).await;
     browser.log_in(&bot.code()).await;
@@ -53,6 +63,10 @@ async fn consolidation_from_the_console_forms_facts(backend: Backend) {
     assert!(
         page.contains("likes green tea") && page.contains("their cat is called miso"),
         "{page}"
+    );
+    assert!(
+        page.contains("a friendly chat"),
+        "the judgements' reasons are listed"
     );
     browser.screenshot("member-after-consolidation").await;
     browser.close().await;

@@ -64,12 +64,17 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
     let mood = Mood {
         values: store.mood().await.unwrap_or_default(),
     };
-    let mood_values: Vec<(String, i64)> = mood
+    let mood_rows: Vec<chart::Meter> = mood
         .values
         .iter()
-        .map(|(k, v)| (k.trim_start_matches("daily_mood_").to_owned(), *v))
+        .map(|(k, v)| chart::Meter {
+            name: k.trim_start_matches("daily_mood_").to_owned(),
+            value: *v,
+            min: 0,
+            max: 10,
+        })
         .collect();
-    let mood_chart = chart::meters("Today's mood", &mood_values, 0, 10);
+    let mood_chart = chart::meters("Today's mood", &mood_rows);
     let status_line = store.status_line().await.ok().flatten();
     let last_run = store.last_run().await.ok().flatten();
     let facts = store.count_facts().await.unwrap_or(0);

@@ -6,11 +6,12 @@
 use super::{back, running, store_error};
 use crate::console::auth::Authed;
 use crate::console::{Shared, chart, view};
-use crate::domain::{GuildId, Metric, ServerMember, UserId};
+use crate::domain::{GuildId, Metric, Relationship, RelationshipEvent, ServerMember, UserId};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -90,11 +91,25 @@ pub async fn show(
         .relationship_events(member, EVENTS_SHOWN)
         .await
         .unwrap_or_default();
-    let metrics: Vec<(String, i64)> = Metric::ALL
+    let metrics: Vec<chart::Meter> = Metric::ALL
         .iter()
-        .map(|m| (m.name().to_owned(), i64::from(relationship.get(*m))))
+        .map(|m| {
+            let (min, max) = m.range();
+            chart::Meter {
+                name: m.name().to_owned(),
+                value: i64::from(relationship.get(*m)),
+                min: i64::from(min),
+                max: i64::from(max),
+            }
+        })
         .collect();
-    let meters = chart::meters("Relationship metrics", &metrics, -10, 10);
+    let meters = chart::meters("Relationship metrics", &metrics);
+    let history = chart::lines(
+        "Relationship metrics over time",
+        &metric_history(&events, &relationship),
+        -5,
+        10,
+    );
     let remembers = bot.store.remembers(member).await.unwrap_or(true);
     shared.pages.render(
         "member.html",
@@ -106,10 +121,38 @@ pub async fn show(
             facts => current,
             superseded => superseded,
             metrics => minijinja::Value::from_safe_string(meters),
+            history => minijinja::Value::from_safe_string(history),
             events => events,
             remembers => remembers,
         },
     )
+}
+
+/// Each metric's value after every logged change (oldest first), ending at its value now.
+fn metric_history(events: &[RelationshipEvent], now: &Relationship) -> Vec<chart::Series> {
+    let mut ordered: Vec<&RelationshipEvent> = events.iter().collect();
+    ordered.sort_by_key(|e| (e.created_at, e.id));
+    Metric::ALL
+        .iter()
+        .enumerate()
+        .filter_map(|(colour, m)| {
+            let changes: Vec<&&RelationshipEvent> =
+                ordered.iter().filter(|e| e.change.metric == *m).collect();
+            let first = changes.first()?;
+            let mut points = vec![(first.created_at, i64::from(first.change.old_value))];
+            points.extend(
+                changes
+                    .iter()
+                    .map(|e| (e.created_at, i64::from(e.change.new_value))),
+            );
+            points.push((Utc::now(), i64::from(now.get(*m))));
+            Some(chart::Series {
+                name: m.name().to_owned(),
+                colour,
+                points,
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
