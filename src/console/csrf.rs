@@ -2,7 +2,7 @@
 //! A middleware rather than a field each handler checks, so a new form cannot forget it.
 //! Forms are small; the body is read (at most `MAX_FORM` bytes), checked and handed on.
 
-use super::auth::{SessionInfo, constant_time_eq};
+use super::sessions::{SessionInfo, constant_time_eq};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};

@@ -14,82 +14,40 @@
 //!
 //! # Layout
 //! - `server`: binding (and refusing a non-loopback address without a password), routes.
-//! - `auth`: sessions, the one-time code, the password, the `Authed` extractor.
+//! - `state`: what every handler shares (`Shared`, `BotView`); `error`: `ConsoleError`.
+//! - `sessions`: sessions, the one-time code, the password; `auth`: the login pages, the
+//!   session middleware and the `Authed` extractor.
 //! - `csrf`: the POST check. `view`: templates and the page frame.
-//! - `setup`: the first-run page, its checks of Discord and the model server, `.env`.
+//! - `setup`: the first-run page (`setup_state` its state, `checks` its checks of Discord and
+//!   the model server); `.env`.
+//! - `jobs`: consolidation and status runs started from the console; `logs`: the log tail.
 //! - `pages/`: one file per area (dashboard, persona, members, settings, activity).
 
 mod auth;
 mod chart;
 mod checks;
 mod csrf;
+mod error;
+mod jobs;
 pub mod logs;
 mod pages;
 mod server;
+mod sessions;
 mod setup;
+mod setup_state;
+mod state;
 mod view;
 
-pub use auth::hash_password;
-pub use setup::SetupFiles;
+pub use error::ConsoleError;
+pub use sessions::hash_password;
+pub use setup_state::SetupFiles;
+pub use state::BotView;
 
-use crate::actors::jobs::{NewDay, NightlyConsolidation};
-use crate::actors::periodic::PeriodicHandle;
-use crate::actors::router::RouterHandle;
-use crate::actors::store::StoreHandle;
 use crate::config::Settings;
+use state::Shared;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConsoleError {
-    #[error("console.listen `{0}` is not an ip:port address")]
-    BadAddress(String),
-    #[error(
-        "refusing to serve the console on {0}, which is not a loopback address, without a \
-         password: set console.password_hash (personabot hash-password), or listen on 127.0.0.1"
-    )]
-    OpenWithoutPassword(SocketAddr),
-    #[error("console.password_hash is not an argon2 hash: {0}")]
-    BadPasswordHash(String),
-    #[error("could not listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("console templates: {0}")]
-    Templates(String),
-}
-
-/// What the console reaches of the running bot: the same handles the slash commands use.
-#[derive(Clone)]
-pub struct BotView {
-    pub store: StoreHandle,
-    pub router: RouterHandle,
-    pub consolidator: PeriodicHandle<NightlyConsolidation>,
-    pub status: PeriodicHandle<NewDay>,
-    pub settings: Arc<Settings>,
-    /// True while the gateway session is READY.
-    pub ready: watch::Receiver<bool>,
-    /// When the bot started, for the dashboard.
-    pub started_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// State every handler shares.
-pub(crate) struct Shared {
-    pub pages: view::Pages,
-    pub sessions: auth::Sessions,
-    pub setup: setup::Setup,
-    pub bot: RwLock<Option<Arc<BotView>>>,
-    pub jobs: pages::activity::Jobs,
-}
-
-impl Shared {
-    /// The running bot, if set-up is done and it started.
-    pub fn bot(&self) -> Option<Arc<BotView>> {
-        self.bot.read().ok().and_then(|b| b.clone())
-    }
-}
 
 /// The running console: its address, and the settings the set-up page produced.
 pub struct Console {
@@ -103,13 +61,13 @@ pub struct Console {
 impl Console {
     /// Binds `console.listen` and serves. `settings` are what the set-up page starts from.
     pub async fn start(settings: &Settings, files: SetupFiles) -> Result<Console, ConsoleError> {
-        let (setup, configured) = setup::Setup::new(settings.clone(), files);
+        let (setup, configured) = setup_state::Setup::new(settings.clone(), files);
         let shared = Arc::new(Shared {
             pages: view::Pages::new()?,
-            sessions: auth::Sessions::new(&settings.console)?,
+            sessions: sessions::Sessions::new(&settings.console)?,
             setup,
             bot: RwLock::new(None),
-            jobs: pages::activity::Jobs::default(),
+            jobs: jobs::Jobs::default(),
         });
         let (addr, stop, join) = server::serve(&settings.console, shared.clone()).await?;
         Ok(Console {

@@ -2,8 +2,10 @@
 //! response carries a strict Content-Security-Policy (only this server's own stylesheet,
 //! no scripts from anywhere else, no framing), and bodies are capped (tower-http layers).
 
+use super::error::ConsoleError;
 use super::pages::{activity, dashboard, members, persona, settings};
-use super::{ConsoleError, Shared, auth, csrf, setup, view};
+use super::state::Shared;
+use super::{auth, csrf, setup, view};
 use crate::config::ConsoleSettings;
 use axum::Router;
 use axum::http::HeaderValue;

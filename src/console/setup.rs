@@ -5,7 +5,10 @@
 //! `Console::wait_for_setup`, which starts the bot in the same process.
 
 use super::auth::Authed;
-use super::{Shared, checks, view};
+use super::sessions::SessionInfo;
+use super::setup_state::Phase;
+use super::state::Shared;
+use super::{checks, view};
 use crate::config::{API_KEY_VAR, Settings, TOKEN_VAR};
 use crate::domain::invite::{INVITE_PERMISSIONS, INVITE_SCOPES, invite_url};
 use axum::Form;
@@ -13,85 +16,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
-
-/// Where set-up writes.
-#[derive(Clone, Debug)]
-pub struct SetupFiles {
-    /// The `.env` file `main` loads at start (secrets and overrides).
-    pub env_file: PathBuf,
-}
-
-impl Default for SetupFiles {
-    fn default() -> Self {
-        Self {
-            env_file: PathBuf::from(".env"),
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-enum Phase {
-    /// No token yet: the form.
-    #[default]
-    Waiting,
-    /// Saved; the bot is starting or running.
-    Done { invite: String, account: String },
-}
-
-pub struct Setup {
-    base: Mutex<Settings>,
-    files: SetupFiles,
-    done: watch::Sender<Option<Settings>>,
-    phase: Mutex<Phase>,
-}
-
-impl Setup {
-    pub fn new(base: Settings, files: SetupFiles) -> (Self, watch::Receiver<Option<Settings>>) {
-        let (done, rx) = watch::channel(None);
-        let phase = if base.discord.token.is_some() {
-            Phase::Done {
-                invite: String::new(),
-                account: String::new(),
-            }
-        } else {
-            Phase::Waiting
-        };
-        let setup = Self {
-            base: Mutex::new(base),
-            files,
-            done,
-            phase: Mutex::new(phase),
-        };
-        (setup, rx)
-    }
-
-    /// The bot runs (set up now or configured before).
-    pub fn mark_running(&self) {
-        let mut phase = self
-            .phase
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if matches!(*phase, Phase::Waiting) {
-            *phase = Phase::Done {
-                invite: String::new(),
-                account: String::new(),
-            };
-        }
-    }
-
-    pub fn is_waiting(&self) -> bool {
-        matches!(
-            *self
-                .phase
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            Phase::Waiting
-        )
-    }
-}
+use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Deserialize, Serialize, Default)]
 pub struct SetupForm {
@@ -146,7 +72,7 @@ pub async fn page(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
 
 fn form_page(
     shared: &Shared,
-    session: &super::auth::SessionInfo,
+    session: &SessionInfo,
     form: &SetupForm,
     error: Option<(&str, String)>,
 ) -> Response {
@@ -169,12 +95,7 @@ fn form_page(
     )
 }
 
-fn done_page(
-    shared: &Shared,
-    session: &super::auth::SessionInfo,
-    invite: &str,
-    account: &str,
-) -> Response {
+fn done_page(shared: &Shared, session: &SessionInfo, invite: &str, account: &str) -> Response {
     shared.pages.render(
         "setup_done.html",
         &view::Frame::new(session, "Set up", "setup"),

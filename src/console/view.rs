@@ -2,8 +2,8 @@
 //! minijinja (the engine the prompts already use) with HTML auto-escaping on for every
 //! `.html` template, so anything a member wrote (a name, a fact) is shown as text.
 
-use super::ConsoleError;
-use super::auth::SessionInfo;
+use super::error::ConsoleError;
+use super::sessions::SessionInfo;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{AutoEscape, Environment, Value};

@@ -6,76 +6,18 @@
 use super::{back, running};
 use crate::console::auth::Authed;
 use crate::console::logs::{LogLine, tail};
-use crate::console::{Shared, view};
+use crate::console::state::Shared;
+use crate::console::view;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use chrono::Utc;
 use futures::Stream;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a consolidation run requested here may take before the page says so.
 const RUN_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
-
-#[derive(Clone, Debug, Serialize)]
-pub struct JobState {
-    pub running: bool,
-    pub since: String,
-    pub outcome: Option<String>,
-    pub failed: bool,
-}
-
-/// The jobs started from the console and how they went.
-#[derive(Default)]
-pub struct Jobs(Mutex<BTreeMap<&'static str, JobState>>);
-
-impl Jobs {
-    fn set(&self, name: &'static str, state: JobState) {
-        if let Ok(mut jobs) = self.0.lock() {
-            jobs.insert(name, state);
-        }
-    }
-
-    fn all(&self) -> BTreeMap<&'static str, JobState> {
-        self.0.lock().map(|j| j.clone()).unwrap_or_default()
-    }
-
-    /// Marks `name` running; false when it already is.
-    fn start(&self, name: &'static str) -> bool {
-        let Ok(mut jobs) = self.0.lock() else {
-            return false;
-        };
-        if jobs.get(name).is_some_and(|j| j.running) {
-            return false;
-        }
-        jobs.insert(
-            name,
-            JobState {
-                running: true,
-                since: Utc::now().format("%H:%M:%S").to_string(),
-                outcome: None,
-                failed: false,
-            },
-        );
-        true
-    }
-
-    fn finish(&self, name: &'static str, outcome: Result<String, String>) {
-        let failed = outcome.is_err();
-        self.set(
-            name,
-            JobState {
-                running: false,
-                since: Utc::now().format("%H:%M:%S").to_string(),
-                outcome: Some(outcome.unwrap_or_else(|e| e)),
-                failed,
-            },
-        );
-    }
-}
 
 #[derive(Deserialize, Default, Clone)]
 pub struct Filter {

@@ -4,7 +4,8 @@
 
 use super::{bot_name, running};
 use crate::console::auth::Authed;
-use crate::console::{Shared, chart, view};
+use crate::console::state::Shared;
+use crate::console::{chart, view};
 use crate::domain::spend::{SpendScope, day_of};
 use crate::domain::{MessageStamp, Mood};
 use axum::extract::State;

@@ -5,7 +5,8 @@
 
 use super::{back, running, store_error};
 use crate::console::auth::Authed;
-use crate::console::{Shared, chart, view};
+use crate::console::state::Shared;
+use crate::console::{chart, view};
 use crate::domain::{GuildId, Metric, Relationship, RelationshipEvent, ServerMember, UserId};
 use axum::Form;
 use axum::extract::{Path, Query, State};

@@ -8,8 +8,9 @@ pub mod members;
 pub mod persona;
 pub mod settings;
 
-use super::auth::SessionInfo;
-use super::{BotView, Shared, view};
+use super::sessions::SessionInfo;
+use super::state::{BotView, Shared};
+use super::view;
 use crate::ports::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

@@ -5,7 +5,8 @@
 
 use super::{back, bot_name, running, store_error};
 use crate::console::auth::Authed;
-use crate::console::{Shared, view};
+use crate::console::state::Shared;
+use crate::console::view;
 use crate::domain::{GuildId, PersonaKind};
 use axum::Form;
 use axum::extract::{Path, Query, State};

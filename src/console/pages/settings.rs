@@ -4,7 +4,8 @@
 
 use super::{back, running, store_error};
 use crate::console::auth::Authed;
-use crate::console::{Shared, view};
+use crate::console::state::Shared;
+use crate::console::view;
 use crate::domain::{ChannelId, ChannelPolicy, GuildId};
 use axum::Form;
 use axum::extract::{Path, State};
