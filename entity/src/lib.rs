@@ -10,6 +10,7 @@ pub mod global_state;
 pub mod guild_settings;
 pub mod memory_facts;
 pub mod modlog_cases;
+pub mod mood_history;
 pub mod persona_entries;
 pub mod proactive_posts;
 pub mod relationship_events;

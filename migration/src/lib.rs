@@ -24,6 +24,7 @@ mod m20261125_000015_create_tickets;
 mod m20261129_000016_server_tenancy;
 mod m20261129_000017_track_unban_attempts;
 mod m20261129_000018_create_token_usage;
+mod m20261129_000019_create_mood_history;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000016_server_tenancy::Migration),
             Box::new(m20261129_000017_track_unban_attempts::Migration),
             Box::new(m20261129_000018_create_token_usage::Migration),
+            Box::new(m20261129_000019_create_mood_history::Migration),
         ]
     }
 }

@@ -178,6 +178,14 @@ pub fn lines(title: &str, series: &[Series], min: i64, max: i64) -> String {
             .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
             .collect();
         let Some(end) = s.points.last() else { continue };
+        for (t, v) in &s.points {
+            let _ = write!(
+                svg,
+                r#"<circle class="dot c{i}" cx="{:.1}" cy="{:.1}" r="3.5"/>"#,
+                x(*t),
+                y(*v)
+            );
+        }
         let _ = write!(
             svg,
             r#"<polyline class="line c{i}" points="{}"/><text class="label c{i}" x="{:.1}" y="{:.1}">{}</text>"#,

@@ -57,8 +57,8 @@ pub use moderation::{ModAction, ModCase};
 pub use mood::{Mood, MoodRule};
 pub use proactive::ProactiveKind;
 pub use records::{
-    DeletionReport, MemberSummary, MessageStamp, RelationshipEvent, RunStats, RunSummary,
-    ServerExport, StateEntry, Ticket, TicketStatus, UserExport, UserRecord,
+    DeletionReport, MemberSummary, MessageStamp, MoodPoint, RelationshipEvent, RunStats,
+    RunSummary, ServerExport, StateEntry, Ticket, TicketStatus, UserExport, UserRecord,
 };
 pub use relationship::{
     Metric, Relationship, RelationshipChange, RelationshipError, RelationshipJudgement,

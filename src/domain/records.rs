@@ -142,3 +142,12 @@ pub struct MessageStamp {
     pub at: DateTime<Utc>,
     pub by_bot: bool,
 }
+
+/// One dimension of one day's mood (the console's 30-day chart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoodPoint {
+    /// Days from the common era (`NaiveDate::num_days_from_ce`).
+    pub day: i64,
+    pub dimension: String,
+    pub value: i64,
+}

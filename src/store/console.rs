@@ -6,13 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    archived_messages, consolidation_runs, guild_settings, memory_facts, persona_entries,
-    relationships, short_term_messages, user_names, users,
+    archived_messages, consolidation_runs, guild_settings, memory_facts, mood_history,
+    persona_entries, relationships, short_term_messages, user_names, users,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::{Store, StoreResult, ts};
-use crate::domain::{GuildId, MemberSummary, MessageStamp, RunStats, RunSummary, UserId};
+use crate::domain::{
+    GuildId, MemberSummary, MessageStamp, MoodPoint, RunStats, RunSummary, UserId,
+};
 
 /// Most members one console page lists.
 pub const MAX_MEMBERS: usize = 200;
@@ -229,7 +235,55 @@ pub async fn message_stamps<C: ConnectionTrait>(
         .collect())
 }
 
+/// Keeps the day's rolled mood (called in `roll_mood`'s transaction).
+pub async fn record_mood_day<C: ConnectionTrait>(
+    db: &C,
+    day: i64,
+    values: &[(String, i64)],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    for (dimension, value) in values {
+        mood_history::Entity::insert(mood_history::ActiveModel {
+            day: Set(day),
+            dimension: Set(dimension.clone()),
+            value: Set(*value),
+            rolled_at: Set(ts(now)),
+        })
+        .on_conflict(
+            OnConflict::columns([mood_history::Column::Day, mood_history::Column::Dimension])
+                .update_columns([mood_history::Column::Value, mood_history::Column::RolledAt])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The mood of every day from `since_day` (days from the common era), oldest first.
+pub async fn mood_history<C: ConnectionTrait>(
+    db: &C,
+    since_day: i64,
+) -> StoreResult<Vec<MoodPoint>> {
+    Ok(mood_history::Entity::find()
+        .filter(mood_history::Column::Day.gte(since_day))
+        .order_by_asc(mood_history::Column::Day)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| MoodPoint {
+            day: m.day,
+            dimension: m.dimension,
+            value: m.value,
+        })
+        .collect())
+}
+
 impl Store {
+    pub async fn mood_history(&self, since_day: i64) -> StoreResult<Vec<MoodPoint>> {
+        mood_history(&self.reader, since_day).await
+    }
+
     pub async fn known_servers(&self) -> StoreResult<Vec<GuildId>> {
         known_servers(&self.reader).await
     }

@@ -254,6 +254,7 @@ impl Store {
             global_set(&tx, StateScope::BotWide, key, *value, now).await?;
         }
         global_set(&tx, StateScope::BotWide, MOOD_DAY_KEY, day, now).await?;
+        super::console::record_mood_day(&tx, day, values, now).await?;
         tx.commit().await?;
         Ok(())
     }

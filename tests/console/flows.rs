@@ -143,6 +143,11 @@ async fn first_run_setup(backend: Backend) {
     browser.open("/").await;
     let connection = browser.text("#connection").await;
     assert!(connection.contains("Connected"), "{connection}");
+    let page = browser.html().await;
+    assert!(
+        page.contains("aria-label=\"Mood over the last 30 days\""),
+        "the first day's mood is charted"
+    );
     browser.screenshot("dashboard").await;
     browser.close().await;
     app.shutdown().await.expect("clean shutdown");

@@ -19,9 +19,9 @@ use crate::domain::mood::STATUS_KEY;
 use crate::domain::spend::{ScopeSpend, SpendScope};
 use crate::domain::{
     ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemberSummary,
-    MemoryFact, MessageId, MessageStamp, Metric, ModAction, ModCase, Persona, PersonaEntry,
-    PersonaKind, ProactiveKind, Relationship, RelationshipChange, RelationshipEvent, RunStats,
-    RunSummary, ServerMember, StateEntry, StateScope, Ticket, UserExport, UserId,
+    MemoryFact, MessageId, MessageStamp, Metric, ModAction, ModCase, MoodPoint, Persona,
+    PersonaEntry, PersonaKind, ProactiveKind, Relationship, RelationshipChange, RelationshipEvent,
+    RunStats, RunSummary, ServerMember, StateEntry, StateScope, Ticket, UserExport, UserId,
 };
 use crate::ports::store::{ConsolidationCommit, MemorySwitches, StoreResult};
 use crate::store::Store;
@@ -222,6 +222,8 @@ store_requests! {
     Read ServerMembers fn server_members(guild: GuildId, search: String) -> Vec<MemberSummary> =
         |s, _now| s.server_members(guild, &search).await;
     Read LastRun fn last_run() -> Option<RunSummary> = |s, _now| s.last_run().await;
+    /// Each day's mood since `since_day` (days from the common era).
+    Read MoodHistory fn mood_history(since_day: i64) -> Vec<MoodPoint> = |s, _now| s.mood_history(since_day).await;
     Synced MessageStamps fn message_stamps(guild: Option<GuildId>, since: DateTime<Utc>) -> Vec<MessageStamp> =
         |s, _now| s.message_stamps(guild, since).await;
 

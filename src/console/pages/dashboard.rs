@@ -7,11 +7,12 @@ use crate::console::auth::Authed;
 use crate::console::state::Shared;
 use crate::console::{chart, view};
 use crate::domain::spend::{SpendScope, day_of};
-use crate::domain::{MessageStamp, Mood};
+use crate::domain::{MessageStamp, Mood, MoodPoint};
 use axum::extract::State;
 use axum::response::Response;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 #[derive(Serialize)]
@@ -76,6 +77,17 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
         })
         .collect();
     let mood_chart = chart::meters("Today's mood", &mood_rows);
+    let mood_30_days = chart::lines(
+        "Mood over the last 30 days",
+        &mood_series(
+            &store
+                .mood_history(today_number(now) - 29)
+                .await
+                .unwrap_or_default(),
+        ),
+        0,
+        10,
+    );
     let status_line = store.status_line().await.ok().flatten();
     let last_run = store.last_run().await.ok().flatten();
     let facts = store.count_facts().await.unwrap_or(0);
@@ -98,11 +110,42 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
             budget_percent => percent(bot_tokens, budget.global),
             mood => mood.describe(),
             mood_chart => minijinja::Value::from_safe_string(mood_chart),
+            mood_30_days => minijinja::Value::from_safe_string(mood_30_days),
             status_line => status_line,
             last_run => last_run,
             facts => facts,
         },
     )
+}
+
+/// Today as `mood_day` counts days (from the common era).
+fn today_number(now: DateTime<Utc>) -> i64 {
+    i64::from(now.date_naive().num_days_from_ce())
+}
+
+/// One line per mood dimension, a point per rolled day.
+fn mood_series(points: &[MoodPoint]) -> Vec<chart::Series> {
+    let mut by_dimension: BTreeMap<&str, Vec<(DateTime<Utc>, i64)>> = BTreeMap::new();
+    for p in points {
+        let day = i32::try_from(p.day)
+            .ok()
+            .and_then(NaiveDate::from_num_days_from_ce_opt);
+        if let Some(at) = day.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+            by_dimension
+                .entry(p.dimension.as_str())
+                .or_default()
+                .push((at.and_utc(), p.value));
+        }
+    }
+    by_dimension
+        .into_iter()
+        .enumerate()
+        .map(|(colour, (name, points))| chart::Series {
+            name: name.trim_start_matches("daily_mood_").to_owned(),
+            colour,
+            points,
+        })
+        .collect()
 }
 
 /// Share of a budget spent, 0 to 100 (0 when unlimited).
