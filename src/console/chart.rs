@@ -150,12 +150,19 @@ pub struct Series {
     pub points: Vec<(DateTime<Utc>, i64)>,
 }
 
-/// Lines over time on one scale (`min..=max`), each series in its own colour class.
-pub fn lines(title: &str, series: &[Series], min: i64, max: i64) -> String {
+/// Lines over time on one scale (`min..=max`), each series in its own colour class; the
+/// time axis spans `window` when given, else the points.
+pub fn lines(
+    title: &str,
+    series: &[Series],
+    (min, max): (i64, i64),
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> String {
     let times = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
     let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
         return String::new();
     };
+    let (first, last) = window.unwrap_or((first, last));
     let span = (last - first).num_seconds().max(1) as f64;
     let range = (max - min).max(1) as f64;
     let plot_w = WIDTH - 2.0 * PAD - 90.0;

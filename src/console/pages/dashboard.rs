@@ -85,8 +85,8 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
                 .await
                 .unwrap_or_default(),
         ),
-        0,
-        10,
+        (0, 10),
+        Some((now - Duration::days(29), now)),
     );
     let status_line = store.status_line().await.ok().flatten();
     let last_run = store.last_run().await.ok().flatten();

@@ -108,8 +108,8 @@ pub async fn show(
     let history = chart::lines(
         "Relationship metrics over time",
         &metric_history(&events, &relationship),
-        -5,
-        10,
+        (-5, 10),
+        None,
     );
     let remembers = bot.store.remembers(member).await.unwrap_or(true);
     shared.pages.render(
