@@ -73,10 +73,16 @@ fn pick(prompt: &str, options: &[&'static str]) -> &'static str {
 
 /// A short answer that shows the message was read.
 fn reply_to(message: &str) -> String {
-    let text = message
-        .rsplit("): ")
-        .next()
-        .unwrap_or(message)
+    // The message answered is the turn's last chat line: `[time] name (tag): text`.
+    let last = message
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(message);
+    let text = last
+        .split_once("] ")
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .map_or(last, |(_, text)| text)
         .trim()
         .trim_start_matches(|c: char| c == '<' || c == '@' || c.is_ascii_digit() || c == '>')
         .trim();
