@@ -92,6 +92,10 @@ fn routes(shared: Arc<Shared>) -> Router {
         .route(&format!("{member}/erase"), post(members::erase))
         .route("/settings", get(settings::show))
         .route("/settings/{guild}", post(settings::save))
+        .route(
+            "/settings/{guild}/channels/{channel}",
+            post(settings::save_channel),
+        )
         .route("/activity", get(activity::show))
         .route("/activity/log", get(activity::log_stream))
         .route("/activity/consolidate", post(activity::consolidate))

@@ -57,8 +57,9 @@ pub use moderation::{ModAction, ModCase};
 pub use mood::{Mood, MoodRule};
 pub use proactive::ProactiveKind;
 pub use records::{
-    DeletionReport, MemberSummary, MessageStamp, MoodPoint, RelationshipEvent, RunStats,
-    RunSummary, ServerExport, StateEntry, Ticket, TicketStatus, UserExport, UserRecord,
+    ChannelSwitch, DeletionReport, MemberSummary, MessageStamp, MoodPoint, RelationshipEvent,
+    RunStats, RunSummary, ServerExport, ServerSwitches, StateEntry, Ticket, TicketStatus,
+    UserExport, UserRecord,
 };
 pub use relationship::{
     Metric, Relationship, RelationshipChange, RelationshipError, RelationshipJudgement,

@@ -151,3 +151,20 @@ pub struct MoodPoint {
     pub dimension: String,
     pub value: i64,
 }
+
+/// One server's switches as stored (`None`: no setting of its own), with its channels'.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ServerSwitches {
+    pub enabled: Option<bool>,
+    pub memory: Option<bool>,
+    pub channels: Vec<ChannelSwitch>,
+}
+
+/// A channel the bot has seen or has a setting for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSwitch {
+    pub channel: ChannelId,
+    /// `None`: follows the server.
+    pub enabled: Option<bool>,
+    pub proactive: bool,
+}

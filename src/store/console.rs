@@ -1,13 +1,14 @@
 //! Reads only the web console needs: which servers the bot knows, who it knows in one,
-//! the latest consolidation run and when messages were written. Writes from the console go
-//! through the same store functions as the slash commands; nothing here changes a row.
+//! a server's switches, the latest consolidation run, when messages were written and the
+//! mood of past days (kept by `record_mood_day` when a day's mood is rolled). Changes from
+//! the console go through the same store functions as the slash commands.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    archived_messages, consolidation_runs, guild_settings, memory_facts, mood_history,
-    persona_entries, relationships, short_term_messages, user_names, users,
+    archived_messages, channel_settings, consolidation_runs, guild_settings, memory_facts,
+    mood_history, persona_entries, relationships, short_term_messages, user_names, users,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -17,7 +18,8 @@ use sea_orm::{
 
 use super::{Store, StoreResult, ts};
 use crate::domain::{
-    GuildId, MemberSummary, MessageStamp, MoodPoint, RunStats, RunSummary, UserId,
+    ChannelId, ChannelSwitch, GuildId, MemberSummary, MessageStamp, MoodPoint, RunStats,
+    RunSummary, ServerSwitches, UserId,
 };
 
 /// Most members one console page lists.
@@ -279,7 +281,63 @@ pub async fn mood_history<C: ConnectionTrait>(
         .collect())
 }
 
+/// A server's own switches and those of every channel the bot saw there or has a row for.
+pub async fn server_switches<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+) -> StoreResult<ServerSwitches> {
+    let g = guild.as_i64();
+    let row = guild_settings::Entity::find_by_id(g).one(db).await?;
+    let mut channels: BTreeMap<i64, ChannelSwitch> = BTreeMap::new();
+    let seen: Vec<i64> = short_term_messages::Entity::find()
+        .select_only()
+        .column(short_term_messages::Column::ChannelId)
+        .distinct()
+        .filter(short_term_messages::Column::GuildId.eq(g))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let archived: Vec<i64> = archived_messages::Entity::find()
+        .select_only()
+        .column(archived_messages::Column::ChannelId)
+        .distinct()
+        .filter(archived_messages::Column::GuildId.eq(g))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for id in seen.into_iter().chain(archived) {
+        channels.entry(id).or_insert(ChannelSwitch {
+            channel: ChannelId::from_i64(id),
+            enabled: None,
+            proactive: false,
+        });
+    }
+    let rows = channel_settings::Entity::find()
+        .filter(channel_settings::Column::GuildId.eq(g))
+        .all(db)
+        .await?;
+    for r in rows {
+        channels.insert(
+            r.channel_id,
+            ChannelSwitch {
+                channel: ChannelId::from_i64(r.channel_id),
+                enabled: r.bot_enabled,
+                proactive: r.proactive_enabled,
+            },
+        );
+    }
+    Ok(ServerSwitches {
+        enabled: row.as_ref().map(|r| r.bot_enabled),
+        memory: row.map(|r| r.memory_enabled),
+        channels: channels.into_values().collect(),
+    })
+}
+
 impl Store {
+    pub async fn server_switches(&self, guild: GuildId) -> StoreResult<ServerSwitches> {
+        server_switches(&self.reader, guild).await
+    }
+
     pub async fn mood_history(&self, since_day: i64) -> StoreResult<Vec<MoodPoint>> {
         mood_history(&self.reader, since_day).await
     }

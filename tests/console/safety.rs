@@ -120,3 +120,47 @@ async fn form_without_csrf_is_refused(backend: Backend) {
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(form_without_csrf_is_refused);
+
+/// A channel switched off on the settings page (the `/bot disable` request) is silent at
+/// once; the other channel still gets answers.
+async fn channel_switched_off_in_console(backend: Backend) {
+    let bot = spawn_console_bot(backend, World::default()).await;
+    bot.openai.set_default(fakes::Reply::text("Here!"));
+    let hello = format!("<@{}> hello", ids::BOT);
+    bot.discord
+        .user_says(ids::GENERAL, ids::ALICE, &hello)
+        .await;
+    crate::support::wait_for_posts(&bot.discord, ids::GENERAL, 1).await;
+
+    let browser = Browser::start(bot.addr).await;
+    browser.log_in(&bot.code()).await;
+    browser.open("/settings").await;
+    let row = format!("#channel-{}", ids::GENERAL);
+    browser
+        .client
+        .execute(
+            &format!("document.querySelector('{row} select[name=enabled]').value = 'off';"),
+            vec![],
+        )
+        .await
+        .expect("choose off");
+    browser.click(&format!("{row} button")).await;
+    let effective = browser.text(&format!("{row} .effective")).await;
+    assert_eq!(effective, "off, channel setting");
+    browser.screenshot("settings").await;
+
+    bot.discord
+        .user_says(ids::GENERAL, ids::ALICE, &hello)
+        .await;
+    bot.discord.user_says(ids::RANDOM, ids::ALICE, &hello).await;
+    crate::support::wait_for_posts(&bot.discord, ids::RANDOM, 1).await;
+    bot.app.store.flush().await.expect("flush");
+    assert_eq!(
+        crate::support::posts_to(&bot.discord, ids::GENERAL).len(),
+        1,
+        "no answer in the switched-off channel"
+    );
+    browser.close().await;
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(channel_switched_off_in_console);

@@ -21,7 +21,8 @@ use crate::domain::{
     ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemberSummary,
     MemoryFact, MessageId, MessageStamp, Metric, ModAction, ModCase, MoodPoint, Persona,
     PersonaEntry, PersonaKind, ProactiveKind, Relationship, RelationshipChange, RelationshipEvent,
-    RunStats, RunSummary, ServerMember, StateEntry, StateScope, Ticket, UserExport, UserId,
+    RunStats, RunSummary, ServerMember, ServerSwitches, StateEntry, StateScope, Ticket, UserExport,
+    UserId,
 };
 use crate::ports::store::{ConsolidationCommit, MemorySwitches, StoreResult};
 use crate::store::Store;
@@ -221,6 +222,8 @@ store_requests! {
     Read KnownServers fn known_servers() -> Vec<GuildId> = |s, _now| s.known_servers().await;
     Read ServerMembers fn server_members(guild: GuildId, search: String) -> Vec<MemberSummary> =
         |s, _now| s.server_members(guild, &search).await;
+    /// A server's own switches and its channels' (the console's settings page).
+    Read ServerSwitches fn server_switches(guild: GuildId) -> ServerSwitches = |s, _now| s.server_switches(guild).await;
     Read LastRun fn last_run() -> Option<RunSummary> = |s, _now| s.last_run().await;
     /// Each day's mood since `since_day` (days from the common era).
     Read MoodHistory fn mood_history(since_day: i64) -> Vec<MoodPoint> = |s, _now| s.mood_history(since_day).await;
