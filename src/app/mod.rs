@@ -53,6 +53,8 @@ pub struct App {
     pub database: Store,
     settings: Arc<Settings>,
     started_at: chrono::DateTime<chrono::Utc>,
+    /// The bot's identity, set on READY.
+    identity: Arc<RwLock<Option<BotIdentity>>>,
     /// The web console beside the bot (`launch` attaches it).
     console: Option<crate::console::Console>,
     ready: tokio::sync::watch::Receiver<bool>,
@@ -244,6 +246,7 @@ impl App {
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
         let started_at = chrono::Utc::now();
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
+        let identity = bot.clone();
         let wiring = Wiring {
             settings: settings.clone(),
             router: router.clone(),
@@ -309,6 +312,7 @@ impl App {
             database,
             settings,
             started_at,
+            identity,
             console: None,
             ready,
             fatal,
@@ -336,6 +340,7 @@ impl App {
             settings: self.settings.clone(),
             ready: self.ready.clone(),
             started_at: self.started_at,
+            identity: self.identity.clone(),
         }
     }
 

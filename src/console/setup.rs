@@ -57,6 +57,14 @@ pub async fn page(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
     if let Phase::Done { invite, account } = phase {
+        // Configured before this start: the running bot's identity gives the invite link.
+        let running = shared
+            .bot()
+            .and_then(|bot| bot.identity.read().ok().and_then(|i| i.clone()));
+        let invite = match (invite.is_empty(), running) {
+            (true, Some(me)) => invite_url(me.id.0),
+            _ => invite,
+        };
         return done_page(&shared, &session, &invite, &account);
     }
     let form = {

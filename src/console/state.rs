@@ -26,6 +26,8 @@ pub struct BotView {
     pub ready: watch::Receiver<bool>,
     /// When the bot started, for the dashboard.
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// The bot's Discord identity once the gateway is READY (the invite link needs its id).
+    pub identity: Arc<RwLock<Option<crate::domain::BotIdentity>>>,
 }
 
 /// State every handler shares.

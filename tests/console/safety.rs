@@ -149,6 +149,22 @@ async fn channel_switched_off_in_console(backend: Backend) {
     assert_eq!(effective, "off, channel setting");
     browser.screenshot("settings").await;
 
+    // Configured before this start: the set-up page still gives the invite link.
+    browser.open("/setup").await;
+    let invite = browser
+        .client
+        .find(fantoccini::Locator::Css("#invite"))
+        .await
+        .expect("invite link")
+        .attr("href")
+        .await
+        .expect("href")
+        .unwrap_or_default();
+    assert!(
+        invite.contains(&format!("client_id={}", ids::BOT)),
+        "{invite}"
+    );
+
     bot.discord
         .user_says(ids::GENERAL, ids::ALICE, &hello)
         .await;
