@@ -55,6 +55,8 @@ pub struct App {
     started_at: chrono::DateTime<chrono::Utc>,
     /// The bot's identity, set on READY.
     identity: Arc<RwLock<Option<BotIdentity>>>,
+    /// The chat platform's REST side (the console's persona preview reads emotes with it).
+    chat: Arc<dyn ChatPort>,
     /// The web console beside the bot (`launch` attaches it).
     console: Option<crate::console::Console>,
     ready: tokio::sync::watch::Receiver<bool>,
@@ -247,6 +249,7 @@ impl App {
         let started_at = chrono::Utc::now();
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
         let identity = bot.clone();
+        let chat_port = chat.clone();
         let wiring = Wiring {
             settings: settings.clone(),
             router: router.clone(),
@@ -313,6 +316,7 @@ impl App {
             settings,
             started_at,
             identity,
+            chat: chat_port,
             console: None,
             ready,
             fatal,
@@ -341,6 +345,7 @@ impl App {
             ready: self.ready.clone(),
             started_at: self.started_at,
             identity: self.identity.clone(),
+            chat: self.chat.clone(),
         }
     }
 

@@ -28,6 +28,8 @@ pub struct BotView {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// The bot's Discord identity once the gateway is READY (the invite link needs its id).
     pub identity: Arc<RwLock<Option<crate::domain::BotIdentity>>>,
+    /// The chat platform's REST side: a server's emotes, as the reply prompt offers them.
+    pub chat: Arc<dyn crate::ports::ChatPort>,
 }
 
 /// State every handler shares.

@@ -184,6 +184,10 @@ async fn persona_edit_reaches_the_next_prompt(backend: Backend) {
             && preview.contains("Calls everyone here matey."),
         "{preview}"
     );
+    assert!(
+        preview.contains(":partyblob:"),
+        "the server's emotes, as the reply offers them: {preview}"
+    );
     let tokens: usize = browser
         .text("#tokens")
         .await
@@ -211,6 +215,15 @@ async fn persona_edit_reaches_the_next_prompt(backend: Backend) {
         .find(|r| r.prompt_text().contains("matey"))
         .map(|r| r.system_text());
     let here = here.expect("the first server's prompt has its layer");
+    // The preview is the reply's first system turn, word for word.
+    let first_system = requests
+        .iter()
+        .find(|r| r.prompt_text().contains("matey"))
+        .and_then(|r| r.messages().into_iter().find(|(role, _)| role == "system"))
+        .map(|(_, text)| text)
+        .unwrap_or_default();
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&preview), words(&first_system));
     assert!(here.contains("Secretly adores lighthouses."), "{here}");
     let elsewhere: Vec<_> = requests
         .iter()

@@ -7,6 +7,7 @@ use super::{back, bot_name, running, store_error};
 use crate::console::auth::Authed;
 use crate::console::state::Shared;
 use crate::console::view;
+use crate::domain::emotes::EmoteCatalog;
 use crate::domain::{GuildId, PersonaKind};
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -61,8 +62,16 @@ pub async fn show(
         Err(error) => return store_error(&shared, &session, &error),
     };
     let name = bot_name(&bot, guild).await;
+    // The emotes the reply offers in that server (as `steps::speaking::emote_catalog`).
+    let emotes = match guild {
+        Some(g) => EmoteCatalog {
+            custom: bot.chat.custom_emotes(g).await,
+        },
+        None => EmoteCatalog::default(),
+    };
+    let budget = bot.settings.bot.persona_token_budget;
     let (preview, tokens) =
-        crate::prompts::system_preview(&name, &persona, bot.settings.bot.persona_token_budget, &[])
+        crate::prompts::system_preview(&name, &persona, budget, &emotes.prompt_names(40))
             .unwrap_or_else(|e| (format!("(the preview failed: {e})"), 0));
     shared.pages.render(
         "persona.html",
