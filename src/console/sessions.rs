@@ -9,7 +9,7 @@ use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use rand::Rng;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,14 @@ pub struct Sessions {
     sessions: Mutex<HashMap<String, Session>>,
     code: Mutex<String>,
     password: Option<String>,
+    /// When recent logins failed: past `MAX_FAILURES` in `FAILURE_WINDOW`, every login is
+    /// refused until the window moves on (guessing a code or password stays hopeless).
+    failures: Mutex<VecDeque<Instant>>,
 }
+
+/// Failed logins allowed per `FAILURE_WINDOW`.
+const MAX_FAILURES: usize = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 fn random_token(len: usize) -> String {
     rand::rng()
@@ -76,6 +83,7 @@ impl Sessions {
             sessions: Mutex::new(HashMap::new()),
             code: Mutex::new(new_code()),
             password,
+            failures: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -131,6 +139,28 @@ impl Sessions {
 
     /// Checks a code or password; a used code is replaced (and the new one logged).
     pub fn check_login(&self, code: &str, password: &str) -> bool {
+        let now = Instant::now();
+        {
+            let mut failures = lock(&self.failures);
+            while failures
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > FAILURE_WINDOW)
+            {
+                failures.pop_front();
+            }
+            if failures.len() >= MAX_FAILURES {
+                tracing::warn!("console: too many failed logins; refusing logins for a minute");
+                return false;
+            }
+        }
+        let ok = self.verify(code, password);
+        if !ok {
+            lock(&self.failures).push_back(now);
+        }
+        ok
+    }
+
+    fn verify(&self, code: &str, password: &str) -> bool {
         let code = code.trim().to_ascii_uppercase();
         if !code.is_empty() {
             let mut current = lock(&self.code);
@@ -207,6 +237,19 @@ mod tests {
         assert!(sessions.check_login("", "hunter22"));
         assert!(!sessions.check_login("", "hunter2"));
         assert!(Sessions::new(&settings("not a hash")).is_err());
+    }
+
+    #[test]
+    fn guessing_is_throttled() {
+        let sessions = Sessions::new(&settings("")).expect("no password");
+        for _ in 0..MAX_FAILURES {
+            assert!(!sessions.check_login("AAAA-AAAA", ""));
+        }
+        let code = sessions.current_code();
+        assert!(
+            !sessions.check_login(&code, ""),
+            "even the right code waits after a burst of wrong ones"
+        );
     }
 
     #[test]
