@@ -67,6 +67,7 @@ impl Pages {
                 AutoEscape::None
             }
         });
+        env.add_filter("num", thousands);
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .map_err(|e| ConsoleError::Templates(format!("{name}: {e}")))?;
@@ -98,9 +99,29 @@ impl Pages {
     }
 }
 
+/// `12345678` → `12,345,678` (the `num` filter).
+fn thousands(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if value < 0 { format!("-{out}") } else { out }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_get_separators() {
+        assert_eq!(thousands(10_000_000), "10,000,000");
+        assert_eq!(thousands(518), "518");
+        assert_eq!(thousands(-1234), "-1,234");
+    }
 
     #[test]
     fn member_text_is_escaped() {
