@@ -95,7 +95,21 @@ async fn form_without_csrf_is_refused(backend: Backend) {
         .expect("session cookie");
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
-    let response = reqwest::Client::new()
+    // The activity page's live log (server-sent events) reports the refusal.
+    let http = reqwest::Client::new();
+    let mut live = http
+        .get(format!("http://{}/activity/log?level=warn", bot.addr))
+        .header("cookie", format!("pb_session={}", cookie.value()))
+        .send()
+        .await
+        .expect("log stream");
+    assert_eq!(
+        live.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let response = http
         .post(format!("http://{}/persona/add", bot.addr))
         .header("cookie", format!("pb_session={}", cookie.value()))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -104,6 +118,16 @@ async fn form_without_csrf_is_refused(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 403);
+    let mut seen = String::new();
+    while !seen.contains("CSRF") {
+        let chunk = tokio::time::timeout(crate::support::WAIT, live.chunk())
+            .await
+            .expect("a log event within the deadline")
+            .expect("stream")
+            .expect("open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: log"), "{seen}");
 
     browser.open("/persona").await;
     browser
