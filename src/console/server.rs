@@ -38,7 +38,21 @@ pub async fn serve(
         .local_addr()
         .map_err(|source| ConsoleError::Bind { addr, source })?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let app = routes(shared);
+    let loopback_only = addr.ip().is_loopback();
+    let app = routes(shared).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            if loopback_only && !local_host(&req) {
+                // A page elsewhere that made its own name resolve to 127.0.0.1 (DNS
+                // rebinding) is not this console's page.
+                return (
+                    axum::http::StatusCode::MISDIRECTED_REQUEST,
+                    "this console answers to localhost addresses only",
+                )
+                    .into_response();
+            }
+            next.run(req).await
+        },
+    ));
     let join = tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -63,6 +77,20 @@ pub fn check_address(settings: &ConsoleSettings) -> Result<SocketAddr, ConsoleEr
         return Err(ConsoleError::OpenWithoutPassword(addr));
     }
     Ok(addr)
+}
+
+/// Whether the request's `Host` names this machine (`localhost`, `127.0.0.1`, `[::1]`).
+fn local_host(req: &axum::extract::Request) -> bool {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+        _ => host,
+    };
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]") || name.starts_with("127.")
 }
 
 fn routes(shared: Arc<Shared>) -> Router {

@@ -118,6 +118,14 @@ async fn form_without_csrf_is_refused(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 403);
+    // DNS rebinding: the same request under another host name is not served at all.
+    let rebound = http
+        .get(format!("http://{}/login", bot.addr))
+        .header("host", format!("evil.example:{}", bot.addr.port()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(rebound.status().as_u16(), 421);
     let mut seen = String::new();
     while !seen.contains("CSRF") {
         let chunk = tokio::time::timeout(crate::support::WAIT, live.chunk())
