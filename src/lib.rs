@@ -15,8 +15,9 @@
 //! - `admin`: the typed admin requests the StoreActor applies.
 //! - `console`: the web console (first-run set-up, dashboard, persona, memories, settings,
 //!   activity), an HTTP adapter over the same store requests as the slash commands.
-//! - `config`, `telemetry`, `app`: settings, logging, and assembling the running bot
-//!   (`app::launch`: the console first, then the bot once a token is configured).
+//! - `config`, `telemetry`, `app`: settings, logging and metrics, and assembling the
+//!   running bot (`app::launch`: the console first, then the bot once a token is configured).
+//! - `ops`: the ops HTTP server (`/metrics`, `/healthz`, `/readyz`).
 //!
 //! ```text
 //! RootSupervisor
@@ -36,6 +37,7 @@ pub mod console;
 pub mod discord;
 pub mod domain;
 pub mod llm;
+pub mod ops;
 pub mod ports;
 pub mod prompts;
 pub mod steps;

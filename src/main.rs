@@ -24,6 +24,9 @@ enum Command {
     /// Read a password from standard input and print its argon2 hash for
     /// `console.password_hash`.
     HashPassword,
+    /// Ask the running bot's ops server for /healthz (exit 0 when it answers 200): the
+    /// container's HEALTHCHECK, with no curl in the image.
+    Healthcheck,
 }
 
 #[tokio::main]
@@ -40,14 +43,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let command = cli.command.unwrap_or(Command::Run);
+    if let Command::Healthcheck = command {
+        return healthcheck(&settings).await;
+    }
     personabot::telemetry::init(&settings.telemetry);
-    let outcome = match cli.command.unwrap_or(Command::Run) {
+    let outcome = match command {
         Command::Migrate => app::open_store(&settings)
             .await
             .map(|_| tracing::info!("database is up to date")),
         Command::Run => run(settings).await,
         Command::Consolidate => consolidate(settings).await,
         Command::HashPassword => Ok(()),
+        Command::Healthcheck => Ok(()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -104,4 +112,36 @@ async fn consolidate(settings: Settings) -> anyhow::Result<()> {
         report.messages_archived
     );
     Ok(())
+}
+
+/// GET /healthz on `ops.listen` (a wildcard address is asked on loopback).
+async fn healthcheck(settings: &Settings) -> ExitCode {
+    let Some(listen) = settings.ops.listen_addr() else {
+        eprintln!("personabot: ops.listen is empty: no ops server to ask");
+        return ExitCode::from(2);
+    };
+    let local = listen
+        .replace("0.0.0.0:", "127.0.0.1:")
+        .replace("[::]:", "[::1]:");
+    let asked = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map(|client| client.get(format!("http://{local}/healthz")).send());
+    match asked {
+        Ok(request) => match request.await {
+            Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+            Ok(response) => {
+                eprintln!("personabot: /healthz answered {}", response.status());
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("personabot: /healthz on {local}: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(error) => {
+            eprintln!("personabot: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -198,6 +198,7 @@ impl Actor for ConversationActor {
                 state.running = None;
                 state.told_trouble = apologised.or(state.told_trouble);
                 if let Some((user, at)) = answered {
+                    crate::telemetry::metrics::reply_sent();
                     state.last_answer = Some((user, at));
                     state.bot_spoke_last = true;
                 }
@@ -305,7 +306,9 @@ impl ConversationState {
             ),
             now: message.created_at,
         };
-        let reason = match trigger::decide(&input) {
+        let decision = trigger::decide(&input);
+        crate::telemetry::metrics::triggered(&decision);
+        let reason = match decision {
             TriggerDecision::Reply(reason) => Addressed::Surely(reason),
             // Judged by the model inside the reply job, never in this mailbox.
             TriggerDecision::Ambiguous if settings.bot.ambiguous_judgement => Addressed::Maybe,

@@ -69,7 +69,10 @@ impl PeriodicStep for NightlyConsolidation {
     type Error = ConsolidationError;
     const NAME: &'static str = "consolidation";
     async fn run(&self, now: DateTime<Utc>) -> Result<RunReport, ConsolidationError> {
+        let started = std::time::Instant::now();
         let report = run_once(&self.deps, now).await;
+        let outcome = if report.is_ok() { "finished" } else { "failed" };
+        crate::telemetry::metrics::consolidation_ran(started.elapsed(), outcome);
         // The day turns even when consolidation failed: mood and status do not depend on it.
         if let Err(error) = self.new_day.run_now(NEW_DAY_TIMEOUT).await {
             tracing::warn!(%error, "the new day could not start after consolidation");

@@ -11,6 +11,7 @@ use super::conversation::{ConversationActor, ConversationDeps, ConversationMsg};
 use super::{ActorError, Slot};
 use crate::domain::{ChannelEvent, ChannelId};
 use crate::ports::ChannelSink;
+use crate::telemetry::metrics;
 use async_trait::async_trait;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::collections::HashMap;
@@ -178,6 +179,7 @@ impl Actor for ConversationRouter {
                 let _ = reply.send(());
             }
         }
+        metrics::channel_actors(state.channels.len());
         Ok(())
     }
 
@@ -190,11 +192,13 @@ impl Actor for ConversationRouter {
         match event {
             SupervisionEvent::ActorFailed(cell, error) => {
                 tracing::error!(%error, "a channel actor failed; it restarts with the next message");
+                metrics::actor_restarted("channel");
                 state.forget(&cell);
             }
             SupervisionEvent::ActorTerminated(cell, _, _) => state.forget(&cell),
             _ => {}
         }
+        metrics::channel_actors(state.channels.len());
         Ok(())
     }
 }

@@ -113,6 +113,7 @@ impl RootState {
     /// Schedules a restart after a backoff that grows while a child keeps failing (say,
     /// Discord unreachable); the supervisor's mailbox stays free meanwhile.
     fn schedule_restart(&mut self, me: &ActorRef<RootMsg>, child: Child) {
+        crate::telemetry::metrics::actor_restarted(child.role());
         let count = match self.restarts.iter_mut().find(|(c, _)| *c == child) {
             Some((_, n)) => {
                 *n += 1;

@@ -24,6 +24,7 @@ use crate::steps::daily::{DailyDeps, ensure_today};
 use crate::steps::proactive::ProactiveDeps;
 use crate::steps::speaking::SpeakingDeps;
 use crate::store::{Store, StoreOptions};
+use crate::telemetry::vitals::Vitals;
 use anyhow::Context as _;
 
 pub mod launch;
@@ -62,6 +63,9 @@ pub struct App {
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
+    /// The state of `/metrics`, `/healthz`, `/readyz` and their server (`ops.listen`),
+    /// when the bot is connected.
+    ops: Option<crate::ops::Ops>,
 }
 
 /// What the bot talks to: the model, the chat platform's REST side, and (optionally) the
@@ -91,6 +95,8 @@ pub struct Wiring {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// Moderation cases the store could not write yet (written by the ban lifter).
     pub unrecorded: UnrecordedCases,
+    /// Where the connection reports its shards' state (readiness, metrics).
+    pub vitals: Arc<Vitals>,
 }
 
 /// Opens (creating and migrating if needed) the configured database.
@@ -145,6 +151,7 @@ impl App {
                     chat: chat.clone(),
                     bot: wiring.bot.clone(),
                     ready: wiring.ready.clone(),
+                    vitals: wiring.vitals.clone(),
                 };
                 let commands = CommandDeps {
                     store: wiring.store.clone(),
@@ -176,9 +183,6 @@ impl App {
     /// stubs and delivers events straight to `App::router`).
     pub async fn start_with_ports(settings: Settings, ports: Ports) -> anyhow::Result<App> {
         let settings = Arc::new(settings);
-        // Builds the tokenizer (about 0.1 s in release, 1 s in debug) off the async workers,
-        // so the first reply after start does not stall a runtime thread building it.
-        tokio::task::spawn_blocking(|| crate::domain::budget::count_tokens("warm up"));
         let database = open_store(&settings).await?;
         let Ports {
             llm,
@@ -186,8 +190,17 @@ impl App {
             bans,
             connect,
         } = ports;
+        let vitals = Arc::new(Vitals::default());
+        let connected = connect.is_some();
+        if connected {
+            vitals.expect_gateway();
+            // Before any actor records anything.
+            crate::telemetry::metrics::install();
+        }
         // One circuit breaker in front of every model use (replies, judgements,
-        // consolidation, status line, proactive posts).
+        // consolidation, status line, proactive posts); behind it, every call really made
+        // is counted and timed, and stamps the vitals readiness reads.
+        let llm = crate::llm::observed(llm, vitals.clone());
         let llm: Arc<dyn LanguageModel> = crate::llm::guarded(llm, &settings.overload);
         let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
         let journal = Arc::new(Journal::default());
@@ -259,6 +272,7 @@ impl App {
             ready: ready_tx,
             started_at,
             unrecorded,
+            vitals: vitals.clone(),
         };
         let gateway = connect.map(|connect| GatewayArgs {
             connection: connect(&wiring),
@@ -303,6 +317,10 @@ impl App {
         if let Err(error) = ensure_today(&daily, chrono::Utc::now()).await {
             tracing::warn!(%error, "could not start the day's mood and status");
         }
+        let ops = match connected {
+            true => Some(start_ops(&settings, vitals, &database, llm).await),
+            false => None,
+        };
         Ok(App {
             supervisor: SupervisorHandle::new(Slot::new(&instance, ActorName::Root)),
             consolidator: PeriodicHandle::new(Slot::new(&instance, ActorName::Consolidator)),
@@ -321,7 +339,18 @@ impl App {
             ready,
             fatal,
             join,
+            ops,
         })
+    }
+
+    /// Where the ops server listens (`None`: not listening).
+    pub fn ops_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ops.as_ref().and_then(|ops| ops.addr)
+    }
+
+    /// What `ops::router` serves, for mounting it on another server (`None`: offline).
+    pub fn ops_state(&self) -> Option<Arc<crate::ops::OpsState>> {
+        self.ops.as_ref().map(|ops| ops.state.clone())
     }
 
     /// Waits until the gateway session is READY.
@@ -374,6 +403,9 @@ impl App {
         if let Err(error) = self.database.close().await {
             tracing::warn!(%error, "database did not close cleanly");
         }
+        if let Some(ops) = self.ops {
+            ops.stop().await;
+        }
         Ok(())
     }
 
@@ -395,6 +427,21 @@ impl App {
             None => Ok(()),
         }
     }
+}
+
+/// The ops routes over this app's vitals, database and model.
+async fn start_ops(
+    settings: &Settings,
+    vitals: Arc<Vitals>,
+    database: &Store,
+    model: Arc<dyn LanguageModel>,
+) -> crate::ops::Ops {
+    let database = database.clone();
+    let ping: crate::ops::DatabasePing = Arc::new(move || {
+        let database = database.clone();
+        Box::pin(async move { database.ping_reader().await.is_ok() })
+    });
+    crate::ops::start(&settings.ops, vitals, ping, model).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).

@@ -8,7 +8,7 @@ mod operations;
 mod sections;
 pub use operations::{ModerationSettings, OverloadSettings};
 pub use sections::{
-    ConsoleSettings, DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings,
+    ConsoleSettings, DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, OpsSettings,
     ScheduleSettings, TelemetrySettings,
 };
 
@@ -49,6 +49,7 @@ pub struct Settings {
     /// Daily token budgets (`domain::spend`).
     pub budget: crate::domain::spend::DailyBudgets,
     pub telemetry: TelemetrySettings,
+    pub ops: OpsSettings,
     pub overload: OverloadSettings,
     pub moderation: ModerationSettings,
     pub console: ConsoleSettings,

@@ -56,3 +56,22 @@ pub struct ConsoleSettings {
     #[serde(default)]
     pub password_hash: String,
 }
+
+/// The ops HTTP server: `/metrics`, `/healthz`, `/readyz`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpsSettings {
+    /// `host:port` to listen on (port 0: any free port); empty: no ops server.
+    pub listen: String,
+    /// `/readyz` wants a model answer at most this old.
+    pub model_window_secs: u64,
+    /// `/readyz` pings the database at most this often (the answer is kept in between).
+    pub database_check_secs: u64,
+}
+
+impl OpsSettings {
+    /// The address to listen on, `None` when switched off.
+    pub fn listen_addr(&self) -> Option<&str> {
+        let listen = self.listen.trim();
+        (!listen.is_empty()).then_some(listen)
+    }
+}

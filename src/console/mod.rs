@@ -20,7 +20,8 @@
 //! - `csrf`: the POST check. `view`: templates and the page frame.
 //! - `setup`: the first-run page (`setup_state` its state, `checks` its checks of Discord and
 //!   the model server); `.env`.
-//! - `jobs`: consolidation and status runs started from the console; `logs`: the log tail.
+//! - `jobs`: consolidation and status runs started from the console (the log tail it
+//!   streams is `telemetry::tail`).
 //! - `pages/`: one file per area (dashboard, persona, members, settings, activity).
 
 mod auth;
@@ -29,7 +30,6 @@ mod checks;
 mod csrf;
 mod error;
 mod jobs;
-pub mod logs;
 mod pages;
 mod server;
 mod sessions;

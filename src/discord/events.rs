@@ -8,11 +8,15 @@ use crate::actors::store::StoreHandle;
 use crate::domain::{BotIdentity, ChannelEvent};
 use crate::domain::{ChannelId, GuildId, MessageId, UserId};
 use crate::ports::store::MemberSighting;
+use crate::telemetry::metrics::{self, RateLimited};
+use crate::telemetry::vitals::Vitals;
 use chrono::Utc;
 use serenity::all::{
-    Context, EventHandler, GuildMemberUpdateEvent, Member, Message, MessageUpdateEvent, Ready,
+    Context, EventHandler, GuildMemberUpdateEvent, Member, Message, MessageUpdateEvent,
+    RatelimitInfo, Ready, ShardStageUpdateEvent,
 };
 use std::sync::{Arc, RwLock};
+use tracing::Instrument;
 
 #[derive(Clone)]
 pub struct GatewayEvents {
@@ -24,6 +28,8 @@ pub struct GatewayEvents {
     pub bot: Arc<RwLock<Option<BotIdentity>>>,
     /// Fires once per READY (tests and start-up wait on it).
     pub ready: tokio::sync::watch::Sender<bool>,
+    /// Shards' connection state, for readiness and metrics.
+    pub vitals: Arc<Vitals>,
 }
 
 impl GatewayEvents {
@@ -46,7 +52,21 @@ impl EventHandler for GatewayEvents {
         self.chat.attach_shard(ctx.shard.clone());
         let daily = self.daily.clone();
         tokio::spawn(async move { crate::steps::daily::apply_stored_status(&daily).await });
+        self.vitals.shard_stage(ctx.shard_id.0, "connected");
         let _ = self.ready.send(true);
+    }
+
+    /// Dropped, resuming, reconnected: readiness follows every shard's stage.
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        let stage = super::shard_watch::stage_name(event.new);
+        tracing::info!(shard = event.shard_id.0, stage, "gateway stage changed");
+        self.vitals.shard_stage(event.shard_id.0, stage);
+    }
+
+    /// A 429 from Discord, or serenity waiting ahead of one.
+    async fn ratelimit(&self, data: RatelimitInfo) {
+        tracing::debug!(path = %data.path, global = data.global, wait = ?data.timeout, "Discord rate limit");
+        metrics::rate_limited(RateLimited::Discord);
     }
 
     async fn cache_ready(&self, ctx: Context, guilds: Vec<serenity::all::GuildId>) {
@@ -61,10 +81,23 @@ impl EventHandler for GatewayEvents {
         }
         // Join notices, pins, boosts, thread events and webhook posts are nobody's speech.
         let Some(incoming) = speech(&msg) else { return };
+        metrics::message_received();
         let Some(bot) = self.bot() else { return };
-        self.router
-            .deliver(ChannelEvent::Message { bot, incoming })
-            .await;
+        let span = tracing::info_span!(
+            "message",
+            guild = msg.guild_id.map(|g| g.get()),
+            channel = msg.channel_id.get(),
+            message = msg.id.get(),
+        );
+        let author = incoming.message.author_id;
+        async move {
+            tracing::debug!(%author, "message received");
+            self.router
+                .deliver(ChannelEvent::Message { bot, incoming })
+                .await;
+        }
+        .instrument(span)
+        .await;
     }
 
     async fn message_update(

@@ -76,7 +76,12 @@ impl ChatGateway for DiscordGateway {
         if let Ok(mut shards) = self.shards.lock() {
             *shards = Some(client.shard_manager.clone());
         }
-        match client.start().await {
+        super::shard_watch::spawn(&client.shard_manager, self.events.vitals.clone());
+        // `start` runs shard 0 of 1.
+        self.events.vitals.expect_shards([0]);
+        let ended = client.start().await;
+        self.events.vitals.gateway_lost();
+        match ended {
             Ok(()) => ConnectionEnd::Dropped("no reason given".into()),
             Err(error) => match needs_operator(&error) {
                 Some(why) => ConnectionEnd::Refused(format!("{why} ({error})")),

@@ -13,6 +13,7 @@ pub mod convert;
 pub mod events;
 pub mod gateway;
 pub mod rest_chat;
+pub mod shard_watch;
 
 pub use rest_chat::DiscordChat;
 

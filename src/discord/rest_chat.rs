@@ -62,7 +62,20 @@ pub fn only_ping(user: Option<crate::domain::UserId>) -> CreateAllowedMentions {
     }
 }
 
+/// Counts a failed REST call by its HTTP status (`transport`: no answer at all).
+pub(crate) fn count_rest_error(error: &serenity::Error) {
+    let kind = match error {
+        serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r)) => {
+            r.status_code.as_u16().to_string()
+        }
+        serenity::Error::Http(_) => "transport".to_owned(),
+        _ => "other".to_owned(),
+    };
+    crate::telemetry::metrics::rest_error(kind);
+}
+
 pub(crate) fn classify(error: serenity::Error) -> ChatError {
+    count_rest_error(&error);
     match error {
         serenity::Error::Http(http) => match &http {
             serenity::all::HttpError::UnsuccessfulRequest(_) => {

@@ -1,19 +1,15 @@
 //! Token budgeting: how much of each part (persona, facts, replied-to text, transcript)
 //! fits in the prompt, and how many tokens a whole chat request costs.
 //!
-//! Counting uses OpenAI's `o200k_base` BPE (GPT-4o and later), bundled in tiktoken-rs,
-//! built once per process. Other model families tokenize differently, so budgets should
-//! keep a margin; [`estimate_tokens`] is a cheaper upper-ish estimate for hot paths.
+//! Counting is [`count_tokens`] (see `token_count`): close to OpenAI's o200k_base, erring
+//! high, with no table in memory.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash as _, Hasher as _};
-use std::sync::{Mutex, OnceLock};
-
-use tiktoken_rs::CoreBPE;
+use std::collections::HashSet;
 
 use super::chat_turn::ChatTurn;
 use super::ids::MessageId;
 use super::model::LoggedMessage;
+pub use super::token_count::count_tokens;
 
 /// Token budgets of the reply prompt (settings `bot.*_token_budget`). `total` bounds the
 /// whole request; the others bound each part, and the transcript gets what is left, up to
@@ -62,71 +58,14 @@ const TOKENS_PER_REQUEST: usize = 3;
 /// Marks text cut from the front of a message.
 pub const ELLIPSIS: &str = "…";
 
-fn bpe() -> Option<&'static CoreBPE> {
-    static BPE: OnceLock<Option<CoreBPE>> = OnceLock::new();
-    BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
-}
-
-/// Tokens in `text` with the o200k_base tokenizer. Special-token text such as
-/// `<|endoftext|>` typed by a member is counted as ordinary text.
-/// Falls back to [`estimate_tokens`] if the bundled tokenizer could not be built.
-pub fn count_tokens(text: &str) -> usize {
-    let Some(bpe) = bpe() else {
-        return estimate_tokens(text);
-    };
-    // Each reply re-counts a transcript that is mostly the same as last time, and BPE
-    // encoding is the costliest step of building a prompt (about 1 ms for 300 messages),
-    // so counts are remembered by the text's 64-bit hash. Bounded: cleared when full.
-    const MAX_CACHED: usize = 50_000;
-    static COUNTS: OnceLock<Mutex<HashMap<u64, usize>>> = OnceLock::new();
-    let key = {
-        let mut hasher = std::hash::DefaultHasher::new();
-        text.hash(&mut hasher);
-        hasher.finish()
-    };
-    let counts = COUNTS.get_or_init(Mutex::default);
-    if let Some(n) = counts.lock().ok().and_then(|c| c.get(&key).copied()) {
-        return n;
-    }
-    let n = bpe.encode_ordinary(text).len();
-    if let Ok(mut c) = counts.lock() {
-        if c.len() >= MAX_CACHED {
-            c.clear();
-        }
-        c.insert(key, n);
-    }
-    n
-}
-
-/// A cheap estimate with no tokenizer: one token per 4 bytes of ASCII-ish text, one per
-/// non-ASCII character beyond that (CJK and emoji cost about a token per character),
-/// and never fewer than the number of words. Usually within ±30% of o200k_base and
-/// rarely below it.
-pub fn estimate_tokens(text: &str) -> usize {
-    let ascii = text.bytes().filter(u8::is_ascii).count();
-    let non_ascii = text.chars().filter(|c| !c.is_ascii()).count();
-    let words = text.split_whitespace().count();
-    (ascii.div_ceil(4) + non_ascii).max(words)
-}
-
 /// Tokens a chat request costs: every turn's text plus the framing around each turn.
 ///
-/// A turn is counted line by line (each line with its newline), so the counts of lines seen
-/// in earlier replies come from the cache: a transcript turn changes with every message, but
-/// almost all of its lines do not. o200k's pre-split keeps words apart from line breaks, so
-/// cutting at a newline can only split a run of whitespace: the sum equals the whole text's
-/// count or exceeds it by a token now and then (blank lines), erring on the safe side.
 pub fn chat_tokens(turns: &[ChatTurn]) -> usize {
     TOKENS_PER_REQUEST
         + turns
             .iter()
-            .map(|t| TOKENS_PER_TURN + text_tokens(&t.content))
+            .map(|t| TOKENS_PER_TURN + count_tokens(&t.content))
             .sum::<usize>()
-}
-
-/// A text's tokens, counted line by line through the cache.
-fn text_tokens(text: &str) -> usize {
-    text.split_inclusive('\n').map(count_tokens).sum()
 }
 
 /// The longest prefix of `items` (best first) whose costs add up to at most `budget`.
@@ -272,20 +211,9 @@ fn truncate_front(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn counting_line_by_line_never_undercounts() {
-        let text =
-            "[12:00] Alice: hello there, how are you?\n  and a second line\n\n[12:01] Bob: fine!\n";
-        let whole = count_tokens(text);
-        let by_line = text_tokens(text);
-        assert!(by_line >= whole, "{by_line} < {whole}");
-        assert!(by_line <= whole + 2, "{by_line} vs {whole}");
-    }
-
     use super::*;
     use crate::domain::ids::{ChannelId, UserId};
     use chrono::{TimeZone, Utc};
-    use std::time::Instant;
 
     fn msg(id: u64, content: &str) -> LoggedMessage {
         LoggedMessage {
@@ -314,30 +242,6 @@ mod tests {
 
     fn ids(ms: &[LoggedMessage]) -> Vec<u64> {
         ms.iter().map(|m| m.id.0).collect()
-    }
-
-    #[test]
-    fn counts_tokens() {
-        assert_eq!(count_tokens(""), 0);
-        assert!((1..=3).contains(&count_tokens("hello world")));
-        // Special-token text from a member is plain text, not a control token.
-        assert!(count_tokens("<|endoftext|>") > 1);
-    }
-
-    #[test]
-    fn estimate_is_in_the_right_ballpark() {
-        let samples = [
-            "Hey, did anyone watch the match last night? That last goal was unreal.",
-            "日本語の文章です。とても長いです。",
-            "lol 😂😂😂",
-        ];
-        for s in samples {
-            let (exact, est) = (count_tokens(s) as f64, estimate_tokens(s) as f64);
-            assert!(
-                est >= exact * 0.6 && est <= exact * 2.5,
-                "{s}: exact {exact}, estimate {est}"
-            );
-        }
     }
 
     #[test]
@@ -447,27 +351,5 @@ mod tests {
             3 + 2 * 4 + count_tokens("hello world") + count_tokens("hi")
         );
         assert_eq!(chat_tokens(&[]), 3);
-    }
-
-    /// Run with `cargo test --lib budget_timing -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "timing report, not a check"]
-    fn budget_timing() {
-        let t = Instant::now();
-        let _ = count_tokens("warm up");
-        let init = t.elapsed();
-        let ms: Vec<_> = (0..5000u64)
-            .map(|i| format!("user{}: message number {i}, short chat line :)", i % 7))
-            .collect();
-        let t = Instant::now();
-        let exact: usize = ms.iter().map(|m| count_tokens(m)).sum();
-        let exact_time = t.elapsed();
-        let t = Instant::now();
-        let est: usize = ms.iter().map(|m| estimate_tokens(m)).sum();
-        let est_time = t.elapsed();
-        println!("tokenizer init (first call): {init:?}");
-        println!(
-            "count_tokens x5000: {exact_time:?} ({exact} tokens); estimate_tokens: {est_time:?} ({est})"
-        );
     }
 }

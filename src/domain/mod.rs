@@ -22,6 +22,7 @@
 //! - `breaker`: the model's circuit breaker (closed, open, half-open) over an injected clock.
 //! - `backlog`: a channel's waiting replies (few, fresh, one per member; one trouble line).
 //! - `lifting`: retrying, backing off and giving up refused unbans of temporary bans.
+//! - `health`: readiness (gateway, database, model) from what the adapters last saw.
 
 pub mod backlog;
 pub mod breaker;
@@ -29,6 +30,7 @@ pub mod budget;
 pub mod chat_turn;
 pub mod conversation;
 pub mod emotes;
+pub mod health;
 pub mod ids;
 pub mod invite;
 pub mod json;
@@ -44,6 +46,7 @@ pub mod relationship;
 pub mod speech;
 pub mod spend;
 pub mod split;
+pub mod token_count;
 pub mod trigger;
 
 pub use chat_turn::{ChatRole, ChatTurn};

@@ -58,7 +58,10 @@ impl GuardedModel {
     fn admit(&self) -> Result<Permit, LlmError> {
         let admission = self.state().admit((self.clock)());
         match admission {
-            Admission::Refused { retry_in } => Err(LlmError::Unavailable { retry_in }),
+            Admission::Refused { retry_in } => {
+                crate::telemetry::metrics::model_error("unavailable");
+                Err(LlmError::Unavailable { retry_in })
+            }
             Admission::Trial => {
                 tracing::info!("model circuit half-open: one trial call");
                 Ok(self.permit())
@@ -154,6 +157,11 @@ impl LanguageModel for GuardedModel {
 
     fn usage(&self) -> TokenUsage {
         self.inner.usage()
+    }
+
+    /// Not through the breaker: a probe asks whether the server is up, it is no call.
+    async fn probe(&self) -> Result<(), LlmError> {
+        self.inner.probe().await
     }
 
     fn health(&self) -> ModelHealth {

@@ -1,9 +1,12 @@
 //! The async-openai adapter of the language-model port (`ports::language_model`): any
 //! OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp) behind our own timed client,
-//! and the circuit breaker every model use goes through (`breaker`).
+//! the circuit breaker every model use goes through (`breaker`), and the metrics and
+//! readiness stamps of every call really made (`observed`, inside the breaker).
 
 mod breaker;
+mod observed;
 mod openai;
 
 pub use breaker::{Clock, GuardedModel, guarded};
+pub use observed::{ObservedModel, observed};
 pub use openai::OpenAiModel;

@@ -27,6 +27,10 @@ use tower::Layer;
 
 pub struct OpenAiModel {
     client: Client<OpenAIConfig>,
+    /// The same timed client, for the readiness probe (`GET {base}/models`).
+    http: reqwest::Client,
+    models_url: String,
+    api_key: secrecy::SecretString,
     chat_model: String,
     judge_model: String,
     embedding_model: Option<String>,
@@ -50,10 +54,12 @@ impl OpenAiModel {
             .as_ref()
             .map(|k| k.expose_secret().to_owned())
             .unwrap_or_else(|| "none".into());
+        let base = settings.base_url.trim_end_matches('/');
         let config = OpenAIConfig::new()
-            .with_api_base(settings.base_url.trim_end_matches('/'))
-            .with_api_key(key);
-        let service = OpenAIRetryLayer::new(settings.max_retries).layer(ReqwestService::new(http));
+            .with_api_base(base)
+            .with_api_key(key.clone());
+        let service =
+            OpenAIRetryLayer::new(settings.max_retries).layer(ReqwestService::new(http.clone()));
         let client = Client::with_config(config).with_http_service(service);
         // Each attempt may take the request timeout; Retry-After waits add a little on top.
         let attempts = u32::try_from(settings.max_retries)
@@ -62,6 +68,9 @@ impl OpenAiModel {
         let deadline = request_timeout.saturating_mul(attempts) + Duration::from_secs(5);
         Ok(Self {
             client,
+            http,
+            models_url: format!("{base}/models"),
+            api_key: key.into(),
             chat_model: settings.chat_model.clone(),
             judge_model: settings.judge_model().to_owned(),
             embedding_model: settings.embedding_model().map(str::to_owned),
@@ -201,7 +210,35 @@ impl LanguageModel for OpenAiModel {
     fn usage(&self) -> TokenUsage {
         self.usage.lock().map(|u| *u).unwrap_or_default()
     }
+
+    /// `GET /models`: free on OpenAI, Ollama and vLLM. Any answer but a 5xx or 429 shows
+    /// the server is up (a 404 from a server without the route included).
+    async fn probe(&self) -> Result<(), LlmError> {
+        let request = self
+            .http
+            .get(&self.models_url)
+            .bearer_auth(self.api_key.expose_secret())
+            .timeout(PROBE_TIMEOUT);
+        let response = request.send().await.map_err(|e| {
+            LlmError::Transport(if e.is_timeout() {
+                format!("timed out: {e}")
+            } else {
+                e.to_string()
+            })
+        })?;
+        let status = response.status();
+        if status.is_server_error() || status.as_u16() == 429 {
+            return Err(LlmError::Api {
+                status: status.to_string(),
+                message: "the model server is not answering its model list".into(),
+            });
+        }
+        Ok(())
+    }
 }
+
+/// A probe is one small request; waiting longer than this means the server is in trouble.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {

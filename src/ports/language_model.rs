@@ -82,6 +82,19 @@ impl LlmError {
 }
 
 impl LlmError {
+    /// The failure's kind, as metrics label it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LlmError::Timeout(_) => "timeout",
+            LlmError::Api { status, .. } if status.starts_with("429") => "rate_limited",
+            LlmError::Api { .. } => "api",
+            LlmError::Transport(_) => "transport",
+            LlmError::Malformed(_) => "malformed",
+            LlmError::Empty => "empty",
+            LlmError::Unavailable { .. } => "unavailable",
+        }
+    }
+
     /// The server does not have the requested model (Ollama answers 404 "model ... not
     /// found" until it is pulled): retrying cannot help until an operator acts.
     pub fn is_model_missing(&self) -> bool {
@@ -123,6 +136,12 @@ pub trait LanguageModel: Send + Sync + 'static {
     /// Chat tokens used since start, as the server reported them (zero when it reports none).
     fn usage(&self) -> TokenUsage {
         TokenUsage::default()
+    }
+
+    /// A cheap request showing the model server is up (readiness asks it while the bot is
+    /// idle); `Ok` when the server answered at all. Models that cannot tell say `Ok`.
+    async fn probe(&self) -> Result<(), LlmError> {
+        Ok(())
     }
 
     /// Whether calls are being refused (circuit breaker) and how many outages have ended;

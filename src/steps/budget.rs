@@ -125,6 +125,7 @@ impl BudgetGate {
         let turns = request.turns.clone();
         let metered = llm.complete_metered(request).await?;
         let usage = usage_or_estimate(metered.usage, &turns, &metered.text);
+        crate::telemetry::metrics::tokens_used(charge.guild, usage);
         let scopes = charge.scopes();
         if let Err(error) = self
             .store

@@ -96,7 +96,7 @@ impl ReplyJob {
         tracing::info_span!(
             "reply",
             kind,
-            guild = ?message.guild_id,
+            guild = message.guild_id.map(|g| g.0),
             channel = %message.channel_id,
             message = %message.id,
         )

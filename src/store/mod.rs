@@ -209,6 +209,12 @@ impl Store {
         Ok(())
     }
 
+    /// Checks the read pool answers: cheap, and never queued behind a long write on the
+    /// SQLite writer connection (readiness asks this).
+    pub async fn ping_reader(&self) -> StoreResult<()> {
+        Ok(self.reader.ping().await?)
+    }
+
     /// Closes the pools (checkpointing the SQLite WAL when the last connection goes).
     pub async fn close(self) -> StoreResult<()> {
         if !self.shared {

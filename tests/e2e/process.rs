@@ -18,6 +18,7 @@ fn bot_command(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str) -> Comm
         .env("PERSONABOT__LLM__BASE_URL", openai.base_url())
         .env("PERSONABOT__LLM__API_KEY", "sk-fake")
         .env("PERSONABOT__DATABASE__URL", db_url)
+        .env("PERSONABOT__OPS__LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         // Two of these run at once: the console on a free port each.
         .env("PERSONABOT__CONSOLE__LISTEN", "127.0.0.1:0")
@@ -168,3 +169,56 @@ async fn sigterm_shuts_down_gracefully(backend: Backend) {
     }
 }
 e2e_both!(sigterm_shuts_down_gracefully);
+
+/// The binary serves its ops endpoints where `ops.listen` says, and `personabot
+/// healthcheck` (the container's HEALTHCHECK) asks `/healthz` there: 0 while it runs,
+/// non-zero once it is gone.
+async fn binary_serves_ops_and_answers_its_healthcheck(backend: Backend) {
+    let discord = FakeDiscord::start(World::default()).await;
+    let openai = FakeOpenAi::start().await;
+    let db = TestDb::new(backend).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = bot_command(&discord, &openai, &db.url)
+        .env("PERSONABOT__OPS__LISTEN", &listen)
+        .spawn()
+        .expect("start the bot");
+    discord
+        .wait_for_ready(WAIT)
+        .await
+        .expect("the process connected");
+    let healthcheck = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_personabot"));
+        command
+            .arg("healthcheck")
+            .env_clear()
+            .env(
+                "PERSONABOT__OPS__LISTEN",
+                listen.replace("127.0.0.1", "0.0.0.0"),
+            )
+            .current_dir(std::env::temp_dir());
+        command.status().expect("run the healthcheck")
+    };
+    let ready = eventually("/readyz 200 from the binary", || async {
+        let response = reqwest::get(format!("http://{listen}/readyz")).await.ok()?;
+        (response.status() == 200).then_some(response.text().await.ok()?)
+    })
+    .await;
+    assert!(ready.starts_with("ready"), "{ready}");
+    assert!(healthcheck().success(), "healthcheck while running");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(exit.success(), "exit status {exit}");
+    assert!(!healthcheck().success(), "healthcheck after exit");
+}
+e2e_both!(binary_serves_ops_and_answers_its_healthcheck);

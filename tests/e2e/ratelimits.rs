@@ -43,6 +43,15 @@ fn posts(bot: &crate::support::TestBot, route: &str) -> usize {
 async fn rate_limits_are_waited_out(backend: Backend) {
     let bot = spawn_bot_through_tls(backend, &[]).await;
     bot.openai.set_default(Reply::text("Here I am."));
+    let ops = crate::ops::OpsClient::new(bot.app.ops_addr().expect("the ops server runs"));
+    let limited = |body: &str| {
+        crate::ops::sample(
+            body,
+            "personabot_rate_limited_total",
+            &[("service", "discord")],
+        )
+    };
+    let before = limited(&ops.get("/metrics").await.1);
     // The route's own bucket: serenity waits `retry_after`, then sends again.
     let gap = gap_after_429(
         &bot,
@@ -64,6 +73,12 @@ async fn rate_limits_are_waited_out(backend: Backend) {
     .await;
     assert!(gap >= Duration::from_millis(1200), "retried after {gap:?}");
     println!("429 waited out with serenity's ratelimiter: last gap {gap:?}");
+    // Both waits are counted (the counter is process-wide: at least ours).
+    let after = limited(&ops.get("/metrics").await.1);
+    assert!(
+        after >= before + 2.0,
+        "rate limits counted: {before} -> {after}"
+    );
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(rate_limits_are_waited_out);

@@ -1,4 +1,5 @@
-//! The Discord token and the LLM API key never reach the logs.
+//! The Discord token and the LLM API key never reach the logs (plain or JSON) nor the
+//! `/metrics` body; JSON log lines carry the guild, channel and message of their spans.
 //!
 //! Tracing's global subscriber is per process and the end-to-end tests share one process,
 //! so this test runs the bot in a child process (this same test binary, filtered to
@@ -17,6 +18,10 @@ const TOKEN: &str = "tok-SECRET-7f3a9c1e-discord";
 const API_KEY: &str = "sk-SECRET-b84d20e6-openai";
 /// Set in the child's environment; without it `child_bot_run` does nothing.
 const CHILD_VAR: &str = "PERSONABOT_E2E_SECRETS_CHILD";
+/// Set (to anything) for JSON logs in the child.
+const JSON_VAR: &str = "PERSONABOT_E2E_SECRETS_JSON";
+/// Printed before the child's `/metrics` body.
+const METRICS_MARK: &str = "SECRETS-CHILD-METRICS";
 const CHILD_DONE: &str = "SECRETS-CHILD-DONE";
 
 fn secret_env() -> [(&'static str, &'static str); 2] {
@@ -28,7 +33,58 @@ fn secret_env() -> [(&'static str, &'static str); 2] {
 
 #[test]
 fn secrets_never_reach_the_logs() {
-    let output = Command::new(std::env::current_exe().expect("test binary path"))
+    run_child_and_search(false);
+}
+
+/// JSON mode, and the `/metrics` body the child prints: no secret either; and every line
+/// logged inside a reply names its server, channel and message.
+#[test]
+fn secrets_never_reach_json_logs_or_metrics_and_spans_name_the_message() {
+    let log = run_child_and_search(true);
+    let metrics = log
+        .split_once(METRICS_MARK)
+        .map(|(_, rest)| rest)
+        .expect("the child printed /metrics");
+    assert!(
+        metrics.contains("personabot_messages_received_total"),
+        "{metrics}"
+    );
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() > 100, "few JSON lines: {}", lines.len());
+    let in_reply = |line: &&serde_json::Value| {
+        line["spans"].as_array().is_some_and(|spans| {
+            spans.iter().any(|span| {
+                span["name"] == "reply"
+                    && span["guild"].to_string().trim_matches('"') == ids::GUILD.to_string()
+                    && span["channel"].to_string().trim_matches('"') == ids::GENERAL.to_string()
+                    && span.get("message").is_some()
+            })
+        })
+    };
+    let replying: Vec<_> = lines.iter().filter(in_reply).collect();
+    assert!(
+        replying
+            .iter()
+            .any(|l| l["fields"]["message"] == "model usage"),
+        "no model call logged inside the reply span ({} lines in it)",
+        replying.len()
+    );
+    assert!(
+        lines.iter().any(|l| l["span"]["name"] == "message"
+            && l["span"]["channel"].to_string().trim_matches('"') == ids::GENERAL.to_string()),
+        "the gateway's message span is on its lines"
+    );
+}
+
+/// Runs the child scenario (plain or JSON logs), checks it ran with the bot's logs
+/// captured, and that no secret appears anywhere in what it wrote; returns the capture.
+fn run_child_and_search(json: bool) -> String {
+    let mut child = Command::new(std::env::current_exe().expect("test binary path"));
+    child
         .args([
             "secrets::child_bot_run",
             "--exact",
@@ -37,9 +93,11 @@ fn secrets_never_reach_the_logs() {
         ])
         .env(CHILD_VAR, "1")
         .env("RUST_LOG", "trace")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run the child test");
+        .env("NO_COLOR", "1");
+    if json {
+        child.env(JSON_VAR, "1");
+    }
+    let output = child.output().expect("run the child test");
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -90,6 +148,7 @@ fn secrets_never_reach_the_logs() {
             leaks.join("\n")
         );
     }
+    log
 }
 
 /// The child's scenario: start with distinctive secrets, answer a mention, shut down.
@@ -100,7 +159,7 @@ fn child_bot_run() {
     }
     personabot::telemetry::init(&personabot::config::TelemetrySettings {
         filter: "trace".into(),
-        json: false,
+        json: std::env::var_os(JSON_VAR).is_some(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -147,7 +206,13 @@ fn child_bot_run() {
                 .get("authorization")
                 .is_some_and(|h| h.ends_with(TOKEN))
         );
+        let addr = app.ops_addr().expect("the ops server runs");
+        let metrics = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("scrape /metrics");
+        let metrics = metrics.text().await.expect("the metrics body");
         app.shutdown().await.expect("clean shutdown");
+        println!("{METRICS_MARK}\n{metrics}");
     });
     println!("{CHILD_DONE}");
 }

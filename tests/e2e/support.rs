@@ -2,7 +2,7 @@
 //! Discord, a fresh fake OpenAI server and a fresh database.
 
 use crate::common::db::{Backend, TestDb};
-use fakes::{FakeDiscord, FakeOpenAi, World};
+use fakes::{DiscordOptions, FakeDiscord, FakeOpenAi, World};
 use personabot::app::App;
 use personabot::config::{Settings, Sources};
 use std::time::Duration;
@@ -32,6 +32,8 @@ pub fn settings(
         ("PERSONABOT__LLM__MAX_RETRIES".into(), "1".into()),
         ("PERSONABOT__DATABASE__URL".into(), db_url.into()),
         ("PERSONABOT__BOT__NAME".into(), "testbot".into()),
+        // Every test bot serves /metrics, /healthz and /readyz, each on a port of its own.
+        ("PERSONABOT__OPS__LISTEN".into(), "127.0.0.1:0".into()),
         // Most tests look at one exchange; judgements are tested on their own.
         (
             "PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT".into(),
@@ -50,8 +52,17 @@ pub async fn spawn_bot(backend: Backend) -> TestBot {
 }
 
 pub async fn spawn_bot_with(backend: Backend, extra: &[(&str, &str)]) -> TestBot {
+    spawn_bot_on(backend, DiscordOptions::default(), extra).await
+}
+
+/// Like [`spawn_bot_with`], with the fake Discord's options (say, a short heartbeat).
+pub async fn spawn_bot_on(
+    backend: Backend,
+    options: DiscordOptions,
+    extra: &[(&str, &str)],
+) -> TestBot {
     let _ = tracing_subscriber_init();
-    let discord = FakeDiscord::start(World::default()).await;
+    let discord = FakeDiscord::start_with(World::default(), options).await;
     let openai = FakeOpenAi::start().await;
     let db = TestDb::new(backend).await;
     let app = App::start(settings(&discord, &openai, &db.url, extra))

@@ -17,6 +17,7 @@ use crate::domain::ServerMember;
 use crate::domain::{LoggedMessage, MessageId, Relationship, RelationshipChange};
 use crate::ports::store::MemberSighting;
 use crate::store::{Store, StoreError};
+use crate::telemetry::metrics;
 use chrono::{DateTime, Utc};
 use ractor::RpcReplyPort;
 use std::sync::Arc;
@@ -57,13 +58,16 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
         tokio::select! {
             biased;
             job = jobs.recv() => {
+                metrics::store_pending(journal.len(), jobs.len() + 1);
                 write_journal(&store, &journal).await;
+                metrics::store_pending(journal.len(), jobs.len());
                 match job {
                     Some(job) => apply(&store, job).await,
                     None => break,
                 }
             }
             () = journal.arrived() => {
+                metrics::store_pending(journal.len(), jobs.len());
                 // Wait a moment for more chat to write in the same transaction, but never
                 // make a write (a reply's token spend, an admin edit) wait for that window.
                 let mut job = None;
@@ -74,6 +78,7 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
                     }
                 }
                 write_journal(&store, &journal).await;
+                metrics::store_pending(journal.len(), jobs.len());
                 match job {
                     Some(Some(job)) => apply(&store, job).await,
                     Some(None) => break,
@@ -135,7 +140,10 @@ async fn write_journal(store: &Store, journal: &Journal) {
             return;
         }
         let written = async {
+            let started = std::time::Instant::now();
             write_batch(store, &batch).await?;
+            metrics::store_flushed(started.elapsed());
+            metrics::messages_logged(batch.len());
             let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
             journal.remove(&ids);
             delete_batch(store, &deletions).await?;

@@ -5,7 +5,7 @@
 
 use super::{back, running};
 use crate::console::auth::Authed;
-use crate::console::logs::{LogLine, tail};
+use crate::telemetry::tail::{LogLine, tail};
 use crate::console::state::Shared;
 use crate::console::view;
 use axum::extract::{Query, State};

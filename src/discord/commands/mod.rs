@@ -200,6 +200,9 @@ async fn tell(ctx: Context<'_>, text: String) {
 async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
+            if let Some(rest) = error.downcast_ref::<serenity::Error>() {
+                super::rest_chat::count_rest_error(rest);
+            }
             let (text, internal) = describe(&error);
             if internal {
                 tracing::warn!(command = %ctx.command().qualified_name, %error, "command failed");

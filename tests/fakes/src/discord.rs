@@ -144,6 +144,10 @@ pub(crate) struct GatewayState {
     pub next_conn_id: u64,
     pub sessions_started: u64,
     pub resumes: u64,
+    /// While set, a RESUME is recorded but not answered (the session stays down).
+    pub hold_resumes: bool,
+    /// RESUMEs waiting for [`FakeDiscord::release_resumes`]: connection, its sender, payload.
+    pub held: Vec<(u64, mpsc::UnboundedSender<Outbound>, Value)>,
 }
 
 impl GatewayState {
@@ -610,6 +614,25 @@ impl FakeDiscord {
         }
         drop(g);
         self.inner.gateway_changed.notify_waiters();
+    }
+
+    /// From now on a RESUME is left unanswered, so after [`Self::drop_connection`] the
+    /// bot's session stays down (serenity waits for RESUMED) until [`Self::release_resumes`].
+    pub fn hold_resumes(&self) {
+        lock(&self.inner.gateway).hold_resumes = true;
+    }
+
+    /// Answers the RESUMEs held since [`Self::hold_resumes`] (replay, then RESUMED) and
+    /// answers later ones at once again.
+    pub fn release_resumes(&self) {
+        let held = {
+            let mut g = lock(&self.inner.gateway);
+            g.hold_resumes = false;
+            std::mem::take(&mut g.held)
+        };
+        for (conn_id, tx, d) in held {
+            crate::gateway::resume(&self.inner, conn_id, &tx, &d);
+        }
     }
 
     /// Makes the next `times` requests matching `matcher` fail with `failure`.

@@ -37,7 +37,7 @@ pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>) {
 }
 
 /// What handling one inbound payload asks the connection to do.
-enum Next {
+pub(crate) enum Next {
     Continue,
     Close(u16, &'static str),
 }
@@ -176,11 +176,20 @@ fn identify(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d
     Next::Continue
 }
 
-fn resume(inner: &Inner, conn_id: u64, tx: &mpsc::UnboundedSender<Outbound>, d: &Value) -> Next {
+pub(crate) fn resume(
+    inner: &Inner,
+    conn_id: u64,
+    tx: &mpsc::UnboundedSender<Outbound>,
+    d: &Value,
+) -> Next {
     if !token_ok(inner, d) {
         return Next::Close(AUTHENTICATION_FAILED, "Authentication failed.");
     }
     let mut g = lock(&inner.gateway);
+    if g.hold_resumes {
+        g.held.push((conn_id, tx.clone(), d.clone()));
+        return Next::Continue;
+    }
     let known = g.session_id.is_some()
         && g.session_id.as_deref() == d.get("session_id").and_then(Value::as_str);
     if !known {

@@ -157,8 +157,10 @@ impl Tree {
                     } else {
                         let (krate, needs_colons) =
                             (name.trim_end_matches("::"), name.ends_with("::"));
+                        // A name a `use` bound to a module of ours is not the crate
+                        // (`use crate::telemetry::metrics;` then `metrics::x()`).
                         let hit = |(n, _, colons): &&(String, usize, bool)| {
-                            n == krate && (*colons || !needs_colons)
+                            n == krate && (*colons || !needs_colons) && !scan.bound.contains(n)
                         };
                         scan.names.iter().filter(hit).map(|n| n.1).collect()
                     };
@@ -324,6 +326,8 @@ pub struct Scan {
     pub names: Vec<(String, usize, bool)>,
     /// Child modules declared with `mod x;`.
     pub children: Vec<String>,
+    /// Names a `use` binds to one of the crate's own modules.
+    pub bound: BTreeSet<String>,
 }
 
 /// Identifiers, `::` and single punctuation characters, each with its line.
@@ -413,6 +417,7 @@ pub fn scan(code: &str, file_module: &[String], modules: &BTreeSet<String>) -> S
         refs: refs.collect(),
         names,
         children,
+        bound: binds.keys().cloned().collect(),
     }
 }
 
@@ -681,6 +686,27 @@ use crate::real::R;
             "src/domain/x.rs:3: pure (names `crate::store`)",
         ];
         assert_eq!(t.violations(&[rule]), want);
+    }
+
+    #[test]
+    fn a_module_of_ours_named_like_a_crate_is_not_that_crate() {
+        let t = tree(&[
+            ("src/telemetry/metrics.rs", "use metrics::counter;\n"),
+            (
+                "src/actors/x.rs",
+                "use crate::telemetry::metrics;\nfn f() { metrics::reply_sent(); }\n",
+            ),
+            ("src/actors/y.rs", "fn f() { metrics::counter!(\"x\"); }\n"),
+        ]);
+        let rule = Rule {
+            name: "facade",
+            applies: |m| !within(m, "crate::telemetry"),
+            forbidden: "metrics",
+        };
+        assert_eq!(
+            t.violations(&[rule]),
+            ["src/actors/y.rs:1: facade (names `metrics`)"]
+        );
     }
 
     #[test]

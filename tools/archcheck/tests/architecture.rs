@@ -44,6 +44,21 @@ fn external_crates_stay_in_their_adapter() {
             applies: |m| !within(m, "crate::store"),
             forbidden: "sea_orm sqlx entity:: migration::",
         },
+        Rule {
+            name: "the metrics facade belongs in src/telemetry/ (names in one place)",
+            applies: |m| !within(m, "crate::telemetry"),
+            forbidden: "metrics::",
+        },
+        Rule {
+            name: "the Prometheus exporter belongs in src/telemetry/ and src/ops/",
+            applies: |m| !within(m, "crate::telemetry") && !within(m, "crate::ops"),
+            forbidden: "metrics_exporter_prometheus",
+        },
+        Rule {
+            name: "axum (HTTP servers) belongs in src/ops/ and src/console/",
+            applies: |m| !within(m, "crate::ops") && !within(m, "crate::console"),
+            forbidden: "axum",
+        },
     ];
     assert_none(
         "external crates named outside their adapter",
@@ -56,8 +71,9 @@ fn domain_and_prompts_are_pure() {
     let rule = Rule {
         name: "domain and prompts stay pure",
         applies: |m| within(m, "crate::domain") || within(m, "crate::prompts"),
-        forbidden: "tokio ractor serenity poise sea_orm async_openai reqwest \
-                    crate::actors crate::store crate::discord crate::llm crate::app",
+        forbidden: "tokio ractor serenity poise sea_orm async_openai reqwest axum metrics:: \
+                    crate::actors crate::store crate::discord crate::llm crate::app \
+                    crate::telemetry crate::ops",
     };
     assert_none(
         "impurities in domain/ and prompts/",
@@ -71,7 +87,7 @@ fn ports_name_no_implementation() {
         name: "ports name no implementation",
         applies: |m| within(m, "crate::ports"),
         forbidden: "crate::actors crate::store crate::discord crate::llm crate::app \
-                    serenity sea_orm async_openai",
+                    crate::ops serenity sea_orm async_openai axum",
     };
     assert_none(
         "implementations named in ports/",
@@ -85,7 +101,7 @@ fn steps_reach_the_world_through_ports() {
         name: "steps name no actor or adapter",
         applies: |m| within(m, "crate::steps"),
         forbidden: "crate::actors crate::discord crate::llm crate::store crate::app \
-                    serenity poise sea_orm async_openai ractor",
+                    crate::ops serenity poise sea_orm async_openai ractor axum",
     };
     assert_none(
         "actors or adapters named in steps/",
@@ -98,7 +114,7 @@ fn actors_do_not_reach_into_adapters() {
     let rule = Rule {
         name: "actors name no Discord, database or LLM adapter",
         applies: |m| within(m, "crate::actors"),
-        forbidden: "serenity poise sea_orm async_openai crate::discord crate::llm",
+        forbidden: "serenity poise sea_orm async_openai axum crate::discord crate::llm crate::ops",
     };
     assert_none("adapters named in actors/", tree().violations(&[rule]));
 }
@@ -114,6 +130,30 @@ fn the_console_acts_through_the_bots_handles() {
     assert_none(
         "adapters or steps named in console/",
         tree().violations(&[rule]),
+    );
+}
+
+#[test]
+fn telemetry_and_ops_stay_at_the_edge() {
+    // Telemetry is a leaf every layer but the pure ones may record into: it names no
+    // actor, adapter or server. The ops server reads telemetry, ports and config only.
+    let rules = [
+        Rule {
+            name: "telemetry names no actor, adapter, step or server",
+            applies: |m| within(m, "crate::telemetry"),
+            forbidden: "crate::actors crate::discord crate::llm crate::store crate::steps \
+                        crate::app crate::ops serenity poise sea_orm async_openai axum",
+        },
+        Rule {
+            name: "ops names no actor or adapter",
+            applies: |m| within(m, "crate::ops"),
+            forbidden: "crate::actors crate::discord crate::llm crate::store crate::steps \
+                        crate::app serenity poise sea_orm async_openai",
+        },
+    ];
+    assert_none(
+        "telemetry or ops reaching inward",
+        tree().violations(&rules),
     );
 }
 

@@ -68,7 +68,7 @@ async fn unban_over(
             detail: format!("no answer within {} s", UNBAN_TIMEOUT.as_secs()),
         }),
         Ok(Ok(())) => Ok(UnbanOutcome::Lifted),
-        Ok(Err(e)) => match status_of(&e) {
+        Ok(Err(e)) => match counted(status_of(&e), &e) {
             Some(404) => Ok(UnbanOutcome::NotBanned),
             status => Err(UnbanError {
                 kind: failure_of(status),
@@ -76,6 +76,12 @@ async fn unban_over(
             }),
         },
     }
+}
+
+/// `status`, after counting the failed call in the metrics.
+fn counted(status: Option<u16>, error: &serenity::Error) -> Option<u16> {
+    crate::discord::rest_chat::count_rest_error(error);
+    status
 }
 
 fn status_of(error: &serenity::Error) -> Option<u16> {

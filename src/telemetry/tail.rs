@@ -1,5 +1,5 @@
-//! The log tail the activity page streams: a `tracing` layer that keeps the last lines in a
-//! ring and broadcasts new ones. It sits behind the same filter as the terminal output, so
+//! The log tail the console's activity page streams: a `tracing` layer that keeps the last
+//! lines in a ring and broadcasts new ones. It sits behind the same filter as the terminal output, so
 //! it sees what the operator would see; with no console page open it costs one formatted
 //! string per event and a ring slot.
 
