@@ -67,3 +67,33 @@ impl Launch {
         Ok(app)
     }
 }
+
+/// The console's view of a running bot.
+impl App {
+    /// What the web console reaches of this bot: the slash commands' own handles.
+    pub fn console_view(&self) -> crate::console::BotView {
+        crate::console::BotView {
+            store: self.store.clone(),
+            router: self.router.clone(),
+            consolidator: self.consolidator.clone(),
+            status: self.status.clone(),
+            settings: self.settings.clone(),
+            ready: self.ready.clone(),
+            started_at: self.started_at,
+            identity: self.identity.clone(),
+            chat: self.chat.clone(),
+        }
+    }
+
+    /// Where the console listens, when it runs beside this bot.
+    pub fn console_addr(&self) -> Option<std::net::SocketAddr> {
+        self.console.as_ref().map(crate::console::Console::addr)
+    }
+
+    /// The console's current one-time login code, when it runs beside this bot.
+    pub fn console_login_code(&self) -> Option<String> {
+        self.console
+            .as_ref()
+            .map(crate::console::Console::login_code)
+    }
+}

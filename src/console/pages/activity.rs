@@ -5,9 +5,9 @@
 
 use super::{back, running};
 use crate::console::auth::Authed;
-use crate::telemetry::tail::{LogLine, tail};
 use crate::console::state::Shared;
 use crate::console::view;
+use crate::telemetry::tail::{LogLine, tail};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
