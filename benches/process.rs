@@ -182,7 +182,7 @@ fn chatter(i: u64) -> (u64, u64) {
     } else {
         ids::BOB
     };
-    let author = if (i / 3) % 2 == 0 { ids::ALICE } else { other };
+    let author = if (i / 3).is_multiple_of(2) { ids::ALICE } else { other };
     (channel, author)
 }
 
@@ -217,6 +217,8 @@ async fn start_bot(dir: &std::path::Path) -> anyhow::Result<(Bot, StdDuration)> 
         .env("PERSONABOT__BUDGET__SERVER_DAILY_TOKENS", "0")
         .env("PERSONABOT__BUDGET__MEMBER_DAILY_TOKENS", "0")
         .env("RUST_LOG", "warn")
+        // The web console runs beside the bot as in production, on a free port.
+        .env("PERSONABOT__CONSOLE__LISTEN", "127.0.0.1:0")
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
