@@ -182,7 +182,11 @@ fn chatter(i: u64) -> (u64, u64) {
     } else {
         ids::BOB
     };
-    let author = if (i / 3).is_multiple_of(2) { ids::ALICE } else { other };
+    let author = if (i / 3).is_multiple_of(2) {
+        ids::ALICE
+    } else {
+        other
+    };
     (channel, author)
 }
 

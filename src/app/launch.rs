@@ -82,6 +82,7 @@ impl App {
             started_at: self.started_at,
             identity: self.identity.clone(),
             chat: self.chat.clone(),
+            ops: self.ops_state(),
         }
     }
 

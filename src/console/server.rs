@@ -128,6 +128,7 @@ fn routes(shared: Arc<Shared>) -> Router {
         .route("/activity/log", get(activity::log_stream))
         .route("/activity/consolidate", post(activity::consolidate))
         .route("/activity/status", post(activity::regenerate_status))
+        .route("/ops/{*route}", get(ops_routes))
         .route("/static/console.css", get(stylesheet))
         .route("/static/console.js", get(script))
         .layer(from_fn(csrf::require_token))
@@ -155,6 +156,30 @@ async fn stylesheet() -> impl IntoResponse {
         ],
         view::STYLESHEET,
     )
+}
+
+/// The ops routes (`/ops/metrics`, `/ops/healthz`, `/ops/readyz`) for the logged-in
+/// operator, served by `ops::router` itself over the running bot's ops state.
+async fn ops_routes(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    _authed: auth::Authed,
+    axum::extract::Path(route): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use tower::Service as _;
+    let Some(state) = shared.bot().and_then(|bot| bot.ops.clone()) else {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the bot is not running\n",
+        )
+            .into_response();
+    };
+    let request = axum::http::Request::get(format!("/{route}"))
+        .body(axum::body::Body::empty())
+        .unwrap_or_default();
+    match crate::ops::router(state).call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 async fn script() -> impl IntoResponse {

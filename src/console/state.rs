@@ -30,6 +30,8 @@ pub struct BotView {
     pub identity: Arc<RwLock<Option<crate::domain::BotIdentity>>>,
     /// The chat platform's REST side: a server's emotes, as the reply prompt offers them.
     pub chat: Arc<dyn crate::ports::ChatPort>,
+    /// What the ops routes serve (`/metrics`, `/healthz`, `/readyz`), mounted under `/ops/`.
+    pub ops: Option<Arc<crate::ops::OpsState>>,
 }
 
 /// State every handler shares.

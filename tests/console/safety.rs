@@ -118,6 +118,24 @@ async fn form_without_csrf_is_refused(backend: Backend) {
         .await
         .expect("request");
     assert_eq!(response.status().as_u16(), 403);
+    // The ops routes, mounted under /ops/ for the logged-in operator only.
+    let healthz = http
+        .get(format!("http://{}/ops/healthz", bot.addr))
+        .header("cookie", format!("pb_session={}", cookie.value()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(healthz.text().await.expect("body"), "ok\n");
+    let anonymous = http
+        .get(format!("http://{}/ops/metrics", bot.addr))
+        .send()
+        .await
+        .expect("request");
+    assert!(
+        anonymous.url().path().ends_with("/login"),
+        "{}",
+        anonymous.url()
+    );
     // DNS rebinding: the same request under another host name is not served at all.
     let rebound = http
         .get(format!("http://{}/login", bot.addr))
