@@ -177,6 +177,8 @@ pub fn lines(
         r = PAD + plot_w,
         top = PAD + 4.0
     );
+    // Labels at the lines' ends, moved apart when two lines end at the same height.
+    let mut placed: Vec<f64> = Vec::new();
     for s in series {
         let i = s.colour % 4;
         let path: Vec<String> = s
@@ -185,6 +187,10 @@ pub fn lines(
             .map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v)))
             .collect();
         let Some(end) = s.points.last() else { continue };
+        let mut label_y = y(end.1) + 5.0;
+        while placed.iter().any(|p| (p - label_y).abs() < 14.0) {
+            label_y += 14.0;
+        }
         for (t, v) in &s.points {
             let _ = write!(
                 svg,
@@ -198,9 +204,10 @@ pub fn lines(
             r#"<polyline class="line c{i}" points="{}"/><text class="label c{i}" x="{:.1}" y="{:.1}">{}</text>"#,
             path.join(" "),
             PAD + plot_w + 8.0,
-            y(end.1) + 5.0,
+            label_y,
             escape(&s.name)
         );
+        placed.push(label_y);
     }
     let _ = write!(
         svg,

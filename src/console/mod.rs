@@ -30,6 +30,7 @@ mod checks;
 mod csrf;
 mod error;
 mod jobs;
+mod latency;
 mod pages;
 mod server;
 mod sessions;

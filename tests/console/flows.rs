@@ -143,6 +143,11 @@ async fn first_run_setup(backend: Backend) {
     browser.open("/").await;
     let connection = browser.text("#connection").await;
     assert!(connection.contains("Connected"), "{connection}");
+    let latency = browser.text("#latency").await;
+    assert!(
+        latency.contains("p95"),
+        "the model call is timed: {latency}"
+    );
     let page = browser.html().await;
     assert!(
         page.contains("aria-label=\"Mood over the last 30 days\""),

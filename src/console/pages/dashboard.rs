@@ -88,6 +88,20 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
         (0, 10),
         Some((now - Duration::days(29), now)),
     );
+    // Model latency from the ops server's histogram (the same figures `/metrics` shows).
+    let latency = bot
+        .ops
+        .as_ref()
+        .and_then(|ops| ops.metrics.as_ref())
+        .and_then(|handle| {
+            crate::console::latency::bucket_quantiles(
+                &handle.render(),
+                crate::telemetry::metrics::MODEL_CALL_SECONDS,
+                "chat",
+                &[0.5, 0.95],
+            )
+        })
+        .map(|q| q.iter().map(|s| seconds(*s)).collect::<Vec<_>>());
     let status_line = store.status_line().await.ok().flatten();
     let last_run = store.last_run().await.ok().flatten();
     let facts = store.count_facts().await.unwrap_or(0);
@@ -111,6 +125,7 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
             mood => mood.describe(),
             mood_chart => minijinja::Value::from_safe_string(mood_chart),
             mood_30_days => minijinja::Value::from_safe_string(mood_30_days),
+            latency => latency,
             status_line => status_line,
             last_run => last_run,
             facts => facts,
@@ -146,6 +161,17 @@ fn mood_series(points: &[MoodPoint]) -> Vec<chart::Series> {
             points,
         })
         .collect()
+}
+
+/// A bucket bound as people read it: `≤ 250 ms`, `≤ 2.5 s`, `> 10 s`.
+fn seconds(bound: f64) -> String {
+    if bound.is_infinite() {
+        "above the largest bucket".to_owned()
+    } else if bound < 1.0 {
+        format!("≤ {:.0} ms", bound * 1000.0)
+    } else {
+        format!("≤ {bound} s")
+    }
 }
 
 /// Share of a budget spent, 0 to 100 (0 when unlimited).
