@@ -26,7 +26,7 @@ const MENTIONS_BEFORE: usize = 30;
 const MENTIONS_AFTER: usize = 60;
 const STEADY_RATE: u64 = 200;
 const STEADY_SECS: u64 = 10;
-const FLOOD: u64 = 100_000;
+const FLOOD: u64 = 50_000;
 const WIDE_CHANNELS: u64 = 10_000;
 const WIDE_FIRST_CHANNEL: u64 = 7_000_000;
 /// Ticks per second of `/proc/<pid>/stat` CPU times (`getconf CLK_TCK`; 100 on Linux).
@@ -227,7 +227,11 @@ fn chatter(i: u64) -> (u64, u64) {
     } else {
         ids::BOB
     };
-    let author = if (i / 3) % 2 == 0 { ids::ALICE } else { other };
+    let author = if (i / 3).is_multiple_of(2) {
+        ids::ALICE
+    } else {
+        other
+    };
     (channel, author)
 }
 
@@ -265,6 +269,8 @@ async fn start_bot(dir: &std::path::Path) -> anyhow::Result<(Bot, StdDuration)> 
         .env("PERSONABOT__BUDGET__SERVER_DAILY_TOKENS", "0")
         .env("PERSONABOT__BUDGET__MEMBER_DAILY_TOKENS", "0")
         .env("RUST_LOG", "warn")
+        // The web console runs beside the bot as in production, on a free port.
+        .env("PERSONABOT__CONSOLE__LISTEN", "127.0.0.1:0")
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -13,8 +13,10 @@
 //!   (one reply, one nightly consolidation, the day's mood and status, one proactive tick,
 //!   lifting due temporary bans), each callable directly with an injected clock.
 //! - `admin`: the typed admin requests the StoreActor applies.
+//! - `console`: the web console (first-run set-up, dashboard, persona, memories, settings,
+//!   activity), an HTTP adapter over the same store requests as the slash commands.
 //! - `config`, `telemetry`, `app`: settings, logging and metrics, and assembling the
-//!   running bot.
+//!   running bot (`app::launch`: the console first, then the bot once a token is configured).
 //! - `ops`: the ops HTTP server (`/metrics`, `/healthz`, `/readyz`).
 //! - `shutdown`: Ctrl-C and SIGTERM, caught from before the app starts.
 //!
@@ -32,6 +34,7 @@
 pub mod actors;
 pub mod app;
 pub mod config;
+pub mod console;
 pub mod discord;
 pub mod domain;
 pub mod llm;

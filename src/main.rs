@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use personabot::app::{self, App, Connection};
 use personabot::config::{Settings, Sources};
+use personabot::console::SetupFiles;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,6 +21,9 @@ enum Command {
     Migrate,
     /// Run one memory consolidation now (as the nightly job does), then exit.
     Consolidate,
+    /// Read a password from standard input and print its argon2 hash for
+    /// `console.password_hash`.
+    HashPassword,
     /// Ask the running bot's ops server for /healthz (exit 0 when it answers 200): the
     /// container's HEALTHCHECK, with no curl in the image.
     Healthcheck,
@@ -29,6 +33,9 @@ enum Command {
 async fn main() -> ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    if let Some(Command::HashPassword) = cli.command {
+        return hash_password();
+    }
     let settings = match Settings::load(Sources::from_process()) {
         Ok(settings) => settings,
         Err(error) => {
@@ -47,6 +54,7 @@ async fn main() -> ExitCode {
             .map(|_| tracing::info!("database is up to date")),
         Command::Run => run(settings).await,
         Command::Consolidate => consolidate(settings).await,
+        Command::HashPassword => Ok(()),
         Command::Healthcheck => Ok(()),
     };
     match outcome {
@@ -59,11 +67,35 @@ async fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
-    settings.require_token()?;
     // Listening before the start: a SIGTERM during start-up still shuts down gracefully.
     let signal = personabot::shutdown::signal();
-    let app = App::start(settings).await?;
+    tokio::pin!(signal);
+    // With no token the console's set-up page supplies one; a signal meanwhile just exits.
+    let launch = app::launch::launch(settings, SetupFiles::default()).await?;
+    let app = tokio::select! {
+        app = launch.into_app() => app?,
+        () = &mut signal => return Ok(()),
+    };
     app.run_until(signal).await
+}
+
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    eprintln!("password (one line on standard input):");
+    if std::io::stdin().read_line(&mut line).is_err() || line.trim().is_empty() {
+        eprintln!("personabot: no password given");
+        return ExitCode::FAILURE;
+    }
+    match personabot::console::hash_password(line.trim_end_matches(['\r', '\n'])) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("personabot: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn consolidate(settings: Settings) -> anyhow::Result<()> {

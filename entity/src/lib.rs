@@ -11,6 +11,7 @@ pub mod guild_settings;
 pub mod leases;
 pub mod memory_facts;
 pub mod modlog_cases;
+pub mod mood_history;
 pub mod persona_entries;
 pub mod proactive_posts;
 pub mod relationship_events;

@@ -8,6 +8,7 @@ pub use super::guild_settings::Entity as GuildSettings;
 pub use super::leases::Entity as Leases;
 pub use super::memory_facts::Entity as MemoryFacts;
 pub use super::modlog_cases::Entity as ModlogCases;
+pub use super::mood_history::Entity as MoodHistory;
 pub use super::persona_entries::Entity as PersonaEntries;
 pub use super::proactive_posts::Entity as ProactivePosts;
 pub use super::relationship_events::Entity as RelationshipEvents;

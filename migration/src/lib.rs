@@ -25,6 +25,7 @@ mod m20261129_000016_server_tenancy;
 mod m20261129_000017_track_unban_attempts;
 mod m20261129_000018_create_token_usage;
 mod m20261129_000019_create_leases;
+mod m20261129_000020_create_mood_history;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000017_track_unban_attempts::Migration),
             Box::new(m20261129_000018_create_token_usage::Migration),
             Box::new(m20261129_000019_create_leases::Migration),
+            Box::new(m20261129_000020_create_mood_history::Migration),
         ]
     }
 }

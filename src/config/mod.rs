@@ -10,8 +10,8 @@ mod sections;
 pub use discord::DiscordSettings;
 pub use operations::{ModerationSettings, OverloadSettings};
 pub use sections::{
-    DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, OpsSettings, ScheduleSettings,
-    ShardCount, TelemetrySettings,
+    ConsoleSettings, DatabaseSettings, MemorySettings, MoodRuleKind, MoodSettings, OpsSettings,
+    ScheduleSettings, ShardCount, TelemetrySettings,
 };
 
 use secrecy::SecretString;
@@ -54,6 +54,7 @@ pub struct Settings {
     pub ops: OpsSettings,
     pub overload: OverloadSettings,
     pub moderation: ModerationSettings,
+    pub console: ConsoleSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

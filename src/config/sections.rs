@@ -88,6 +88,17 @@ impl<'de> Deserialize<'de> for ShardCount {
     }
 }
 
+/// The web console (`src/console/`): where it listens and how an operator logs in.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsoleSettings {
+    pub enabled: bool,
+    /// `ip:port`; port 0 picks a free one (tests). Anything but loopback needs a password.
+    pub listen: String,
+    /// An argon2 PHC string (`personabot hash-password`); "" = one-time codes only.
+    #[serde(default)]
+    pub password_hash: String,
+}
+
 /// The ops HTTP server: `/metrics`, `/healthz`, `/readyz`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OpsSettings {

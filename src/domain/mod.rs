@@ -33,6 +33,7 @@ pub mod conversation;
 pub mod emotes;
 pub mod health;
 pub mod ids;
+pub mod invite;
 pub mod json;
 pub mod leak;
 pub mod lifting;
@@ -61,7 +62,8 @@ pub use moderation::{ModAction, ModCase};
 pub use mood::{Mood, MoodRule};
 pub use proactive::ProactiveKind;
 pub use records::{
-    DeletionReport, RelationshipEvent, RunStats, ServerExport, StateEntry, Ticket, TicketStatus,
+    ChannelSwitch, DeletionReport, MemberSummary, MessageStamp, MoodPoint, RelationshipEvent,
+    RunStats, RunSummary, ServerExport, ServerSwitches, StateEntry, Ticket, TicketStatus,
     UserExport, UserRecord,
 };
 pub use relationship::{

@@ -114,3 +114,57 @@ pub struct StateEntry {
     pub value: Option<i64>,
     pub text: Option<String>,
 }
+
+/// A member as the console lists them in one server.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MemberSummary {
+    pub user_id: UserId,
+    pub username: String,
+    /// Their latest nickname in that server, if they have one.
+    pub nickname: Option<String>,
+    pub is_bot: bool,
+    pub memory_off: bool,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// The latest consolidation run, as the console's dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RunSummary {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub stats: RunStats,
+}
+
+/// When one chat message was written and whether by a bot (the console's hourly chart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageStamp {
+    pub at: DateTime<Utc>,
+    pub by_bot: bool,
+}
+
+/// One dimension of one day's mood (the console's 30-day chart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoodPoint {
+    /// Days from the common era (`NaiveDate::num_days_from_ce`).
+    pub day: i64,
+    pub dimension: String,
+    pub value: i64,
+}
+
+/// One server's switches as stored (`None`: no setting of its own), with its channels'.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ServerSwitches {
+    pub enabled: Option<bool>,
+    pub memory: Option<bool>,
+    pub channels: Vec<ChannelSwitch>,
+}
+
+/// A channel the bot has seen or has a setting for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSwitch {
+    pub channel: ChannelId,
+    /// `None`: follows the server.
+    pub enabled: Option<bool>,
+    pub proactive: bool,
+}

@@ -122,6 +122,19 @@ fn with_parts<'a>(
     }
 }
 
+/// The persona and rules turn the next reply will open with (the persona cut to `budget`
+/// as [`reply_within`] cuts it), with its token count: the console's preview.
+pub fn system_preview(
+    bot_name: &str,
+    persona: &Persona,
+    budget: usize,
+    emote_names: &[String],
+) -> Result<(String, usize), PromptError> {
+    let text = super::reply::system_prompt(bot_name, &fit_persona(persona, budget), emote_names)?;
+    let tokens = count_tokens(&text);
+    Ok((text, tokens))
+}
+
 /// The persona's entries in order while their lines (`- text`) fit in `budget`.
 fn fit_persona(persona: &Persona, budget: usize) -> Persona {
     let mut fitted = persona.clone();

@@ -33,7 +33,7 @@ pub use ambient::{
     MAX_STATUS_CHARS, budget_spent_line, failure_line, proactive_comment, proactive_musing,
     rate_limited_line, starter_status, status, trim_status,
 };
-pub use fit::reply_within;
+pub use fit::{reply_within, system_preview};
 pub use judgements::{
     addressed_judgement, fact_extraction, merge_judgement, relationship_judgement,
 };

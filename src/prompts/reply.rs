@@ -91,14 +91,24 @@ struct ReplyToView {
 /// The static first system turn: persona and rules. Depends on nothing a member wrote,
 /// nor on the time, so providers can cache it.
 pub(crate) fn system_turn(ctx: &ReplyContext<'_>) -> Result<ChatTurn, PromptError> {
-    Ok(ChatTurn::system(render(
+    system_prompt(ctx.bot_name, ctx.persona, &ctx.emote_names).map(ChatTurn::system)
+}
+
+/// The text of that first system turn (also the console's preview of the next reply's
+/// persona and rules).
+pub fn system_prompt(
+    bot_name: &str,
+    persona: &Persona,
+    emote_names: &[String],
+) -> Result<String, PromptError> {
+    render(
         "reply_system.j2",
         context! {
-            bot_name => view::one_line(ctx.bot_name),
-            persona => PersonaView::new(ctx.persona),
-            emote_list => ctx.emote_names.iter().map(|n| format!(":{n}:")).collect::<Vec<_>>().join(" "),
+            bot_name => view::one_line(bot_name),
+            persona => PersonaView::new(persona),
+            emote_list => emote_names.iter().map(|n| format!(":{n}:")).collect::<Vec<_>>().join(" "),
         },
-    )?))
+    )
 }
 
 /// Builds the reply prompt (see the module docs for the turn order).

@@ -289,6 +289,7 @@ impl Store {
         for (key, value) in values {
             global_set(&tx, StateScope::BotWide, key, *value, now).await?;
         }
+        super::console::record_mood_day(&tx, day, values, now).await?;
         tx.commit().await?;
         Ok(true)
     }

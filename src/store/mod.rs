@@ -23,6 +23,7 @@
 
 pub mod admin;
 pub mod archive;
+pub mod console;
 pub mod consolidation;
 pub mod export;
 pub mod facts;

@@ -1,4 +1,4 @@
-//! Observing the running bot: logs (set up here), Prometheus metrics (`metrics`: every name
+//! Observing the running bot: logs (set up here; `tail` keeps the last lines for the console), Prometheus metrics (`metrics`: every name
 //! and label in one place) and the live state readiness is decided from (`vitals`).
 //!
 //! `RUST_LOG` wins over the settings' filter so an operator can turn up one module without
@@ -7,6 +7,7 @@
 //! and message ids of a reply or a command are on every line it logs.
 
 pub mod metrics;
+pub mod tail;
 pub mod vitals;
 
 use crate::config::TelemetrySettings;
@@ -17,7 +18,10 @@ pub fn init(settings: &TelemetrySettings) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
+    // The console's activity page tails the same filtered events (`tail`).
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(tail::TailLayer);
     let result = if settings.json {
         registry
             .with(

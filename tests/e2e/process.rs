@@ -20,6 +20,8 @@ fn bot_command(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str) -> Comm
         .env("PERSONABOT__DATABASE__URL", db_url)
         .env("PERSONABOT__OPS__LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
+        // Two of these run at once: the console on a free port each.
+        .env("PERSONABOT__CONSOLE__LISTEN", "127.0.0.1:0")
         // No settings.yaml or .env from the working directory.
         .current_dir(std::env::temp_dir())
         .stdin(Stdio::null());
@@ -44,10 +46,12 @@ fn malformed_setting_is_one_clear_line() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// Without the console, a missing token is still one clear line.
 #[test]
 fn missing_token_is_one_clear_line() {
     let output = Command::new(env!("CARGO_BIN_EXE_personabot"))
         .env_clear()
+        .env("PERSONABOT__CONSOLE__ENABLED", "false")
         .current_dir(std::env::temp_dir())
         .output()
         .expect("run the binary");
@@ -55,6 +59,48 @@ fn missing_token_is_one_clear_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("PERSONABOT__DISCORD__TOKEN"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// With no token, the binary does not exit: it serves the console's set-up and prints
+/// where, with the one-time login code.
+#[tokio::test]
+async fn missing_token_opens_the_console() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_personabot"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PERSONABOT__CONSOLE__LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("a line within the deadline")
+        .expect("read")
+        .expect("the console's line");
+    let (_, rest) = line.split_once("http://").expect(&line);
+    let (addr, code) = rest.split_once(' ').expect(&line);
+    let code = code.rsplit(' ').next().expect("a code");
+    assert_eq!(code.len(), 9, "{line}");
+    let page = reqwest::get(format!("http://{addr}/login"))
+        .await
+        .expect("the console answers")
+        .text()
+        .await
+        .expect("a page");
+    assert!(page.contains("Log in to the console"), "{page}");
+    assert!(
+        child.try_wait().expect("status").is_none(),
+        "still running, waiting for set-up"
+    );
+    let _ = child.kill().await;
 }
 
 /// SIGTERM while chatting: the process exits 0 and every message it received is stored.

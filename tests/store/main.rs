@@ -7,6 +7,7 @@
 mod common;
 
 mod connection;
+mod console;
 mod consolidation;
 mod export;
 mod facts;

@@ -18,10 +18,11 @@ use crate::domain::lifting::LiftState;
 use crate::domain::mood::STATUS_KEY;
 use crate::domain::spend::{ScopeSpend, SpendScope};
 use crate::domain::{
-    ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemoryFact,
-    MessageId, Metric, ModAction, ModCase, Persona, PersonaEntry, PersonaKind, ProactiveKind,
-    Relationship, RelationshipChange, RelationshipEvent, RunStats, ServerMember, StateEntry,
-    StateScope, Ticket, UserExport, UserId,
+    ChannelId, ChannelPolicy, DeletionReport, GuildId, KnownName, LoggedMessage, MemberSummary,
+    MemoryFact, MessageId, MessageStamp, Metric, ModAction, ModCase, MoodPoint, Persona,
+    PersonaEntry, PersonaKind, ProactiveKind, Relationship, RelationshipChange, RelationshipEvent,
+    RunStats, RunSummary, ServerMember, ServerSwitches, StateEntry, StateScope, Ticket, UserExport,
+    UserId,
 };
 use crate::ports::store::{ConsolidationCommit, MemorySwitches, StoreResult};
 use crate::store::Store;
@@ -218,6 +219,18 @@ store_requests! {
         |s, _now| s.claim_spend_notice(&day, scope).await;
     Write PurgeSpendBefore fn purge_spend_before(day: String) -> u64 =
         |s, _now| s.purge_spend_before(&day).await;
+
+    // The web console's own reads (its writes are the requests above).
+    Read KnownServers fn known_servers() -> Vec<GuildId> = |s, _now| s.known_servers().await;
+    Read ServerMembers fn server_members(guild: GuildId, search: String) -> Vec<MemberSummary> =
+        |s, _now| s.server_members(guild, &search).await;
+    /// A server's own switches and its channels' (the console's settings page).
+    Read ServerSwitches fn server_switches(guild: GuildId) -> ServerSwitches = |s, _now| s.server_switches(guild).await;
+    Read LastRun fn last_run() -> Option<RunSummary> = |s, _now| s.last_run().await;
+    /// Each day's mood since `since_day` (days from the common era).
+    Read MoodHistory fn mood_history(since_day: i64) -> Vec<MoodPoint> = |s, _now| s.mood_history(since_day).await;
+    Synced MessageStamps fn message_stamps(guild: Option<GuildId>, since: DateTime<Utc>) -> Vec<MessageStamp> =
+        |s, _now| s.message_stamps(guild, since).await;
 
     // Nightly consolidation.
     /// The unfinished run of `scope` (a shard range's key, `all` for one process).

@@ -79,7 +79,21 @@ async fn connection(stream: TcpStream, inner: Arc<Inner>) {
             }
             outbound = rx.recv() => match outbound {
                 Some(Outbound::Frame(frame)) => {
-                    if sink.send(Message::Text(frame.to_string())).await.is_err() {
+                    // Frames queued behind this one go out in the same write: a flood reaches
+                    // the bot as fast as it could from Discord, not one syscall per event.
+                    let (mut next, mut failed, mut drop_after) = (Some(frame), false, false);
+                    while let Some(frame) = next.take() {
+                        if sink.feed(Message::Text(frame.to_string())).await.is_err() {
+                            failed = true;
+                            break;
+                        }
+                        match rx.try_recv() {
+                            Ok(Outbound::Frame(more)) => next = Some(more),
+                            Ok(Outbound::Drop) => drop_after = true,
+                            Err(_) => {}
+                        }
+                    }
+                    if failed || sink.flush().await.is_err() || drop_after {
                         break;
                     }
                 }

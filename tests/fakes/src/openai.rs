@@ -200,6 +200,24 @@ pub enum Reply {
     EchoUser,
     /// Recites the request's system turns: a model that leaks its instructions.
     EchoSystem,
+    /// Decided per request by a function (the sandbox's stand-in model).
+    With(Responder),
+}
+
+/// A function choosing the reply to one request (see [`Reply::with`]).
+#[derive(Clone)]
+pub struct Responder(pub Arc<dyn Fn(&OpenAiRequest) -> Reply + Send + Sync>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder(..)")
+    }
+}
+
+impl PartialEq for Responder {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Reply {
@@ -215,6 +233,11 @@ impl Reply {
         Reply::Status(code, message.into())
     }
 
+    /// A reply computed from each request.
+    pub fn with(f: impl Fn(&OpenAiRequest) -> Reply + Send + Sync + 'static) -> Self {
+        Reply::With(Responder(Arc::new(f)))
+    }
+
     pub fn delayed(by: Duration, reply: Reply) -> Self {
         Reply::Delayed(by, Box::new(reply))
     }
@@ -223,6 +246,7 @@ impl Reply {
     fn is_content(&self) -> bool {
         match self {
             Reply::Text(_) | Reply::Json(_) | Reply::EchoUser | Reply::EchoSystem => true,
+            Reply::With(_) => true,
             Reply::Delayed(_, inner) => inner.is_content(),
             _ => false,
         }
@@ -451,6 +475,8 @@ async fn answer(req: &OpenAiRequest, mut reply: Reply) -> Response {
                 reply = *inner;
             }
             Reply::Hang => std::future::pending::<()>().await,
+            Reply::With(Responder(f)) if !req.is_embeddings() => reply = f(req),
+            Reply::With(_) => return embeddings_response(req),
             Reply::Status(code, message) => return openai_error(code, &message),
             Reply::RateLimited { retry_after_secs } => {
                 let mut r = openai_error(429, "Rate limit reached for requests");

@@ -303,6 +303,14 @@ fn id(segment: &str) -> Option<u64> {
     segment.parse().ok()
 }
 
+/// Like Discord, `users/@me` answers 401 to a token other than the fake's (a set-up page
+/// checks a token there); requests without `Authorization` are not judged.
+fn token_ok(inner: &Inner, req: &RecordedRequest) -> bool {
+    req.headers
+        .get("authorization")
+        .is_none_or(|given| *given == format!("Bot {}", inner.options.token))
+}
+
 fn route(inner: &Inner, req: &RecordedRequest) -> Reply {
     let Some(rest) = req.path.strip_prefix("/api/v10/") else {
         return not_found();
@@ -317,6 +325,7 @@ fn route(inner: &Inner, req: &RecordedRequest) -> Reply {
             inner.options.shard_count.max(1),
             inner.options.max_concurrency.max(1),
         )),
+        ("GET", ["users", "@me"]) if !token_ok(inner, req) => error(401, 0, "401: Unauthorized"),
         ("GET", ["users", "@me"]) => ok(payloads::user(&lock(&inner.world).bot)),
         ("GET", ["users", user]) => {
             let world = lock(&inner.world);

@@ -35,6 +35,11 @@ fn external_crates_stay_in_their_adapter() {
             forbidden: "async_openai",
         },
         Rule {
+            name: "the HTTP server crates belong in the console (and the ops endpoints)",
+            applies: |m| !within(m, "crate::console") && !within(m, "crate::ops"),
+            forbidden: "axum tower_http argon2 form_urlencoded",
+        },
+        Rule {
             name: "the database crates belong in src/store/",
             applies: |m| !within(m, "crate::store"),
             forbidden: "sea_orm sqlx entity:: migration::",
@@ -112,6 +117,20 @@ fn actors_do_not_reach_into_adapters() {
         forbidden: "serenity poise sea_orm async_openai axum crate::discord crate::llm crate::ops",
     };
     assert_none("adapters named in actors/", tree().violations(&[rule]));
+}
+
+#[test]
+fn the_console_acts_through_the_bots_handles() {
+    let rule = Rule {
+        name: "the console changes the bot only through actor handles (the slash commands' path)",
+        applies: |m| within(m, "crate::console"),
+        forbidden: "crate::store crate::discord crate::llm crate::steps crate::app \
+                    serenity poise sea_orm async_openai",
+    };
+    assert_none(
+        "adapters or steps named in console/",
+        tree().violations(&[rule]),
+    );
 }
 
 #[test]

@@ -7,19 +7,27 @@
 //!
 //! Starts an in-process fake Discord (one server, one channel, `#general`) and the whole bot
 //! against it, exactly as `main` builds it (only the REST base URL and the token differ).
-//! The LLM is the in-process fake OpenAI server (canned answers) unless
+//! The LLM is the in-process fake OpenAI server (`model.rs`: an answer of the right shape
+//! for every prompt, so memory forms offline) unless
 //! `PERSONABOT__LLM__BASE_URL` is set in the environment or `.env`: then it is that
 //! OpenAI-compatible endpoint (OpenAI, Ollama, vLLM) with `PERSONABOT__LLM__API_KEY` and
 //! `PERSONABOT__LLM__CHAT_MODEL`. The database is `./data/sandbox.sqlite` unless
 //! `PERSONABOT__DATABASE__URL` is set. A `settings.yaml` in the working directory applies.
 //!
+//! The web console runs beside it (`console.listen`, 127.0.0.1:8080 by default): its address
+//! and one-time login code are printed at start.
+//!
 //! You type as the member `alice`; see `/help` for the commands. What the bot does (replies,
 //! reactions, typing, status) is printed as the fake Discord receives it.
+
+mod model;
 
 use fakes::world::{Member, User};
 use fakes::{FakeDiscord, FakeOpenAi, RecordedRequest, World, ids, payloads};
 use personabot::app::App;
+use personabot::app::launch::launch;
 use personabot::config::{Settings, Sources, TelemetrySettings};
+use personabot::console::SetupFiles;
 use personabot::domain::{ChannelId, GuildId, PersonaKind};
 use std::io::IsTerminal as _;
 use std::path::Path;
@@ -85,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         Some(_) => None,
         None => {
             let openai = FakeOpenAi::start().await;
+            openai.set_default(model::sandbox_model());
             set(&mut env, "PERSONABOT__LLM__BASE_URL", openai.base_url());
             set(&mut env, "PERSONABOT__LLM__API_KEY", "sk-fake".into());
             Some(openai)
@@ -110,11 +119,22 @@ async fn main() -> anyhow::Result<()> {
     match &real_llm {
         Some(url) => println!("  LLM: {url} (model {})", settings.llm.chat_model),
         None => println!(
-            "  LLM: the fake model (canned answers; set PERSONABOT__LLM__BASE_URL for a real one)"
+            "  LLM: the sandbox's stand-in model (set PERSONABOT__LLM__BASE_URL for a real one)"
         ),
     }
     println!("  database: {}", settings.database.url);
-    let app = App::start(settings).await?;
+    let console = settings.console.enabled;
+    let env_file = std::path::PathBuf::from("data/sandbox.env");
+    let app = match launch(settings.clone(), SetupFiles { env_file }).await {
+        Ok(launched) => launched.into_app().await?,
+        Err(error) if console => {
+            println!("  console not started ({error:#}); running without it");
+            let mut settings = settings;
+            settings.console.enabled = false;
+            App::start(settings).await?
+        }
+        Err(error) => return Err(error),
+    };
     app.wait_ready(Duration::from_secs(20)).await?;
     app.database
         .set_channel_proactive(

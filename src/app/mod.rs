@@ -29,6 +29,8 @@ use crate::store::lock::{SqliteLock, lock_database};
 use crate::store::{Store, StoreOptions};
 use crate::telemetry::vitals::Vitals;
 use anyhow::Context as _;
+
+pub mod launch;
 use ractor::Actor;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -57,6 +59,14 @@ pub struct App {
     pub ownership: Ownership,
     /// The exclusive lock on a SQLite file (one process per file), held until shutdown.
     _db_lock: Option<SqliteLock>,
+    settings: Arc<Settings>,
+    started_at: chrono::DateTime<chrono::Utc>,
+    /// The bot's identity, set on READY.
+    identity: Arc<RwLock<Option<BotIdentity>>>,
+    /// The chat platform's REST side (the console's persona preview reads emotes with it).
+    chat: Arc<dyn ChatPort>,
+    /// The web console beside the bot (`launch` attaches it).
+    console: Option<crate::console::Console>,
     ready: tokio::sync::watch::Receiver<bool>,
     fatal: tokio::sync::watch::Receiver<Option<String>>,
     join: tokio::task::JoinHandle<()>,
@@ -272,7 +282,10 @@ impl App {
             ownership: ownership.clone(),
         }));
         let (ready_tx, ready) = tokio::sync::watch::channel(false);
+        let started_at = chrono::Utc::now();
         let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
+        let identity = bot.clone();
+        let chat_port = chat.clone();
         let wiring = Wiring {
             settings: settings.clone(),
             router: router.clone(),
@@ -280,7 +293,7 @@ impl App {
             daily: daily.clone(),
             bot,
             ready: ready_tx,
-            started_at: chrono::Utc::now(),
+            started_at,
             unrecorded,
             vitals: vitals.clone(),
         };
@@ -343,6 +356,11 @@ impl App {
             database,
             ownership,
             _db_lock: db_lock,
+            settings,
+            started_at,
+            identity,
+            chat: chat_port,
+            console: None,
             ready,
             fatal,
             join,
@@ -371,7 +389,10 @@ impl App {
     }
 
     /// Graceful stop: no new events, replies finish, buffered writes are flushed.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(console) = self.console.take() {
+            console.shutdown().await;
+        }
         self.supervisor
             .shutdown()
             .await

@@ -1,0 +1,169 @@
+//! The persona: the base every server shares and one server's layer, edited in place with
+//! the `/admin persona` requests, and a preview of the persona-and-rules turn the next reply
+//! in that server will open with (rendered by the reply prompt's own builder), with its
+//! token count.
+
+use super::{back, bot_name, running, store_error};
+use crate::console::auth::Authed;
+use crate::console::state::Shared;
+use crate::console::view;
+use crate::domain::emotes::EmoteCatalog;
+use crate::domain::{GuildId, PersonaKind};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Deserialize, Default)]
+pub struct Which {
+    /// A server id: show its layer and preview its persona.
+    #[serde(default)]
+    server: Option<u64>,
+}
+
+/// `base`, or a server id.
+fn layer_of(text: &str) -> Option<GuildId> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id != 0)
+        .map(GuildId)
+}
+
+fn page_of(layer: Option<GuildId>) -> String {
+    layer.map_or_else(|| "/persona".to_owned(), |g| format!("/persona?server={g}"))
+}
+
+pub async fn show(
+    State(shared): State<Arc<Shared>>,
+    Authed(session): Authed,
+    Query(which): Query<Which>,
+) -> Response {
+    let bot = match running(&shared, &session) {
+        Ok(bot) => bot,
+        Err(page) => return page,
+    };
+    let guild = which.server.filter(|id| *id != 0).map(GuildId);
+    let mut servers = bot.store.known_servers().await.unwrap_or_default();
+    if let Some(g) = guild.filter(|g| !servers.contains(g)) {
+        servers.push(g);
+    }
+    let base = match bot.store.persona_entries(None).await {
+        Ok(entries) => entries,
+        Err(error) => return store_error(&shared, &session, &error),
+    };
+    let layer = match guild {
+        Some(g) => bot.store.persona_entries(Some(g)).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let persona = match bot.store.persona(guild).await {
+        Ok(persona) => persona,
+        Err(error) => return store_error(&shared, &session, &error),
+    };
+    let name = bot_name(&bot, guild).await;
+    // The emotes the reply offers in that server (as `steps::speaking::emote_catalog`).
+    let emotes = match guild {
+        Some(g) => EmoteCatalog {
+            custom: bot.chat.custom_emotes(g).await,
+        },
+        None => EmoteCatalog::default(),
+    };
+    let budget = bot.settings.bot.persona_token_budget;
+    let (preview, tokens) =
+        crate::prompts::system_preview(&name, &persona, budget, &emotes.prompt_names(40))
+            .unwrap_or_else(|e| (format!("(the preview failed: {e})"), 0));
+    shared.pages.render(
+        "persona.html",
+        &view::Frame::new(&session, "Persona", "persona"),
+        minijinja::context! {
+            servers => servers,
+            server => guild,
+            base => base,
+            layer => layer,
+            kinds => PersonaKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            name => name,
+            preview => preview,
+            tokens => tokens,
+            budget => bot.settings.bot.persona_token_budget,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    layer: String,
+    kind: String,
+    content: String,
+    #[serde(default)]
+    replaces: String,
+}
+
+pub async fn add(
+    State(shared): State<Arc<Shared>>,
+    Authed(session): Authed,
+    Form(form): Form<AddForm>,
+) -> Response {
+    let bot = match running(&shared, &session) {
+        Ok(bot) => bot,
+        Err(page) => return page,
+    };
+    let layer = layer_of(&form.layer);
+    let Ok(kind) = form.kind.parse::<PersonaKind>() else {
+        return store_error(
+            &shared,
+            &session,
+            &crate::ports::store::StoreError::Invalid(format!("unknown kind `{}`", form.kind)),
+        );
+    };
+    let replaces = form.replaces.trim().parse::<i64>().ok();
+    match bot
+        .store
+        .add_persona_entry(layer, kind, form.content, replaces)
+        .await
+    {
+        Ok(_) => back(&page_of(layer)),
+        Err(error) => store_error(&shared, &session, &error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    layer: String,
+    #[serde(default)]
+    content: String,
+}
+
+pub async fn edit(
+    State(shared): State<Arc<Shared>>,
+    Authed(session): Authed,
+    Path(id): Path<i64>,
+    Form(form): Form<EditForm>,
+) -> Response {
+    let bot = match running(&shared, &session) {
+        Ok(bot) => bot,
+        Err(page) => return page,
+    };
+    let layer = layer_of(&form.layer);
+    match bot.store.edit_persona_entry(layer, id, form.content).await {
+        Ok(_) => back(&page_of(layer)),
+        Err(error) => store_error(&shared, &session, &error),
+    }
+}
+
+pub async fn remove(
+    State(shared): State<Arc<Shared>>,
+    Authed(session): Authed,
+    Path(id): Path<i64>,
+    Form(form): Form<EditForm>,
+) -> Response {
+    let bot = match running(&shared, &session) {
+        Ok(bot) => bot,
+        Err(page) => return page,
+    };
+    let layer = layer_of(&form.layer);
+    match bot.store.remove_persona_entry(layer, id).await {
+        Ok(()) => back(&page_of(layer)),
+        Err(error) => store_error(&shared, &session, &error),
+    }
+}
