@@ -271,6 +271,8 @@ async fn start_bot(dir: &std::path::Path) -> anyhow::Result<(Bot, StdDuration)> 
         .env("RUST_LOG", "warn")
         // The web console runs beside the bot as in production, on a free port.
         .env("PERSONABOT__CONSOLE__LISTEN", "127.0.0.1:0")
+        // Any `PERSONABOT__*` of the bench's own environment wins (e.g. the console off).
+        .envs(std::env::vars().filter(|(key, _)| key.starts_with("PERSONABOT__")))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

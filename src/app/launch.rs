@@ -25,6 +25,9 @@ pub async fn launch(settings: Settings, files: SetupFiles) -> anyhow::Result<Lau
             console: None,
         });
     }
+    // Another process on this SQLite file: say so before the console takes a port (its
+    // console would hold the same one). `App::start` takes the lock for good.
+    drop(crate::store::lock::lock_database(&settings.database.url)?);
     let console = Console::start(&settings, files)
         .await
         .context("could not start the console")?;

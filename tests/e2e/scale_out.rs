@@ -74,6 +74,9 @@ impl Process {
             .env("PERSONABOT__LLM__API_KEY", "sk-fake")
             .env("PERSONABOT__DATABASE__URL", db_url)
             .env("PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT", "false")
+            // Several processes on one machine: each its own console and ops port.
+            .env("PERSONABOT__CONSOLE__LISTEN", "127.0.0.1:0")
+            .env("PERSONABOT__OPS__LISTEN", "127.0.0.1:0")
             // A consolidation run every two seconds: the "forced" nightly run.
             .env("PERSONABOT__SCHEDULE__CONSOLIDATION_CRON", "*/2 * * * * *")
             .env(
