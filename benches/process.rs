@@ -101,7 +101,7 @@ fn mappings(pid: u32) -> Vec<(String, u64)> {
         }
     }
     let mut list: Vec<_> = by_name.into_iter().filter(|(_, kb)| *kb > 0).collect();
-    list.sort_by(|a, b| b.1.cmp(&a.1));
+    list.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     list
 }
 
