@@ -19,6 +19,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// How long a channel may be quiet before its actor is stopped.
+/// Evictions in one sweep after which freed memory is handed back to the OS.
+const MANY_EVICTED: usize = 100;
+
 fn idle_period(deps: &ConversationDeps) -> std::time::Duration {
     std::time::Duration::from_secs(deps.settings.bot.channel_idle_secs.max(1))
 }
@@ -113,6 +116,11 @@ impl RouterState {
             }
         }
         self.deps.limits.forget_idle_keys();
+        // A crowd of channels gone quiet: give their memory back (see telemetry::memory).
+        if evicted >= MANY_EVICTED {
+            self.channels.shrink_to_fit();
+            tokio::task::spawn_blocking(crate::telemetry::memory::release_free_memory);
+        }
         if evicted > 0 {
             tracing::debug!(
                 evicted,

@@ -6,6 +6,7 @@
 //! it was written in (`span`) and of every span around it (`spans`), so the guild, channel
 //! and message ids of a reply or a command are on every line it logs.
 
+pub mod memory;
 pub mod metrics;
 pub mod tail;
 pub mod vitals;
