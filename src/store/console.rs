@@ -27,49 +27,40 @@ pub const MAX_MEMBERS: usize = 200;
 /// Most message stamps one chart reads.
 const MAX_STAMPS: u64 = 100_000;
 
+/// The distinct values of one id column of `E`, NULLs left out; with `in_guild`, only rows
+/// of that server (its server column and id).
+async fn distinct_ids<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    column: E::Column,
+    in_guild: Option<(E::Column, i64)>,
+) -> StoreResult<Vec<i64>> {
+    let mut query = E::find().select_only().column(column).distinct();
+    if let Some((guild_column, guild)) = in_guild {
+        query = query.filter(guild_column.eq(guild));
+    }
+    let values: Vec<Option<i64>> = query.into_tuple().all(db).await?;
+    Ok(values.into_iter().flatten().collect())
+}
+
 /// Servers anything is stored about: messages, facts, settings or a persona layer.
 pub async fn known_servers<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<GuildId>> {
+    use short_term_messages::Column as Short;
     let mut ids = BTreeSet::new();
-    let short: Vec<Option<i64>> = short_term_messages::Entity::find()
-        .select_only()
-        .column(short_term_messages::Column::GuildId)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let archived: Vec<Option<i64>> = archived_messages::Entity::find()
-        .select_only()
-        .column(archived_messages::Column::GuildId)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    ids.extend(short.into_iter().chain(archived).flatten());
-    let facts: Vec<i64> = memory_facts::Entity::find()
-        .select_only()
-        .column(memory_facts::Column::GuildId)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let settings: Vec<i64> = guild_settings::Entity::find()
-        .select_only()
-        .column(guild_settings::Column::GuildId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let personas: Vec<Option<i64>> = persona_entries::Entity::find()
-        .select_only()
-        .column(persona_entries::Column::GuildId)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
+    ids.extend(distinct_ids::<short_term_messages::Entity, _>(db, Short::GuildId, None).await?);
     ids.extend(
-        facts
-            .into_iter()
-            .chain(settings)
-            .chain(personas.into_iter().flatten()),
+        distinct_ids::<archived_messages::Entity, _>(db, archived_messages::Column::GuildId, None)
+            .await?,
+    );
+    ids.extend(
+        distinct_ids::<memory_facts::Entity, _>(db, memory_facts::Column::GuildId, None).await?,
+    );
+    ids.extend(
+        distinct_ids::<guild_settings::Entity, _>(db, guild_settings::Column::GuildId, None)
+            .await?,
+    );
+    ids.extend(
+        distinct_ids::<persona_entries::Entity, _>(db, persona_entries::Column::GuildId, None)
+            .await?,
     );
     ids.remove(&0);
     Ok(ids.into_iter().map(GuildId::from_i64).collect())
@@ -84,44 +75,40 @@ pub async fn server_members<C: ConnectionTrait>(
 ) -> StoreResult<Vec<MemberSummary>> {
     let g = guild.as_i64();
     let mut ids = BTreeSet::new();
-    let short: Vec<i64> = short_term_messages::Entity::find()
-        .select_only()
-        .column(short_term_messages::Column::AuthorId)
-        .distinct()
-        .filter(short_term_messages::Column::GuildId.eq(g))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let archived: Vec<i64> = archived_messages::Entity::find()
-        .select_only()
-        .column(archived_messages::Column::AuthorId)
-        .distinct()
-        .filter(archived_messages::Column::GuildId.eq(g))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let facts: Vec<i64> = memory_facts::Entity::find()
-        .select_only()
-        .column(memory_facts::Column::UserId)
-        .distinct()
-        .filter(memory_facts::Column::GuildId.eq(g))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let related: Vec<i64> = relationships::Entity::find()
-        .select_only()
-        .column(relationships::Column::UserId)
-        .filter(relationships::Column::GuildId.eq(g))
-        .into_tuple()
-        .all(db)
-        .await?;
-    ids.extend(
-        short
-            .into_iter()
-            .chain(archived)
-            .chain(facts)
-            .chain(related),
-    );
+    {
+        use archived_messages::Column as Archived;
+        use memory_facts::Column as Facts;
+        use relationships::Column as Related;
+        use short_term_messages::Column as Short;
+        ids.extend(
+            distinct_ids::<short_term_messages::Entity, _>(
+                db,
+                Short::AuthorId,
+                Some((Short::GuildId, g)),
+            )
+            .await?,
+        );
+        ids.extend(
+            distinct_ids::<archived_messages::Entity, _>(
+                db,
+                Archived::AuthorId,
+                Some((Archived::GuildId, g)),
+            )
+            .await?,
+        );
+        ids.extend(
+            distinct_ids::<memory_facts::Entity, _>(db, Facts::UserId, Some((Facts::GuildId, g)))
+                .await?,
+        );
+        ids.extend(
+            distinct_ids::<relationships::Entity, _>(
+                db,
+                Related::UserId,
+                Some((Related::GuildId, g)),
+            )
+            .await?,
+        );
+    }
     let ids: Vec<i64> = ids.into_iter().collect();
     let mut nicknames: BTreeMap<i64, String> = BTreeMap::new();
     for chunk in ids.chunks(500) {
