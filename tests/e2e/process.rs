@@ -8,7 +8,9 @@ use fakes::{FakeDiscord, FakeOpenAi, World, ids};
 use personabot::domain::ChannelId;
 use std::process::{Command, Stdio};
 
-fn bot_command(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str) -> Command {
+/// The real binary configured for the fakes and `db_url` only (no settings file, ops and
+/// console on free ports); callers add their own settings.
+pub(crate) fn bot_command(discord: &FakeDiscord, openai: &FakeOpenAi, db_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_personabot"));
     command
         .env_clear()

@@ -19,7 +19,7 @@ use personabot::store::Store;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 /// How long each stage may take: three debug-build processes on a loaded 2-core machine
 /// (the whole e2e suite runs beside them) are slower than one in-process bot.
@@ -64,19 +64,9 @@ impl Process {
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_personabot"));
+        let mut command = crate::process::bot_command(discord, openai, db_url);
         command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("PERSONABOT__DISCORD__API_BASE", discord.rest_base())
-            .env("PERSONABOT__DISCORD__TOKEN", "fake-token")
-            .env("PERSONABOT__LLM__BASE_URL", openai.base_url())
-            .env("PERSONABOT__LLM__API_KEY", "sk-fake")
-            .env("PERSONABOT__DATABASE__URL", db_url)
             .env("PERSONABOT__BOT__RELATIONSHIP_JUDGEMENT", "false")
-            // Several processes on one machine: each its own console and ops port.
-            .env("PERSONABOT__CONSOLE__LISTEN", "127.0.0.1:0")
-            .env("PERSONABOT__OPS__LISTEN", "127.0.0.1:0")
             // A consolidation run every two seconds: the "forced" nightly run.
             .env("PERSONABOT__SCHEDULE__CONSOLIDATION_CRON", "*/2 * * * * *")
             .env(
@@ -84,7 +74,6 @@ impl Process {
                 "info,serenity=warn,sqlx=warn,sea_orm=warn,tokio_cron_scheduler=warn",
             )
             .current_dir(dir)
-            .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
         for (key, value) in extra {
