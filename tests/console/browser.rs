@@ -144,6 +144,18 @@ impl Browser {
             .expect("text")
     }
 
+    /// The attribute `name` of the element at `css` ("" when it has none).
+    pub async fn attr(&self, css: &str, name: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .attr(name)
+            .await
+            .expect("attribute")
+            .unwrap_or_default()
+    }
+
     pub async fn html(&self) -> String {
         self.client.source().await.expect("page source")
     }

@@ -82,15 +82,7 @@ async fn first_run_setup(backend: Backend) {
     fill("fake-token", "fake-embed").await;
     let done = browser.text("#done").await;
     assert!(done.contains("Token accepted"), "{done}");
-    let invite = browser
-        .client
-        .find(fantoccini::Locator::Css("#invite"))
-        .await
-        .expect("invite link")
-        .attr("href")
-        .await
-        .expect("href")
-        .unwrap_or_default();
+    let invite = browser.attr("#invite", "href").await;
     assert!(
         invite.contains(&format!("client_id={}", ids::BOT))
             && invite.contains("scope=bot+applications.commands")

@@ -201,15 +201,7 @@ async fn channel_switched_off_in_console(backend: Backend) {
 
     // Configured before this start: the set-up page still gives the invite link.
     browser.open("/setup").await;
-    let invite = browser
-        .client
-        .find(fantoccini::Locator::Css("#invite"))
-        .await
-        .expect("invite link")
-        .attr("href")
-        .await
-        .expect("href")
-        .unwrap_or_default();
+    let invite = browser.attr("#invite", "href").await;
     assert!(
         invite.contains(&format!("client_id={}", ids::BOT)),
         "{invite}"
