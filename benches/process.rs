@@ -114,6 +114,45 @@ fn percentiles(times: &mut [StdDuration]) -> String {
     format!("p50 {:.2} ms, p95 {:.2} ms", at(0.5), at(0.95))
 }
 
+/// `PERSONABOT_BENCH_HEAPTRACK=<file>` with `PERSONABOT_BENCH_HEAP_AT=burst|wide`:
+/// heaptrack attaches after start-up, and the bot is killed right after that phase's
+/// reading, so heaptrack's "leaked" list is what the phase left live on the heap, by
+/// allocation site (`heaptrack_print -f <file>.zst -l`).
+struct HeapProfile {
+    heaptrack: Child,
+    at: String,
+}
+
+impl HeapProfile {
+    async fn attach(pid: u32) -> Option<HeapProfile> {
+        let out = std::env::var("PERSONABOT_BENCH_HEAPTRACK").ok()?;
+        let heaptrack = Command::new("heaptrack")
+            .args(["-o", &out, "-p", &pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        // Attaching goes through gdb: give it time to hook the allocator.
+        tokio::time::sleep(StdDuration::from_secs(5)).await;
+        let at = std::env::var("PERSONABOT_BENCH_HEAP_AT").unwrap_or_else(|_| "burst".into());
+        Some(HeapProfile { heaptrack, at })
+    }
+
+    /// Ends the run after `phase` when that is where the profile was asked for.
+    fn stop_after(profile: &mut Option<HeapProfile>, phase: &str, bot: &mut Bot) {
+        let Some(p) = profile.as_mut().filter(|p| p.at == phase) else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-KILL", &bot.pid().to_string()])
+            .status();
+        let _ = bot.child.wait();
+        let _ = p.heaptrack.wait();
+        println!("heap profile written; stopping after the {phase} phase");
+        std::process::exit(0);
+    }
+}
+
 struct Bot {
     child: Child,
     discord: FakeDiscord,
@@ -325,6 +364,7 @@ async fn main() -> anyhow::Result<()> {
         "idle CPU: {:.2} ms per second",
         (bot.reading().cpu_ms - idle.cpu_ms) / 10.0
     );
+    let mut heap = HeapProfile::attach(bot.pid()).await;
 
     let first = bot.mention(ids::GENERAL).await;
     let mut before = bot.mentions(MENTIONS_BEFORE).await;
@@ -377,6 +417,7 @@ async fn main() -> anyhow::Result<()> {
         bot.reading().show(),
         percentiles(&mut after)
     );
+    HeapProfile::stop_after(&mut heap, "burst", &mut bot);
 
     // Steady traffic: batching must not fall to one row per transaction.
     let base = bot.logged().await;
@@ -452,6 +493,7 @@ async fn main() -> anyhow::Result<()> {
         wide.show(),
         settled.show()
     );
+    HeapProfile::stop_after(&mut heap, "wide", &mut bot);
     let mut last = bot.mentions(30).await;
     println!("mention -> reply at the end: {}", percentiles(&mut last));
 

@@ -101,7 +101,24 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         app = launch.into_app() => app?,
         () = &mut signal => return Ok(()),
     };
+    release_startup_code(&app);
     app.run_until(signal).await
+}
+
+/// Once connected and past the first guild events and command registration, the code that
+/// only start-up runs is unmapped (see `telemetry::memory`): most of an idle bot's resident
+/// memory is its own program text.
+fn release_startup_code(app: &App) {
+    let mut ready = app.ready_signal();
+    tokio::spawn(async move {
+        if ready.wait_for(|r| *r).await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let _ = tokio::task::spawn_blocking(
+                personabot::telemetry::memory::release_idle_memory,
+            )
+            .await;
+        }
+    });
 }
 
 fn hash_password() -> ExitCode {

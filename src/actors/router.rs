@@ -18,10 +18,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// How long a channel may be quiet before its actor is stopped.
 /// Evictions in one sweep after which freed memory is handed back to the OS.
 const MANY_EVICTED: usize = 100;
 
+/// How long a channel may be quiet before its actor is stopped.
 fn idle_period(deps: &ConversationDeps) -> std::time::Duration {
     std::time::Duration::from_secs(deps.settings.bot.channel_idle_secs.max(1))
 }
@@ -116,10 +116,11 @@ impl RouterState {
             }
         }
         self.deps.limits.forget_idle_keys();
-        // A crowd of channels gone quiet: give their memory back (see telemetry::memory).
-        if evicted >= MANY_EVICTED {
+        // A crowd of channels gone quiet, or the last live one: the rush is over, give its
+        // memory back (see telemetry::memory).
+        if evicted >= MANY_EVICTED || (evicted > 0 && self.channels.is_empty()) {
             self.channels.shrink_to_fit();
-            tokio::task::spawn_blocking(crate::telemetry::memory::release_free_memory);
+            tokio::task::spawn_blocking(crate::telemetry::memory::release_idle_memory);
         }
         if evicted > 0 {
             tracing::debug!(

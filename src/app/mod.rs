@@ -378,6 +378,11 @@ impl App {
         self.ops.as_ref().map(|ops| ops.state.clone())
     }
 
+    /// Turns true once the gateway session is READY.
+    pub fn ready_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.ready.clone()
+    }
+
     /// Waits until the gateway session is READY.
     pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
         let mut ready = self.ready.clone();

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::messages::from_archived;
-use super::{BATCH_ROWS, Store, StoreResult, ts};
+use super::{batches, Store, StoreResult, ts};
 use crate::domain::{LoggedMessage, MessageId, UserId};
 
 /// Moves messages from the short-term log to the archive: insert (ignoring ones already
@@ -23,7 +23,7 @@ pub async fn archive_messages<C: ConnectionTrait>(
 ) -> StoreResult<u64> {
     let archived_at = ts(archived_at);
     let mut moved = 0;
-    for chunk in ids.chunks(BATCH_ROWS) {
+    for chunk in batches(ids) {
         let raw: Vec<i64> = chunk.iter().map(|id| id.as_i64()).collect();
         let rows = short_term_messages::Entity::find()
             .filter(short_term_messages::Column::MessageId.is_in(raw.iter().copied()))
@@ -74,11 +74,11 @@ pub async fn archived_of_user<C: ConnectionTrait>(
         .collect())
 }
 
-/// Forgets deleted messages (both tables), `BATCH_ROWS` ids per statement. Returns how many
+/// Forgets deleted messages (both tables), in [`batches`] of ids. Returns how many
 /// rows went; ids that were never logged are skipped.
 pub async fn delete_messages<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> StoreResult<u64> {
     let mut removed = 0;
-    for chunk in ids.chunks(BATCH_ROWS) {
+    for chunk in batches(ids) {
         let ids: Vec<i64> = chunk.iter().map(|id| id.as_i64()).collect();
         let a = short_term_messages::Entity::delete_many()
             .filter(short_term_messages::Column::MessageId.is_in(ids.clone()))

@@ -111,7 +111,7 @@ pub async fn server_members<C: ConnectionTrait>(
     }
     let ids: Vec<i64> = ids.into_iter().collect();
     let mut nicknames: BTreeMap<i64, String> = BTreeMap::new();
-    for chunk in ids.chunks(500) {
+    for chunk in super::batches(&ids) {
         let rows = user_names::Entity::find()
             .filter(user_names::Column::GuildId.eq(g))
             .filter(user_names::Column::UserId.is_in(chunk.iter().copied()))
@@ -122,7 +122,7 @@ pub async fn server_members<C: ConnectionTrait>(
         nicknames.extend(rows.into_iter().map(|r| (r.user_id, r.name)));
     }
     let mut members = Vec::new();
-    for chunk in ids.chunks(500) {
+    for chunk in super::batches(&ids) {
         let rows = users::Entity::find()
             .filter(users::Column::Id.is_in(chunk.iter().copied()))
             .all(db)

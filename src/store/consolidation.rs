@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::{BATCH_ROWS, Store, StoreError, StoreResult, archive, facts, messages, to_i32, ts};
+use super::{batches, Store, StoreError, StoreResult, archive, facts, messages, to_i32, ts};
 use crate::domain::{FactChange, GuildId, MessageId, RunStats, ServerMember, UserId};
 use crate::ports::store::ConsolidationCommit;
 use sea_orm::{QuerySelect, TransactionTrait};
@@ -195,7 +195,7 @@ async fn authors_still_logged<C: ConnectionTrait>(
     ids: &[MessageId],
 ) -> StoreResult<std::collections::HashSet<ServerMember>> {
     let mut alive = std::collections::HashSet::new();
-    for chunk in ids.chunks(BATCH_ROWS) {
+    for chunk in batches(ids) {
         let rows: Vec<(Option<i64>, i64)> = short_term_messages::Entity::find()
             .select_only()
             .column(short_term_messages::Column::GuildId)
@@ -217,7 +217,7 @@ async fn authors_still_logged<C: ConnectionTrait>(
 /// memory off).
 async fn discard_short_term<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> StoreResult<u64> {
     let mut total = 0;
-    for chunk in ids.chunks(BATCH_ROWS) {
+    for chunk in batches(ids) {
         total += short_term_messages::Entity::delete_many()
             .filter(
                 short_term_messages::Column::MessageId.is_in(chunk.iter().map(|id| id.as_i64())),

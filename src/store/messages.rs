@@ -14,7 +14,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait, TryInsertResult,
 };
 
-use super::{BATCH_ROWS, Store, StoreResult, ts};
+use super::{batches, Store, StoreResult, ts};
 use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, ServerMember, UserId};
 
 pub(super) fn from_short(m: short_term_messages::Model) -> LoggedMessage {
@@ -67,7 +67,7 @@ fn inserted(r: TryInsertResult<u64>) -> u64 {
     }
 }
 
-/// Appends messages in one transaction, `BATCH_ROWS` per statement. Already-logged ids are
+/// Appends messages in one transaction, in [`batches`] of rows. Already-logged ids are
 /// skipped. Returns how many rows were new.
 pub async fn append_messages<C: ConnectionTrait + TransactionTrait>(
     db: &C,
@@ -78,7 +78,7 @@ pub async fn append_messages<C: ConnectionTrait + TransactionTrait>(
     }
     let txn = db.begin().await?;
     let mut added = 0;
-    for chunk in msgs.chunks(BATCH_ROWS) {
+    for chunk in batches(msgs) {
         let r = short_term_messages::Entity::insert_many(chunk.iter().map(to_short))
             .on_conflict_do_nothing()
             .exec_without_returning(&txn)

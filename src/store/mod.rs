@@ -48,9 +48,35 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
 
-/// Rows per `INSERT` statement in bulk writes: well under SQLite's 32,766 and PostgreSQL's
-/// 65,535 bound-parameter limits for every table here.
-pub const BATCH_ROWS: usize = 500;
+/// Most rows (or ids) per statement in bulk writes: well under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound-parameter limits for every table here. A power of two, see
+/// [`batches`].
+pub const BATCH_ROWS: usize = 256;
+
+/// Splits `items` into statement-sized pieces whose lengths are powers of two (full
+/// `BATCH_ROWS` pieces, then the rest by its binary digits: 100 = 64 + 32 + 4).
+///
+/// Every length is a different SQL text, and each connection keeps its prepared statements:
+/// plain `chunks` would leave up to a hundred statements of every size from 1 to 256 rows
+/// in the writer's cache (an `INSERT` of 256 rows is a few hundred KB of compiled program),
+/// megabytes that never go away. With powers of two there are at most nine shapes, at the
+/// cost of at most eight statements more per batch.
+pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let take = if rest.len() >= BATCH_ROWS {
+            BATCH_ROWS
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (piece, tail) = rest.split_at(take);
+        rest = tail;
+        Some(piece)
+    })
+}
 
 pub use crate::ports::store::{StoreError, StoreResult};
 
@@ -317,4 +343,26 @@ pub(crate) fn is_unique_violation(err: &DbErr) -> bool {
 /// Counts from `u64` for `i32` columns, saturating.
 pub(crate) fn to_i32(v: u64) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::{BATCH_ROWS, batches};
+
+    #[test]
+    fn batches_cover_everything_in_order_with_few_shapes() {
+        for n in [0, 1, 2, 3, 100, 255, 256, 257, 1000, 5000] {
+            let items: Vec<usize> = (0..n).collect();
+            let pieces: Vec<&[usize]> = batches(&items).collect();
+            assert_eq!(pieces.concat(), items, "n = {n}");
+            assert!(pieces.iter().all(|p| p.len().is_power_of_two() && p.len() <= BATCH_ROWS));
+        }
+        let items = [0u8; 100];
+        let lengths: Vec<usize> = batches(&items).map(<[u8]>::len).collect();
+        assert_eq!(lengths, [64, 32, 4]);
+        let shapes: std::collections::BTreeSet<usize> = (1..2000)
+            .flat_map(|n| batches(&vec![0u8; n]).map(<[u8]>::len).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(shapes.len(), 9);
+    }
 }

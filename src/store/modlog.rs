@@ -164,7 +164,7 @@ pub async fn set_lift_state<C: ConnectionTrait>(
     ids: &[i64],
     state: LiftState,
 ) -> StoreResult<()> {
-    for chunk in ids.chunks(500) {
+    for chunk in super::batches(ids) {
         modlog_cases::Entity::update_many()
             .col_expr(
                 modlog_cases::Column::LiftFailures,

@@ -848,23 +848,16 @@ pub(crate) fn edit_stored(
     message: u64,
     f: impl FnOnce(&Value) -> Value,
 ) -> Option<Value> {
-    let slot = world
-        .messages
-        .get_mut(&channel)?
-        .iter_mut()
-        .find(|m| id_of(m) == Some(message))?;
+    let history = world.messages.get_mut(&channel)?;
+    let at = crate::world::position_of(history, message)?;
+    let slot = &mut history[at];
     *slot = f(slot);
     Some(slot.clone())
 }
 
 /// Finds a message in any channel's history.
 pub(crate) fn find_message(world: &World, message: u64) -> Option<Value> {
-    world
-        .messages
-        .values()
-        .flatten()
-        .find(|m| id_of(m) == Some(message))
-        .cloned()
+    world.find_message(message).cloned()
 }
 
 /// The DM channel with `user`, created on first use.

@@ -450,7 +450,12 @@ pub struct World {
     pub departed: Vec<User>,
     pub emojis: Vec<Emoji>,
     /// Per channel, oldest first: the exact message JSON that was served or dispatched.
+    /// Kept sorted by id (see [`World::store_message`]).
     pub messages: BTreeMap<u64, Vec<Value>>,
+    /// Which channel each stored message went to, so a reply's reference is found without
+    /// scanning every history (a bench stores hundreds of thousands). May name a message
+    /// deleted since: the lookup in its channel then finds nothing.
+    pub message_channels: std::collections::HashMap<u64, u64>,
     pub bans: BTreeMap<u64, Ban>,
     // ---- the other servers ----
     /// Servers besides the first; [`ids::OTHER_GUILD`] by default.
@@ -516,6 +521,7 @@ impl Default for World {
                 Emoji::new(DANCECAT, "dancecat", true),
             ],
             messages: BTreeMap::new(),
+            message_channels: Default::default(),
             bans: BTreeMap::new(),
             other_guilds: vec![other],
             snowflakes: Snowflakes::default(),
@@ -824,9 +830,14 @@ impl World {
     }
 
     pub fn message(&self, channel_id: u64, message_id: u64) -> Option<&Value> {
-        self.messages_in(channel_id)
-            .iter()
-            .find(|m| id_of(m) == Some(message_id))
+        let history = self.messages_in(channel_id);
+        position_of(history, message_id).map(|i| &history[i])
+    }
+
+    /// A message in any channel's history.
+    pub fn find_message(&self, message_id: u64) -> Option<&Value> {
+        let channel = *self.message_channels.get(&message_id)?;
+        self.message(channel, message_id)
     }
 
     /// The member's effective permissions in the first server (see
@@ -849,9 +860,17 @@ impl World {
 
     /// Appends a message to its channel's history (keeps the history sorted by id).
     pub fn store_message(&mut self, channel_id: u64, message: Value) {
+        let id = id_of(&message).unwrap_or(0);
         let history = self.messages.entry(channel_id).or_default();
-        history.push(message);
-        history.sort_by_key(|m| id_of(m).unwrap_or(0));
+        // New messages almost always come last; an older id is inserted in its place.
+        let at = match history.last() {
+            Some(last) if id_of(last).unwrap_or(0) > id => {
+                history.partition_point(|m| id_of(m).unwrap_or(0) <= id)
+            }
+            _ => history.len(),
+        };
+        history.insert(at, message);
+        self.message_channels.insert(id, channel_id);
     }
 
     /// Removes a member of the first server, remembering the user so it can still be
@@ -877,6 +896,13 @@ fn guild_ref(g: &Guild) -> GuildRef<'_> {
         emojis: &g.emojis,
         bans: &g.bans,
     }
+}
+
+/// Where the message `id` is in a history sorted by id.
+pub fn position_of(history: &[Value], id: u64) -> Option<usize> {
+    history
+        .binary_search_by_key(&id, |m| id_of(m).unwrap_or(0))
+        .ok()
 }
 
 /// The `id` of a Discord JSON object, whether sent as a string or a number.
