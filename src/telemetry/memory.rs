@@ -1,10 +1,10 @@
 //! Handing memory back to the operating system.
 //!
 //! A burst over thousands of channels allocates a few hundred MB that the idle-channel
-//! eviction later frees; glibc keeps such memory mapped (fragmented between live blocks), so
-//! without a trim the process stays at its peak size for good. `malloc_trim` walks every
-//! arena and returns whole free pages, which is what an operator on a small VPS expects once
-//! the rush is over.
+//! eviction later frees. jemalloc (the default allocator, see `main.rs`) returns such pages
+//! by itself; glibc keeps them mapped (fragmented between live blocks) unless asked:
+//! `malloc_trim` walks every arena and returns whole free pages, which is what an operator
+//! on a small VPS expects once the rush is over.
 //!
 //! The other large part of a small bot's resident set is its own program text: start-up
 //! (settings, migrations, building the slash commands, the TLS and HTTP stacks) runs code
@@ -13,10 +13,11 @@
 //! over; the code still running faults its pages back in from the page cache (minor faults,
 //! no disk read), and what is left unmapped is the first memory the kernel reclaims.
 
-/// Returns free heap pages to the OS (glibc); elsewhere nothing to do. Takes a few
-/// milliseconds on a heap of hundreds of MB, so callers run it off the async workers.
+/// Returns free heap pages to the OS (glibc); elsewhere nothing to do (jemalloc's
+/// background thread already returns them within a second). Takes a few milliseconds on a
+/// heap of hundreds of MB, so callers run it off the async workers.
 pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "jemalloc")))]
     // SAFETY: malloc_trim only releases memory glibc's allocator holds unused.
     unsafe {
         libc::malloc_trim(0);
