@@ -7,6 +7,11 @@
 # With PostgreSQL (and optionally Ollama): docker compose up -d (see docker-compose.yml).
 
 FROM rust:1.94-slim-bookworm AS build
+# jemalloc (the bot's allocator) is built from C sources with make.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # Cache mounts keep the registry and the target directory between builds (BuildKit).

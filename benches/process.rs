@@ -86,23 +86,27 @@ impl Reading {
 /// Resident kB per mapped file (and `[heap]`, `[anon]` for the rest), largest first: where
 /// the idle RSS lives.
 fn mappings(pid: u32) -> Vec<(String, u64)> {
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mappings = personabot::telemetry::memory::mappings_of(&pid.to_string()).unwrap_or_default();
     let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
-    let mut current = String::new();
-    for line in smaps.lines() {
-        let mut fields = line.split_whitespace();
-        let first = fields.next().unwrap_or_default();
-        if first.contains('-') && first.chars().next().is_some_and(|c| c.is_ascii_hexdigit()) {
-            let name = fields.nth(4).unwrap_or("[anon]");
-            current = name.rsplit('/').next().unwrap_or(name).to_owned();
-        } else if first == "Rss:" {
-            let kb: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
-            *by_name.entry(current.clone()).or_default() += kb;
-        }
+    for mapping in mappings {
+        let name = match mapping.path.rsplit('/').next() {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => "[anon]".to_owned(),
+        };
+        *by_name.entry(name).or_default() += mapping.rss_kb;
     }
     let mut list: Vec<_> = by_name.into_iter().filter(|(_, kb)| *kb > 0).collect();
     list.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     list
+}
+
+fn print_mappings(pid: u32) {
+    let top: Vec<String> = mappings(pid)
+        .into_iter()
+        .take(6)
+        .map(|(name, kb)| format!("{name} {:.1}", kb as f64 / 1024.0))
+        .collect();
+    println!("    resident by mapping (MiB): {}", top.join(", "));
 }
 
 fn percentiles(times: &mut [StdDuration]) -> String {
@@ -353,12 +357,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(StdDuration::from_secs(3)).await;
     let idle = bot.reading();
     println!("idle RSS after start-up: {} (goal <= 15 MiB)", idle.show());
-    let top: Vec<String> = mappings(bot.pid())
-        .into_iter()
-        .take(6)
-        .map(|(name, kb)| format!("{name} {:.1}", kb as f64 / 1024.0))
-        .collect();
-    println!("    resident by mapping (MiB): {}", top.join(", "));
+    print_mappings(bot.pid());
     tokio::time::sleep(StdDuration::from_secs(10)).await;
     println!(
         "idle CPU: {:.2} ms per second",
@@ -417,6 +416,7 @@ async fn main() -> anyhow::Result<()> {
         bot.reading().show(),
         percentiles(&mut after)
     );
+    print_mappings(bot.pid());
     HeapProfile::stop_after(&mut heap, "burst", &mut bot);
 
     // Steady traffic: batching must not fall to one row per transaction.
@@ -493,6 +493,7 @@ async fn main() -> anyhow::Result<()> {
         wide.show(),
         settled.show()
     );
+    print_mappings(bot.pid());
     HeapProfile::stop_after(&mut heap, "wide", &mut bot);
     let mut last = bot.mentions(30).await;
     println!("mention -> reply at the end: {}", percentiles(&mut last));

@@ -138,10 +138,8 @@ fn release_startup_code(app: &App) {
     tokio::spawn(async move {
         if ready.wait_for(|r| *r).await.is_ok() {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            let _ = tokio::task::spawn_blocking(
-                personabot::telemetry::memory::release_idle_memory,
-            )
-            .await;
+            let _ = tokio::task::spawn_blocking(personabot::telemetry::memory::release_idle_memory)
+                .await;
         }
     });
 }

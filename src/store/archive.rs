@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::messages::from_archived;
-use super::{batches, Store, StoreResult, ts};
+use super::{Store, StoreResult, batches, ts};
 use crate::domain::{LoggedMessage, MessageId, UserId};
 
 /// Moves messages from the short-term log to the archive: insert (ignoring ones already

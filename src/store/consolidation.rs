@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::{batches, Store, StoreError, StoreResult, archive, facts, messages, to_i32, ts};
+use super::{Store, StoreError, StoreResult, archive, batches, facts, messages, to_i32, ts};
 use crate::domain::{FactChange, GuildId, MessageId, RunStats, ServerMember, UserId};
 use crate::ports::store::ConsolidationCommit;
 use sea_orm::{QuerySelect, TransactionTrait};

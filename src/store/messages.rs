@@ -14,7 +14,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait, TryInsertResult,
 };
 
-use super::{batches, Store, StoreResult, ts};
+use super::{Store, StoreResult, batches, ts};
 use crate::domain::{ChannelId, GuildId, LoggedMessage, MessageId, ServerMember, UserId};
 
 pub(super) fn from_short(m: short_term_messages::Model) -> LoggedMessage {

@@ -355,7 +355,11 @@ mod batch_tests {
             let items: Vec<usize> = (0..n).collect();
             let pieces: Vec<&[usize]> = batches(&items).collect();
             assert_eq!(pieces.concat(), items, "n = {n}");
-            assert!(pieces.iter().all(|p| p.len().is_power_of_two() && p.len() <= BATCH_ROWS));
+            assert!(
+                pieces
+                    .iter()
+                    .all(|p| p.len().is_power_of_two() && p.len() <= BATCH_ROWS)
+            );
         }
         let items = [0u8; 100];
         let lengths: Vec<usize> = batches(&items).map(<[u8]>::len).collect();

@@ -43,6 +43,8 @@ pub struct Mapping {
     /// Pages of this file mapping that are private copies (relocated or written): these
     /// differ from the file, and dropping them would lose that content.
     pub anonymous_kb: u64,
+    /// Resident pages of the mapping.
+    pub rss_kb: u64,
 }
 
 impl Mapping {
@@ -59,19 +61,27 @@ pub fn parse_smaps(text: &str) -> Vec<Mapping> {
     for line in text.lines() {
         if let Some(mapping) = parse_header(line) {
             mappings.push(mapping);
-        } else if let Some(rest) = line.strip_prefix("Anonymous:")
-            && let Some(last) = mappings.last_mut()
-        {
-            // A value we cannot read counts as "has private pages": the mapping is kept.
-            last.anonymous_kb = rest
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .unwrap_or(u64::MAX);
+        } else if let Some(last) = mappings.last_mut() {
+            if let Some(rest) = line.strip_prefix("Anonymous:") {
+                // A value we cannot read counts as "has private pages": the mapping is kept.
+                last.anonymous_kb = kilobytes(rest).unwrap_or(u64::MAX);
+            } else if let Some(rest) = line.strip_prefix("Rss:") {
+                last.rss_kb = kilobytes(rest).unwrap_or(0);
+            }
         }
     }
     mappings
+}
+
+/// A process's mappings from `/proc/<pid>/smaps` (`"self"`: this process).
+pub fn mappings_of(pid: &str) -> std::io::Result<Vec<Mapping>> {
+    Ok(parse_smaps(&std::fs::read_to_string(format!(
+        "/proc/{pid}/smaps"
+    ))?))
+}
+
+fn kilobytes(value: &str) -> Option<u64> {
+    value.trim().trim_end_matches("kB").trim().parse().ok()
 }
 
 /// `start-end perms offset dev inode [path]`; `None` for a `Key: value` line.
@@ -98,6 +108,7 @@ fn parse_header(line: &str) -> Option<Mapping> {
         writable: perms.as_bytes()[1] == b'w',
         path,
         anonymous_kb: 0,
+        rss_kb: 0,
     })
 }
 
@@ -108,9 +119,8 @@ fn parse_header(line: &str) -> Option<Mapping> {
 pub fn release_program_text() -> std::io::Result<usize> {
     let exe = std::fs::read_link("/proc/self/exe")?;
     let exe = exe.to_string_lossy();
-    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
     let mut released = 0;
-    for mapping in parse_smaps(&smaps) {
+    for mapping in mappings_of("self")? {
         if !mapping.is_releasable_text_of(&exe) {
             continue;
         }
@@ -119,7 +129,8 @@ pub fn release_program_text() -> std::io::Result<usize> {
         // and holds no private (copied-on-write) page, so every page equals the file's
         // bytes: MADV_DONTNEED only drops the page-table entries and the next access maps
         // the same bytes again from the page cache. No Rust object lives in such a mapping.
-        let status = unsafe { libc::madvise(mapping.start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        let status =
+            unsafe { libc::madvise(mapping.start as *mut libc::c_void, len, libc::MADV_DONTNEED) };
         if status != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -142,6 +153,7 @@ mod tests {
 55d0c0a00000-55d0c0b00000 r--p 00000000 fe:00 42    /opt/bot/personabot
 Size:               1024 kB
 Rss:                 512 kB
+Pss:                 512 kB
 Anonymous:             0 kB
 55d0c0b00000-55d0c1000000 r-xp 00100000 fe:00 42    /opt/bot/personabot
 Anonymous:             0 kB
@@ -176,13 +188,12 @@ Anonymous:             0 kB
         );
         assert_eq!(mappings[6].path, "/tmp/old build/personabot (deleted)");
         assert_eq!(mappings[2].anonymous_kb, 64);
+        assert_eq!((mappings[0].rss_kb, mappings[1].rss_kb), (512, 0));
     }
 
     #[test]
     fn an_unreadable_anonymous_count_keeps_the_mapping() {
-        let mappings = parse_smaps(
-            "1000-2000 r-xp 00000000 fe:00 42 /bin/bot\nAnonymous: lots\n",
-        );
+        let mappings = parse_smaps("1000-2000 r-xp 00000000 fe:00 42 /bin/bot\nAnonymous: lots\n");
         assert!(!mappings[0].is_releasable_text_of("/bin/bot"));
     }
 

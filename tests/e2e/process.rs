@@ -224,3 +224,70 @@ async fn binary_serves_ops_and_answers_its_healthcheck(backend: Backend) {
     assert!(!healthcheck().success(), "healthcheck after exit");
 }
 e2e_both!(binary_serves_ops_and_answers_its_healthcheck);
+
+/// Resident kB of the bot's own code (its read-only executable mappings).
+fn code_resident_kb(pid: u32) -> u64 {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("the bot's executable");
+    personabot::telemetry::memory::mappings_of(&pid.to_string())
+        .expect("the bot's mappings")
+        .iter()
+        .filter(|m| m.path == exe.to_string_lossy() && !m.writable)
+        .map(|m| m.rss_kb)
+        .sum()
+}
+
+/// Once every channel has gone quiet the process unmaps its program text (most of an idle
+/// bot's memory); answering afterwards faults it back in, in both servers.
+async fn quiet_bot_gives_its_code_back_and_still_answers(backend: Backend) {
+    let discord = FakeDiscord::start(World::default()).await;
+    let openai = FakeOpenAi::start().await;
+    let db = TestDb::new(backend).await;
+    let mut command = bot_command(&discord, &openai, &db.url);
+    command.env("PERSONABOT__BOT__CHANNEL_IDLE_SECS", "1");
+    // A failed assertion must not leave the bot running.
+    let mut child = tokio::process::Command::from(command)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the bot");
+    let pid = child.id().expect("a running bot");
+    discord
+        .wait_for_request(|r| r.path.ends_with("/commands"), WAIT)
+        .await
+        .expect("commands registered (startup finished)");
+    let answers_in_both = |round: &'static str| {
+        let discord = &discord;
+        async move {
+            for channel in [ids::GENERAL, ids::OTHER_GENERAL] {
+                discord
+                    .user_says(channel, ids::ALICE, &format!("<@{}> {round}", ids::BOT))
+                    .await;
+                let path = format!("/channels/{channel}/messages");
+                discord
+                    .wait_for_request(|r| r.is("POST", &path), WAIT)
+                    .await
+                    .expect("a reply");
+            }
+        }
+    };
+    // Past the release at the end of start-up (a second after READY): what follows is the
+    // quiet channels' doing.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    answers_in_both("first round").await;
+    let busy = code_resident_kb(pid);
+    eventually("the quiet bot unmapped its code", || async {
+        (code_resident_kb(pid) * 2 < busy).then_some(())
+    })
+    .await;
+    let before = crate::support::posts_to(&discord, ids::OTHER_GENERAL).len();
+    answers_in_both("second round").await;
+    eventually("both servers answered again", || async {
+        (crate::support::posts_to(&discord, ids::OTHER_GENERAL).len() > before).then_some(())
+    })
+    .await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let exit = child.wait().await.expect("wait");
+    assert!(exit.success(), "exit status {exit}");
+}
+e2e_both!(quiet_bot_gives_its_code_back_and_still_answers);
