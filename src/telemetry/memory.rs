@@ -13,11 +13,13 @@
 //! over; the code still running faults its pages back in from the page cache (minor faults,
 //! no disk read), and what is left unmapped is the first memory the kernel reclaims.
 
-/// Returns free heap pages to the OS (glibc); elsewhere nothing to do (jemalloc's
-/// background thread already returns them within a second). Takes a few milliseconds on a
+/// Returns glibc's free heap pages to the OS. Under jemalloc (the binary's allocator) this
+/// trims only glibc's unused arena, at no cost: jemalloc's background thread returns its
+/// own pages within a second. The library cannot know which allocator the program chose
+/// (tests and benches use glibc's), so it always asks. Takes a few milliseconds on a glibc
 /// heap of hundreds of MB, so callers run it off the async workers.
 pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "jemalloc")))]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases memory glibc's allocator holds unused.
     unsafe {
         libc::malloc_trim(0);
