@@ -222,3 +222,59 @@ async fn channel_switched_off_in_console(backend: Backend) {
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(channel_switched_off_in_console);
+
+/// A backup tool holds SQLite's write lock: an edit in the console says plainly that
+/// nothing was changed (no hang, no error page without words), pages that only read still
+/// work, and the same edit goes through once the lock is gone, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locked_database_is_a_clear_page_and_the_edit_works_after() {
+    use sea_orm::{ConnectionTrait, Database};
+    let bot = crate::harness::spawn_console_bot_with(
+        Backend::Sqlite,
+        World::default(),
+        &[("PERSONABOT__DATABASE__BUSY_TIMEOUT_MS", "500")],
+    )
+    .await;
+    let browser = Browser::start(bot.addr).await;
+    browser.log_in(&bot.code()).await;
+    let backup = Database::connect(bot._db.url.as_str())
+        .await
+        .expect("second connection");
+    backup
+        .execute_unprepared("BEGIN EXCLUSIVE")
+        .await
+        .expect("the write lock");
+
+    browser.open("/persona").await;
+    browser
+        .fill("#base + form.add input[name=content]", "Collects foghorns.")
+        .await;
+    browser.click("#base + form.add button").await;
+    let said = browser.text("p.message").await;
+    assert!(
+        said.contains("nothing was changed") && said.contains("try again"),
+        "{said}"
+    );
+    browser.screenshot("database-locked").await;
+    browser
+        .open(&format!("/servers/{}/members", ids::GUILD))
+        .await;
+    // Reading pages still work: the member list is there.
+    let _ = browser.text("#members").await;
+
+    backup.execute_unprepared("COMMIT").await.expect("release");
+    browser.open("/persona").await;
+    browser
+        .fill("#base + form.add input[name=content]", "Collects foghorns.")
+        .await;
+    browser.click("#base + form.add button").await;
+    let preview = browser.text("#preview").await;
+    assert_eq!(
+        preview.matches("Collects foghorns.").count(),
+        1,
+        "{preview}"
+    );
+    let _ = backup.close().await;
+    browser.close().await;
+    bot.app.shutdown().await.expect("clean shutdown");
+}

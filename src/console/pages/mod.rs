@@ -40,11 +40,16 @@ pub fn store_error(shared: &Shared, session: &SessionInfo, error: &StoreError) -
         StoreError::Invalid(_) | StoreError::Relationship(_) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::SERVICE_UNAVAILABLE,
     };
-    shared.pages.message(
-        &view::Frame::new(session, "Not done", ""),
-        status,
-        &format!("That was not done: {error}"),
-    )
+    let text = match error {
+        StoreError::Unavailable(_) | StoreError::NotAnswering(_) => format!(
+            "The database is busy or unreachable right now, so nothing was changed; try \
+             again in a moment. ({error})"
+        ),
+        _ => format!("That was not done: {error}"),
+    };
+    shared
+        .pages
+        .message(&view::Frame::new(session, "Not done", ""), status, &text)
 }
 
 /// Back to `to` after a change (POST, then redirect, then GET).
