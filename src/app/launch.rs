@@ -3,9 +3,10 @@
 //! (already, or by that page) the bot starts in the same process and the console attaches
 //! to it. `main` and the console's browser tests both start the bot here.
 
-use super::App;
+use super::{App, Connection};
 use crate::config::Settings;
 use crate::console::{Console, SetupFiles};
+use crate::store::lock::{SqliteLock, lock_database};
 use anyhow::Context as _;
 use std::net::SocketAddr;
 
@@ -13,6 +14,9 @@ use std::net::SocketAddr;
 pub struct Launch {
     settings: Settings,
     console: Option<Console>,
+    /// The SQLite file's lock, taken before the console binds and handed to the bot.
+    db_lock: Option<SqliteLock>,
+    settings_url: String,
 }
 
 /// Starts the console when `console.enabled` and prints where to log in. Without the
@@ -23,18 +27,22 @@ pub async fn launch(settings: Settings, files: SetupFiles) -> anyhow::Result<Lau
         return Ok(Launch {
             settings,
             console: None,
+            db_lock: None,
+            settings_url: String::new(),
         });
     }
     // Another process on this SQLite file: say so before the console takes a port (its
-    // console would hold the same one). `App::start` takes the lock for good.
-    drop(crate::store::lock::lock_database(&settings.database.url)?);
+    // console would hold the same one). The lock is kept and handed to the bot.
+    let db_lock = lock_database(&settings.database.url)?;
     let console = Console::start(&settings, files)
         .await
         .context("could not start the console")?;
     console.announce();
     Ok(Launch {
+        settings_url: settings.database.url.clone(),
         settings,
         console: Some(console),
+        db_lock,
     })
 }
 
@@ -62,7 +70,12 @@ impl Launch {
                 .await
                 .context("the console stopped before set-up was done")?;
         }
-        let mut app = App::start(settings).await?;
+        // The lock is for the file the settings named at launch (set-up does not change it).
+        let held = self
+            .db_lock
+            .take()
+            .filter(|_| settings.database.url == self.settings_url);
+        let mut app = App::start_holding(settings, Connection::Discord, held).await?;
         if let Some(console) = self.console.take() {
             console.attach(app.console_view());
             app.console = Some(console);

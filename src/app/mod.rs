@@ -140,7 +140,17 @@ impl App {
 
     /// Starts the actor tree; `Connection::Offline` leaves Discord alone (maintenance
     /// commands such as `consolidate`, and tests of the schedulers).
-    pub async fn start_with(mut settings: Settings, connection: Connection) -> anyhow::Result<App> {
+    pub async fn start_with(settings: Settings, connection: Connection) -> anyhow::Result<App> {
+        Self::start_holding(settings, connection, None).await
+    }
+
+    /// `start_with`, keeping `held` (the SQLite file's lock, taken earlier by the caller)
+    /// instead of taking it again: no other process can slip in between.
+    pub(crate) async fn start_holding(
+        mut settings: Settings,
+        connection: Connection,
+        held: Option<SqliteLock>,
+    ) -> anyhow::Result<App> {
         crate::discord::resolve_shard_count(&mut settings, connection == Connection::Discord)
             .await
             .context("could not ask Discord how many shards to run (discord.shard_count: auto)")?;
@@ -185,15 +195,26 @@ impl App {
             bans: chat,
             connect,
         };
-        Self::start_with_ports(settings, ports).await
+        Self::start_wired(settings, ports, held).await
     }
 
     /// Starts the actor tree over the given ports: the same wiring as production, with
     /// whatever model and chat platform the caller brings (the in-process test tier passes
     /// stubs and delivers events straight to `App::router`).
     pub async fn start_with_ports(settings: Settings, ports: Ports) -> anyhow::Result<App> {
+        Self::start_wired(settings, ports, None).await
+    }
+
+    async fn start_wired(
+        settings: Settings,
+        ports: Ports,
+        held: Option<SqliteLock>,
+    ) -> anyhow::Result<App> {
         let shards = settings.discord.shard_set()?;
-        let db_lock = lock_database(&settings.database.url)?;
+        let db_lock = match held {
+            Some(lock) => Some(lock),
+            None => lock_database(&settings.database.url)?,
+        };
         let settings = Arc::new(settings);
         let database = open_store(&settings).await?;
         let Ports {

@@ -64,7 +64,7 @@ fn missing_token_is_one_clear_line() {
 }
 
 /// With no token, the binary does not exit: it serves the console's set-up and prints
-/// where, with the one-time login code.
+/// where, with the one-time login code, holding its database meanwhile.
 #[tokio::test]
 async fn missing_token_opens_the_console() {
     use tokio::io::AsyncBufReadExt as _;
@@ -101,6 +101,28 @@ async fn missing_token_opens_the_console() {
     assert!(
         child.try_wait().expect("status").is_none(),
         "still running, waiting for set-up"
+    );
+    // The database is already this process's while set-up waits: a second bot on the same
+    // file (a token this time, no console) is refused instead of slipping in before it.
+    let second = tokio::process::Command::new(env!("CARGO_BIN_EXE_personabot"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PERSONABOT__DISCORD__TOKEN", "fake-token")
+        .env("PERSONABOT__CONSOLE__ENABLED", "false")
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .kill_on_drop(true)
+        .output();
+    // Were the file free, this one would start and try to reach Discord for good.
+    let second = tokio::time::timeout(WAIT, second)
+        .await
+        .expect("the second bot stops at once: the database is taken")
+        .expect("run a second bot");
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("another personabot process is already using the SQLite database"),
+        "{stderr}"
     );
     let _ = child.kill().await;
 }
