@@ -276,12 +276,16 @@ impl ConversationState {
         if !policy.bot_enabled || from_bot_itself {
             return;
         }
+        let nickname = message
+            .guild_id
+            .and_then(|guild| self.deps.speaking.chat.own_nickname(guild));
         let aliases = settings
             .bot
             .aliases
             .iter()
             .cloned()
             .chain([settings.bot.name.clone(), account.name.clone()])
+            .chain(nickname)
             .collect::<Vec<_>>();
         let input = TriggerInput {
             bot_id: bot.id,

@@ -143,6 +143,13 @@ impl ChatPort for DiscordChat {
         }
     }
 
+    fn own_nickname(&self, guild: GuildId) -> Option<String> {
+        let cache = self.cache()?;
+        let me = cache.current_user().id;
+        let guild = cache.guild(serenity::all::GuildId::new(guild.0))?;
+        guild.members.get(&me)?.nick.clone()
+    }
+
     async fn set_status(&self, text: &str) -> Result<(), ChatError> {
         let shards: Vec<ShardMessenger> = self
             .shards

@@ -43,6 +43,13 @@ pub trait ChatPort: Send + Sync + 'static {
 
     /// Sets the bot's custom status (presence) through the gateway.
     async fn set_status(&self, text: &str) -> Result<(), ChatError>;
+
+    /// The nickname a server's admins gave the bot (gateway cache), if any: members call it
+    /// by that name there.
+    fn own_nickname(&self, guild: GuildId) -> Option<String> {
+        let _ = guild;
+        None
+    }
 }
 
 /// What Discord said to an unban.
