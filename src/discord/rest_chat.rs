@@ -143,6 +143,15 @@ impl ChatPort for DiscordChat {
         }
     }
 
+    fn server_name(&self, guild: GuildId) -> Option<String> {
+        let cache = self.cache()?;
+        let name = cache
+            .guild(serenity::all::GuildId::new(guild.0))?
+            .name
+            .clone();
+        Some(name)
+    }
+
     fn own_nickname(&self, guild: GuildId) -> Option<String> {
         let cache = self.cache()?;
         let me = cache.current_user().id;

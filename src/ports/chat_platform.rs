@@ -50,6 +50,12 @@ pub trait ChatPort: Send + Sync + 'static {
         let _ = guild;
         None
     }
+
+    /// The server's name (gateway cache), if known.
+    fn server_name(&self, guild: GuildId) -> Option<String> {
+        let _ = guild;
+        None
+    }
 }
 
 /// What Discord said to an unban.

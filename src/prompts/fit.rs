@@ -224,6 +224,7 @@ mod tests {
             mood: "cheerful".into(),
             emote_names: vec!["smile".into()],
             server_name: names.2,
+            nickname: None,
             transcript,
             user: UserProfile {
                 display_name: names.0,

@@ -43,6 +43,8 @@ pub struct ReplyContext<'a> {
     pub emote_names: Vec<String>,
     /// Chosen by the server's admins: shown quoted in the notes, never in a system turn.
     pub server_name: Option<&'a str>,
+    /// The nickname this server's admins gave the bot (also theirs: quoted, in the notes).
+    pub nickname: Option<&'a str>,
     pub transcript: &'a [LoggedMessage],
     pub user: UserProfile<'a>,
     pub trigger: &'a LoggedMessage,
@@ -147,6 +149,10 @@ pub fn reply(ctx: &ReplyContext<'_>) -> Result<Vec<ChatTurn>, PromptError> {
         "reply_notes.j2",
         context! {
             server_name => ctx.server_name.map(view::quoted),
+            nickname => ctx
+                .nickname
+                .filter(|nick| !nick.eq_ignore_ascii_case(ctx.bot_name))
+                .map(view::quoted),
             user => profile_view(&ctx.user),
             reply_to => reply_to,
             lines => vec![trigger],
@@ -338,6 +344,7 @@ mod tests {
             mood: "cheerful, a bit tired".into(),
             emote_names: vec!["pepeLaugh".into(), "smile".into()],
             server_name: Some("Cozy Corner"),
+            nickname: Some("Sparky"),
             transcript,
             user: UserProfile {
                 display_name: "Alice",
@@ -386,6 +393,7 @@ mod tests {
         assert!(turns[0].content.contains("grew up on a lighthouse island"));
         assert!(turns[0].content.contains(":pepeLaugh: :smile:"));
         assert!(!turns[0].content.contains("Cozy Corner"), "admin-chosen");
+        assert!(!turns[0].content.contains("Sparky"), "admin-chosen");
         assert!(turns[0].content.contains("@everyone"));
         assert!(turns[0].content.contains("As an AI"));
         assert_eq!(
@@ -405,7 +413,7 @@ mod tests {
         }
         let notes = &turns[4].content;
         for needle in [
-            "<notes>\nServer: \"Cozy Corner\"\nYou are answering: \"Alice\"",
+            "<notes>\nServer: \"Cozy Corner\"\nHere they call you by the nickname: \"Sparky\"\nYou are answering: \"Alice\"",
             "They have also gone by: \"alice_w\"\n",
             "- likes green tea [2026-11-04, last mentioned 2026-11-22]",
             "</notes>\n\n[14:04] Alice: aria what are you reading?",
@@ -474,6 +482,7 @@ mod tests {
             mood: "in an even mood".into(),
             emote_names: vec![],
             server_name: None,
+            nickname: None,
             transcript: &[],
             user: UserProfile {
                 display_name: "Alice",

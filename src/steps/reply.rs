@@ -298,12 +298,15 @@ async fn compose(
         .author_display
         .clone()
         .unwrap_or_else(|| trigger.author_username.clone());
+    let server_name = message.guild_id.and_then(|g| deps.chat.server_name(g));
+    let nickname = message.guild_id.and_then(|g| deps.chat.own_nickname(g));
     let context = prompts::ReplyContext {
         bot_name: &bot.name,
         persona: &inputs.persona,
         mood: mood.describe(),
         emote_names: catalog.prompt_names(40),
-        server_name: None,
+        server_name: server_name.as_deref(),
+        nickname: nickname.as_deref(),
         transcript: &inputs.transcript,
         bot_id: bot.id,
         user: prompts::UserProfile {

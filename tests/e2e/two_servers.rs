@@ -45,8 +45,8 @@ async fn the_second_server_is_logged_and_answered(backend: Backend) {
 e2e_both!(the_second_server_is_logged_and_answered);
 
 /// The second server's admins nickname the bot "Sparky": members there are answered when
-/// they say it; in the first server, where the bot has no such name, the same words are
-/// not addressed to it.
+/// they say it, and the model is told so; in the first server, where the bot has no such
+/// name, the same words are not addressed to it.
 async fn answers_to_its_nickname_in_that_server_only(backend: Backend) {
     let bot = spawn_bot(backend).await;
     bot.openai.set_default(Reply::text("That's me."));
@@ -85,6 +85,15 @@ async fn answers_to_its_nickname_in_that_server_only(backend: Backend) {
     assert_eq!(asked.len(), 2, "{asked:?}");
     assert!(asked[0].contains("testbot, are you around"), "{asked:?}");
     assert!(asked[1].contains("Sparky, are you around"), "{asked:?}");
+    // The model is told where it is and what it is called there.
+    assert!(asked[0].contains("Server: \"Test Guild\""), "{}", asked[0]);
+    assert!(!asked[0].contains("nickname"), "{}", asked[0]);
+    assert!(asked[1].contains("Server: \"Other Guild\""), "{}", asked[1]);
+    assert!(
+        asked[1].contains("call you by the nickname: \"Sparky\""),
+        "{}",
+        asked[1]
+    );
     assert_eq!(posts_to(&bot.discord, ids::GENERAL).len(), 1);
     bot.app.shutdown().await.expect("clean shutdown");
 }
