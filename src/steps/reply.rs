@@ -319,14 +319,7 @@ async fn compose(
         reply_to: None,
         now,
     };
-    let budget = budget::PromptBudget {
-        total: settings.prompt_token_budget,
-        transcript: settings.transcript_token_budget,
-        persona: settings.persona_token_budget,
-        facts: settings.facts_token_budget,
-        reply_to: settings.reply_to_token_budget,
-    };
-    let turns = prompts::reply_within(&context, &keep, &budget)?;
+    let turns = prompts::reply_within(&context, &keep, &super::speaking::prompt_budget(settings))?;
     tracing::debug!(
         prompt_tokens = budget::chat_tokens(&turns),
         "reply prompt built"

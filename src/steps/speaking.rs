@@ -24,6 +24,17 @@ pub struct SpeakingDeps {
     pub budget: Arc<BudgetGate>,
 }
 
+/// The reply prompt's token budgets, as configured.
+pub fn prompt_budget(settings: &crate::config::BotSettings) -> crate::domain::budget::PromptBudget {
+    crate::domain::budget::PromptBudget {
+        total: settings.prompt_token_budget,
+        transcript: settings.transcript_token_budget,
+        persona: settings.persona_token_budget,
+        facts: settings.facts_token_budget,
+        reply_to: settings.reply_to_token_budget,
+    }
+}
+
 /// The server's custom emotes (none outside a server).
 pub async fn emote_catalog(chat: &dyn ChatPort, guild: Option<GuildId>) -> EmoteCatalog {
     match guild {
