@@ -39,16 +39,9 @@ pub async fn build_client(
     events: events::GatewayEvents,
     commands: commands::CommandDeps,
 ) -> Result<Client, ClientError> {
-    let mut http = HttpBuilder::new(token.expose_secret())
+    let http = http_builder(settings, token)?
         // No pings unless a message says otherwise (model text may contain @everyone).
         .default_allowed_mentions(CreateAllowedMentions::new());
-    if settings.discord.is_custom_base() {
-        http = http
-            .proxy(settings.discord.api_base.trim_end_matches('/'))
-            .ratelimiter_disabled(true);
-    } else if let Some(client) = relay_client(settings)? {
-        http = http.client(client);
-    }
     Ok(ClientBuilder::new_with_http(http.build(), intents())
         .event_handler(events)
         .framework(commands::traced::TracedCommands(commands::framework(
@@ -77,21 +70,31 @@ pub async fn resolve_shard_count(
     Ok(())
 }
 
+/// Discord's REST client as the settings route it: through a custom API base (a proxy or
+/// the fake, which does the rate limiting), or a TLS relay for `discord.com`.
+fn http_builder(settings: &Settings, token: &SecretString) -> Result<HttpBuilder, RelayError> {
+    let http = HttpBuilder::new(token.expose_secret());
+    if settings.discord.is_custom_base() {
+        Ok(http
+            .proxy(settings.discord.api_base.trim_end_matches('/'))
+            .ratelimiter_disabled(true))
+    } else if let Some(client) = relay_client(settings)? {
+        Ok(http.client(client))
+    } else {
+        Ok(http)
+    }
+}
+
 /// How many shards Discord recommends for the bot (`GET /gateway/bot`), for
 /// `discord.shard_count: auto`.
 pub async fn recommended_shards(
     settings: &Settings,
     token: &SecretString,
 ) -> Result<u32, ClientError> {
-    let mut http = HttpBuilder::new(token.expose_secret());
-    if settings.discord.is_custom_base() {
-        http = http
-            .proxy(settings.discord.api_base.trim_end_matches('/'))
-            .ratelimiter_disabled(true);
-    } else if let Some(client) = relay_client(settings)? {
-        http = http.client(client);
-    }
-    let gateway = http.build().get_bot_gateway().await?;
+    let gateway = http_builder(settings, token)?
+        .build()
+        .get_bot_gateway()
+        .await?;
     tracing::info!(
         shards = gateway.shards,
         max_concurrency = gateway.session_start_limit.max_concurrency,
