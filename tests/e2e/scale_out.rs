@@ -26,23 +26,12 @@ use std::process::{Child, Command};
 const LONG: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// Polls `check` until it returns `Some`, failing the test after [`LONG`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let poll = async {
-        loop {
-            if let Some(value) = check().await {
-                return value;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    };
-    match tokio::time::timeout(LONG, poll).await {
-        Ok(value) => value,
-        Err(_) => panic!("timed out after {LONG:?} waiting for {what}"),
-    }
+    crate::support::eventually_within(LONG, what, check).await
 }
 
 /// A bot process, killed if the test fails.

@@ -139,7 +139,16 @@ macro_rules! e2e_both {
 }
 
 /// Polls `check` until it returns `Some`, failing the test after `WAIT`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    eventually_within(WAIT, what, check).await
+}
+
+/// [`eventually`] with another deadline (real processes are slower to come up).
+pub async fn eventually_within<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -152,9 +161,9 @@ where
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    match tokio::time::timeout(WAIT, poll).await {
+    match tokio::time::timeout(limit, poll).await {
         Ok(value) => value,
-        Err(_) => panic!("timed out after {WAIT:?} waiting for {what}"),
+        Err(_) => panic!("timed out after {limit:?} waiting for {what}"),
     }
 }
 
