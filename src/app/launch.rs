@@ -16,7 +16,6 @@ pub struct Launch {
     console: Option<Console>,
     /// The SQLite file's lock, taken before the console binds and handed to the bot.
     db_lock: Option<SqliteLock>,
-    settings_url: String,
 }
 
 /// Starts the console when `console.enabled` and prints where to log in. Without the
@@ -28,7 +27,6 @@ pub async fn launch(settings: Settings, files: SetupFiles) -> anyhow::Result<Lau
             settings,
             console: None,
             db_lock: None,
-            settings_url: String::new(),
         });
     }
     // Another process on this SQLite file: say so before the console takes a port (its
@@ -39,7 +37,6 @@ pub async fn launch(settings: Settings, files: SetupFiles) -> anyhow::Result<Lau
         .context("could not start the console")?;
     console.announce();
     Ok(Launch {
-        settings_url: settings.database.url.clone(),
         settings,
         console: Some(console),
         db_lock,
@@ -59,6 +56,7 @@ impl Launch {
     /// the console attached.
     pub async fn into_app(mut self) -> anyhow::Result<App> {
         let mut settings = self.settings;
+        let locked_url = settings.database.url.clone();
         if settings.discord.token.is_none() {
             let console = self
                 .console
@@ -74,7 +72,7 @@ impl Launch {
         let held = self
             .db_lock
             .take()
-            .filter(|_| settings.database.url == self.settings_url);
+            .filter(|_| settings.database.url == locked_url);
         let mut app = App::start_holding(settings, Connection::Discord, held).await?;
         if let Some(console) = self.console.take() {
             console.attach(app.console_view());
