@@ -21,27 +21,26 @@
 //!
 //! Relationship judgements are off and the rate limits raised, so each sample is one reply.
 
-use async_trait::async_trait;
+#[path = "../tests/common/stubs.rs"]
+mod stubs;
+
 use chrono::{Duration, Utc};
 use fakes::{FakeDiscord, FakeOpenAi, World, ids};
+use personabot::actors::ActorName;
 use personabot::actors::conversation::{ConversationDeps, ReplyLimits};
 use personabot::actors::router::{ConversationRouter, RouterHandle};
 use personabot::actors::store::{StoreActor, StoreArgs, StoreHandle};
-use personabot::actors::{ActorName, Slot};
+use personabot::actors::supervisor::{Stop, SupervisorHandle, Tree};
 use personabot::app::App;
 use personabot::config::{Settings, Sources};
 use personabot::domain::budget;
-use personabot::domain::emotes::CustomEmote;
 use personabot::domain::{BotIdentity, ChannelEvent, IncomingMessage};
-use personabot::domain::{ChannelId, EmojiId, GuildId, LoggedMessage, MessageId, NewFact, UserId};
-use personabot::ports::{ChatError, ChatPort, Outgoing, TypingGuard};
-use personabot::ports::{CompletionRequest, LanguageModel, LlmError, ModelRole};
+use personabot::domain::{ChannelId, GuildId, LoggedMessage, MessageId, NewFact, UserId};
 use personabot::steps::speaking::SpeakingDeps;
 use personabot::store::{Store, StoreOptions};
-use ractor::Actor;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration as StdDuration, Instant};
+use stubs::{StubChat, StubModel};
 use tokio::sync::mpsc;
 
 const BOT: u64 = ids::BOT;
@@ -178,67 +177,6 @@ async fn seed_heavy(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The LLM port, answering at once and reporting when a chat completion was asked for.
-struct StubLlm {
-    asked: mpsc::UnboundedSender<Instant>,
-}
-
-#[async_trait]
-impl LanguageModel for StubLlm {
-    async fn complete(&self, request: CompletionRequest) -> Result<String, LlmError> {
-        if request.role == ModelRole::Chat {
-            let _ = self.asked.send(Instant::now());
-        }
-        Ok("Sounds good to me.".into())
-    }
-
-    async fn embed(&self, _texts: &[String]) -> Result<Option<Vec<Vec<f32>>>, LlmError> {
-        Ok(None)
-    }
-
-    fn embedding_model(&self) -> Option<String> {
-        None
-    }
-}
-
-/// The chat port: sends succeed at once and are reported.
-struct StubChat {
-    next_id: AtomicU64,
-    sent: mpsc::UnboundedSender<MessageId>,
-}
-
-#[async_trait]
-impl ChatPort for StubChat {
-    async fn send(&self, message: Outgoing) -> Result<MessageId, ChatError> {
-        let id = MessageId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let _ = self.sent.send(message.reply_to.unwrap_or(id));
-        Ok(id)
-    }
-
-    fn start_typing(&self, _channel: ChannelId) -> TypingGuard {
-        Box::new(())
-    }
-
-    async fn custom_emotes(&self, _guild: GuildId) -> Vec<CustomEmote> {
-        vec![
-            CustomEmote {
-                id: EmojiId(7000),
-                name: "partyblob".into(),
-                animated: false,
-            },
-            CustomEmote {
-                id: EmojiId(7001),
-                name: "dancecat".into(),
-                animated: true,
-            },
-        ]
-    }
-
-    async fn set_status(&self, _text: &str) -> Result<(), ChatError> {
-        Ok(())
-    }
-}
-
 /// StoreActor + ConversationRouter on a fresh SQLite file, with the stub ports.
 struct Actors {
     router: RouterHandle,
@@ -246,7 +184,7 @@ struct Actors {
     database: Store,
     asked: mpsc::UnboundedReceiver<Instant>,
     sent: mpsc::UnboundedReceiver<MessageId>,
-    stop: Vec<ractor::ActorCell>,
+    supervisor: SupervisorHandle,
 }
 
 async fn start_actors(name: &str, url: &str, extra: &[(&str, String)]) -> anyhow::Result<Actors> {
@@ -265,20 +203,14 @@ async fn start_actors(name: &str, url: &str, extra: &[(&str, String)]) -> anyhow
         journal: Arc::default(),
     };
     let journal = store_args.journal.clone();
-    let (store_actor, _) = Actor::spawn(
-        Some(ActorName::Store.registered(name)),
-        StoreActor,
-        store_args,
-    )
-    .await?;
-    let store = StoreHandle::new(Slot::new(name, ActorName::Store), journal);
+    let mut tree = Tree::new(name);
+    let drain = Stop::Drain(StdDuration::from_secs(30));
+    let store_slot = tree.child(ActorName::Store, || StoreActor, store_args, drain);
+    let store = StoreHandle::new(store_slot, journal);
     let speaking = Arc::new(SpeakingDeps {
         store: Arc::new(store.clone()),
-        llm: Arc::new(StubLlm { asked: asked_tx }),
-        chat: Arc::new(StubChat {
-            next_id: AtomicU64::new(1 << 40),
-            sent: sent_tx,
-        }),
+        llm: Arc::new(StubModel::reporting(asked_tx)),
+        chat: Arc::new(StubChat::reporting(sent_tx)),
         settings: settings.clone(),
         budget: Arc::new(personabot::steps::budget::BudgetGate::new(
             Arc::new(store.clone()),
@@ -294,28 +226,24 @@ async fn start_actors(name: &str, url: &str, extra: &[(&str, String)]) -> anyhow
         ),
         settings,
     });
-    let (router_actor, _) = Actor::spawn(
-        Some(ActorName::Router.registered(name)),
-        ConversationRouter,
-        deps,
-    )
-    .await?;
+    let stop = Stop::After(RouterHandle::drain_on_shutdown, StdDuration::from_secs(30));
+    let router =
+        RouterHandle::new(tree.child(ActorName::Router, || ConversationRouter, deps, stop));
+    let (supervisor, _) = tree.start().await?;
     Ok(Actors {
-        router: RouterHandle::new(Slot::new(name, ActorName::Router)),
+        router,
         store,
         database,
         asked,
         sent,
-        stop: vec![router_actor.get_cell(), store_actor.get_cell()],
+        supervisor,
     })
 }
 
 impl Actors {
     async fn stop(self) {
-        for cell in self.stop {
-            let _ = cell
-                .stop_and_wait(None, Some(StdDuration::from_secs(30)))
-                .await;
+        if let Err(error) = self.supervisor.shutdown().await {
+            eprintln!("the actors did not stop cleanly: {error}");
         }
     }
 }

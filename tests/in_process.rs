@@ -6,22 +6,21 @@
 //!
 //! The world has two servers (A and B), a member in both (Alice) and an admin of each.
 
-use async_trait::async_trait;
+#[path = "common/stubs.rs"]
+mod stubs;
+
 use chrono::Utc;
 use personabot::app::{App, Ports};
 use personabot::config::{Settings, Sources};
-use personabot::domain::emotes::CustomEmote;
 use personabot::domain::{
     BotIdentity, ChannelEvent, ChannelId, GuildId, IncomingMessage, LoggedMessage, MessageId,
     UserId,
 };
-use personabot::ports::{
-    BanPort, ChatError, ChatPort, CompletionRequest, LanguageModel, LlmError, Outgoing,
-    TypingGuard, UnbanError, UnbanOutcome,
-};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use personabot::ports::Outgoing;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
+use stubs::{StubChat, StubModel};
 
 const BOT: u64 = 900;
 const ALICE: u64 = 101;
@@ -32,98 +31,6 @@ const GUILD_B: u64 = 2;
 const CHANNEL_A: u64 = 11;
 const CHANNEL_B: u64 = 21;
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Answers every prompt with the last user line, after an optional delay for the first call;
-/// records how many store round trips had happened when each call came in.
-#[derive(Default)]
-struct StubModel {
-    calls: AtomicU64,
-    first_delay: Mutex<Option<Duration>>,
-    store_trips_at_call: Mutex<Vec<u64>>,
-    store: Mutex<Option<personabot::actors::store::StoreHandle>>,
-}
-
-#[async_trait]
-impl LanguageModel for StubModel {
-    async fn complete(&self, request: CompletionRequest) -> Result<String, LlmError> {
-        if let Some(store) = self.store.lock().expect("lock").as_ref() {
-            self.store_trips_at_call
-                .lock()
-                .expect("lock")
-                .push(store.round_trips());
-        }
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let delay = self.first_delay.lock().expect("lock").take();
-        if let Some(delay) = delay {
-            tokio::time::sleep(delay).await;
-        }
-        let last = request
-            .turns
-            .iter()
-            .rev()
-            .find(|t| t.role == personabot::domain::ChatRole::User)
-            .map(|t| t.content.clone())
-            .unwrap_or_default();
-        Ok(format!(
-            "heard: {}",
-            last.lines().last().unwrap_or_default()
-        ))
-    }
-
-    async fn embed(&self, _texts: &[String]) -> Result<Option<Vec<Vec<f32>>>, LlmError> {
-        Ok(None)
-    }
-
-    fn embedding_model(&self) -> Option<String> {
-        None
-    }
-}
-
-/// Records what the bot posts.
-#[derive(Default)]
-struct StubChat {
-    next_id: AtomicU64,
-    sent: Mutex<Vec<Outgoing>>,
-}
-
-#[async_trait]
-impl ChatPort for StubChat {
-    async fn send(&self, message: Outgoing) -> Result<MessageId, ChatError> {
-        self.sent.lock().expect("lock").push(message);
-        // Snowflakes carry their time; the bot's rows are stamped from them.
-        let ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or_default();
-        let seq = self.next_id.fetch_add(1, Ordering::SeqCst) & 0xfff;
-        Ok(MessageId(((ms - 1_420_070_400_000) << 22) | seq))
-    }
-
-    fn start_typing(&self, _channel: ChannelId) -> TypingGuard {
-        Box::new(())
-    }
-
-    async fn custom_emotes(&self, _guild: GuildId) -> Vec<CustomEmote> {
-        Vec::new()
-    }
-
-    async fn set_status(&self, _text: &str) -> Result<(), ChatError> {
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl BanPort for StubChat {
-    async fn unban(
-        &self,
-        _guild: GuildId,
-        _user: UserId,
-        _reason: &str,
-    ) -> Result<UnbanOutcome, UnbanError> {
-        Ok(UnbanOutcome::Lifted)
-    }
-
-    async fn notify(&self, _channel: ChannelId, _text: &str) -> Result<(), ChatError> {
-        Ok(())
-    }
-}
 
 struct World {
     app: App,
@@ -157,10 +64,7 @@ async fn world_with(extra: &[(&str, &str)]) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/bot.sqlite?mode=rwc", dir.path().display());
     let model = Arc::new(StubModel::default());
-    let chat = Arc::new(StubChat {
-        next_id: AtomicU64::new(1),
-        ..StubChat::default()
-    });
+    let chat = Arc::new(StubChat::default());
     let ports = Ports {
         llm: model.clone(),
         chat: chat.clone(),

@@ -24,6 +24,7 @@ impl PeriodicStep for BanLifting {
     type Output = Vec<LiftedBan>;
     type Error = BanLiftingError;
     const NAME: &'static str = "ban lifting";
+    const ROLE: &'static str = "ban_lifter";
     async fn run(&self, now: DateTime<Utc>) -> Result<Vec<LiftedBan>, BanLiftingError> {
         lift_due_bans(&self.0, now).await
     }
@@ -37,6 +38,7 @@ impl PeriodicStep for ProactiveTick {
     type Output = Vec<(ChannelId, ProactiveDecision)>;
     type Error = ProactiveError;
     const NAME: &'static str = "proactive tick";
+    const ROLE: &'static str = "proactive";
     async fn run(&self, now: DateTime<Utc>) -> Result<Self::Output, ProactiveError> {
         tick(&self.0, now).await
     }
@@ -50,6 +52,7 @@ impl PeriodicStep for NewDay {
     type Output = String;
     type Error = DailyError;
     const NAME: &'static str = "new day";
+    const ROLE: &'static str = "status";
     async fn run(&self, now: DateTime<Utc>) -> Result<String, DailyError> {
         new_day(&self.0, now).await
     }
@@ -66,6 +69,7 @@ impl PeriodicStep for NightlyConsolidation {
     type Output = RunReport;
     type Error = ConsolidationError;
     const NAME: &'static str = "consolidation";
+    const ROLE: &'static str = "consolidator";
     async fn run(&self, now: DateTime<Utc>) -> Result<RunReport, ConsolidationError> {
         let started = std::time::Instant::now();
         let report = run_once(&self.deps, now).await;

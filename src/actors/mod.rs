@@ -3,7 +3,11 @@
 //!
 //! Handles find their actor by registered name rather than holding an `ActorRef`, so a
 //! handle taken before a crash keeps working once the supervisor has restarted the child.
-//! Names carry a per-instance prefix so several bots can run in one test process.
+//! Names carry a per-instance prefix so several bots can run in one test process. A
+//! [`Slot`] is only made by the supervisor's [`supervisor::Tree`] when a child is
+//! registered, from the actor type it spawns under that name: the name and the message
+//! type cannot disagree, and the supervisor signals the slot each time it (re)spawns the
+//! child, so a caller waiting on a restart wakes when it happens instead of polling.
 
 pub mod conversation;
 pub mod gateway;
@@ -16,9 +20,14 @@ pub mod supervisor;
 use ractor::{ActorRef, Message};
 use std::marker::PhantomData;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// Default deadline for a request/reply between actors.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a handle waits for its actor to be (re)started before it gives up: longer
+/// than the supervisor's first restart backoff, short enough not to stall a caller.
+pub const START_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActorError {
@@ -29,16 +38,15 @@ pub enum ActorError {
 }
 
 /// Every long-lived actor of the tree: the one place their registered names come from.
+/// A periodic job is named by its step (`PeriodicStep::ROLE`), so adding one adds no
+/// variant here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ActorName {
     Root,
     Store,
     Router,
-    NewDay,
-    Consolidator,
-    Proactive,
-    BanLifter,
     Gateway,
+    Job(&'static str),
 }
 
 impl ActorName {
@@ -47,11 +55,8 @@ impl ActorName {
             ActorName::Root => "root",
             ActorName::Store => "store",
             ActorName::Router => "router",
-            ActorName::NewDay => "status",
-            ActorName::Consolidator => "consolidator",
-            ActorName::Proactive => "proactive",
-            ActorName::BanLifter => "ban_lifter",
             ActorName::Gateway => "gateway",
+            ActorName::Job(role) => role,
         }
     }
 
@@ -61,9 +66,11 @@ impl ActorName {
     }
 }
 
-/// A registered actor name, resolved on every use.
+/// A registered actor, resolved on every use, with the supervisor's "(re)started" signal.
 pub struct Slot<M> {
     name: String,
+    /// Bumped by the supervisor after each spawn of this actor; closed when it stops for good.
+    started: watch::Receiver<u64>,
     _msg: PhantomData<fn() -> M>,
 }
 
@@ -71,32 +78,49 @@ impl<M> Clone for Slot<M> {
     fn clone(&self) -> Self {
         Self {
             name: self.name.clone(),
+            started: self.started.clone(),
             _msg: PhantomData,
         }
     }
 }
 
 impl<M: Message> Slot<M> {
-    pub fn new(instance: &str, actor: ActorName) -> Self {
-        Self {
-            name: actor.registered(instance),
+    /// A slot for `name` and the sender its spawner signals. Only the supervisor calls
+    /// this, with the name it spawns `M`'s actor under.
+    pub(crate) fn registered(name: String) -> (Self, watch::Sender<u64>) {
+        let (started, receiver) = watch::channel(0);
+        let slot = Self {
+            name,
+            started: receiver,
             _msg: PhantomData,
-        }
+        };
+        (slot, started)
     }
 
     pub fn get(&self) -> Option<ActorRef<M>> {
         ActorRef::<M>::where_is(self.name.clone())
     }
 
-    /// Waits briefly for the actor, covering the moment a supervisor is restarting it.
+    /// The actor, waiting up to [`START_WAIT`] while a supervisor is (re)starting it: the
+    /// wait ends on the supervisor's signal, not on a timer.
     pub async fn wait(&self) -> Result<ActorRef<M>, ActorError> {
-        for _ in 0..200 {
+        if let Some(actor) = self.get() {
+            return Ok(actor);
+        }
+        let mut started = self.started.clone();
+        let deadline = tokio::time::Instant::now() + START_WAIT;
+        loop {
+            // Marked seen before looking, so a spawn that lands after the look still wakes us.
+            started.borrow_and_update();
             if let Some(actor) = self.get() {
                 return Ok(actor);
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            match tokio::time::timeout_at(deadline, started.changed()).await {
+                Ok(Ok(())) => {}
+                // Timed out, or the supervisor is gone (nothing will start it again).
+                Ok(Err(_)) | Err(_) => return Err(ActorError::Gone(self.name.clone())),
+            }
         }
-        Err(ActorError::Gone(self.name.clone()))
     }
 
     /// Fire-and-forget, surviving a restart of the target.

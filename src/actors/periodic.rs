@@ -22,6 +22,8 @@ pub trait PeriodicStep: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
     /// For logs.
     const NAME: &'static str;
+    /// The job's actor name (registered name, restart metrics): unique in the tree.
+    const ROLE: &'static str;
     async fn run(&self, now: DateTime<Utc>) -> Result<Self::Output, Self::Error>;
 }
 
@@ -48,11 +50,19 @@ pub enum PeriodicMsg<S: PeriodicStep> {
     Finished(RunResult<S>),
 }
 
+/// A job and when it fires; the supervisor starts each incarnation with a clone.
 pub struct PeriodicArgs<S: PeriodicStep> {
     pub step: Arc<S>,
     pub schedule: Schedule,
-    /// The actor's own registered name (a cron job casts to it).
-    pub me: Slot<PeriodicMsg<S>>,
+}
+
+impl<S: PeriodicStep> Clone for PeriodicArgs<S> {
+    fn clone(&self) -> Self {
+        Self {
+            step: self.step.clone(),
+            schedule: self.schedule.clone(),
+        }
+    }
 }
 
 pub struct PeriodicActor<S>(PhantomData<fn() -> S>);
@@ -97,15 +107,17 @@ impl<S: PeriodicStep> Actor for PeriodicActor<S> {
             }
             Schedule::Cron(expression) => {
                 let scheduler = JobScheduler::new().await?;
-                let slot = args.me;
+                // The scheduler lives in this incarnation's state and is shut down with it,
+                // so the job can hold this incarnation's own reference.
+                let actor = me.clone();
                 let job = Job::new_async(expression.as_str(), move |_id, _scheduler| {
-                    let slot = slot.clone();
+                    let actor = actor.clone();
                     Box::pin(async move {
                         let run = PeriodicMsg::Run {
                             now: None,
                             reply: None,
                         };
-                        if let Err(error) = slot.cast(run).await {
+                        if let Err(error) = actor.cast(run) {
                             tracing::error!(%error, job = S::NAME, "could not start a scheduled run");
                         }
                     })

@@ -240,6 +240,15 @@ impl RouterHandle {
         self.slot.call(RouterMsg::ChannelCount).await
     }
 
+    /// Shutdown's first step for the router (`Stop::After`): every channel finishes its reply.
+    pub fn drain_on_shutdown(slot: Slot<RouterMsg>) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            if let Err(error) = RouterHandle::new(slot).drain_channels().await {
+                tracing::warn!(%error, "channels did not drain cleanly");
+            }
+        })
+    }
+
     pub async fn drain_channels(&self) -> Result<(), ActorError> {
         self.slot
             .call_within(

@@ -1,53 +1,184 @@
 //! RootSupervisor: starts every long-lived actor linked to itself and restarts the one that
-//! fails, with the same arguments. Shutdown runs in dependency order: stop listening to
-//! Discord, let channels finish their replies, then write what the store still buffers.
+//! fails, with the same arguments. Shutdown runs in the reverse of the start order, each
+//! child in its own way: stop listening to Discord, stop the jobs, let channels finish their
+//! replies, then write what the store still buffers.
+//!
+//! Children are registered on a [`Tree`] before it starts: registering one returns the slot
+//! its handle uses, typed by the actor registered (`Slot<A::Msg>`) and named from the same
+//! entry, so no caller writes a name or a message type that could disagree with what runs.
 
-use super::conversation::ConversationDeps;
-use super::gateway::{Gateway, GatewayArgs};
-use super::jobs::{BanLifting, NewDay, NightlyConsolidation, ProactiveTick};
-use super::periodic::{PeriodicActor, PeriodicArgs, PeriodicStep, Schedule};
-use super::router::{ConversationRouter, RouterHandle};
-use super::store::{StoreActor, StoreArgs};
+use super::periodic::{PeriodicActor, PeriodicArgs, PeriodicHandle, PeriodicStep, Schedule};
 use super::{ActorError, ActorName, Slot};
+use futures::future::BoxFuture;
 use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
-/// The supervised children.
+/// The supervised children, by name.
 pub type Child = ActorName;
 
-/// Start order: the store first (everyone writes to it), Discord last (events need a home).
-const START_ORDER: [Child; 7] = [
-    Child::Store,
-    Child::Router,
-    Child::NewDay,
-    Child::Consolidator,
-    Child::Proactive,
-    Child::BanLifter,
-    Child::Gateway,
-];
+/// How long a periodic job's actor gets to stop (its runs are spawned tasks).
+const JOB_STOP: Duration = Duration::from_secs(5);
 
-/// A repeated job and when it fires.
-pub struct JobArgs<S> {
-    pub step: Arc<S>,
-    pub schedule: Schedule,
+/// Longer than the sum of the children's shutdown limits (gateway 10 s, channels 35 s
+/// and the router 5 s, schedulers 5 s each, store 30 s), so the outer call never gives up first.
+const SHUTDOWN_BUDGET: Duration = Duration::from_secs(150);
+
+/// How a child stops at shutdown.
+pub enum Stop<M> {
+    /// Stop, waiting this long for its `post_stop`.
+    Within(Duration),
+    /// Handle every message already queued, then stop (the store: every accepted write lands).
+    Drain(Duration),
+    /// Run the first step on the child (the router: let channels finish their replies),
+    /// then stop within the time.
+    After(fn(Slot<M>) -> BoxFuture<'static, ()>, Duration),
+}
+
+impl<M> Clone for Stop<M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for Stop<M> {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    #[error("two children of the tree are named `{0}`")]
+    Duplicate(&'static str),
+    #[error("could not start the actor tree")]
+    Spawn(#[source] ractor::SpawnErr),
+}
+
+type SpawnFn = Box<dyn Fn(String, ActorCell) -> BoxFuture<'static, SpawnResult> + Send>;
+type StopFn = Box<dyn Fn(ActorCell) -> BoxFuture<'static, ()> + Send>;
+type SpawnResult = Result<ActorCell, ractor::SpawnErr>;
+
+/// One registered child: how to spawn it again, how to stop it, whom to tell it started.
+struct ChildSpec {
+    name: Child,
+    spawn: SpawnFn,
+    stop: StopFn,
+    started: watch::Sender<u64>,
+}
+
+/// The children of one bot instance, registered in start order (a child's handle can go
+/// into the arguments of any child registered after it).
+pub struct Tree {
+    instance: String,
+    children: Vec<ChildSpec>,
+}
+
+impl Tree {
+    pub fn new(instance: impl Into<String>) -> Self {
+        Self {
+            instance: instance.into(),
+            children: Vec::new(),
+        }
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Registers `name` to run `make()` with (a clone of) `args`, started after the
+    /// children registered before it, restarted when it fails. The slot reaches it across
+    /// restarts.
+    pub fn child<A>(
+        &mut self,
+        name: Child,
+        make: fn() -> A,
+        args: A::Arguments,
+        stop: Stop<A::Msg>,
+    ) -> Slot<A::Msg>
+    where
+        A: Actor,
+        A::Arguments: Clone,
+    {
+        let (slot, started) = Slot::registered(name.registered(&self.instance));
+        let spawn: SpawnFn = Box::new(move |registered, parent| {
+            let args = args.clone();
+            Box::pin(async move {
+                let (actor, _) =
+                    Actor::spawn_linked(Some(registered), make(), args, parent).await?;
+                Ok(actor.get_cell())
+            })
+        });
+        let target = slot.clone();
+        let stop: StopFn = Box::new(move |cell| {
+            let target = target.clone();
+            Box::pin(async move {
+                match stop {
+                    Stop::Within(limit) => {
+                        let _ = cell.stop_and_wait(None, Some(limit)).await;
+                    }
+                    Stop::Drain(limit) => {
+                        if let Err(error) = cell.drain_and_wait(Some(limit)).await {
+                            tracing::error!(
+                                ?error,
+                                child = name.role(),
+                                "did not drain before shutdown"
+                            );
+                        }
+                    }
+                    Stop::After(first, limit) => {
+                        first(target).await;
+                        let _ = cell.stop_and_wait(None, Some(limit)).await;
+                    }
+                }
+            })
+        });
+        self.children.push(ChildSpec {
+            name,
+            spawn,
+            stop,
+            started,
+        });
+        slot
+    }
+
+    /// Registers a periodic job: the step is the whole entry (its `ROLE` names the actor).
+    pub fn job<S: PeriodicStep>(&mut self, step: S, schedule: Schedule) -> PeriodicHandle<S> {
+        let args = PeriodicArgs {
+            step: Arc::new(step),
+            schedule,
+        };
+        let slot = self.child(
+            Child::Job(S::ROLE),
+            PeriodicActor::<S>::default,
+            args,
+            Stop::Within(JOB_STOP),
+        );
+        PeriodicHandle::new(slot)
+    }
+
+    /// Spawns the supervisor, which starts every child in order.
+    pub async fn start(self) -> Result<(SupervisorHandle, tokio::task::JoinHandle<()>), TreeError> {
+        for (i, child) in self.children.iter().enumerate() {
+            if self.children[..i].iter().any(|c| c.name == child.name) {
+                return Err(TreeError::Duplicate(child.name.role()));
+            }
+        }
+        let (slot, started) = Slot::registered(Child::Root.registered(&self.instance));
+        let name = Some(Child::Root.registered(&self.instance));
+        let args = RootArgs {
+            tree: self,
+            _started: started,
+        };
+        let (_root, join) = Actor::spawn(name, RootSupervisor, args)
+            .await
+            .map_err(TreeError::Spawn)?;
+        Ok((SupervisorHandle { slot }, join))
+    }
 }
 
 pub struct RootArgs {
-    pub instance: String,
-    pub store: StoreArgs,
-    pub conversation: Arc<ConversationDeps>,
-    pub new_day: JobArgs<NewDay>,
-    pub consolidation: JobArgs<NightlyConsolidation>,
-    pub proactive: JobArgs<ProactiveTick>,
-    pub bans: JobArgs<BanLifting>,
-    /// `None` runs without a chat connection (maintenance commands, in-process tests).
-    pub gateway: Option<GatewayArgs>,
+    tree: Tree,
+    /// The root's own "started" signal, held for as long as it runs (it is never restarted).
+    _started: watch::Sender<u64>,
 }
-
-/// Longer than the sum of the per-step limits in `RootMsg::Shutdown` (gateway 10 s,
-/// channels 35 s, schedulers 5 s each, store 30 s), so the outer call never gives up first.
-const SHUTDOWN_BUDGET: Duration = Duration::from_secs(150);
 
 pub enum RootMsg {
     Shutdown(RpcReplyPort<()>),
@@ -61,53 +192,39 @@ pub struct RootSupervisor;
 
 pub struct RootState {
     args: RootArgs,
-    children: Vec<(Child, ActorCell)>,
+    /// Running children: index into the tree, and the current incarnation.
+    live: Vec<(usize, ActorCell)>,
     restarts: Vec<(Child, u32)>,
     stopping: bool,
 }
 
 impl RootState {
-    async fn spawn(
-        &mut self,
-        me: &ActorRef<RootMsg>,
-        child: Child,
-    ) -> Result<(), ActorProcessingErr> {
-        let instance = self.args.instance.as_str();
-        let name = child.registered(instance);
-        let parent = me.get_cell();
-        let args = &self.args;
-        let cell = match child {
-            Child::Root => return Ok(()),
-            Child::Store => link(name, StoreActor, args.store.clone(), parent).await?,
-            Child::Router => {
-                link(name, ConversationRouter, args.conversation.clone(), parent).await?
-            }
-            Child::NewDay => job(instance, child, &args.new_day, parent).await?,
-            Child::Consolidator => job(instance, child, &args.consolidation, parent).await?,
-            Child::Proactive => job(instance, child, &args.proactive, parent).await?,
-            Child::BanLifter => job(instance, child, &args.bans, parent).await?,
-            Child::Gateway => match &args.gateway {
-                Some(gateway) => link(name, Gateway, gateway.clone(), parent).await?,
-                None => return Ok(()),
-            },
+    async fn spawn(&mut self, me: &ActorRef<RootMsg>, index: usize) -> SpawnResult {
+        // The spawn future owns what it needs: no borrow of the tree is held across it.
+        let spawning = {
+            let tree = &self.args.tree;
+            let spec = &tree.children[index];
+            (spec.spawn)(spec.name.registered(&tree.instance), me.get_cell())
         };
-        self.children.retain(|(c, _)| *c != child);
-        self.children.push((child, cell));
-        Ok(())
+        let cell = spawning.await?;
+        // Registered under its name by now: whoever waits on the slot finds it.
+        self.args.tree.children[index]
+            .started
+            .send_modify(|generation| *generation += 1);
+        self.live.retain(|(i, _)| *i != index);
+        self.live.push((index, cell.clone()));
+        Ok(cell)
     }
 
-    fn which(&self, cell: &ActorCell) -> Option<Child> {
-        self.children
+    fn index_of(&self, child: Child) -> Option<usize> {
+        self.args.tree.children.iter().position(|c| c.name == child)
+    }
+
+    fn which(&self, cell: &ActorCell) -> Option<usize> {
+        self.live
             .iter()
             .find(|(_, c)| c.get_id() == cell.get_id())
-            .map(|(child, _)| *child)
-    }
-
-    fn cell(&self, child: Child) -> Option<ActorCell> {
-        self.children
-            .iter()
-            .find(|(c, _)| *c == child)
-            .map(|(_, cell)| cell.clone())
+            .map(|(i, _)| *i)
     }
 
     /// Schedules a restart after a backoff that grows while a child keeps failing (say,
@@ -130,40 +247,6 @@ impl RootState {
     }
 }
 
-/// Spawns a periodic job's actor under `parent`.
-async fn job<S: PeriodicStep>(
-    instance: &str,
-    child: Child,
-    args: &JobArgs<S>,
-    parent: ActorCell,
-) -> Result<ActorCell, ractor::SpawnErr> {
-    let periodic = PeriodicArgs {
-        step: args.step.clone(),
-        schedule: args.schedule.clone(),
-        me: Slot::new(instance, child),
-    };
-    link(
-        child.registered(instance),
-        PeriodicActor::<S>::default(),
-        periodic,
-        parent,
-    )
-    .await
-}
-
-/// Spawns `actor` under `parent` with a registered name.
-async fn link<A: Actor>(
-    name: String,
-    actor: A,
-    args: A::Arguments,
-    parent: ActorCell,
-) -> Result<ActorCell, ractor::SpawnErr> {
-    Ok(Actor::spawn_linked(Some(name), actor, args, parent)
-        .await?
-        .0
-        .get_cell())
-}
-
 impl Actor for RootSupervisor {
     type Msg = RootMsg;
     type State = RootState;
@@ -174,14 +257,15 @@ impl Actor for RootSupervisor {
         me: ActorRef<RootMsg>,
         args: RootArgs,
     ) -> Result<RootState, ActorProcessingErr> {
+        let count = args.tree.children.len();
         let mut state = RootState {
             args,
-            children: Vec::new(),
+            live: Vec::new(),
             restarts: Vec::new(),
             stopping: false,
         };
-        for child in START_ORDER {
-            state.spawn(&me, child).await?;
+        for index in 0..count {
+            state.spawn(&me, index).await?;
         }
         Ok(state)
     }
@@ -194,7 +278,10 @@ impl Actor for RootSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             RootMsg::Restart(child) if !state.stopping => {
-                if let Err(error) = state.spawn(&me, child).await {
+                let Some(index) = state.index_of(child) else {
+                    return Ok(());
+                };
+                if let Err(error) = state.spawn(&me, index).await {
                     tracing::error!(child = child.role(), %error, "restart failed; trying again");
                     state.schedule_restart(&me, child);
                 }
@@ -205,30 +292,14 @@ impl Actor for RootSupervisor {
             }
             RootMsg::Shutdown(reply) => {
                 state.stopping = true;
-                if let Some(gateway) = state.cell(Child::Gateway) {
-                    let _ = gateway
-                        .stop_and_wait(None, Some(Duration::from_secs(10)))
-                        .await;
-                }
-                let router = RouterHandle::new(Slot::new(&state.args.instance, Child::Router));
-                if let Err(error) = router.drain_channels().await {
-                    tracing::warn!(%error, "channels did not drain cleanly");
-                }
-                for child in [
-                    Child::Proactive,
-                    Child::BanLifter,
-                    Child::Consolidator,
-                    Child::NewDay,
-                    Child::Router,
-                ] {
-                    if let Some(cell) = state.cell(child) {
-                        let _ = cell.stop_and_wait(None, Some(Duration::from_secs(5))).await;
-                    }
-                }
-                if let Some(store) = state.cell(Child::Store) {
-                    // Drain: every write already queued is applied, then buffered appends are flushed.
-                    if let Err(error) = store.drain_and_wait(Some(Duration::from_secs(30))).await {
-                        tracing::error!(?error, "store did not drain before shutdown");
+                for index in (0..state.args.tree.children.len()).rev() {
+                    let stopping = state
+                        .live
+                        .iter()
+                        .find(|(i, _)| *i == index)
+                        .map(|(_, cell)| (state.args.tree.children[index].stop)(cell.clone()));
+                    if let Some(stopping) = stopping {
+                        stopping.await;
                     }
                 }
                 let _ = reply.send(());
@@ -254,26 +325,23 @@ impl Actor for RootSupervisor {
             }
             _ => return Ok(()),
         };
-        if let Some(child) = state.which(cell) {
+        if let Some(index) = state.which(cell) {
+            let child = state.args.tree.children[index].name;
             tracing::error!(child = child.role(), reason = %why, "actor stopped unexpectedly; restarting it");
-            state.children.retain(|(c, _)| *c != child);
+            state.live.retain(|(i, _)| *i != index);
             state.schedule_restart(&me, child);
         }
         Ok(())
     }
 }
 
-/// Handle on the running tree.
+/// Handle on the running tree (from [`Tree::start`]).
 #[derive(Clone)]
 pub struct SupervisorHandle {
     slot: Slot<RootMsg>,
 }
 
 impl SupervisorHandle {
-    pub fn new(slot: Slot<RootMsg>) -> Self {
-        Self { slot }
-    }
-
     pub async fn shutdown(&self) -> Result<(), ActorError> {
         self.slot
             .call_within(RootMsg::Shutdown, SHUTDOWN_BUDGET)
@@ -282,5 +350,123 @@ impl SupervisorHandle {
 
     pub async fn restarts(&self) -> Result<Vec<(Child, u32)>, ActorError> {
         self.slot.call(RootMsg::Restarts).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actors::START_WAIT;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tokio::time::Instant;
+
+    /// Answers `Ping` with which incarnation it is (1 for the first start).
+    struct Echo;
+
+    enum EchoMsg {
+        Ping(RpcReplyPort<u32>),
+    }
+
+    impl Actor for Echo {
+        type Msg = EchoMsg;
+        type State = u32;
+        type Arguments = Arc<AtomicU32>;
+
+        async fn pre_start(
+            &self,
+            _me: ActorRef<EchoMsg>,
+            starts: Arc<AtomicU32>,
+        ) -> Result<u32, ActorProcessingErr> {
+            Ok(starts.fetch_add(1, Ordering::SeqCst) + 1)
+        }
+
+        async fn handle(
+            &self,
+            _me: ActorRef<EchoMsg>,
+            msg: EchoMsg,
+            incarnation: &mut u32,
+        ) -> Result<(), ActorProcessingErr> {
+            let EchoMsg::Ping(reply) = msg;
+            let _ = reply.send(*incarnation);
+            Ok(())
+        }
+    }
+
+    fn instance() -> String {
+        format!("test-{}", uuid::Uuid::new_v4().simple())
+    }
+
+    fn echo_tree() -> (Tree, Slot<EchoMsg>) {
+        let mut tree = Tree::new(instance());
+        let stop = Stop::Within(Duration::from_secs(1));
+        let echo = tree.child(ActorName::Store, || Echo, Arc::default(), stop);
+        (tree, echo)
+    }
+
+    #[tokio::test]
+    async fn a_handle_used_right_after_a_crash_is_answered_by_the_restarted_child() {
+        let (tree, echo) = echo_tree();
+        let (supervisor, join) = tree.start().await.expect("the tree starts");
+        assert_eq!(echo.call(EchoMsg::Ping).await.expect("first"), 1);
+        let first = echo.get().expect("running");
+        first
+            .kill_and_wait(Some(Duration::from_secs(1)))
+            .await
+            .expect("killed");
+        let killed = Instant::now();
+        assert!(echo.get().is_none(), "not restarted yet (the backoff runs)");
+        // No sleep, no retry: the call waits for the restart and is answered by it.
+        let answer = echo
+            .call(EchoMsg::Ping)
+            .await
+            .expect("answered after the restart");
+        assert_eq!(answer, 2, "the new incarnation answered");
+        assert!(killed.elapsed() < START_WAIT, "{:?}", killed.elapsed());
+        let restarts = supervisor.restarts().await.expect("restart counts");
+        assert_eq!(restarts, vec![(Child::Store, 1)]);
+        supervisor.shutdown().await.expect("shutdown");
+        let _ = join.await;
+        // The supervisor is gone: nothing will start the child again, and the handle says so
+        // at once instead of waiting out START_WAIT.
+        let asked = Instant::now();
+        assert!(echo.call(EchoMsg::Ping).await.is_err());
+        assert!(asked.elapsed() < START_WAIT / 2, "{:?}", asked.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_handle_wakes_on_the_start_signal_and_does_not_poll() {
+        let name = ActorName::Store.registered(&instance());
+        let (slot, started) = Slot::<EchoMsg>::registered(name.clone());
+        let waiter = tokio::spawn({
+            let slot = slot.clone();
+            async move { slot.wait().await.map(|_| ()) }
+        });
+        tokio::task::yield_now().await;
+        // Registered behind the signal's back: a polling wait would find it within 10 ms.
+        let (actor, handle) = Actor::spawn(Some(name), Echo, Arc::default())
+            .await
+            .expect("spawned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiter.is_finished(), "the wait only ends on the signal");
+        let signalled = Instant::now();
+        started.send_modify(|generation| *generation += 1);
+        waiter
+            .await
+            .expect("joined")
+            .expect("found after the signal");
+        assert!(signalled.elapsed() < Duration::from_millis(500));
+        actor.stop(None);
+        let _ = handle.await;
+    }
+
+    #[tokio::test]
+    async fn two_children_with_one_name_are_refused() {
+        let (mut tree, _echo) = echo_tree();
+        let stop = Stop::Within(Duration::from_secs(1));
+        let _twin = tree.child(ActorName::Store, || Echo, Arc::default(), stop);
+        assert!(matches!(
+            tree.start().await,
+            Err(TreeError::Duplicate("store"))
+        ));
     }
 }

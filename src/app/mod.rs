@@ -1,14 +1,11 @@
 //! Building and running the whole bot. `main` and the end-to-end tests both start it here,
 //! so the tests exercise exactly what runs in production.
 
-use crate::actors::conversation::{ConversationDeps, ReplyLimits};
-use crate::actors::gateway::GatewayArgs;
 use crate::actors::jobs::{BanLifting, NewDay, NightlyConsolidation, ProactiveTick};
-use crate::actors::periodic::{PeriodicHandle, Schedule};
+use crate::actors::periodic::PeriodicHandle;
 use crate::actors::router::RouterHandle;
-use crate::actors::store::{Journal, StoreArgs, StoreHandle};
-use crate::actors::supervisor::{JobArgs, RootArgs, RootSupervisor, SupervisorHandle};
-use crate::actors::{ActorName, Slot};
+use crate::actors::store::StoreHandle;
+use crate::actors::supervisor::{SupervisorHandle, Tree};
 use crate::config::Settings;
 use crate::discord::DiscordChat;
 use crate::discord::commands::CommandDeps;
@@ -17,14 +14,9 @@ use crate::discord::gateway::DiscordGateway;
 use crate::domain::BotIdentity;
 use crate::llm::OpenAiModel;
 use crate::ports::{BanPort, ChatGateway, ChatPort, LanguageModel};
-use crate::steps::ban_lifting::{BanLiftingDeps, UnrecordedCases};
-use crate::steps::budget::BudgetGate;
-use crate::steps::consolidation::ConsolidationDeps;
+use crate::steps::ban_lifting::UnrecordedCases;
 use crate::steps::daily::{DailyDeps, ensure_today};
-use crate::steps::leases::Leases;
-use crate::steps::proactive::ProactiveDeps;
-use crate::steps::speaking::SpeakingDeps;
-use crate::steps::standby::{Ownership, StandbyGateway};
+use crate::steps::standby::Ownership;
 use crate::store::Store;
 use crate::store::lock::{SqliteLock, lock_database};
 use crate::telemetry::vitals::Vitals;
@@ -32,7 +24,7 @@ use anyhow::Context as _;
 
 pub mod launch;
 mod resources;
-use ractor::Actor;
+mod wire;
 pub use resources::open_store;
 use resources::start_ops;
 use std::sync::{Arc, RwLock};
@@ -194,14 +186,8 @@ impl App {
         };
         let settings = Arc::new(settings);
         let database = open_store(&settings).await?;
-        let Ports {
-            llm,
-            chat,
-            bans,
-            connect,
-        } = ports;
         let vitals = Arc::new(Vitals::default());
-        let connected = connect.is_some();
+        let connected = ports.connect.is_some();
         if connected {
             vitals.expect_gateway();
             // Before any actor records anything.
@@ -210,132 +196,30 @@ impl App {
         // One circuit breaker in front of every model use (replies, judgements,
         // consolidation, status line, proactive posts); behind it, every call really made
         // is counted and timed, and stamps the vitals readiness reads.
-        let llm = crate::llm::observed(llm, vitals.clone());
+        let llm = crate::llm::observed(ports.llm, vitals.clone());
         let llm: Arc<dyn LanguageModel> = crate::llm::guarded(llm, &settings.overload);
-        let instance = format!("bot-{}", uuid::Uuid::new_v4().simple());
-        let journal = Arc::new(Journal::default());
-        let store = StoreHandle::new(Slot::new(&instance, ActorName::Store), journal.clone());
         let alone = settings.database.url.starts_with("sqlite:");
-        let ownership = Ownership::new(shards, connect.is_none() || alone);
-        let leases = Leases::new(
-            Arc::new(store.clone()),
-            &instance,
-            settings.discord.lease_ttl(),
-        );
-        let router = RouterHandle::new(Slot::new(&instance, ActorName::Router));
-        let status = PeriodicHandle::new(Slot::new(&instance, ActorName::NewDay));
-        let bot = Arc::new(RwLock::new(None::<BotIdentity>));
-        let budget = Arc::new(BudgetGate::new(Arc::new(store.clone()), settings.budget));
-        let speaking = Arc::new(SpeakingDeps {
-            store: Arc::new(store.clone()),
-            llm: llm.clone(),
-            chat: chat.clone(),
-            settings: settings.clone(),
-            budget: budget.clone(),
-        });
-        let conversation = Arc::new(ConversationDeps {
-            speaking,
-            store: store.clone(),
-            settings: settings.clone(),
-            limits: ReplyLimits::new(
-                settings.bot.user_replies_per_minute,
-                settings.bot.channel_replies_per_minute,
-            ),
-        });
-        let daily = Arc::new(DailyDeps {
-            store: Arc::new(store.clone()),
-            llm: llm.clone(),
-            chat: chat.clone(),
-            settings: settings.clone(),
-            rng: DailyDeps::rng_from(&settings),
-            budget: budget.clone(),
-            leases: leases.clone(),
-        });
-        let consolidation = NightlyConsolidation {
-            deps: Arc::new(ConsolidationDeps {
-                store: Arc::new(store.clone()),
-                llm: llm.clone(),
+        let ownership = Ownership::new(shards, !connected || alone);
+        let chat = ports.chat.clone();
+        let mut tree = Tree::new(format!("bot-{}", uuid::Uuid::new_v4().simple()));
+        let wired = wire::wire(
+            &mut tree,
+            wire::Given {
                 settings: settings.clone(),
-                budget,
-                embeddings_missing: Default::default(),
+                database: database.clone(),
+                llm: llm.clone(),
+                chat: ports.chat,
+                bans: ports.bans,
+                connect: ports.connect,
+                vitals: vitals.clone(),
                 ownership: ownership.clone(),
-            }),
-            new_day: status.clone(),
-        };
-        let proactive = ProactiveTick(Arc::new(ProactiveDeps {
-            store: Arc::new(store.clone()),
-            channels: Arc::new(router.clone()),
-            settings: settings.clone(),
-            bot: bot.clone(),
-            rng: DailyDeps::rng_from(&settings),
-            ownership: ownership.clone(),
-        }));
-        let unrecorded = UnrecordedCases::default();
-        let ban_lifting = BanLifting(Arc::new(BanLiftingDeps {
-            store: Arc::new(store.clone()),
-            discord: bans,
-            bot: bot.clone(),
-            policy: crate::steps::ban_lifting::lift_policy(&settings.moderation),
-            unrecorded: unrecorded.clone(),
-            ownership: ownership.clone(),
-        }));
-        let (ready_tx, ready) = tokio::sync::watch::channel(false);
-        let started_at = chrono::Utc::now();
-        let (fatal_tx, fatal) = tokio::sync::watch::channel(None);
-        let identity = bot.clone();
-        let chat_port = chat.clone();
-        let wiring = Wiring {
-            settings: settings.clone(),
-            router: router.clone(),
-            store: store.clone(),
-            daily: daily.clone(),
-            bot,
-            ready: ready_tx,
-            started_at,
-            unrecorded,
-            vitals: vitals.clone(),
-        };
-        let gateway = connect.map(|connect| GatewayArgs {
-            connection: StandbyGateway::wrap(connect(&wiring), leases, ownership.clone(), alone),
-            fatal: fatal_tx,
-        });
-        let schedule = &settings.schedule;
-        let args = RootArgs {
-            instance: instance.clone(),
-            store: StoreArgs {
-                store: database.clone(),
-                journal,
+                alone,
             },
-            conversation,
-            new_day: JobArgs {
-                step: Arc::new(NewDay(daily.clone())),
-                schedule: Schedule::OnRequest,
-            },
-            consolidation: JobArgs {
-                step: Arc::new(consolidation),
-                schedule: Schedule::Cron(schedule.consolidation_cron.clone()),
-            },
-            proactive: JobArgs {
-                step: Arc::new(proactive),
-                schedule: Schedule::Every(Duration::from_secs(schedule.proactive_interval_secs)),
-            },
-            bans: JobArgs {
-                step: Arc::new(ban_lifting),
-                schedule: Schedule::Every(Duration::from_millis(
-                    settings.moderation.ban_check_interval_ms,
-                )),
-            },
-            gateway,
-        };
-        let (_root, join) = Actor::spawn(
-            Some(ActorName::Root.registered(&instance)),
-            RootSupervisor,
-            args,
-        )
-        .await
-        .context("could not start the actor tree")?;
+        );
+        let instance = tree.instance().to_owned();
+        let (supervisor, join) = tree.start().await?;
         // A mood and a status line from the very first start, not only after a nightly run.
-        if let Err(error) = ensure_today(&daily, chrono::Utc::now()).await {
+        if let Err(error) = ensure_today(&wired.daily, chrono::Utc::now()).await {
             tracing::warn!(%error, "could not start the day's mood and status");
         }
         let ops = match connected {
@@ -343,24 +227,24 @@ impl App {
             false => None,
         };
         Ok(App {
-            supervisor: SupervisorHandle::new(Slot::new(&instance, ActorName::Root)),
-            consolidator: PeriodicHandle::new(Slot::new(&instance, ActorName::Consolidator)),
-            proactive: PeriodicHandle::new(Slot::new(&instance, ActorName::Proactive)),
-            bans: PeriodicHandle::new(Slot::new(&instance, ActorName::BanLifter)),
-            status,
+            supervisor,
+            consolidator: wired.consolidator,
+            proactive: wired.proactive,
+            bans: wired.bans,
+            status: wired.status,
             instance,
-            store,
-            router,
+            store: wired.store,
+            router: wired.router,
             database,
             ownership,
             _db_lock: db_lock,
             settings,
-            started_at,
-            identity,
-            chat: chat_port,
+            started_at: wired.started_at,
+            identity: wired.identity,
+            chat,
             console: None,
-            ready,
-            fatal,
+            ready: wired.ready,
+            fatal: wired.fatal,
             join,
             ops,
         })

@@ -3,7 +3,7 @@
 //! no scripts from anywhere else, no framing), and bodies are capped (tower-http layers).
 
 use super::error::ConsoleError;
-use super::pages::{activity, dashboard, members, persona, settings};
+use super::pages::{activity, dashboard, members, persona, render_refusals, settings};
 use super::state::Shared;
 use super::{auth, csrf, setup, view};
 use crate::config::ConsoleSettings;
@@ -131,6 +131,8 @@ fn routes(shared: Arc<Shared>) -> Router {
         .route("/ops/{*route}", get(ops_routes))
         .route("/static/console.css", get(stylesheet))
         .route("/static/console.js", get(script))
+        // Inside the session layer: a refusal is worded on a page with the operator's session.
+        .layer(from_fn_with_state(shared.clone(), render_refusals))
         .layer(from_fn(csrf::require_token))
         .layer(from_fn_with_state(shared.clone(), auth::ensure_session))
         .layer(RequestBodyLimitLayer::new(csrf::MAX_FORM))

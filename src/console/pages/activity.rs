@@ -3,17 +3,15 @@
 //! status line. Each job runs in the background through the same periodic actor as its
 //! schedule (a run already going is joined, not doubled); the page shows its progress.
 
-use super::{back, running};
+use super::{Running, back};
 use crate::console::auth::Authed;
-use crate::console::state::Shared;
 use crate::console::view;
 use crate::telemetry::tail::{LogLine, tail};
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::Deserialize;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a consolidation run requested here may take before the page says so.
@@ -48,13 +46,11 @@ impl Filter {
 }
 
 pub async fn show(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running {
+        shared, session, ..
+    }: Running,
     Query(filter): Query<Filter>,
 ) -> Response {
-    if let Err(page) = running(&shared, &session) {
-        return page;
-    }
     let lines: Vec<LogLine> = tail()
         .recent()
         .into_iter()
@@ -98,11 +94,7 @@ pub async fn log_stream(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-pub async fn consolidate(State(shared): State<Arc<Shared>>, Authed(session): Authed) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+pub async fn consolidate(Running { shared, bot, .. }: Running) -> Response {
     if shared.jobs.start("consolidation") {
         let shared = shared.clone();
         tokio::spawn(async move {
@@ -126,14 +118,7 @@ pub async fn consolidate(State(shared): State<Arc<Shared>>, Authed(session): Aut
     back("/activity")
 }
 
-pub async fn regenerate_status(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+pub async fn regenerate_status(Running { shared, bot, .. }: Running) -> Response {
     if shared.jobs.start("status line") {
         let shared = shared.clone();
         tokio::spawn(async move {

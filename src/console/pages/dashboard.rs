@@ -2,18 +2,14 @@
 //! what has it spent today against its budgets, how does it feel, and how did the last
 //! memory run go.
 
-use super::{bot_name, running};
-use crate::console::auth::Authed;
-use crate::console::state::Shared;
+use super::{Running, bot_name};
 use crate::console::{chart, view};
 use crate::domain::spend::{SpendScope, day_of};
 use crate::domain::{MessageStamp, Mood, MoodPoint};
-use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 #[derive(Serialize)]
 struct ServerRow {
@@ -22,11 +18,13 @@ struct ServerRow {
     tokens_today: u64,
 }
 
-pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+pub async fn show(
+    Running {
+        shared,
+        session,
+        bot,
+    }: Running,
+) -> Response {
     let now = Utc::now();
     let day = day_of(now);
     let since = now - Duration::hours(24);

@@ -3,18 +3,15 @@
 //! the `/admin memory` requests, relationship metrics with their event log, and a member's
 //! export and erasure through the `/memory export` and `/memory forget-all` code path.
 
-use super::{back, running, store_error};
-use crate::console::auth::Authed;
-use crate::console::state::Shared;
+use super::{Page, Running, back};
 use crate::console::{chart, view};
 use crate::domain::{GuildId, Metric, Relationship, RelationshipEvent, ServerMember, UserId};
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use chrono::Utc;
 use serde::Deserialize;
-use std::sync::Arc;
 
 /// Relationship events shown per member.
 const EVENTS_SHOWN: u64 = 50;
@@ -26,43 +23,41 @@ pub struct Search {
 }
 
 pub async fn list(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running {
+        shared,
+        session,
+        bot,
+    }: Running,
     Path(guild): Path<u64>,
     Query(search): Query<Search>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let guild = GuildId(guild);
-    let members = match bot.store.server_members(guild, search.q.clone()).await {
-        Ok(members) => members,
-        Err(error) => return store_error(&shared, &session, &error),
-    };
+    let members = bot.store.server_members(guild, search.q.clone()).await?;
     let servers = bot.store.known_servers().await.unwrap_or_default();
-    shared.pages.render(
+    Ok(shared.pages.render(
         "members.html",
         &view::Frame::new(&session, "Members", "members"),
         minijinja::context! { guild => guild, servers => servers, members => members, q => search.q },
-    )
+    ))
 }
 
 /// `/members`: the first server's members, or the list of servers when there are several.
-pub async fn index(State(shared): State<Arc<Shared>>, Authed(session): Authed) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+pub async fn index(
+    Running {
+        shared,
+        session,
+        bot,
+    }: Running,
+) -> Page {
     let servers = bot.store.known_servers().await.unwrap_or_default();
     if let [only] = servers.as_slice() {
-        return back(&format!("/servers/{only}/members"));
+        return Ok(back(&format!("/servers/{only}/members")));
     }
-    shared.pages.render(
+    Ok(shared.pages.render(
         "members.html",
         &view::Frame::new(&session, "Members", "members"),
         minijinja::context! { guild => None::<u64>, servers => servers, members => Vec::<u8>::new(), q => "" },
-    )
+    ))
 }
 
 fn member_page(guild: u64, user: u64) -> String {
@@ -70,19 +65,15 @@ fn member_page(guild: u64, user: u64) -> String {
 }
 
 pub async fn show(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running {
+        shared,
+        session,
+        bot,
+    }: Running,
     Path((guild, user)): Path<(u64, u64)>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let member = ServerMember::new(GuildId(guild), UserId(user));
-    let facts = match bot.store.facts_of_member(member, true).await {
-        Ok(facts) => facts,
-        Err(error) => return store_error(&shared, &session, &error),
-    };
+    let facts = bot.store.facts_of_member(member, true).await?;
     let (current, superseded): (Vec<_>, Vec<_>) =
         facts.into_iter().partition(|f| f.superseded_by.is_none());
     let names = bot.store.known_names(member).await.unwrap_or_default();
@@ -112,7 +103,7 @@ pub async fn show(
         None,
     );
     let remembers = bot.store.remembers(member).await.unwrap_or(true);
-    shared.pages.render(
+    Ok(shared.pages.render(
         "member.html",
         &view::Frame::new(&session, "Member", "members"),
         minijinja::context! {
@@ -126,7 +117,7 @@ pub async fn show(
             events => events,
             remembers => remembers,
         },
-    )
+    ))
 }
 
 /// Each metric's value after every logged change (oldest first), ending at its value now.
@@ -165,87 +156,49 @@ pub struct FactForm {
 }
 
 pub async fn add_fact(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running { bot, .. }: Running,
     Path((guild, user)): Path<(u64, u64)>,
     Form(form): Form<FactForm>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let member = ServerMember::new(GuildId(guild), UserId(user));
     let category = match form.category.trim() {
         "" => "general".to_owned(),
         c => c.to_owned(),
     };
-    match bot.store.add_fact(member, form.fact, category).await {
-        Ok(_) => back(&member_page(guild, user)),
-        Err(error) => store_error(&shared, &session, &error),
-    }
+    bot.store.add_fact(member, form.fact, category).await?;
+    Ok(back(&member_page(guild, user)))
 }
 
 pub async fn edit_fact(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running { bot, .. }: Running,
     Path((guild, user, id)): Path<(u64, u64, i64)>,
     Form(form): Form<FactForm>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let member = ServerMember::new(GuildId(guild), UserId(user));
     let category = Some(form.category.trim().to_owned()).filter(|c| !c.is_empty());
-    match bot.store.edit_fact(member, id, form.fact, category).await {
-        Ok(_) => back(&member_page(guild, user)),
-        Err(error) => store_error(&shared, &session, &error),
-    }
+    bot.store.edit_fact(member, id, form.fact, category).await?;
+    Ok(back(&member_page(guild, user)))
 }
 
 pub async fn delete_fact(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running { bot, .. }: Running,
     Path((guild, user, id)): Path<(u64, u64, i64)>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let member = ServerMember::new(GuildId(guild), UserId(user));
-    match bot.store.delete_fact(member, id).await {
-        Ok(()) => back(&member_page(guild, user)),
-        Err(error) => store_error(&shared, &session, &error),
-    }
+    bot.store.delete_fact(member, id).await?;
+    Ok(back(&member_page(guild, user)))
 }
 
 /// The member's data export, as `/memory export` makes it (every server).
-pub async fn export(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
-    Path((_guild, user)): Path<(u64, u64)>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
-    match bot.store.export_user(UserId(user)).await {
-        Ok(data) => {
-            let json = serde_json::to_vec_pretty(&data).unwrap_or_default();
-            (
-                [
-                    (CONTENT_TYPE, "application/json".to_owned()),
-                    (
-                        CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"personabot-export-{user}.json\""),
-                    ),
-                ],
-                json,
-            )
-                .into_response()
-        }
-        Err(error) => store_error(&shared, &session, &error),
-    }
+pub async fn export(Running { bot, .. }: Running, Path((_guild, user)): Path<(u64, u64)>) -> Page {
+    let data = bot.store.export_user(UserId(user)).await?;
+    let json = serde_json::to_vec_pretty(&data).unwrap_or_default();
+    let named = format!("attachment; filename=\"personabot-export-{user}.json\"");
+    let headers = [
+        (CONTENT_TYPE, "application/json".to_owned()),
+        (CONTENT_DISPOSITION, named),
+    ];
+    Ok((headers, json).into_response())
 }
 
 #[derive(Deserialize)]
@@ -256,35 +209,30 @@ pub struct EraseForm {
 
 /// Erases everything about the member in every server, as `/memory forget-all` does.
 pub async fn erase(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running {
+        shared,
+        session,
+        bot,
+    }: Running,
     Path((guild, user)): Path<(u64, u64)>,
     Form(form): Form<EraseForm>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let frame = view::Frame::new(&session, "Erased", "members");
     if !form.confirm.trim().eq_ignore_ascii_case("yes") {
-        return shared.pages.message(
+        return Ok(shared.pages.message(
             &frame,
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "Nothing was erased: type yes in the box to confirm.",
-        );
+        ));
     }
-    match bot.store.erase_user(UserId(user)).await {
-        Ok(report) => {
-            tracing::info!(user, "console: erased a member's data");
-            shared.pages.message(
-                &frame,
-                axum::http::StatusCode::OK,
-                &format!(
-                    "Erased in every server: {} fact(s), {} message(s), {} relationship record(s), {} profile row(s). Back to the members of server {guild}.",
-                    report.facts, report.messages, report.relationship_rows, report.user_rows
-                ),
-            )
-        }
-        Err(error) => store_error(&shared, &session, &error),
-    }
+    let report = bot.store.erase_user(UserId(user)).await?;
+    tracing::info!(user, "console: erased a member's data");
+    Ok(shared.pages.message(
+        &frame,
+        axum::http::StatusCode::OK,
+        &format!(
+            "Erased in every server: {} fact(s), {} message(s), {} relationship record(s), {} profile row(s). Back to the members of server {guild}.",
+            report.facts, report.messages, report.relationship_rows, report.user_rows
+        ),
+    ))
 }

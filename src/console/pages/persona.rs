@@ -3,17 +3,13 @@
 //! in that server will open with (rendered by the reply prompt's own builder), with its
 //! token count.
 
-use super::{back, bot_name, running, store_error};
-use crate::console::auth::Authed;
-use crate::console::state::Shared;
+use super::{Page, Refused, Running, back, bot_name};
 use crate::console::view;
 use crate::domain::emotes::EmoteCatalog;
 use crate::domain::{GuildId, PersonaKind};
 use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::{Path, Query};
 use serde::Deserialize;
-use std::sync::Arc;
 
 #[derive(Deserialize, Default)]
 pub struct Which {
@@ -36,31 +32,24 @@ fn page_of(layer: Option<GuildId>) -> String {
 }
 
 pub async fn show(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running {
+        shared,
+        session,
+        bot,
+    }: Running,
     Query(which): Query<Which>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let guild = which.server.filter(|id| *id != 0).map(GuildId);
     let mut servers = bot.store.known_servers().await.unwrap_or_default();
     if let Some(g) = guild.filter(|g| !servers.contains(g)) {
         servers.push(g);
     }
-    let base = match bot.store.persona_entries(None).await {
-        Ok(entries) => entries,
-        Err(error) => return store_error(&shared, &session, &error),
-    };
+    let base = bot.store.persona_entries(None).await?;
     let layer = match guild {
         Some(g) => bot.store.persona_entries(Some(g)).await.unwrap_or_default(),
         None => Vec::new(),
     };
-    let persona = match bot.store.persona(guild).await {
-        Ok(persona) => persona,
-        Err(error) => return store_error(&shared, &session, &error),
-    };
+    let persona = bot.store.persona(guild).await?;
     let name = bot_name(&bot, guild).await;
     // The emotes the reply offers in that server (as `steps::speaking::emote_catalog`).
     let emotes = match guild {
@@ -73,7 +62,7 @@ pub async fn show(
     let (preview, tokens) =
         crate::prompts::system_preview(&name, &persona, budget, &emotes.prompt_names(40))
             .unwrap_or_else(|e| (format!("(the preview failed: {e})"), 0));
-    shared.pages.render(
+    Ok(shared.pages.render(
         "persona.html",
         &view::Frame::new(&session, "Persona", "persona"),
         minijinja::context! {
@@ -87,7 +76,7 @@ pub async fn show(
             tokens => tokens,
             budget => bot.settings.bot.persona_token_budget,
         },
-    )
+    ))
 }
 
 #[derive(Deserialize)]
@@ -99,32 +88,17 @@ pub struct AddForm {
     replaces: String,
 }
 
-pub async fn add(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
-    Form(form): Form<AddForm>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+pub async fn add(Running { bot, .. }: Running, Form(form): Form<AddForm>) -> Page {
     let layer = layer_of(&form.layer);
     let Ok(kind) = form.kind.parse::<PersonaKind>() else {
-        return store_error(
-            &shared,
-            &session,
-            &crate::ports::store::StoreError::Invalid(format!("unknown kind `{}`", form.kind)),
-        );
+        let unknown = format!("unknown kind `{}`", form.kind);
+        return Err(Refused(crate::ports::store::StoreError::Invalid(unknown)));
     };
     let replaces = form.replaces.trim().parse::<i64>().ok();
-    match bot
-        .store
+    bot.store
         .add_persona_entry(layer, kind, form.content, replaces)
-        .await
-    {
-        Ok(_) => back(&page_of(layer)),
-        Err(error) => store_error(&shared, &session, &error),
-    }
+        .await?;
+    Ok(back(&page_of(layer)))
 }
 
 #[derive(Deserialize)]
@@ -135,35 +109,23 @@ pub struct EditForm {
 }
 
 pub async fn edit(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running { bot, .. }: Running,
     Path(id): Path<i64>,
     Form(form): Form<EditForm>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let layer = layer_of(&form.layer);
-    match bot.store.edit_persona_entry(layer, id, form.content).await {
-        Ok(_) => back(&page_of(layer)),
-        Err(error) => store_error(&shared, &session, &error),
-    }
+    bot.store
+        .edit_persona_entry(layer, id, form.content)
+        .await?;
+    Ok(back(&page_of(layer)))
 }
 
 pub async fn remove(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running { bot, .. }: Running,
     Path(id): Path<i64>,
     Form(form): Form<EditForm>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let layer = layer_of(&form.layer);
-    match bot.store.remove_persona_entry(layer, id).await {
-        Ok(()) => back(&page_of(layer)),
-        Err(error) => store_error(&shared, &session, &error),
-    }
+    bot.store.remove_persona_entry(layer, id).await?;
+    Ok(back(&page_of(layer)))
 }

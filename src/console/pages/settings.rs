@@ -3,16 +3,12 @@
 //! settings file), changed through the `/bot` requests; channel actors are told to read
 //! their policy again, as `/bot` does.
 
-use super::{back, running, store_error};
-use crate::console::auth::Authed;
-use crate::console::state::Shared;
+use super::{Page, Running, back};
 use crate::console::view;
 use crate::domain::{ChannelId, GuildId};
 use axum::Form;
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::Path;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 #[derive(Serialize)]
 struct ChannelRow {
@@ -43,22 +39,18 @@ fn own(value: Option<bool>) -> &'static str {
     }
 }
 
-pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
-    let servers = match bot.store.known_servers().await {
-        Ok(servers) => servers,
-        Err(error) => return store_error(&shared, &session, &error),
-    };
+pub async fn show(
+    Running {
+        shared,
+        session,
+        bot,
+    }: Running,
+) -> Page {
+    let servers = bot.store.known_servers().await?;
     let default = bot.settings.bot.enabled_by_default;
     let mut rows = Vec::new();
     for guild in servers {
-        let switches = match bot.store.server_switches(guild).await {
-            Ok(switches) => switches,
-            Err(error) => return store_error(&shared, &session, &error),
-        };
+        let switches = bot.store.server_switches(guild).await?;
         let enabled = switches.enabled.unwrap_or(default);
         let server_source = if switches.enabled.is_some() {
             "server setting"
@@ -94,7 +86,7 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
             channels,
         });
     }
-    shared.pages.render(
+    Ok(shared.pages.render(
         "settings.html",
         &view::Frame::new(&session, "Settings", "settings"),
         minijinja::context! {
@@ -106,7 +98,7 @@ pub async fn show(State(shared): State<Arc<Shared>>, Authed(session): Authed) ->
             user_rate => bot.settings.bot.user_replies_per_minute,
             channel_rate => bot.settings.bot.channel_replies_per_minute,
         },
-    )
+    ))
 }
 
 #[derive(Deserialize)]
@@ -118,28 +110,19 @@ pub struct Switches {
 }
 
 pub async fn save(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running { bot, .. }: Running,
     Path(guild): Path<u64>,
     Form(form): Form<Switches>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let guild = GuildId(guild);
-    if let Err(error) = bot
-        .store
+    bot.store
         .set_guild_enabled(guild, form.enabled == "on")
-        .await
-    {
-        return store_error(&shared, &session, &error);
-    }
-    if let Err(error) = bot.store.set_guild_memory(guild, form.memory == "on").await {
-        return store_error(&shared, &session, &error);
-    }
+        .await?;
+    bot.store
+        .set_guild_memory(guild, form.memory == "on")
+        .await?;
     bot.router.policy_changed(None).await;
-    back("/settings")
+    Ok(back("/settings"))
 }
 
 #[derive(Deserialize)]
@@ -152,32 +135,23 @@ pub struct ChannelForm {
 }
 
 pub async fn save_channel(
-    State(shared): State<Arc<Shared>>,
-    Authed(session): Authed,
+    Running { bot, .. }: Running,
     Path((guild, channel)): Path<(u64, u64)>,
     Form(form): Form<ChannelForm>,
-) -> Response {
-    let bot = match running(&shared, &session) {
-        Ok(bot) => bot,
-        Err(page) => return page,
-    };
+) -> Page {
     let (guild, channel) = (Some(GuildId(guild)), ChannelId(channel));
     let enabled = match form.enabled.as_str() {
         "on" => Some(true),
         "off" => Some(false),
         _ => None,
     };
-    if let Err(error) = bot.store.set_channel_enabled(guild, channel, enabled).await {
-        return store_error(&shared, &session, &error);
-    }
+    bot.store
+        .set_channel_enabled(guild, channel, enabled)
+        .await?;
     let proactive = form.proactive == "on";
-    if let Err(error) = bot
-        .store
+    bot.store
         .set_channel_proactive(guild, channel, proactive)
-        .await
-    {
-        return store_error(&shared, &session, &error);
-    }
+        .await?;
     bot.router.policy_changed(Some(channel)).await;
-    back("/settings")
+    Ok(back("/settings"))
 }

@@ -74,17 +74,6 @@ pub async fn reply_private(ctx: Context<'_>, embed: CreateEmbed) -> Result<(), E
     Ok(())
 }
 
-/// Sends an ephemeral line of text.
-pub async fn say_private(ctx: Context<'_>, text: impl Into<String>) -> Result<(), Error> {
-    ctx.send(
-        poise::CreateReply::default()
-            .ephemeral(true)
-            .content(text.into()),
-    )
-    .await?;
-    Ok(())
-}
-
 /// Cuts text to `max` characters, marking the cut.
 pub fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
