@@ -469,4 +469,49 @@ mod tests {
             Err(TreeError::Duplicate("store"))
         ));
     }
+
+    /// Notes its name in a shared log when it stops.
+    struct Recorder;
+
+    type StopLog = Arc<std::sync::Mutex<Vec<&'static str>>>;
+
+    impl Actor for Recorder {
+        type Msg = ();
+        type State = (&'static str, StopLog);
+        type Arguments = (&'static str, StopLog);
+
+        async fn pre_start(
+            &self,
+            _me: ActorRef<()>,
+            args: (&'static str, StopLog),
+        ) -> Result<Self::State, ActorProcessingErr> {
+            Ok(args)
+        }
+
+        async fn post_stop(
+            &self,
+            _me: ActorRef<()>,
+            (name, log): &mut Self::State,
+        ) -> Result<(), ActorProcessingErr> {
+            log.lock().expect("log").push(name);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_the_children_in_the_reverse_of_their_start_order() {
+        let log = StopLog::default();
+        let mut tree = Tree::new(instance());
+        let limit = Duration::from_secs(1);
+        let store = ("store", log.clone());
+        tree.child(ActorName::Store, || Recorder, store, Stop::Drain(limit));
+        let router = ("router", log.clone());
+        tree.child(ActorName::Router, || Recorder, router, Stop::Within(limit));
+        let job = ("job", log.clone());
+        tree.child(ActorName::Job("job"), || Recorder, job, Stop::Within(limit));
+        let (supervisor, join) = tree.start().await.expect("the tree starts");
+        supervisor.shutdown().await.expect("shutdown");
+        let _ = join.await;
+        assert_eq!(*log.lock().expect("log"), vec!["job", "router", "store"]);
+    }
 }
