@@ -1,7 +1,9 @@
-//! ConversationActor: one per channel. Logs every event of its channel in order, decides
-//! whether the bot is addressed, and runs at most one reply at a time so replies leave in
-//! the order they were asked for. The reply itself (store reads, LLM call, sending) runs in
-//! a spawned task that reports back, so the mailbox keeps logging messages meanwhile.
+//! ConversationActor: one per channel. Logs every event of its channel in order, admits
+//! messages as `domain::plan::admit` decides, and runs at most one reply at a time so
+//! replies leave in the order they were asked for. The reply itself (store read, plan, LLM
+//! call, sending) runs in a spawned task that reports what it said, so the mailbox keeps
+//! logging messages meanwhile; the actor only remembers it (whom it answered, whether the
+//! channel heard the trouble line).
 //!
 //! The queue stays short (`domain::backlog`): a few jobs at most, one per member (their
 //! newest mention, the others are in the transcript), none started for a mention older than
@@ -11,13 +13,14 @@
 use super::store::StoreHandle;
 use crate::config::Settings;
 use crate::domain::backlog::{BacklogPolicy, Placement, worth_queueing};
-use crate::domain::trigger::{self, LastAnswer, TriggerDecision, TriggerInput};
+use crate::domain::plan::{self, Admission, Arrival, Notice};
+use crate::domain::trigger::{self, LastAnswer, TriggerInput};
 use crate::domain::{
     BotIdentity, ChannelEvent, ChannelId, ChannelPolicy, IncomingMessage, LoggedMessage, MessageId,
     ProactiveKind, UserId,
 };
 use crate::ports::store::MemberSighting;
-use crate::steps::reply::{self, Addressed, ReplyJob};
+use crate::steps::reply::{self, ReplyJob};
 use crate::steps::speaking::SpeakingDeps;
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -85,8 +88,8 @@ pub enum ConversationMsg {
     ReplyFinished {
         /// Who was answered, and when (Discord's time of the answer).
         answered: Option<(UserId, DateTime<Utc>)>,
-        /// The "having trouble" line was said (in the outage named by this count).
-        apologised: Option<u64>,
+        /// The notice said instead of an answer, if any.
+        notice: Option<Notice>,
     },
 }
 
@@ -191,12 +194,11 @@ impl Actor for ConversationActor {
                 }
                 return Ok(());
             }
-            ConversationMsg::ReplyFinished {
-                answered,
-                apologised,
-            } => {
+            ConversationMsg::ReplyFinished { answered, notice } => {
                 state.running = None;
-                state.told_trouble = apologised.or(state.told_trouble);
+                if let Some(Notice::Trouble { outage }) = notice {
+                    state.told_trouble = Some(outage);
+                }
                 if let Some((user, at)) = answered {
                     crate::telemetry::metrics::reply_sent();
                     state.last_answer = Some((user, at));
@@ -291,14 +293,7 @@ impl ConversationState {
             bot_id: bot.id,
             bot_name: &bot.name,
             aliases: &aliases,
-            message: trigger::IncomingMessage {
-                author_id: message.author_id,
-                author_is_bot: message.is_bot,
-                content: &message.content,
-                mentioned_user_ids: &incoming.mentions,
-                mentions_everyone: incoming.mentions_everyone,
-                replied_to_author: incoming.replied_to_author,
-            },
+            message: &incoming,
             reply_to_bots: settings.bot.reply_to_bots,
             last_answer: self.last_answer.map(|(to, at)| LastAnswer {
                 to,
@@ -312,32 +307,37 @@ impl ConversationState {
         };
         let decision = trigger::decide(&input);
         crate::telemetry::metrics::triggered(&decision);
-        let reason = match decision {
-            TriggerDecision::Reply(reason) => Addressed::Surely(reason),
-            // Judged by the model inside the reply job, never in this mailbox.
-            TriggerDecision::Ambiguous if settings.bot.ambiguous_judgement => Addressed::Maybe,
-            TriggerDecision::Ambiguous | TriggerDecision::Ignore(_) => return,
-        };
         let user = message.author_id;
-        if !worth_queueing(self.deps.speaking.llm.health(), self.told_trouble) {
-            tracing::debug!(%user, channel = %self.channel, "model unavailable; not queued");
-            return;
-        }
-        if self.deps.limits.allow(user, self.channel) {
-            self.told_limited.remove(&user);
-            self.enqueue(ReplyJob::Answer {
-                bot,
-                trigger: incoming,
-                reason,
-            });
-        } else if settings.bot.rate_limit_notice && self.told_limited.insert(user) {
-            tracing::info!(%user, channel = %self.channel, "reply rate limit hit; telling them once");
-            self.enqueue(ReplyJob::RateLimited {
-                bot,
-                trigger: incoming,
-            });
-        } else {
-            tracing::debug!(%user, channel = %self.channel, "reply rate limit hit; staying quiet");
+        let arrival = Arrival {
+            trigger: decision,
+            judge_ambiguous: settings.bot.ambiguous_judgement,
+            model: self.deps.speaking.llm.health(),
+            told_trouble: self.told_trouble,
+            rate_notice: settings.bot.rate_limit_notice,
+            told_limited: self.told_limited.contains(&user),
+        };
+        let limits = &self.deps.limits;
+        match plan::admit(&arrival, || limits.allow(user, self.channel)) {
+            Admission::Ignore => {}
+            Admission::Answer(reason) => {
+                self.told_limited.remove(&user);
+                self.enqueue(ReplyJob::Answer {
+                    bot,
+                    trigger: incoming,
+                    reason,
+                });
+            }
+            Admission::TellLimited => {
+                tracing::info!(%user, channel = %self.channel, "reply rate limit hit; telling them once");
+                self.told_limited.insert(user);
+                self.enqueue(ReplyJob::RateLimited {
+                    bot,
+                    trigger: incoming,
+                });
+            }
+            Admission::Quiet => {
+                tracing::debug!(%user, channel = %self.channel, "reply rate limit hit; staying quiet");
+            }
         }
     }
 
@@ -430,7 +430,7 @@ impl ConversationState {
                 // The channel is free as soon as the answer is out; the judgement runs after.
                 let _ = me.cast(ConversationMsg::ReplyFinished {
                     answered: outcome.answered,
-                    apologised: outcome.apologised,
+                    notice: outcome.notice,
                 });
                 if let Some(after) = outcome.after {
                     after.run(&deps).await;

@@ -120,6 +120,13 @@ impl StoreHandle {
         .await;
     }
 
+    /// Records a model call's usage: a cast to the write lane (retried there while the
+    /// database is unavailable), so a reply ready to send never waits for the write.
+    pub async fn record_spend(&self, day: String, scopes: Vec<SpendScope>, usage: TokenUsage) {
+        self.cast(StoreMsg::RecordSpend { day, scopes, usage })
+            .await;
+    }
+
     /// Erases everything stored about a member in every server, including their messages
     /// still waiting to be written.
     pub async fn erase_user(&self, user: UserId) -> StoreResult<DeletionReport> {
@@ -405,13 +412,8 @@ impl BudgetStore for StoreHandle {
     ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>> {
         StoreHandle::spend_on(self, day, scopes).await
     }
-    async fn add_spend(
-        &self,
-        day: String,
-        scopes: Vec<SpendScope>,
-        usage: TokenUsage,
-    ) -> StoreResult<()> {
-        StoreHandle::add_spend(self, day, scopes, usage).await
+    async fn record_spend(&self, day: String, scopes: Vec<SpendScope>, usage: TokenUsage) {
+        StoreHandle::record_spend(self, day, scopes, usage).await;
     }
     async fn claim_spend_notice(&self, day: String, scope: SpendScope) -> StoreResult<bool> {
         StoreHandle::claim_spend_notice(self, day, scope).await

@@ -7,8 +7,8 @@
 //! - so do deletions (`StoreHandle::delete_messages`): the journal drops a message still
 //!   buffered, remembers the id so a late create is not logged, and the lane deletes it from
 //!   the database;
-//! - writes (typed [`StoreRequest`]s, edits, sightings, relationship changes) go to the
-//!   write lane ([`lane`]), applied one at a time in arrival order;
+//! - writes (typed [`StoreRequest`]s, edits, sightings, relationship changes, token spend)
+//!   go to the write lane ([`lane`]), applied one at a time in arrival order;
 //! - reads are spawned on the read pool at once; the transcript reads (`ReplyInputs`,
 //!   `RecentMessages`, `LastMessage`) merge the journal, so a reply never waits for a write.
 //!
@@ -28,7 +28,8 @@ pub use handle::StoreHandle;
 pub use journal::Journal;
 pub use requests::{Access, StoreRequest};
 
-use crate::domain::spend::{Charge, day_of};
+use crate::domain::budget::TokenUsage;
+use crate::domain::spend::{Charge, SpendScope, day_of};
 use crate::domain::{
     ChannelId, GuildId, LoggedMessage, MessageId, Relationship, RelationshipChange, ServerMember,
     UserId,
@@ -56,6 +57,12 @@ pub enum StoreMsg {
         member: ServerMember,
         relationship: Relationship,
         changes: Vec<RelationshipChange>,
+    },
+    /// A model call's usage, added to each scope's spend on `day`.
+    RecordSpend {
+        day: String,
+        scopes: Vec<SpendScope>,
+        usage: TokenUsage,
     },
     /// Everything a reply is built from, in one read that also sees unwritten messages.
     ReplyInputs {
@@ -217,6 +224,11 @@ impl Actor for StoreActor {
                         relationship,
                         changes,
                     })
+                    .await?;
+            }
+            StoreMsg::RecordSpend { day, scopes, usage } => {
+                state
+                    .enqueue(LaneJob::RecordSpend { day, scopes, usage })
                     .await?;
             }
             StoreMsg::ReplyInputs {
