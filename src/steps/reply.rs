@@ -15,9 +15,7 @@ use crate::domain::memory::rank_facts;
 use crate::domain::mood::Mood;
 pub use crate::domain::plan::Addressed;
 use crate::domain::plan::{self, Notice, Plan, ReplyCase};
-use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
 use crate::domain::spend::Charge;
-use crate::domain::trigger::judged_addressed;
 use crate::domain::{
     BotIdentity, ChatTurn, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, ServerMember,
     UserId,
@@ -122,7 +120,7 @@ pub struct AfterAnswer {
 
 impl AfterAnswer {
     pub async fn run(self, deps: &SpeakingDeps) {
-        judge_relationship(deps, &self.bot, &self.trigger, &self.reply).await;
+        super::judgement::relationship(deps, &self.bot, &self.trigger, &self.reply).await;
     }
 }
 
@@ -136,7 +134,9 @@ pub async fn run(deps: &SpeakingDeps, job: ReplyJob, told_trouble: Option<u64>) 
             trigger,
             reason,
         } => {
-            if reason == Addressed::Maybe && !judge_addressed(deps, &bot, &trigger).await {
+            if reason == Addressed::Maybe
+                && !super::judgement::addressed(deps, &bot, &trigger).await
+            {
                 return Outcome::default();
             }
             tracing::debug!(?reason, message = %trigger.message.id, "replying");
@@ -399,75 +399,4 @@ async fn send_text(
     };
     let sent = deliver(deps.chat.as_ref(), deps.store.as_ref(), bot, target, text).await?;
     Ok(sent.last().map_or_else(Utc::now, |id| id.created_at()))
-}
-
-/// Moves the relationship metrics a small, clamped step from a structured judgement.
-async fn judge_relationship(
-    deps: &SpeakingDeps,
-    bot: &BotIdentity,
-    trigger: &IncomingMessage,
-    reply: &str,
-) {
-    let member = ServerMember::of(trigger.message.guild_id, trigger.message.author_id);
-    let current = match deps.store.relationship(member).await {
-        Ok(current) => current,
-        Err(error) => {
-            tracing::warn!(%error, "could not read relationship for judgement");
-            return;
-        }
-    };
-    let name = trigger
-        .author_display
-        .as_deref()
-        .unwrap_or(&trigger.author_username);
-    let turns =
-        prompts::relationship_judgement(&bot.name, name, &trigger.message.content, reply, &current);
-    let charge = Charge::member(trigger.message.guild_id, trigger.message.author_id);
-    let request = CompletionRequest::judge(turns);
-    let raw = match deps
-        .budget
-        .complete(deps.llm.as_ref(), charge, request)
-        .await
-    {
-        Ok(raw) => raw,
-        Err(error) => {
-            tracing::debug!(%error, "relationship judgement unavailable");
-            return;
-        }
-    };
-    let Ok(judgement) = parse_relationship_judgement(&raw) else {
-        tracing::debug!("relationship judgement was not valid JSON; metrics unchanged");
-        return;
-    };
-    let (next, changes) =
-        apply_judgement(current, &judgement, deps.settings.bot.relationship_max_step);
-    if !changes.is_empty() {
-        deps.store.save_relationship(member, next, changes).await;
-    }
-}
-
-/// For ambiguous messages: a cheap judgement of whether the bot is being addressed.
-async fn judge_addressed(
-    deps: &SpeakingDeps,
-    bot: &BotIdentity,
-    incoming: &IncomingMessage,
-) -> bool {
-    let channel = incoming.message.channel_id;
-    let since = Utc::now() - chrono::Duration::minutes(30);
-    let recent = deps
-        .store
-        .recent_messages(channel, since, 12)
-        .await
-        .unwrap_or_default();
-    let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);
-    let charge = Charge::member(incoming.message.guild_id, incoming.message.author_id);
-    let request = CompletionRequest::judge(turns);
-    match deps
-        .budget
-        .complete(deps.llm.as_ref(), charge, request)
-        .await
-    {
-        Ok(raw) => judged_addressed(&raw, deps.settings.bot.ambiguous_threshold),
-        Err(_) => false,
-    }
 }

@@ -122,9 +122,19 @@ impl StoreHandle {
 
     /// Records a model call's usage: a cast to the write lane (retried there while the
     /// database is unavailable), so a reply ready to send never waits for the write.
+    /// Until written, spend reads through this handle (and `ReplyInputs`) add it.
     pub async fn record_spend(&self, day: String, scopes: Vec<SpendScope>, usage: TokenUsage) {
-        self.cast(StoreMsg::RecordSpend { day, scopes, usage })
-            .await;
+        let ticket = self.journal.spend.add(&day, &scopes, usage);
+        let msg = StoreMsg::RecordSpend {
+            ticket,
+            day,
+            scopes,
+            usage,
+        };
+        if let Err(error) = self.slot.cast(msg).await {
+            self.journal.spend.written(ticket);
+            tracing::error!(%error, "store unavailable; a model call's token usage was dropped");
+        }
     }
 
     /// Erases everything stored about a member in every server, including their messages
@@ -410,7 +420,9 @@ impl BudgetStore for StoreHandle {
         day: String,
         scopes: Vec<SpendScope>,
     ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>> {
-        StoreHandle::spend_on(self, day, scopes).await
+        let unwritten = self.journal.spend.of(&day, &scopes);
+        let stored = StoreHandle::spend_on(self, day, scopes).await?;
+        Ok(super::unwritten_spend::merge(stored, unwritten))
     }
     async fn record_spend(&self, day: String, scopes: Vec<SpendScope>, usage: TokenUsage) {
         StoreHandle::record_spend(self, day, scopes, usage).await;

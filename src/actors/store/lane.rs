@@ -51,6 +51,7 @@ pub enum LaneJob {
         changes: Vec<RelationshipChange>,
     },
     RecordSpend {
+        ticket: u64,
         day: String,
         scopes: Vec<SpendScope>,
         usage: TokenUsage,
@@ -69,7 +70,7 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
                 write_journal(&store, &journal).await;
                 metrics::store_pending(journal.len(), jobs.len());
                 match job {
-                    Some(job) => apply(&store, job).await,
+                    Some(job) => apply(&store, &journal, job).await,
                     None => break,
                 }
             }
@@ -87,7 +88,7 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
                 write_journal(&store, &journal).await;
                 metrics::store_pending(journal.len(), jobs.len());
                 match job {
-                    Some(Some(job)) => apply(&store, job).await,
+                    Some(Some(job)) => apply(&store, &journal, job).await,
                     Some(None) => break,
                     None => {}
                 }
@@ -97,7 +98,7 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
     write_journal(&store, &journal).await;
 }
 
-async fn apply(store: &Store, job: LaneJob) {
+async fn apply(store: &Store, journal: &Journal, job: LaneJob) {
     match job {
         LaneJob::Write(request) => request.run(store.clone()).await,
         LaneJob::AfterWrites(request) => {
@@ -129,13 +130,19 @@ async fn apply(store: &Store, job: LaneJob) {
                 tracing::warn!(%error, user = %member.user, guild = %member.guild, "could not save relationship change");
             }
         }
-        LaneJob::RecordSpend { day, scopes, usage } => {
+        LaneJob::RecordSpend {
+            ticket,
+            day,
+            scopes,
+            usage,
+        } => {
             let recorded = until_taken("a model call's token usage", || {
                 store.add_spend(&day, &scopes, usage, Utc::now())
             });
             if let Err(error) = recorded.await {
                 tracing::warn!(%error, %day, "could not record a model call's token usage");
             }
+            journal.spend.written(ticket);
         }
         LaneJob::Barrier(reply) => {
             let _ = reply.send(());
