@@ -13,8 +13,8 @@
 use super::store::StoreHandle;
 use crate::config::Settings;
 use crate::domain::backlog::{BacklogPolicy, Placement, worth_queueing};
-use crate::domain::plan::{self, Admission, Arrival, Notice};
-use crate::domain::trigger::{self, LastAnswer, TriggerInput};
+use crate::domain::plan::{self, Admission, Arrival, ChannelMemory, Notice};
+use crate::domain::trigger::{self, TriggerInput};
 use crate::domain::{
     BotIdentity, ChannelEvent, ChannelId, ChannelPolicy, IncomingMessage, LoggedMessage, MessageId,
     ProactiveKind, UserId,
@@ -25,7 +25,7 @@ use crate::steps::speaking::SpeakingDeps;
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -98,20 +98,14 @@ pub struct ConversationActor;
 pub struct ConversationState {
     channel: ChannelId,
     deps: Arc<ConversationDeps>,
-    /// The bot's last answer here: to whom and when.
-    last_answer: Option<(UserId, DateTime<Utc>)>,
-    /// Whether the newest message in the channel is the bot's.
-    bot_spoke_last: bool,
     /// The reply task in flight (at most one per channel), awaited on shutdown so an answer
     /// already sent is logged.
     running: Option<tokio::task::JoinHandle<()>>,
     queue: VecDeque<ReplyJob>,
-    /// Members already told they hit the rate limit (told once until they pass again).
-    told_limited: HashSet<UserId>,
+    /// Whom the bot answered here, and what the channel was told (rate limit, trouble).
+    memory: ChannelMemory,
     /// Whether the bot speaks here, read once and kept until `/bot` changes it.
     policy: Option<ChannelPolicy>,
-    /// The model's `recoveries` count when the "having trouble" line was last said here.
-    told_trouble: Option<u64>,
     backlog: BacklogPolicy,
 }
 
@@ -127,13 +121,10 @@ impl Actor for ConversationActor {
     ) -> Result<ConversationState, ActorProcessingErr> {
         Ok(ConversationState {
             channel,
-            last_answer: None,
-            bot_spoke_last: false,
             running: None,
             queue: VecDeque::new(),
-            told_limited: HashSet::new(),
+            memory: ChannelMemory::default(),
             policy: None,
-            told_trouble: None,
             backlog: BacklogPolicy {
                 max_pending: deps.settings.overload.max_pending_replies,
                 max_age: chrono::Duration::seconds(
@@ -196,14 +187,10 @@ impl Actor for ConversationActor {
             }
             ConversationMsg::ReplyFinished { answered, notice } => {
                 state.running = None;
-                if let Some(Notice::Trouble { outage }) = notice {
-                    state.told_trouble = Some(outage);
-                }
-                if let Some((user, at)) = answered {
+                if answered.is_some() {
                     crate::telemetry::metrics::reply_sent();
-                    state.last_answer = Some((user, at));
-                    state.bot_spoke_last = true;
                 }
+                state.memory.said(answered, notice);
             }
         }
         state.start_next(&me);
@@ -273,8 +260,7 @@ impl ConversationState {
         let settings = &self.deps.settings;
         let message = &incoming.message;
         let from_bot_itself = message.author_id == bot.id;
-        let bot_spoke_last = self.bot_spoke_last;
-        self.bot_spoke_last = from_bot_itself;
+        let last_answer = self.memory.heard(from_bot_itself);
         if !policy.bot_enabled || from_bot_itself {
             return;
         }
@@ -295,11 +281,7 @@ impl ConversationState {
             aliases: &aliases,
             message: &incoming,
             reply_to_bots: settings.bot.reply_to_bots,
-            last_answer: self.last_answer.map(|(to, at)| LastAnswer {
-                to,
-                at,
-                is_latest_message: bot_spoke_last,
-            }),
+            last_answer,
             follow_up_window: chrono::Duration::seconds(
                 i64::try_from(settings.bot.followup_window_secs).unwrap_or(i64::MAX),
             ),
@@ -312,15 +294,16 @@ impl ConversationState {
             trigger: decision,
             judge_ambiguous: settings.bot.ambiguous_judgement,
             model: self.deps.speaking.llm.health(),
-            told_trouble: self.told_trouble,
+            told_trouble: self.memory.told_trouble(),
             rate_notice: settings.bot.rate_limit_notice,
-            told_limited: self.told_limited.contains(&user),
+            told_limited: self.memory.told_limited(user),
         };
         let limits = &self.deps.limits;
-        match plan::admit(&arrival, || limits.allow(user, self.channel)) {
+        let admission = plan::admit(&arrival, || limits.allow(user, self.channel));
+        self.memory.admitted(user, admission);
+        match admission {
             Admission::Ignore => {}
             Admission::Answer(reason) => {
-                self.told_limited.remove(&user);
                 self.enqueue(ReplyJob::Answer {
                     bot,
                     trigger: incoming,
@@ -329,7 +312,6 @@ impl ConversationState {
             }
             Admission::TellLimited => {
                 tracing::info!(%user, channel = %self.channel, "reply rate limit hit; telling them once");
-                self.told_limited.insert(user);
                 self.enqueue(ReplyJob::RateLimited {
                     bot,
                     trigger: incoming,
@@ -356,7 +338,7 @@ impl ConversationState {
     /// Queued like a reply, so it never interleaves with one; dropped when the bot has
     /// spoken here since the scheduler looked (never right after its own message).
     fn on_proactive(&mut self, bot: BotIdentity, last: LoggedMessage, kind: ProactiveKind) {
-        if self.bot_spoke_last || self.running.is_some() || !self.queue.is_empty() {
+        if self.memory.bot_spoke_last() || self.running.is_some() || !self.queue.is_empty() {
             tracing::debug!(channel = %self.channel, "proactive message dropped: the bot is already talking here");
             return;
         }
@@ -391,7 +373,8 @@ impl ConversationState {
                 tracing::info!(message = %m.id, sent = %m.created_at, "mention too old to answer now");
                 continue;
             }
-            if matches!(job, ReplyJob::Answer { .. }) && !worth_queueing(health, self.told_trouble)
+            if matches!(job, ReplyJob::Answer { .. })
+                && !worth_queueing(health, self.memory.told_trouble())
             {
                 tracing::debug!(channel = %self.channel, "model unavailable; queued mention dropped");
                 continue;
@@ -408,7 +391,7 @@ impl ConversationState {
         let Some(job) = self.next_job() else {
             return;
         };
-        let told_trouble = self.told_trouble;
+        let told_trouble = self.memory.told_trouble();
         let deps = self.deps.speaking.clone();
         let me = me.clone();
         let deadline = reply_deadline(&deps.settings);

@@ -13,8 +13,11 @@
 use super::backlog::{should_apologise, worth_queueing};
 use super::breaker::ModelHealth;
 use super::chat_turn::ChatTurn;
+use super::ids::UserId;
 use super::spend::{Charge, DailyBudgets, ScopeSpend, SpendScope, Verdict, check};
-use super::trigger::{TriggerDecision, TriggerReason};
+use super::trigger::{LastAnswer, TriggerDecision, TriggerReason};
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 
 /// Why the bot answers: sure, or only if a quick judgement says it was addressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +72,71 @@ pub fn admit(arrival: &Arrival, within_rate: impl FnOnce() -> bool) -> Admission
         Admission::TellLimited
     } else {
         Admission::Quiet
+    }
+}
+
+/// What a channel remembers of what the bot said there, for admitting the next message:
+/// the facts [`admit`] and the trigger rules decide from, updated from what each message
+/// and each finished job reports.
+#[derive(Clone, Debug, Default)]
+pub struct ChannelMemory {
+    /// The bot's last answer here: to whom and when (Discord's time).
+    last_answer: Option<(UserId, DateTime<Utc>)>,
+    /// Whether the newest message here is the bot's.
+    bot_spoke_last: bool,
+    /// Members told they hit the rate limit (told once until they pass again).
+    told_limited: HashSet<UserId>,
+    /// The model's `recoveries` count when the trouble line was last said here.
+    told_trouble: Option<u64>,
+}
+
+impl ChannelMemory {
+    /// A message arrived (`from_bot`: the bot's own): the bot's last answer as the trigger
+    /// rules see it before this message.
+    pub fn heard(&mut self, from_bot: bool) -> Option<LastAnswer> {
+        let is_latest_message = std::mem::replace(&mut self.bot_spoke_last, from_bot);
+        self.last_answer.map(|(to, at)| LastAnswer {
+            to,
+            at,
+            is_latest_message,
+        })
+    }
+
+    /// Whether `user` was told they hit the rate limit (and has not passed since).
+    pub fn told_limited(&self, user: UserId) -> bool {
+        self.told_limited.contains(&user)
+    }
+
+    /// Remembers what admitting `user`'s message decided.
+    pub fn admitted(&mut self, user: UserId, admission: Admission) {
+        match admission {
+            Admission::Answer(_) => {
+                self.told_limited.remove(&user);
+            }
+            Admission::TellLimited => {
+                self.told_limited.insert(user);
+            }
+            Admission::Ignore | Admission::Quiet => {}
+        }
+    }
+
+    /// A reply job finished: whom it answered and when, and the notice it said.
+    pub fn said(&mut self, answered: Option<(UserId, DateTime<Utc>)>, notice: Option<Notice>) {
+        if let Some(Notice::Trouble { outage }) = notice {
+            self.told_trouble = Some(outage);
+        }
+        if answered.is_some() {
+            self.last_answer = answered;
+            self.bot_spoke_last = true;
+        }
+    }
+
+    pub fn told_trouble(&self) -> Option<u64> {
+        self.told_trouble
+    }
+
+    pub fn bot_spoke_last(&self) -> bool {
+        self.bot_spoke_last
     }
 }
 
@@ -418,6 +486,49 @@ mod tests {
             ..arrival(mentioned)
         };
         assert_eq!(admit(&no_notice, || false), Admission::Quiet);
+    }
+
+    #[test]
+    fn the_channel_remembers_what_it_was_told_and_who_it_answered() {
+        let mut memory = ChannelMemory::default();
+        assert_eq!(memory.heard(false), None, "the bot has not spoken here");
+        let mentioned = Admission::Answer(Addressed::Surely(TriggerReason::Mentioned));
+        memory.admitted(ALICE, Admission::TellLimited);
+        assert!(memory.told_limited(ALICE));
+        memory.admitted(ALICE, Admission::Quiet);
+        assert!(memory.told_limited(ALICE), "told until she passes again");
+        memory.admitted(ALICE, mentioned);
+        assert!(!memory.told_limited(ALICE));
+
+        let at = at(12, 0, 0);
+        memory.said(Some((ALICE, at)), None);
+        assert!(memory.bot_spoke_last());
+        assert_eq!(
+            memory.heard(false),
+            Some(LastAnswer {
+                to: ALICE,
+                at,
+                is_latest_message: true
+            })
+        );
+        assert_eq!(
+            memory.heard(false).map(|last| last.is_latest_message),
+            Some(false),
+            "someone spoke after the bot"
+        );
+        assert_eq!(memory.told_trouble(), None);
+        memory.said(None, Some(Notice::Trouble { outage: 4 }));
+        assert_eq!(memory.told_trouble(), Some(4));
+        memory.said(None, Some(Notice::RateLimited));
+        assert_eq!(
+            memory.told_trouble(),
+            Some(4),
+            "only the trouble line counts"
+        );
+        assert!(
+            !memory.bot_spoke_last(),
+            "nothing sent: the newest message is not the bot's"
+        );
     }
 
     #[test]
