@@ -1,7 +1,9 @@
-//! ConversationActor: one per channel. Logs every event of its channel in order, decides
-//! whether the bot is addressed, and runs at most one reply at a time so replies leave in
-//! the order they were asked for. The reply itself (store reads, LLM call, sending) runs in
-//! a spawned task that reports back, so the mailbox keeps logging messages meanwhile.
+//! ConversationActor: one per channel. Logs every event of its channel in order, admits
+//! messages as `domain::plan::admit` decides, and runs at most one reply at a time so
+//! replies leave in the order they were asked for. The reply itself (store read, plan, LLM
+//! call, sending) runs in a spawned task that reports what it said, so the mailbox keeps
+//! logging messages meanwhile; the actor only remembers it (whom it answered, whether the
+//! channel heard the trouble line).
 //!
 //! The queue stays short (`domain::backlog`): a few jobs at most, one per member (their
 //! newest mention, the others are in the transcript), none started for a mention older than
@@ -11,18 +13,19 @@
 use super::store::StoreHandle;
 use crate::config::Settings;
 use crate::domain::backlog::{BacklogPolicy, Placement, worth_queueing};
-use crate::domain::trigger::{self, LastAnswer, TriggerDecision, TriggerInput};
+use crate::domain::plan::{self, Admission, Arrival, ChannelMemory, Notice};
+use crate::domain::trigger::{self, TriggerInput};
 use crate::domain::{
     BotIdentity, ChannelEvent, ChannelId, ChannelPolicy, IncomingMessage, LoggedMessage, MessageId,
     ProactiveKind, UserId,
 };
 use crate::ports::store::MemberSighting;
-use crate::steps::reply::{self, Addressed, ReplyJob};
+use crate::steps::reply::{self, ReplyJob};
 use crate::steps::speaking::SpeakingDeps;
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -85,8 +88,8 @@ pub enum ConversationMsg {
     ReplyFinished {
         /// Who was answered, and when (Discord's time of the answer).
         answered: Option<(UserId, DateTime<Utc>)>,
-        /// The "having trouble" line was said (in the outage named by this count).
-        apologised: Option<u64>,
+        /// The notice said instead of an answer, if any.
+        notice: Option<Notice>,
     },
 }
 
@@ -95,20 +98,14 @@ pub struct ConversationActor;
 pub struct ConversationState {
     channel: ChannelId,
     deps: Arc<ConversationDeps>,
-    /// The bot's last answer here: to whom and when.
-    last_answer: Option<(UserId, DateTime<Utc>)>,
-    /// Whether the newest message in the channel is the bot's.
-    bot_spoke_last: bool,
     /// The reply task in flight (at most one per channel), awaited on shutdown so an answer
     /// already sent is logged.
     running: Option<tokio::task::JoinHandle<()>>,
     queue: VecDeque<ReplyJob>,
-    /// Members already told they hit the rate limit (told once until they pass again).
-    told_limited: HashSet<UserId>,
+    /// Whom the bot answered here, and what the channel was told (rate limit, trouble).
+    memory: ChannelMemory,
     /// Whether the bot speaks here, read once and kept until `/bot` changes it.
     policy: Option<ChannelPolicy>,
-    /// The model's `recoveries` count when the "having trouble" line was last said here.
-    told_trouble: Option<u64>,
     backlog: BacklogPolicy,
 }
 
@@ -124,13 +121,10 @@ impl Actor for ConversationActor {
     ) -> Result<ConversationState, ActorProcessingErr> {
         Ok(ConversationState {
             channel,
-            last_answer: None,
-            bot_spoke_last: false,
             running: None,
             queue: VecDeque::new(),
-            told_limited: HashSet::new(),
+            memory: ChannelMemory::default(),
             policy: None,
-            told_trouble: None,
             backlog: BacklogPolicy {
                 max_pending: deps.settings.overload.max_pending_replies,
                 max_age: chrono::Duration::seconds(
@@ -191,17 +185,12 @@ impl Actor for ConversationActor {
                 }
                 return Ok(());
             }
-            ConversationMsg::ReplyFinished {
-                answered,
-                apologised,
-            } => {
+            ConversationMsg::ReplyFinished { answered, notice } => {
                 state.running = None;
-                state.told_trouble = apologised.or(state.told_trouble);
-                if let Some((user, at)) = answered {
+                if answered.is_some() {
                     crate::telemetry::metrics::reply_sent();
-                    state.last_answer = Some((user, at));
-                    state.bot_spoke_last = true;
                 }
+                state.memory.said(answered, notice);
             }
         }
         state.start_next(&me);
@@ -271,8 +260,7 @@ impl ConversationState {
         let settings = &self.deps.settings;
         let message = &incoming.message;
         let from_bot_itself = message.author_id == bot.id;
-        let bot_spoke_last = self.bot_spoke_last;
-        self.bot_spoke_last = from_bot_itself;
+        let last_answer = self.memory.heard(from_bot_itself);
         if !policy.bot_enabled || from_bot_itself {
             return;
         }
@@ -291,20 +279,9 @@ impl ConversationState {
             bot_id: bot.id,
             bot_name: &bot.name,
             aliases: &aliases,
-            message: trigger::IncomingMessage {
-                author_id: message.author_id,
-                author_is_bot: message.is_bot,
-                content: &message.content,
-                mentioned_user_ids: &incoming.mentions,
-                mentions_everyone: incoming.mentions_everyone,
-                replied_to_author: incoming.replied_to_author,
-            },
+            message: &incoming,
             reply_to_bots: settings.bot.reply_to_bots,
-            last_answer: self.last_answer.map(|(to, at)| LastAnswer {
-                to,
-                at,
-                is_latest_message: bot_spoke_last,
-            }),
+            last_answer,
             follow_up_window: chrono::Duration::seconds(
                 i64::try_from(settings.bot.followup_window_secs).unwrap_or(i64::MAX),
             ),
@@ -312,32 +289,37 @@ impl ConversationState {
         };
         let decision = trigger::decide(&input);
         crate::telemetry::metrics::triggered(&decision);
-        let reason = match decision {
-            TriggerDecision::Reply(reason) => Addressed::Surely(reason),
-            // Judged by the model inside the reply job, never in this mailbox.
-            TriggerDecision::Ambiguous if settings.bot.ambiguous_judgement => Addressed::Maybe,
-            TriggerDecision::Ambiguous | TriggerDecision::Ignore(_) => return,
-        };
         let user = message.author_id;
-        if !worth_queueing(self.deps.speaking.llm.health(), self.told_trouble) {
-            tracing::debug!(%user, channel = %self.channel, "model unavailable; not queued");
-            return;
-        }
-        if self.deps.limits.allow(user, self.channel) {
-            self.told_limited.remove(&user);
-            self.enqueue(ReplyJob::Answer {
-                bot,
-                trigger: incoming,
-                reason,
-            });
-        } else if settings.bot.rate_limit_notice && self.told_limited.insert(user) {
-            tracing::info!(%user, channel = %self.channel, "reply rate limit hit; telling them once");
-            self.enqueue(ReplyJob::RateLimited {
-                bot,
-                trigger: incoming,
-            });
-        } else {
-            tracing::debug!(%user, channel = %self.channel, "reply rate limit hit; staying quiet");
+        let arrival = Arrival {
+            trigger: decision,
+            judge_ambiguous: settings.bot.ambiguous_judgement,
+            model: self.deps.speaking.llm.health(),
+            told_trouble: self.memory.told_trouble(),
+            rate_notice: settings.bot.rate_limit_notice,
+            told_limited: self.memory.told_limited(user),
+        };
+        let limits = &self.deps.limits;
+        let admission = plan::admit(&arrival, || limits.allow(user, self.channel));
+        self.memory.admitted(user, admission);
+        match admission {
+            Admission::Ignore => {}
+            Admission::Answer(reason) => {
+                self.enqueue(ReplyJob::Answer {
+                    bot,
+                    trigger: incoming,
+                    reason,
+                });
+            }
+            Admission::TellLimited => {
+                tracing::info!(%user, channel = %self.channel, "reply rate limit hit; telling them once");
+                self.enqueue(ReplyJob::RateLimited {
+                    bot,
+                    trigger: incoming,
+                });
+            }
+            Admission::Quiet => {
+                tracing::debug!(%user, channel = %self.channel, "reply rate limit hit; staying quiet");
+            }
         }
     }
 
@@ -356,7 +338,7 @@ impl ConversationState {
     /// Queued like a reply, so it never interleaves with one; dropped when the bot has
     /// spoken here since the scheduler looked (never right after its own message).
     fn on_proactive(&mut self, bot: BotIdentity, last: LoggedMessage, kind: ProactiveKind) {
-        if self.bot_spoke_last || self.running.is_some() || !self.queue.is_empty() {
+        if self.memory.bot_spoke_last() || self.running.is_some() || !self.queue.is_empty() {
             tracing::debug!(channel = %self.channel, "proactive message dropped: the bot is already talking here");
             return;
         }
@@ -391,7 +373,8 @@ impl ConversationState {
                 tracing::info!(message = %m.id, sent = %m.created_at, "mention too old to answer now");
                 continue;
             }
-            if matches!(job, ReplyJob::Answer { .. }) && !worth_queueing(health, self.told_trouble)
+            if matches!(job, ReplyJob::Answer { .. })
+                && !worth_queueing(health, self.memory.told_trouble())
             {
                 tracing::debug!(channel = %self.channel, "model unavailable; queued mention dropped");
                 continue;
@@ -408,7 +391,7 @@ impl ConversationState {
         let Some(job) = self.next_job() else {
             return;
         };
-        let told_trouble = self.told_trouble;
+        let told_trouble = self.memory.told_trouble();
         let deps = self.deps.speaking.clone();
         let me = me.clone();
         let deadline = reply_deadline(&deps.settings);
@@ -430,7 +413,7 @@ impl ConversationState {
                 // The channel is free as soon as the answer is out; the judgement runs after.
                 let _ = me.cast(ConversationMsg::ReplyFinished {
                     answered: outcome.answered,
-                    apologised: outcome.apologised,
+                    notice: outcome.notice,
                 });
                 if let Some(after) = outcome.after {
                     after.run(&deps).await;

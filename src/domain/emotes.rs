@@ -46,13 +46,6 @@ pub struct EmoteCatalog {
     pub custom: Vec<CustomEmote>,
 }
 
-/// What to react with.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reaction {
-    Unicode(&'static str),
-    Custom(CustomEmote),
-}
-
 impl EmoteCatalog {
     pub fn new(custom: Vec<CustomEmote>) -> Self {
         Self { custom }
@@ -129,40 +122,6 @@ impl EmoteCatalog {
             i += c_len;
         }
         out
-    }
-
-    /// A reaction fitting the message, from a few plain keyword rules; `None` most of
-    /// the time (reactions should be rare). A custom emote whose name contains the
-    /// mood word (`lol`, `love`, …) wins over the standard emoji.
-    pub fn pick_reaction(&self, text: &str) -> Option<Reaction> {
-        const RULES: [(&[&str], &str, &str); 5] = [
-            (
-                &["lol", "lmao", "haha", "hahaha", "rofl", "😂"],
-                "laugh",
-                "joy",
-            ),
-            (&["thanks", "thank", "thx", "ty"], "love", "heart"),
-            (&["congrats", "congratulations", "gg"], "party", "tada"),
-            (&["sad", "rip", "unfortunately"], "sad", "pensive"),
-            (&["wow", "whoa", "omg"], "wow", "open_mouth"),
-        ];
-        let lower = text.to_lowercase();
-        let words: Vec<&str> = lower
-            .split(|c: char| !(c.is_alphanumeric() || c == '😂'))
-            .collect();
-        for (keywords, custom_hint, standard) in RULES {
-            if keywords.iter().any(|k| words.contains(k)) {
-                if let Some(custom) = self
-                    .custom
-                    .iter()
-                    .find(|e| e.name.to_lowercase().contains(custom_hint))
-                {
-                    return Some(Reaction::Custom(custom.clone()));
-                }
-                return emojis::get_by_shortcode(standard).map(|e| Reaction::Unicode(e.as_str()));
-            }
-        }
-        None
     }
 }
 
@@ -288,19 +247,5 @@ mod tests {
             c.render("```never closed :smile:"),
             "```never closed :smile:"
         );
-    }
-
-    #[test]
-    fn reactions_are_keyword_based() {
-        let c = catalog();
-        assert_eq!(
-            c.pick_reaction("lol that's great"),
-            Some(Reaction::Custom(c.custom[0].clone()))
-        );
-        assert_eq!(
-            EmoteCatalog::default().pick_reaction("thanks!"),
-            Some(Reaction::Unicode("❤️"))
-        );
-        assert_eq!(c.pick_reaction("the weather is fine"), None);
     }
 }

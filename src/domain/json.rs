@@ -32,11 +32,6 @@ pub fn json_candidates(text: &str) -> Vec<Value> {
     out
 }
 
-/// The first object or array in `text`, if any.
-pub fn extract_json(text: &str) -> Option<Value> {
-    json_candidates(text).into_iter().next()
-}
-
 /// The first JSON object in `text` (arrays are skipped).
 pub fn extract_object(text: &str) -> Option<serde_json::Map<String, Value>> {
     json_candidates(text).into_iter().find_map(|v| match v {
@@ -117,21 +112,26 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The first object or array the parsers would see.
+    fn first(text: &str) -> Option<Value> {
+        json_candidates(text).into_iter().next()
+    }
+
     #[test]
     fn finds_bare_object() {
-        assert_eq!(extract_json(r#"{"a":1}"#), Some(json!({"a":1})));
+        assert_eq!(first(r#"{"a":1}"#), Some(json!({"a":1})));
     }
 
     #[test]
     fn tolerates_fences_and_prose() {
         let text = "Sure! Here you go:\n```json\n{\"facts\": [{\"fact\": \"x\"}]}\n```\nHope that helps {:";
-        assert_eq!(extract_json(text), Some(json!({"facts":[{"fact":"x"}]})));
+        assert_eq!(first(text), Some(json!({"facts":[{"fact":"x"}]})));
     }
 
     #[test]
     fn prefers_fenced_block_over_prose_brackets() {
         let text = "Result [see below]:\n```\n[1, 2]\n```";
-        assert_eq!(extract_json(text), Some(json!([1, 2])));
+        assert_eq!(first(text), Some(json!([1, 2])));
     }
 
     #[test]
@@ -148,9 +148,9 @@ mod tests {
 
     #[test]
     fn nothing_in_plain_text() {
-        assert_eq!(extract_json("no json here, sorry"), None);
-        assert_eq!(extract_json(""), None);
-        assert_eq!(extract_json("```json\n"), None);
+        assert_eq!(first("no json here, sorry"), None);
+        assert_eq!(first(""), None);
+        assert_eq!(first("```json\n"), None);
     }
 
     #[test]

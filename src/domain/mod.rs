@@ -21,6 +21,7 @@
 //! - `moderation`: permission and hierarchy rules, moderation cases.
 //! - `breaker`: the model's circuit breaker (closed, open, half-open) over an injected clock.
 //! - `backlog`: a channel's waiting replies (few, fresh, one per member; one trouble line).
+//! - `plan`: what the bot does about a message: admit it, then answer, a notice, or skip.
 //! - `lifting`: retrying, backing off and giving up refused unbans of temporary bans.
 //! - `shards`: which servers a process owns when the bot runs as several shard processes.
 //! - `health`: readiness (gateway, database, model) from what the adapters last saw.
@@ -41,6 +42,7 @@ pub mod memory;
 pub mod model;
 pub mod moderation;
 pub mod mood;
+pub mod plan;
 pub mod proactive;
 pub mod records;
 pub mod relationship;

@@ -3,26 +3,13 @@
 //! The gateway handler converts a Discord message into a [`TriggerInput`] and acts on the
 //! [`TriggerDecision`]; every rule about being addressed lives here so it is tested
 //! without Discord. `Ambiguous` is for the cases a cheap LLM judgement should settle
-//! (see [`parse_addressed_judgement`] and [`resolve_ambiguous`]).
+//! (see [`judged_addressed`]).
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::conversation::IncomingMessage;
 use super::ids::UserId;
 use super::json::{as_float, json_candidates};
-
-/// The message being judged, reduced to what the rules need.
-#[derive(Clone, Copy, Debug)]
-pub struct IncomingMessage<'a> {
-    pub author_id: UserId,
-    pub author_is_bot: bool,
-    pub content: &'a str,
-    /// Users @mentioned by the message. Discord adds the replied-to author when the reply
-    /// pings; that implicit mention is not counted as addressing someone else.
-    pub mentioned_user_ids: &'a [UserId],
-    pub mentions_everyone: bool,
-    /// Author of the message this one replies to, if it is a reply.
-    pub replied_to_author: Option<UserId>,
-}
 
 /// The bot's most recent answer in the channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +26,10 @@ pub struct TriggerInput<'a> {
     pub bot_id: UserId,
     pub bot_name: &'a str,
     pub aliases: &'a [String],
-    pub message: IncomingMessage<'a>,
+    /// The message as the gateway saw it. Discord adds the replied-to author to its
+    /// mentions when the reply pings; that implicit mention is not counted as addressing
+    /// someone else.
+    pub message: &'a IncomingMessage,
     /// Whether messages written by other bots may trigger a reply.
     pub reply_to_bots: bool,
     pub last_answer: Option<LastAnswer>,
@@ -80,34 +70,33 @@ pub enum TriggerDecision {
 /// not addressed.
 pub fn decide(input: &TriggerInput<'_>) -> TriggerDecision {
     use TriggerDecision::{Ambiguous, Ignore, Reply};
-    let msg = &input.message;
-    if msg.author_id == input.bot_id {
+    let msg = input.message;
+    let author = msg.message.author_id;
+    let content = msg.message.content.as_str();
+    if author == input.bot_id {
         return Ignore(IgnoreReason::OwnMessage);
     }
-    if msg.author_is_bot && !input.reply_to_bots {
+    if msg.message.is_bot && !input.reply_to_bots {
         return Ignore(IgnoreReason::OtherBot);
     }
-    if msg.mentioned_user_ids.contains(&input.bot_id) {
+    if msg.mentions.contains(&input.bot_id) {
         return Reply(TriggerReason::Mentioned);
     }
     if msg.replied_to_author == Some(input.bot_id) {
         return Reply(TriggerReason::RepliedToBot);
     }
     let mentions_other = msg
-        .mentioned_user_ids
+        .mentions
         .iter()
-        .any(|id| *id != msg.author_id && Some(*id) != msg.replied_to_author);
+        .any(|id| *id != author && Some(*id) != msg.replied_to_author);
     if mentions_other {
         return Ignore(IgnoreReason::AddressedToSomeoneElse);
     }
     let names = std::iter::once(input.bot_name).chain(input.aliases.iter().map(String::as_str));
-    if names
-        .into_iter()
-        .any(|name| contains_name(msg.content, name))
-    {
+    if names.into_iter().any(|name| contains_name(content, name)) {
         return Reply(TriggerReason::NameSaid);
     }
-    if msg.replied_to_author.is_some_and(|id| id != msg.author_id) {
+    if msg.replied_to_author.is_some_and(|id| id != author) {
         return Ignore(IgnoreReason::AddressedToSomeoneElse);
     }
     // An @everyone/@here announcement is for the whole server, never a follow-up.
@@ -122,10 +111,10 @@ pub fn decide(input: &TriggerInput<'_>) -> TriggerDecision {
     if !recent {
         return Ignore(IgnoreReason::NotAddressed);
     }
-    if last.to == msg.author_id && last.is_latest_message {
+    if last.to == author && last.is_latest_message {
         return Reply(TriggerReason::FollowUp);
     }
-    if looks_addressed(msg.content) {
+    if looks_addressed(content) {
         return Ambiguous;
     }
     Ignore(IgnoreReason::NotAddressed)
@@ -232,10 +221,11 @@ fn bare_number(text: &str) -> Option<f32> {
     }
 }
 
-/// Turns the judgement into a yes/no: replies when the probability reaches `threshold`;
-/// an unparsable judgement means no reply (silence is the cheaper mistake).
-pub fn resolve_ambiguous(probability: Option<f32>, threshold: f32) -> bool {
-    probability.is_some_and(|p| p >= threshold)
+/// The addressed judgement as a yes/no: the bot answers when the model's probability
+/// reaches `threshold`; an unparsable judgement means no reply (silence is the cheaper
+/// mistake).
+pub fn judged_addressed(judgement: &str, threshold: f32) -> bool {
+    parse_addressed_judgement(judgement).is_some_and(|p| p >= threshold)
 }
 
 #[cfg(test)]
@@ -257,18 +247,28 @@ mod tests {
         vec!["Ari".to_owned(), "Miss A".to_owned()]
     }
 
-    fn msg(author: UserId, content: &str) -> IncomingMessage<'_> {
+    fn msg(author: UserId, content: &str) -> IncomingMessage {
         IncomingMessage {
-            author_id: author,
-            author_is_bot: false,
-            content,
-            mentioned_user_ids: &[],
+            message: crate::domain::LoggedMessage {
+                id: crate::domain::MessageId(10),
+                channel_id: crate::domain::ChannelId(20),
+                guild_id: None,
+                author_id: author,
+                author_name: "someone".to_owned(),
+                is_bot: false,
+                content: content.to_owned(),
+                reply_to: None,
+                created_at: now(),
+            },
+            mentions: Vec::new(),
             mentions_everyone: false,
             replied_to_author: None,
+            author_username: "someone".to_owned(),
+            author_display: None,
         }
     }
 
-    fn input<'a>(aliases: &'a [String], message: IncomingMessage<'a>) -> TriggerInput<'a> {
+    fn input<'a>(aliases: &'a [String], message: &'a IncomingMessage) -> TriggerInput<'a> {
         TriggerInput {
             bot_id: BOT,
             bot_name: "Aria",
@@ -293,9 +293,9 @@ mod tests {
     fn never_own_messages() {
         let a = aliases();
         let mut m = msg(BOT, "Aria");
-        m.mentioned_user_ids = &[BOT];
+        m.mentions = vec![BOT];
         assert_eq!(
-            decide(&input(&a, m)),
+            decide(&input(&a, &m)),
             TriggerDecision::Ignore(IgnoreReason::OwnMessage)
         );
     }
@@ -304,12 +304,12 @@ mod tests {
     fn other_bots_only_when_enabled() {
         let a = aliases();
         let mut m = msg(BOB, "hey aria");
-        m.author_is_bot = true;
+        m.message.is_bot = true;
         assert_eq!(
-            decide(&input(&a, m)),
+            decide(&input(&a, &m)),
             TriggerDecision::Ignore(IgnoreReason::OtherBot)
         );
-        let mut i = input(&a, m);
+        let mut i = input(&a, &m);
         i.reply_to_bots = true;
         assert_eq!(decide(&i), TriggerDecision::Reply(TriggerReason::NameSaid));
     }
@@ -318,21 +318,21 @@ mod tests {
     fn mention_and_reply_trigger() {
         let a = aliases();
         let mut m = msg(ALICE, "<@1> hi");
-        m.mentioned_user_ids = &[BOT];
+        m.mentions = vec![BOT];
         assert_eq!(
-            decide(&input(&a, m)),
+            decide(&input(&a, &m)),
             TriggerDecision::Reply(TriggerReason::Mentioned)
         );
         let mut m = msg(ALICE, "ok");
         m.replied_to_author = Some(BOT);
-        m.mentioned_user_ids = &[BOT];
+        m.mentions = vec![BOT];
         assert_eq!(
-            decide(&input(&a, m)),
+            decide(&input(&a, &m)),
             TriggerDecision::Reply(TriggerReason::Mentioned)
         );
-        m.mentioned_user_ids = &[];
+        m.mentions = Vec::new();
         assert_eq!(
-            decide(&input(&a, m)),
+            decide(&input(&a, &m)),
             TriggerDecision::Reply(TriggerReason::RepliedToBot)
         );
     }
@@ -341,9 +341,9 @@ mod tests {
     fn mentioning_someone_else_wins_over_name() {
         let a = aliases();
         let mut m = msg(ALICE, "<@3> did you see what Aria said?");
-        m.mentioned_user_ids = &[BOB];
+        m.mentions = vec![BOB];
         assert_eq!(
-            decide(&input(&a, m)),
+            decide(&input(&a, &m)),
             TriggerDecision::Ignore(IgnoreReason::AddressedToSomeoneElse)
         );
     }
@@ -353,14 +353,14 @@ mod tests {
         let a = aliases();
         let mut m = msg(ALICE, "aria, what do you think of this?");
         m.replied_to_author = Some(BOB);
-        m.mentioned_user_ids = &[BOB];
+        m.mentions = vec![BOB];
         assert_eq!(
-            decide(&input(&a, m)),
+            decide(&input(&a, &m)),
             TriggerDecision::Reply(TriggerReason::NameSaid)
         );
         let mut m = msg(ALICE, "lol same");
         m.replied_to_author = Some(BOB);
-        let mut i = input(&a, m);
+        let mut i = input(&a, &m);
         i.last_answer = answered(ALICE, 10, true);
         assert_eq!(
             decide(&i),
@@ -386,7 +386,7 @@ mod tests {
     fn alias_triggers() {
         let a = aliases();
         assert_eq!(
-            decide(&input(&a, msg(ALICE, "ari come here"))),
+            decide(&input(&a, &msg(ALICE, "ari come here"))),
             TriggerDecision::Reply(TriggerReason::NameSaid)
         );
     }
@@ -394,7 +394,8 @@ mod tests {
     #[test]
     fn follow_up_within_window_when_nobody_spoke_between() {
         let a = aliases();
-        let mut i = input(&a, msg(ALICE, "and then what happened"));
+        let m = msg(ALICE, "and then what happened");
+        let mut i = input(&a, &m);
         i.last_answer = answered(ALICE, 60, true);
         assert_eq!(decide(&i), TriggerDecision::Reply(TriggerReason::FollowUp));
         i.last_answer = answered(ALICE, 600, true);
@@ -412,19 +413,23 @@ mod tests {
     #[test]
     fn question_after_bot_spoke_to_someone_else_is_ambiguous() {
         let a = aliases();
-        let mut i = input(&a, msg(BOB, "what do you mean"));
+        let m = msg(BOB, "what do you mean");
+        let mut i = input(&a, &m);
         i.last_answer = answered(ALICE, 30, true);
         assert_eq!(decide(&i), TriggerDecision::Ambiguous);
-        let mut i = input(&a, msg(BOB, "is it raining?"));
+        let m = msg(BOB, "is it raining?");
+        let mut i = input(&a, &m);
         i.last_answer = answered(ALICE, 30, true);
         assert_eq!(decide(&i), TriggerDecision::Ambiguous);
-        let mut i = input(&a, msg(BOB, "brb dinner"));
+        let m = msg(BOB, "brb dinner");
+        let mut i = input(&a, &m);
         i.last_answer = answered(ALICE, 30, true);
         assert_eq!(
             decide(&i),
             TriggerDecision::Ignore(IgnoreReason::NotAddressed)
         );
-        let mut i = input(&a, msg(BOB, "you there?"));
+        let m = msg(BOB, "you there?");
+        let mut i = input(&a, &m);
         i.last_answer = answered(ALICE, 3600, true);
         assert_eq!(
             decide(&i),
@@ -437,15 +442,15 @@ mod tests {
         let a = aliases();
         let mut m = msg(ALICE, "@everyone meeting at 5, can you all make it?");
         m.mentions_everyone = true;
-        let mut i = input(&a, m);
+        let mut i = input(&a, &m);
         i.last_answer = answered(ALICE, 10, true);
         assert_eq!(
             decide(&i),
             TriggerDecision::Ignore(IgnoreReason::NotAddressed)
         );
-        m.content = "@everyone Aria is hosting tonight";
+        m.message.content = "@everyone Aria is hosting tonight".to_owned();
         assert_eq!(
-            decide(&input(&a, m)),
+            decide(&input(&a, &m)),
             TriggerDecision::Reply(TriggerReason::NameSaid)
         );
     }
@@ -474,8 +479,15 @@ mod tests {
 
     #[test]
     fn threshold_decides() {
-        assert!(resolve_ambiguous(Some(0.8), 0.6));
-        assert!(!resolve_ambiguous(Some(0.5), 0.6));
-        assert!(!resolve_ambiguous(None, 0.0));
+        assert!(judged_addressed(r#"{"addressed": 0.8}"#, 0.6));
+        assert!(
+            judged_addressed("60%", 0.6),
+            "the threshold itself is enough"
+        );
+        assert!(!judged_addressed(r#"{"addressed": 0.5}"#, 0.6));
+        assert!(
+            !judged_addressed("I cannot tell", 0.0),
+            "unparsable: no reply"
+        );
     }
 }

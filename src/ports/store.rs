@@ -297,13 +297,9 @@ pub trait BudgetStore: Send + Sync {
         day: String,
         scopes: Vec<SpendScope>,
     ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>>;
-    /// Adds one call's usage to each scope.
-    async fn add_spend(
-        &self,
-        day: String,
-        scopes: Vec<SpendScope>,
-        usage: TokenUsage,
-    ) -> StoreResult<()>;
+    /// Records one call's usage for each scope without waiting for the database: queued
+    /// on the write lane, which retries it until the database takes it.
+    async fn record_spend(&self, day: String, scopes: Vec<SpendScope>, usage: TokenUsage);
     /// True for the one caller that gets to announce the scope's spent budget.
     async fn claim_spend_notice(&self, day: String, scope: SpendScope) -> StoreResult<bool>;
     /// Deletes the rows of days before `day`; returns how many.

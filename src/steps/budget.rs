@@ -1,12 +1,13 @@
 //! The token budget gate in front of every model call a step makes: it asks the store for
-//! today's spend of the scopes a call is charged to, lets `domain::spend` decide, and adds
-//! what the call cost afterwards. The reply path decides from the spend read with its
-//! inputs and, the first time a budget is found spent, says so in character
-//! (`speaking::announce_spent`); other calls (judgements, proactive posts, consolidation,
-//! the status line) are simply not made.
+//! today's spend of the scopes a call is charged to, lets `domain::spend::check` give the
+//! one `Verdict`, and records what the call cost afterwards (a cast: never on the way from
+//! the model's answer to the send). The reply path gets its verdict inside
+//! `domain::plan`, from the spend read with its inputs, and the first time a budget is found
+//! spent says so in character; other calls (judgements, proactive posts, consolidation, the
+//! status line) are simply not made.
 
 use crate::domain::spend::usage_or_estimate;
-use crate::domain::spend::{Charge, DailyBudgets, ScopeSpend, SpendScope, Verdict, check, day_of};
+use crate::domain::spend::{Charge, DailyBudgets, SpendScope, Verdict, check, day_of};
 use crate::ports::store::BudgetStore;
 use crate::ports::{CompletionRequest, LanguageModel, LlmError};
 use chrono::{DateTime, Utc};
@@ -15,17 +16,6 @@ use std::sync::Arc;
 pub struct BudgetGate {
     store: Arc<dyn BudgetStore>,
     budgets: DailyBudgets,
-}
-
-/// Whether a call may go ahead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Gate {
-    Open,
-    /// `scope`'s budget is spent for today; `first_notice`: nobody was told yet.
-    Closed {
-        scope: SpendScope,
-        first_notice: bool,
-    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,34 +31,26 @@ impl BudgetGate {
         Self { store, budgets }
     }
 
-    /// Asks before a call. A store that cannot answer opens the gate: a database hiccup
-    /// must not silence the bot, and the spend is still recorded when it is back.
-    pub async fn check(&self, charge: Charge, now: DateTime<Utc>) -> Gate {
+    /// Asks before a call (the reply reads the spend with its inputs and decides in
+    /// `domain::plan`). A store that cannot answer allows the call: a database hiccup must
+    /// not silence the bot, and the spend is still recorded when it is back.
+    pub async fn check(&self, charge: Charge, now: DateTime<Utc>) -> Verdict {
         let scopes = charge.scopes();
         if scopes.iter().all(|s| self.budgets.limit(*s).is_none()) {
-            return Gate::Open;
+            return Verdict::Allowed;
         }
         match self.store.spend_on(day_of(now), scopes).await {
-            Ok(spent) => self.verdict(charge, &spent),
+            Ok(spent) => check(&self.budgets, charge, &spent),
             Err(error) => {
                 tracing::warn!(%error, "could not read today's token spend; calling the model anyway");
-                Gate::Open
+                Verdict::Allowed
             }
         }
     }
 
-    /// Decides from today's spend already read (the reply path reads it with its inputs).
-    pub fn verdict(&self, charge: Charge, spent: &[(SpendScope, ScopeSpend)]) -> Gate {
-        match check(&self.budgets, charge, spent) {
-            Verdict::Allowed => Gate::Open,
-            Verdict::Spent {
-                scope,
-                first_notice,
-            } => Gate::Closed {
-                scope,
-                first_notice,
-            },
-        }
+    /// The daily budgets the verdicts are made against.
+    pub fn budgets(&self) -> &DailyBudgets {
+        &self.budgets
     }
 
     /// Claims the one announcement of `scope`'s spent budget today: true for one caller.
@@ -109,13 +91,15 @@ impl BudgetGate {
         charge: Charge,
         request: CompletionRequest,
     ) -> Result<String, MeteredError> {
-        if let Gate::Closed { scope, .. } = self.check(charge, Utc::now()).await {
+        if let Verdict::Spent { scope, .. } = self.check(charge, Utc::now()).await {
             return Err(MeteredError::Spent(scope));
         }
         Ok(self.call(llm, charge, request).await?)
     }
 
-    /// Calls the model (the caller already checked) and records what the call cost.
+    /// Calls the model (the caller already checked) and records what the call cost. The
+    /// record is cast to the store's write lane, never awaited: the answer is handed back
+    /// at once, so a locked database or a long commit does not hold a reply ready to send.
     pub async fn call(
         &self,
         llm: &dyn LanguageModel,
@@ -126,14 +110,9 @@ impl BudgetGate {
         let metered = llm.complete_metered(request).await?;
         let usage = usage_or_estimate(metered.usage, &turns, &metered.text);
         crate::telemetry::metrics::tokens_used(charge.guild, usage);
-        let scopes = charge.scopes();
-        if let Err(error) = self
-            .store
-            .add_spend(day_of(Utc::now()), scopes, usage)
-            .await
-        {
-            tracing::warn!(%error, "could not record a model call's token usage");
-        }
+        self.store
+            .record_spend(day_of(Utc::now()), charge.scopes(), usage)
+            .await;
         Ok(metered.text)
     }
 }

@@ -6,7 +6,8 @@
 //!
 //! - `budget`: the daily token budget gate every model call goes through.
 //! - `speaking`: what speaking in a channel needs; polishing and sending the bot's text.
-//! - `reply`: from a trigger to messages in the channel (and the relationship judgement).
+//! - `reply`: carries one reply job out, as `domain::plan` decides.
+//! - `judgement`: the quick model judgements around a reply (addressed? relationship).
 //! - `proactive`: the scheduler's tick (decide per channel) and speaking unprompted.
 //! - `consolidation`: the nightly run, day's messages to facts and archive.
 //! - `daily`: the day's mood and status line.
@@ -19,6 +20,7 @@ pub mod ban_lifting;
 pub mod budget;
 pub mod consolidation;
 pub mod daily;
+pub mod judgement;
 pub mod leases;
 pub mod proactive;
 pub mod reply;

@@ -1,33 +1,30 @@
-//! The reply step: from a trigger to messages in the channel. Runs outside any actor's
-//! mailbox (the ConversationActor spawns it), reads everything from the store at this very
-//! moment, and decides what to say when the model fails.
+//! The reply step: carries one reply job out. Runs outside any actor's mailbox (the
+//! ConversationActor spawns it), reads everything from the store at this very moment, and
+//! does what `domain::plan` decides: a notice line, silence, or the model's answer.
+//!
+//! Between the model's answer and the send nothing waits on the store: the call's token
+//! spend is cast to the write lane (`BudgetGate::call`), the sent parts go to the journal,
+//! and the relationship judgement runs after the channel is free.
 
-use super::budget::Gate;
-use super::speaking::{Delivery, SpeakingDeps, announce_spent, deliver, emote_catalog, polish};
+use super::speaking::{Delivery, SpeakingDeps, deliver, emote_catalog, polish, prompt_budget};
 use crate::config::OnLlmFailure;
-use crate::domain::backlog::should_apologise;
 use crate::domain::budget;
+use crate::domain::emotes::EmoteCatalog;
 use crate::domain::leak::{LeakGuard, find_leak};
 use crate::domain::memory::rank_facts;
 use crate::domain::mood::Mood;
-use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
-use crate::domain::spend::{Charge, SpendScope};
-use crate::domain::trigger::{TriggerReason, parse_addressed_judgement};
+pub use crate::domain::plan::Addressed;
+use crate::domain::plan::{self, Notice, Plan, ReplyCase};
+use crate::domain::spend::Charge;
 use crate::domain::{
-    BotIdentity, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, ServerMember, UserId,
+    BotIdentity, ChatTurn, IncomingMessage, LoggedMessage, MessageId, ProactiveKind, ServerMember,
+    UserId,
 };
-use crate::ports::store::StoreError;
+use crate::ports::store::ReplyInputs;
 use crate::ports::{ChatError, CompletionRequest, LlmError};
 use crate::prompts;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
-
-/// Why the bot answers: sure, or only if a quick judgement says it was addressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Addressed {
-    Surely(TriggerReason),
-    Maybe,
-}
 
 pub enum ReplyJob {
     Answer {
@@ -103,15 +100,15 @@ impl ReplyJob {
     }
 }
 
-/// What a finished job leaves behind.
+/// What a finished job said, for the channel to remember (facts, not decisions).
 #[derive(Default)]
 pub struct Outcome {
     /// The member the bot just spoke to, and when.
     pub answered: Option<(UserId, DateTime<Utc>)>,
+    /// The notice said instead of an answer.
+    pub notice: Option<Notice>,
     /// Work to do once the channel is free again (the relationship judgement).
     pub after: Option<AfterAnswer>,
-    /// The "having trouble" line was said, in the outage named by this `recoveries` count.
-    pub apologised: Option<u64>,
 }
 
 /// The exchange to judge for the relationship metrics, after the reply went out.
@@ -123,13 +120,13 @@ pub struct AfterAnswer {
 
 impl AfterAnswer {
     pub async fn run(self, deps: &SpeakingDeps) {
-        judge_relationship(deps, &self.bot, &self.trigger, &self.reply).await;
+        super::judgement::relationship(deps, &self.bot, &self.trigger, &self.reply).await;
     }
 }
 
 /// Runs one job up to sending; the relationship judgement is returned for later, so the
 /// channel's next reply does not wait for it. `told_trouble` is when this channel last said
-/// the "having trouble" line (the model's `recoveries` count then), so an outage gets it once.
+/// the trouble line (the model's `recoveries` count then), so an outage gets it once.
 pub async fn run(deps: &SpeakingDeps, job: ReplyJob, told_trouble: Option<u64>) -> Outcome {
     match job {
         ReplyJob::Answer {
@@ -137,7 +134,9 @@ pub async fn run(deps: &SpeakingDeps, job: ReplyJob, told_trouble: Option<u64>) 
             trigger,
             reason,
         } => {
-            if reason == Addressed::Maybe && !judge_addressed(deps, &bot, &trigger).await {
+            if reason == Addressed::Maybe
+                && !super::judgement::addressed(deps, &bot, &trigger).await
+            {
                 return Outcome::default();
             }
             tracing::debug!(?reason, message = %trigger.message.id, "replying");
@@ -151,16 +150,13 @@ pub async fn run(deps: &SpeakingDeps, job: ReplyJob, told_trouble: Option<u64>) 
             Outcome::default()
         }
         ReplyJob::RateLimited { bot, trigger } => {
-            let line = deps.settings.bot.rate_limited_line.clone();
-            let sent = send_text(deps, &trigger.message, &bot, &line).await;
-            Outcome {
-                answered: sent.ok().map(|at| (trigger.message.author_id, at)),
-                ..Outcome::default()
-            }
+            say(deps, &bot, &trigger.message, Notice::RateLimited).await
         }
     }
 }
 
+/// Reads the inputs, plans, and carries the plan out: one store read, at most one model
+/// call, then straight to the send.
 async fn answer(
     deps: &SpeakingDeps,
     bot: BotIdentity,
@@ -168,25 +164,48 @@ async fn answer(
     told_trouble: Option<u64>,
 ) -> Outcome {
     let message = &trigger.message;
-    let composed = {
-        let _typing = deps.chat.start_typing(message.channel_id);
-        compose(deps, &bot, &trigger).await
+    let typing = deps.chat.start_typing(message.channel_id);
+    let mut case = ReplyCase {
+        charge: Charge::member(message.guild_id, message.author_id),
+        budgets: deps.budget.budgets(),
+        spent: &[],
+        model: deps.llm.health(),
+        told_trouble,
+        trouble_line: deps.settings.bot.on_llm_failure == OnLlmFailure::Line,
     };
-    let text = match composed {
-        Ok(text) => text,
-        Err(ComposeError::Spent {
-            scope,
-            first_notice,
-        }) => {
-            // Token budget gate (issue 12): the first refusal of the day says so, once.
-            let answered = announce_spent(deps, &bot, message, scope, first_notice).await;
-            return Outcome {
-                answered,
-                ..Outcome::default()
-            };
+    let inputs = match read_inputs(deps, message).await {
+        Ok(inputs) => inputs,
+        Err(error) => {
+            tracing::warn!(%error, message = %message.id, "could not read the reply's inputs");
+            drop(typing);
+            return carry_out(deps, &bot, message, plan::failed(&case, deps.llm.health())).await;
         }
-        Err(error) => return failed(deps, &bot, message, &error, told_trouble).await,
     };
+    let catalog = emote_catalog(deps.chat.as_ref(), message.guild_id).await;
+    case.spent = &inputs.spend;
+    let now = Utc::now();
+    let planned = plan::plan(&case, || {
+        reply_turns(deps, &bot, &trigger, &inputs, &catalog, now)
+    });
+    let Plan::Answer { turns, charge } = planned else {
+        drop(typing);
+        return carry_out(deps, &bot, message, planned).await;
+    };
+    let request = CompletionRequest::chat(turns.clone());
+    let raw = match deps.budget.call(deps.llm.as_ref(), charge, request).await {
+        Ok(raw) => raw,
+        Err(error) => {
+            if matches!(error, LlmError::Unavailable { .. }) {
+                tracing::debug!(%error, message = %message.id, "no reply: the model is unavailable");
+            } else {
+                tracing::warn!(%error, message = %message.id, "could not produce a reply");
+            }
+            drop(typing);
+            return carry_out(deps, &bot, message, plan::failed(&case, deps.llm.health())).await;
+        }
+    };
+    drop(typing);
+    let text = finish(deps, &catalog, &raw, &turns, &bot, message);
     if text.trim().is_empty() {
         // A withheld reply with no leak_line configured: say nothing.
         return Outcome::default();
@@ -206,85 +225,79 @@ async fn answer(
         });
     Outcome {
         answered,
+        notice: None,
         after,
-        apologised: None,
     }
 }
 
-/// A reply the model could not write: the "having trouble" line, unless the settings say
-/// silence or this channel already heard it in this outage.
-async fn failed(
+/// Carries out a plan that needs no model call.
+async fn carry_out(
     deps: &SpeakingDeps,
     bot: &BotIdentity,
-    message: &LoggedMessage,
-    error: &ComposeError,
-    told_trouble: Option<u64>,
+    to: &LoggedMessage,
+    planned: Plan,
 ) -> Outcome {
-    if matches!(error, ComposeError::Llm(LlmError::Unavailable { .. })) {
-        tracing::debug!(%error, message = %message.id, "no reply: the model is unavailable");
-    } else {
-        tracing::warn!(%error, message = %message.id, "could not produce a reply");
-    }
-    let health = deps.llm.health();
-    if deps.settings.bot.on_llm_failure == OnLlmFailure::Silent
-        || !should_apologise(health, told_trouble)
-    {
-        return Outcome::default();
-    }
-    let line = deps.settings.bot.failure_line.clone();
-    let sent = send_text(deps, message, bot, &line).await;
-    Outcome {
-        answered: sent.ok().map(|at| (message.author_id, at)),
-        after: None,
-        apologised: Some(health.recoveries),
+    match planned {
+        Plan::Notice(notice) => say(deps, bot, to, notice).await,
+        Plan::Skip | Plan::Answer { .. } => Outcome::default(),
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-enum ComposeError {
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-    #[error("prompt: {0}")]
-    Prompt(#[from] prompts::PromptError),
-    #[error("model: {0}")]
-    Llm(#[from] crate::ports::LlmError),
-    #[error("today's {} token budget is spent", .scope.kind())]
-    Spent {
-        scope: SpendScope,
-        first_notice: bool,
-    },
-}
-
-async fn compose(
+/// Says a notice line in reply to `to`. The day's budget notice is said by the one reply
+/// that claims it in the store (racing replies in other channels or processes stay quiet).
+async fn say(
     deps: &SpeakingDeps,
     bot: &BotIdentity,
-    trigger: &IncomingMessage,
-) -> Result<String, ComposeError> {
+    to: &LoggedMessage,
+    notice: Notice,
+) -> Outcome {
+    let line = match notice {
+        Notice::RateLimited => deps.settings.bot.rate_limited_line.clone(),
+        Notice::Trouble { .. } => deps.settings.bot.failure_line.clone(),
+        Notice::BudgetSpent(scope) => {
+            tracing::debug!(scope = scope.kind(), message = %to.id, "token budget spent; not answering");
+            if !deps.budget.claim_notice(scope, Utc::now()).await {
+                return Outcome::default();
+            }
+            prompts::budget_spent_line(scope.kind(), &mut rand::rng())
+        }
+    };
+    let sent = send_text(deps, to, bot, &line).await;
+    Outcome {
+        answered: sent.ok().map(|at| (to.author_id, at)),
+        notice: Some(notice),
+        after: None,
+    }
+}
+
+/// The one store read of a reply.
+async fn read_inputs(
+    deps: &SpeakingDeps,
+    message: &LoggedMessage,
+) -> Result<ReplyInputs, crate::ports::store::StoreError> {
     let settings = &deps.settings.bot;
-    let message = &trigger.message;
-    let now = Utc::now();
-    let since = now - chrono::Duration::hours(i64::from(settings.transcript_hours));
-    let inputs = deps
-        .store
+    let since = Utc::now() - chrono::Duration::hours(i64::from(settings.transcript_hours));
+    deps.store
         .reply_inputs(
             message.channel_id,
             ServerMember::of(message.guild_id, message.author_id),
             since,
             settings.transcript_max_messages,
         )
-        .await?;
-    let charge = Charge::member(message.guild_id, message.author_id);
-    if let Gate::Closed {
-        scope,
-        first_notice,
-    } = deps.budget.verdict(charge, &inputs.spend)
-    {
-        return Err(ComposeError::Spent {
-            scope,
-            first_notice,
-        });
-    }
-    let catalog = emote_catalog(deps.chat.as_ref(), message.guild_id).await;
+        .await
+}
+
+/// The reply prompt (`None` when it cannot be rendered).
+fn reply_turns(
+    deps: &SpeakingDeps,
+    bot: &BotIdentity,
+    trigger: &IncomingMessage,
+    inputs: &ReplyInputs,
+    catalog: &EmoteCatalog,
+    now: DateTime<Utc>,
+) -> Option<Vec<ChatTurn>> {
+    let settings = &deps.settings.bot;
+    let message = &trigger.message;
     let keep = reply_chain(&inputs.transcript, message);
     let facts: Vec<_> = rank_facts(&inputs.facts, now)
         .into_iter()
@@ -292,7 +305,7 @@ async fn compose(
         .cloned()
         .collect();
     let mood = Mood {
-        values: inputs.mood,
+        values: inputs.mood.clone(),
     };
     let display_name = trigger
         .author_display
@@ -319,22 +332,41 @@ async fn compose(
         reply_to: None,
         now,
     };
-    let turns = prompts::reply_within(&context, &keep, &super::speaking::prompt_budget(settings))?;
-    tracing::debug!(
-        prompt_tokens = budget::chat_tokens(&turns),
-        "reply prompt built"
-    );
-    let request = CompletionRequest::chat(turns.clone());
-    let raw = deps.budget.call(deps.llm.as_ref(), charge, request).await?;
+    match prompts::reply_within(&context, &keep, &prompt_budget(settings)) {
+        Ok(turns) => {
+            tracing::debug!(
+                prompt_tokens = budget::chat_tokens(&turns),
+                "reply prompt built"
+            );
+            Some(turns)
+        }
+        Err(error) => {
+            tracing::warn!(%error, message = %message.id, "could not build the reply prompt");
+            None
+        }
+    }
+}
+
+/// The model's text as it is sent: withheld (the leak line) when it repeats the prompt,
+/// else polished.
+fn finish(
+    deps: &SpeakingDeps,
+    catalog: &EmoteCatalog,
+    raw: &str,
+    turns: &[ChatTurn],
+    bot: &BotIdentity,
+    message: &LoggedMessage,
+) -> String {
+    let settings = &deps.settings.bot;
     let guard = LeakGuard {
         canaries: settings.canaries.clone(),
         min_words: settings.leak_min_words,
     };
-    if let Some(leak) = find_leak(&raw, &turns, &guard) {
+    if let Some(leak) = find_leak(raw, turns, &guard) {
         tracing::warn!(?leak, message = %message.id, "reply withheld: it repeats the prompt");
-        return Ok(settings.leak_line.clone());
+        return settings.leak_line.clone();
     }
-    Ok(polish(&catalog, &raw, &bot.name))
+    polish(catalog, raw, &bot.name)
 }
 
 /// The trigger and the messages it replies to, which the budget must never drop.
@@ -367,76 +399,4 @@ async fn send_text(
     };
     let sent = deliver(deps.chat.as_ref(), deps.store.as_ref(), bot, target, text).await?;
     Ok(sent.last().map_or_else(Utc::now, |id| id.created_at()))
-}
-
-/// Moves the relationship metrics a small, clamped step from a structured judgement.
-async fn judge_relationship(
-    deps: &SpeakingDeps,
-    bot: &BotIdentity,
-    trigger: &IncomingMessage,
-    reply: &str,
-) {
-    let member = ServerMember::of(trigger.message.guild_id, trigger.message.author_id);
-    let current = match deps.store.relationship(member).await {
-        Ok(current) => current,
-        Err(error) => {
-            tracing::warn!(%error, "could not read relationship for judgement");
-            return;
-        }
-    };
-    let name = trigger
-        .author_display
-        .as_deref()
-        .unwrap_or(&trigger.author_username);
-    let turns =
-        prompts::relationship_judgement(&bot.name, name, &trigger.message.content, reply, &current);
-    let charge = Charge::member(trigger.message.guild_id, trigger.message.author_id);
-    let request = CompletionRequest::judge(turns);
-    let raw = match deps
-        .budget
-        .complete(deps.llm.as_ref(), charge, request)
-        .await
-    {
-        Ok(raw) => raw,
-        Err(error) => {
-            tracing::debug!(%error, "relationship judgement unavailable");
-            return;
-        }
-    };
-    let Ok(judgement) = parse_relationship_judgement(&raw) else {
-        tracing::debug!("relationship judgement was not valid JSON; metrics unchanged");
-        return;
-    };
-    let (next, changes) =
-        apply_judgement(current, &judgement, deps.settings.bot.relationship_max_step);
-    if !changes.is_empty() {
-        deps.store.save_relationship(member, next, changes).await;
-    }
-}
-
-/// For ambiguous messages: a cheap judgement of whether the bot is being addressed.
-async fn judge_addressed(
-    deps: &SpeakingDeps,
-    bot: &BotIdentity,
-    incoming: &IncomingMessage,
-) -> bool {
-    let channel = incoming.message.channel_id;
-    let since = Utc::now() - chrono::Duration::minutes(30);
-    let recent = deps
-        .store
-        .recent_messages(channel, since, 12)
-        .await
-        .unwrap_or_default();
-    let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);
-    let charge = Charge::member(incoming.message.guild_id, incoming.message.author_id);
-    let request = CompletionRequest::judge(turns);
-    match deps
-        .budget
-        .complete(deps.llm.as_ref(), charge, request)
-        .await
-    {
-        Ok(raw) => parse_addressed_judgement(&raw)
-            .is_some_and(|p| p >= deps.settings.bot.ambiguous_threshold),
-        Err(_) => false,
-    }
 }

@@ -5,13 +5,10 @@
 use super::budget::BudgetGate;
 use crate::config::Settings;
 use crate::domain::emotes::EmoteCatalog;
-use crate::domain::spend::SpendScope;
 use crate::domain::split::{DISCORD_LIMIT, split_message};
-use crate::domain::{BotIdentity, ChannelId, GuildId, LoggedMessage, MessageId, UserId};
+use crate::domain::{BotIdentity, ChannelId, GuildId, LoggedMessage, MessageId};
 use crate::ports::store::ConversationStore;
 use crate::ports::{ChatError, ChatPort, LanguageModel, Outgoing};
-use crate::prompts;
-use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 /// What speaking in a channel needs.
@@ -108,32 +105,4 @@ pub async fn deliver(
             .await;
     }
     Ok(sent)
-}
-
-/// A reply found the member's, their server's or the bot's daily budget spent (and called
-/// no model): the first refusal of the day in that scope says so in character, every later
-/// one stays silent. Returns who was answered, and when.
-pub async fn announce_spent(
-    deps: &SpeakingDeps,
-    bot: &BotIdentity,
-    message: &LoggedMessage,
-    scope: SpendScope,
-    first_notice: bool,
-) -> Option<(UserId, DateTime<Utc>)> {
-    tracing::debug!(scope = scope.kind(), message = %message.id, "token budget spent; not answering");
-    if !first_notice || !deps.budget.claim_notice(scope, Utc::now()).await {
-        return None;
-    }
-    let line = prompts::budget_spent_line(scope.kind(), &mut rand::rng());
-    let target = Delivery {
-        channel: message.channel_id,
-        guild: message.guild_id,
-        reply_to: Some(message),
-    };
-    let sent = deliver(deps.chat.as_ref(), deps.store.as_ref(), bot, target, &line).await;
-    let at = sent
-        .ok()?
-        .last()
-        .map_or_else(Utc::now, |id| id.created_at());
-    Some((message.author_id, at))
 }

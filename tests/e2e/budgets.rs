@@ -30,8 +30,10 @@ fn calls_with(bot: &TestBot, text: &str) -> usize {
         .count()
 }
 
-/// Midnight: every usage row so far belongs to a past day.
+/// Midnight: every usage row so far belongs to a past day (once written: a reply's spend
+/// is cast to the store's write lane, so flushing it lands what was sent before).
 async fn new_day(bot: &TestBot) {
+    bot.app.store.flush().await.expect("flush");
     token_usage::Entity::update_many()
         .col_expr(token_usage::Column::Day, Expr::value("2000-01-01"))
         .exec(bot.app.database.writer())
@@ -121,7 +123,9 @@ async fn a_spent_member_budget_is_announced_once(backend: Backend) {
     assert_eq!(calls_with(&bot, "third question about tea"), 0);
     assert_eq!(calls_with(&bot, "first question about tea"), 1);
 
-    // Counted in the database, per scope: the bot, each server, each member in a server.
+    // Counted in the database, per scope: the bot, each server, each member in a server
+    // (the last reply's spend was cast to the write lane as it was sent: flush it).
+    bot.app.store.flush().await.expect("flush");
     let db = &bot.app.database;
     let day = personabot::domain::spend::day_of(chrono::Utc::now());
     let alice_here = personabot::domain::spend::SpendScope::Member(ServerMember::new(
@@ -250,7 +254,9 @@ async fn a_spent_server_budget_stops_only_that_server(backend: Backend) {
     );
 
     // Consolidation counts too: the first server's members are not extracted today, the
-    // other server's are (its budget, spent by its one answer, is given back first).
+    // other server's are (its budget, spent by its one answer, is given back first, once
+    // that answer's spend is written).
+    bot.app.store.flush().await.expect("flush");
     token_usage::Entity::delete_many()
         .filter(token_usage::Column::GuildId.eq(i64::try_from(ids::OTHER_GUILD).expect("id")))
         .exec(bot.app.database.writer())

@@ -11,6 +11,7 @@ mod commands;
 mod conversation;
 mod daily;
 mod faults;
+mod held_write_lane;
 mod hygiene;
 mod lifecycle;
 mod listening;

@@ -120,6 +120,23 @@ impl StoreHandle {
         .await;
     }
 
+    /// Records a model call's usage: a cast to the write lane (retried there while the
+    /// database is unavailable), so a reply ready to send never waits for the write.
+    /// Until written, spend reads through this handle (and `ReplyInputs`) add it.
+    pub async fn record_spend(&self, day: String, scopes: Vec<SpendScope>, usage: TokenUsage) {
+        let ticket = self.journal.spend.add(&day, &scopes, usage);
+        let msg = StoreMsg::RecordSpend {
+            ticket,
+            day,
+            scopes,
+            usage,
+        };
+        if let Err(error) = self.slot.cast(msg).await {
+            self.journal.spend.written(ticket);
+            tracing::error!(%error, "store unavailable; a model call's token usage was dropped");
+        }
+    }
+
     /// Erases everything stored about a member in every server, including their messages
     /// still waiting to be written.
     pub async fn erase_user(&self, user: UserId) -> StoreResult<DeletionReport> {
@@ -403,15 +420,12 @@ impl BudgetStore for StoreHandle {
         day: String,
         scopes: Vec<SpendScope>,
     ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>> {
-        StoreHandle::spend_on(self, day, scopes).await
+        let unwritten = self.journal.spend.of(&day, &scopes);
+        let stored = StoreHandle::spend_on(self, day, scopes).await?;
+        Ok(super::unwritten_spend::merge(stored, unwritten))
     }
-    async fn add_spend(
-        &self,
-        day: String,
-        scopes: Vec<SpendScope>,
-        usage: TokenUsage,
-    ) -> StoreResult<()> {
-        StoreHandle::add_spend(self, day, scopes, usage).await
+    async fn record_spend(&self, day: String, scopes: Vec<SpendScope>, usage: TokenUsage) {
+        StoreHandle::record_spend(self, day, scopes, usage).await;
     }
     async fn claim_spend_notice(&self, day: String, scope: SpendScope) -> StoreResult<bool> {
         StoreHandle::claim_spend_notice(self, day, scope).await

@@ -31,6 +31,8 @@ pub struct Journal {
     /// Signalled whenever messages leave the queue.
     room: Notify,
     capacity: usize,
+    /// Token spend cast to the write lane and not yet written (added to spend reads).
+    pub spend: super::unwritten_spend::UnwrittenSpend,
 }
 
 impl Default for Journal {
@@ -55,6 +57,7 @@ impl Journal {
             arrived: Notify::new(),
             room: Notify::new(),
             capacity: capacity.max(1),
+            spend: Default::default(),
         }
     }
 

@@ -14,6 +14,8 @@
 use super::journal::Journal;
 use super::requests::StoreRequest;
 use crate::domain::ServerMember;
+use crate::domain::budget::TokenUsage;
+use crate::domain::spend::SpendScope;
 use crate::domain::{LoggedMessage, MessageId, Relationship, RelationshipChange};
 use crate::ports::store::MemberSighting;
 use crate::store::{Store, StoreError};
@@ -48,6 +50,12 @@ pub enum LaneJob {
         relationship: Relationship,
         changes: Vec<RelationshipChange>,
     },
+    RecordSpend {
+        ticket: u64,
+        day: String,
+        scopes: Vec<SpendScope>,
+        usage: TokenUsage,
+    },
     /// Answers once everything queued before it is written.
     Barrier(RpcReplyPort<()>),
 }
@@ -62,7 +70,7 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
                 write_journal(&store, &journal).await;
                 metrics::store_pending(journal.len(), jobs.len());
                 match job {
-                    Some(job) => apply(&store, job).await,
+                    Some(job) => apply(&store, &journal, job).await,
                     None => break,
                 }
             }
@@ -80,7 +88,7 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
                 write_journal(&store, &journal).await;
                 metrics::store_pending(journal.len(), jobs.len());
                 match job {
-                    Some(Some(job)) => apply(&store, job).await,
+                    Some(Some(job)) => apply(&store, &journal, job).await,
                     Some(None) => break,
                     None => {}
                 }
@@ -90,7 +98,7 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
     write_journal(&store, &journal).await;
 }
 
-async fn apply(store: &Store, job: LaneJob) {
+async fn apply(store: &Store, journal: &Journal, job: LaneJob) {
     match job {
         LaneJob::Write(request) => request.run(store.clone()).await,
         LaneJob::AfterWrites(request) => {
@@ -115,15 +123,50 @@ async fn apply(store: &Store, job: LaneJob) {
             relationship,
             changes,
         } => {
-            if let Err(error) = store
-                .save_relationship(member, relationship, &changes, Utc::now())
-                .await
-            {
+            let saved = until_taken("a relationship change", || {
+                store.save_relationship(member, relationship, &changes, Utc::now())
+            });
+            if let Err(error) = saved.await {
                 tracing::warn!(%error, user = %member.user, guild = %member.guild, "could not save relationship change");
             }
         }
+        LaneJob::RecordSpend {
+            ticket,
+            day,
+            scopes,
+            usage,
+        } => {
+            let recorded = until_taken("a model call's token usage", || {
+                store.add_spend(&day, &scopes, usage, Utc::now())
+            });
+            if let Err(error) = recorded.await {
+                tracing::warn!(%error, %day, "could not record a model call's token usage");
+            }
+            journal.spend.written(ticket);
+        }
         LaneJob::Barrier(reply) => {
             let _ = reply.send(());
+        }
+    }
+}
+
+/// Applies a cast write (nobody waits for its answer), retrying while the database is
+/// unavailable as the journal does: a write cast while it is locked lands once it is back.
+/// `Err` only for a refusal, which retrying would not change.
+async fn until_taken<T, F, Fut>(what: &str, mut write: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match write().await {
+            Err(error) if error.is_transient() => {
+                tracing::warn!(%error, retry_in = ?backoff, "database unavailable; {what} waits until it is back");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            done => return done,
         }
     }
 }

@@ -7,8 +7,8 @@
 //! - so do deletions (`StoreHandle::delete_messages`): the journal drops a message still
 //!   buffered, remembers the id so a late create is not logged, and the lane deletes it from
 //!   the database;
-//! - writes (typed [`StoreRequest`]s, edits, sightings, relationship changes) go to the
-//!   write lane ([`lane`]), applied one at a time in arrival order;
+//! - writes (typed [`StoreRequest`]s, edits, sightings, relationship changes, token spend)
+//!   go to the write lane ([`lane`]), applied one at a time in arrival order;
 //! - reads are spawned on the read pool at once; the transcript reads (`ReplyInputs`,
 //!   `RecentMessages`, `LastMessage`) merge the journal, so a reply never waits for a write.
 //!
@@ -23,12 +23,14 @@ pub mod journal;
 pub mod lane;
 pub mod requests;
 pub mod tombstones;
+pub mod unwritten_spend;
 
 pub use handle::StoreHandle;
 pub use journal::Journal;
 pub use requests::{Access, StoreRequest};
 
-use crate::domain::spend::{Charge, day_of};
+use crate::domain::budget::TokenUsage;
+use crate::domain::spend::{Charge, SpendScope, day_of};
 use crate::domain::{
     ChannelId, GuildId, LoggedMessage, MessageId, Relationship, RelationshipChange, ServerMember,
     UserId,
@@ -56,6 +58,14 @@ pub enum StoreMsg {
         member: ServerMember,
         relationship: Relationship,
         changes: Vec<RelationshipChange>,
+    },
+    /// A model call's usage, added to each scope's spend on `day` (`ticket`: its entry in
+    /// the journal's unwritten spend, dropped once written).
+    RecordSpend {
+        ticket: u64,
+        day: String,
+        scopes: Vec<SpendScope>,
+        usage: TokenUsage,
     },
     /// Everything a reply is built from, in one read that also sees unwritten messages.
     ReplyInputs {
@@ -219,6 +229,20 @@ impl Actor for StoreActor {
                     })
                     .await?;
             }
+            StoreMsg::RecordSpend {
+                ticket,
+                day,
+                scopes,
+                usage,
+            } => {
+                let job = LaneJob::RecordSpend {
+                    ticket,
+                    day,
+                    scopes,
+                    usage,
+                };
+                state.enqueue(job).await?;
+            }
             StoreMsg::ReplyInputs {
                 channel,
                 member,
@@ -227,12 +251,18 @@ impl Actor for StoreActor {
                 reply,
             } => {
                 let pending = state.journal.of_channel(channel, since);
+                let unwritten = state
+                    .journal
+                    .spend
+                    .of(&day_of(Utc::now()), &spend_scopes(member));
                 let store = state.store.clone();
                 answer_later(reply, async move {
                     let mut inputs =
                         read_reply_inputs(&store, channel, member, since, max_messages).await?;
                     let stored = std::mem::take(&mut inputs.transcript);
                     inputs.transcript = journal::merge_transcript(stored, pending, max_messages);
+                    let spend = std::mem::take(&mut inputs.spend);
+                    inputs.spend = unwritten_spend::merge(spend, unwritten);
                     Ok(inputs)
                 });
             }
@@ -274,6 +304,11 @@ impl Actor for StoreActor {
     }
 }
 
+/// The scopes a reply to `member` is charged to.
+fn spend_scopes(member: ServerMember) -> Vec<SpendScope> {
+    Charge::member(member.guild.as_server(), member.user).scopes()
+}
+
 /// Runs a read on the read pool and sends its result, so the mailbox moves on at once.
 fn answer_later<T: Send + 'static>(
     reply: RpcReplyPort<StoreResult<T>>,
@@ -296,7 +331,7 @@ async fn read_reply_inputs(
 ) -> StoreResult<ReplyInputs> {
     // Today's token spend of the scopes the reply is charged to, for the budget gate.
     let day = day_of(Utc::now());
-    let scopes = Charge::member(member.guild.as_server(), member.user).scopes();
+    let scopes = spend_scopes(member);
     let (transcript, facts, relationship, known_names, persona, mood, remembers, spend) = futures::try_join!(
         store.recent_messages(channel, since, max_messages),
         store.facts_of_member(member, false),
