@@ -341,10 +341,6 @@ impl Store {
         server_members(&self.reader, guild, search).await
     }
 
-    pub async fn last_run(&self) -> StoreResult<Option<RunSummary>> {
-        last_run(&self.reader).await
-    }
-
     pub async fn message_stamps(
         &self,
         guild: Option<GuildId>,

@@ -81,13 +81,20 @@ pub async fn delete_user_data<C: ConnectionTrait + TransactionTrait>(
     Ok(report)
 }
 
+/// Reads in one read transaction, so the export is one consistent snapshot.
+pub async fn export_snapshot<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    user: UserId,
+) -> StoreResult<UserExport> {
+    let txn = db.begin().await?;
+    let export = export_user(&txn, user).await?;
+    txn.commit().await?;
+    Ok(export)
+}
+
 impl Store {
-    /// Reads in one read transaction, so the export is one consistent snapshot.
     pub async fn export_user(&self, user: UserId) -> StoreResult<UserExport> {
-        let txn = self.reader.begin().await?;
-        let export = export_user(&txn, user).await?;
-        txn.commit().await?;
-        Ok(export)
+        export_snapshot(&self.reader, user).await
     }
 
     pub async fn delete_user_data(&self, user: UserId) -> StoreResult<DeletionReport> {

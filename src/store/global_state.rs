@@ -272,42 +272,50 @@ async fn claim_day<C: ConnectionTrait>(
 }
 
 impl Store {
-    /// Writes the day's mood values and the day marker in one transaction (a crash between
-    /// them would roll the dice a second time on the rerun), unless the day was already
-    /// rolled, by this process or another: then nothing changes and it returns false.
     pub async fn roll_mood(
         &self,
         values: &[(String, i64)],
         day: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let tx = self.writer.begin().await?;
-        if !claim_day(&tx, MOOD_DAY_KEY, day, now).await? {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        for (key, value) in values {
-            global_set(&tx, StateScope::BotWide, key, *value, now).await?;
-        }
-        super::console::record_mood_day(&tx, day, values, now).await?;
-        tx.commit().await?;
-        Ok(true)
+        roll_mood(&self.writer, values, day, now).await
     }
+}
 
-    /// Stores the status line; with `day`, as that day's generated one (the day marker that
-    /// tells other processes the day's status is made), in one transaction.
-    pub async fn set_status_line(
-        &self,
-        text: &str,
-        day: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let tx = self.writer.begin().await?;
-        global_set_text(&tx, StateScope::BotWide, STATUS_KEY, text, now).await?;
-        if let Some(day) = day {
-            global_set(&tx, StateScope::BotWide, STATUS_DAY_KEY, day, now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+/// Writes the day's mood values and the day marker in one transaction (a crash between them
+/// would roll the dice a second time on the rerun), unless the day was already rolled, by
+/// this process or another: then nothing changes and it returns false.
+pub async fn roll_mood<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    values: &[(String, i64)],
+    day: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let tx = db.begin().await?;
+    if !claim_day(&tx, MOOD_DAY_KEY, day, now).await? {
+        tx.rollback().await?;
+        return Ok(false);
     }
+    for (key, value) in values {
+        global_set(&tx, StateScope::BotWide, key, *value, now).await?;
+    }
+    super::console::record_mood_day(&tx, day, values, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The status line; `day` Some marks the day's status done, in the same transaction.
+pub async fn set_status_line<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    text: &str,
+    day: Option<i64>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let tx = db.begin().await?;
+    global_set_text(&tx, StateScope::BotWide, STATUS_KEY, text, now).await?;
+    if let Some(day) = day {
+        global_set(&tx, StateScope::BotWide, STATUS_DAY_KEY, day, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -81,32 +81,71 @@ pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
 pub use crate::ports::store::{StoreError, StoreResult};
 
 /// Sorts a database error into the store's classes: the database unreachable or busy for now
-/// (worth retrying), or this statement refused.
+/// (worth retrying), or this statement refused. The error itself is kept as the source.
 impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
-        if is_transient(&error) {
-            StoreError::Unavailable(error.to_string())
+        let transient = is_transient(&error);
+        let cause: crate::ports::store::Cause = std::sync::Arc::new(error);
+        if transient {
+            StoreError::Unavailable(cause)
         } else {
-            StoreError::Rejected(error.to_string())
+            StoreError::Rejected(cause)
         }
     }
 }
 
-/// Connection-level failures and SQLite's busy/locked: the same statement may succeed later.
+/// Decided from the driver's error kind, never from the message text: a pool timeout or a
+/// closed pool, a broken connection (I/O, TLS, protocol, a crashed worker), or a database
+/// code saying "busy now" (see [`transient_code`]).
 fn is_transient(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
     match error {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        other => {
-            let text = other.to_string();
-            text.contains("database is locked")
-                || text.contains("database is busy")
-                || text.contains("database table is locked")
-                || text.contains("connection reset")
-                || text.contains("terminating connection")
-                || text.contains("connection closed")
-                || text.contains("pool timed out")
-        }
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Sqlx::PoolTimedOut
+            | Sqlx::PoolClosed
+            | Sqlx::WorkerCrashed
+            | Sqlx::Io(_)
+            | Sqlx::Tls(_)
+            | Sqlx::Protocol(_) => true,
+            Sqlx::Database(db) => transient_code(db.as_ref()),
+            _ => false,
+        },
+        // sea-orm's own connection failures (no driver error under them).
+        DbErr::Conn(_) => true,
+        _ => false,
     }
+}
+
+/// SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) with any extended code (the low byte is the
+/// primary code). PostgreSQL: connection exceptions (class 08), serialization failures and
+/// deadlocks (40001, 40P01), the server shutting down or starting (57P01..57P03), too many
+/// connections (53300) and a lock not available (55P03).
+fn transient_code(db: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+    const SQLITE_BUSY: i64 = 5;
+    const SQLITE_LOCKED: i64 = 6;
+    let Some(code) = db.code() else { return false };
+    if db
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        let primary = code.parse::<i64>().map_or(-1, |c| c & 0xff);
+        return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+    }
+    if db
+        .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        return code.starts_with("08")
+            || matches!(
+                code.as_ref(),
+                "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300" | "55P03"
+            );
+    }
+    false
 }
 
 /// Pool and SQLite tuning.
@@ -129,6 +168,10 @@ impl Default for StoreOptions {
         }
     }
 }
+
+/// One connection (or pool) the query functions run on; `Store::reader`/`writer` hand them
+/// out. Named here so callers outside `store/` need not name sea-orm.
+pub type Connection = DatabaseConnection;
 
 /// Handle to the database. Cheap to clone (pools are reference-counted).
 #[derive(Clone, Debug)]
@@ -252,6 +295,23 @@ impl Store {
         self.writer.close().await?;
         Ok(())
     }
+}
+
+/// A store on an existing SQLite file whose every connection refuses writes
+/// (`PRAGMA query_only`): the check that a request marked as a read does not write.
+#[cfg(test)]
+pub(crate) async fn read_only_sqlite(url: &str) -> StoreResult<Store> {
+    let mut co = ConnectOptions::new(url);
+    co.max_connections(1)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| o.pragma("query_only", "ON"));
+    let conn = Database::connect(co).await?;
+    Ok(Store {
+        reader: conn.clone(),
+        writer: conn,
+        shared: true,
+        embedding_model: None,
+    })
 }
 
 fn is_sqlite(url: &str) -> bool {

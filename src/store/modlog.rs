@@ -198,6 +198,19 @@ pub async fn log_channel<C: ConnectionTrait>(
         .map(ChannelId::from_i64))
 }
 
+/// Sets the server's log channel (`None`: no log channel).
+pub async fn set_log_channel<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+    channel: Option<ChannelId>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    super::settings::upsert_guild(db, guild, now, |row| {
+        row.log_channel_id = Set(channel.map(ChannelId::as_i64));
+    })
+    .await
+}
+
 impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn add_case(
@@ -246,10 +259,7 @@ impl Store {
         channel: Option<ChannelId>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        super::settings::upsert_guild(&self.writer, guild, now, |row| {
-            row.log_channel_id = Set(channel.map(ChannelId::as_i64));
-        })
-        .await
+        set_log_channel(&self.writer, guild, channel, now).await
     }
 
     pub async fn set_lift_state(&self, ids: Vec<i64>, state: LiftState) -> StoreResult<()> {

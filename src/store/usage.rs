@@ -180,6 +180,24 @@ pub async fn purge_spend_before<C: ConnectionTrait>(db: &C, day: &str) -> StoreR
         .rows_affected)
 }
 
+/// The day's spend of the bot and of one server.
+pub async fn server_spend<C: ConnectionTrait>(
+    db: &C,
+    day: &str,
+    guild: GuildId,
+) -> StoreResult<(ScopeSpend, ScopeSpend)> {
+    let scopes = [SpendScope::Global, SpendScope::Server(guild)];
+    let spent = spend_on(db, day, &scopes).await?;
+    let of = |scope| {
+        spent
+            .iter()
+            .find(|(s, _)| *s == scope)
+            .map(|(_, v)| *v)
+            .unwrap_or_default()
+    };
+    Ok((of(scopes[0]), of(scopes[1])))
+}
+
 impl Store {
     pub async fn spend_on(
         &self,
@@ -213,15 +231,6 @@ impl Store {
         day: &str,
         guild: GuildId,
     ) -> StoreResult<(ScopeSpend, ScopeSpend)> {
-        let scopes = [SpendScope::Global, SpendScope::Server(guild)];
-        let spent = self.spend_on(day, &scopes).await?;
-        let of = |scope| {
-            spent
-                .iter()
-                .find(|(s, _)| *s == scope)
-                .map(|(_, v)| *v)
-                .unwrap_or_default()
-        };
-        Ok((of(scopes[0]), of(scopes[1])))
+        server_spend(&self.reader, day, guild).await
     }
 }

@@ -38,10 +38,12 @@ async fn set_the_trap(bot: &crate::support::TestBot) {
     )
     .await
     .expect("persona canary");
-    db.add_fact(
+    personabot::store::admin::add_fact(
+        db.writer(),
         crate::support::member(ids::ALICE),
         HOSTILE_FACT.into(),
         "other".into(),
+        db.embedding_model(),
         now,
     )
     .await

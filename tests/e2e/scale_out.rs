@@ -223,18 +223,18 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
                 },
             );
         });
-        store
-            .record_case(
-                GuildId(guild),
-                ModAction::Ban,
-                UserId(troll),
-                UserId(ids::OWNER),
-                Some("spam".into()),
-                Some(expired),
-                expired - chrono::Duration::hours(1),
-            )
-            .await
-            .expect("a temporary ban");
+        personabot::store::admin::record_case(
+            store.writer(),
+            GuildId(guild),
+            ModAction::Ban,
+            UserId(troll),
+            UserId(ids::OWNER),
+            Some("spam".into()),
+            Some(expired),
+            expired - chrono::Duration::hours(1),
+        )
+        .await
+        .expect("a temporary ban");
     }
 
     let sharding = |range| {
