@@ -23,10 +23,11 @@
 //! A read kind runs on a read-only connection in a test (`actors::store::read_only_tests`),
 //! so an entry that writes cannot be marked as a read.
 
-/// The answer of a port method of that access kind: a `Cast` answers nothing.
+/// The answer of a port method of that access kind: a `Cast` answers nothing. (`StoreResult`
+/// resolves where the port is generated.)
 macro_rules! answer {
     (Cast, $out:ty) => { () };
-    ($kind:ident, $out:ty) => { $crate::ports::store::StoreResult<$out> };
+    ($kind:ident, $out:ty) => { StoreResult<$out> };
 }
 pub(crate) use answer;
 
@@ -342,6 +343,9 @@ macro_rules! store_ports {
                 AfterPendingWrites CountMessagesSince fn count_messages_since(guild: Option<GuildId>, since: DateTime<Utc>) -> u64 =
                     |cx| messages::count_messages_since(cx.db, guild, since).await;
                 Concurrent CountFacts fn count_facts() -> u64 = |cx| facts::count_facts(cx.db).await;
+                /// A server's current facts.
+                Concurrent CountFactsIn fn count_facts_in(guild: GuildId) -> u64 =
+                    |cx| facts::count_facts_in(cx.db, guild).await;
             } forwards {}
         }
     };

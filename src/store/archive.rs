@@ -130,23 +130,4 @@ impl Store {
         txn.commit().await?;
         Ok(moved)
     }
-
-    pub async fn archived_of_user(&self, user: UserId) -> StoreResult<Vec<LoggedMessage>> {
-        archived_of_user(&self.reader, user).await
-    }
-
-    pub async fn delete_messages(&self, ids: &[MessageId]) -> StoreResult<u64> {
-        delete_messages(&self.writer, ids).await
-    }
-
-    pub async fn delete_user_messages(&self, user: UserId) -> StoreResult<u64> {
-        let txn = self.writer.begin().await?;
-        let n = delete_user_messages(&txn, user).await?;
-        txn.commit().await?;
-        Ok(n)
-    }
-
-    pub async fn purge_archived_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
-        purge_archived_before(&self.writer, cutoff).await
-    }
 }

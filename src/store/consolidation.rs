@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreError, StoreResult, archive, batches, facts, messages, to_i32, ts};
+use super::{StoreError, StoreResult, archive, batches, facts, messages, to_i32, ts};
 use crate::domain::{FactChange, GuildId, MessageId, RunStats, ServerMember, UserId};
 use crate::ports::store::ConsolidationCommit;
 use sea_orm::{QuerySelect, TransactionSession, TransactionTrait};
@@ -136,43 +136,6 @@ pub async fn fail_run<C: ConnectionTrait>(
     stats: RunStats,
 ) -> StoreResult<()> {
     set_state(db, id, stats, Some((FAILED, now))).await
-}
-
-impl Store {
-    pub async fn commit_consolidation(&self, commit: ConsolidationCommit) -> StoreResult<u64> {
-        self::commit(&self.writer, commit).await
-    }
-
-    /// Starts a run of the single-process scope.
-    pub async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64> {
-        start_run(&self.writer, ALL, cutoff, now).await
-    }
-
-    /// The unfinished run of the single-process scope.
-    pub async fn unfinished_run(&self) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
-        unfinished_run(&self.reader, ALL).await
-    }
-
-    pub async fn run_stats(&self, id: i64) -> StoreResult<RunStats> {
-        run_stats(&self.reader, id).await
-    }
-
-    pub async fn record_run_progress(&self, id: i64, stats: RunStats) -> StoreResult<()> {
-        record_run_progress(&self.writer, id, stats).await
-    }
-
-    pub async fn finish_run(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        stats: RunStats,
-    ) -> StoreResult<()> {
-        finish_run(&self.writer, id, now, stats).await
-    }
-
-    pub async fn fail_run(&self, id: i64, now: DateTime<Utc>, stats: RunStats) -> StoreResult<()> {
-        fail_run(&self.writer, id, now, stats).await
-    }
 }
 
 /// The members (per server) who still have messages among `ids` in the short-term log: a

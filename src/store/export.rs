@@ -96,8 +96,4 @@ impl Store {
     pub async fn export_user(&self, user: UserId) -> StoreResult<UserExport> {
         export_snapshot(&self.reader, user).await
     }
-
-    pub async fn delete_user_data(&self, user: UserId) -> StoreResult<DeletionReport> {
-        delete_user_data(&self.writer, user).await
-    }
 }

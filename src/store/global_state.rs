@@ -214,27 +214,6 @@ impl Store {
         global_text(&self.reader, StateScope::BotWide, key).await
     }
 
-    pub async fn global_set(&self, key: &str, value: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        global_set(&self.writer, StateScope::BotWide, key, value, now).await
-    }
-
-    pub async fn global_set_text(
-        &self,
-        key: &str,
-        text: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        global_set_text(&self.writer, StateScope::BotWide, key, text, now).await
-    }
-
-    pub async fn global_add(&self, key: &str, delta: i64, now: DateTime<Utc>) -> StoreResult<i64> {
-        global_add(&self.writer, StateScope::BotWide, key, delta, now).await
-    }
-
-    pub async fn global_list(&self) -> StoreResult<Vec<(String, i64, Option<String>)>> {
-        global_list(&self.reader, StateScope::BotWide).await
-    }
-
     pub async fn mood(&self) -> StoreResult<BTreeMap<String, i64>> {
         mood(&self.reader).await
     }
@@ -269,17 +248,6 @@ async fn claim_day<C: ConnectionTrait>(
     .exec_without_returning(db)
     .await?;
     Ok(rows == 1)
-}
-
-impl Store {
-    pub async fn roll_mood(
-        &self,
-        values: &[(String, i64)],
-        day: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        roll_mood(&self.writer, values, day, now).await
-    }
 }
 
 /// Writes the day's mood values and the day marker in one transaction (a crash between them

@@ -89,22 +89,6 @@ pub async fn holder<C: ConnectionTrait>(
 }
 
 impl Store {
-    /// Takes or renews a lease. Runs on the writer connection: on SQLite it is the one
-    /// writer, on PostgreSQL the shared pool.
-    pub async fn acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        acquire(&self.writer, name, holder, until, now).await
-    }
-
-    pub async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<bool> {
-        release(&self.writer, name, holder).await
-    }
-
     pub async fn lease_holder(&self, name: &str) -> StoreResult<Option<(String, DateTime<Utc>)>> {
         holder(&self.reader, name).await
     }

@@ -10,10 +10,11 @@
 //! - `lock`: the exclusive lock that keeps a SQLite file to one process.
 //!
 //! Each file holds free query functions generic over [`ConnectionTrait`], so callers can run
-//! several of them in one transaction, plus thin `Store` methods that
-//! read through the read pool and write through the single writer connection. Everything
-//! returns domain types (`crate::domain`) or the small structs defined here; entity rows never
-//! leave this module.
+//! several of them in one transaction. The StoreActor calls them straight from the port
+//! tables (`ports::store_ops`), on the read pool for a read and the single writer connection
+//! for a write; the few `Store` methods left are conveniences of the end-to-end tests and
+//! benches. Everything returns domain types (`crate::domain`) or the small structs defined
+//! here; entity rows never leave this module.
 //!
 //! # Why one writer
 //! SQLite allows one writer at a time. With one writer connection and a read pool in WAL mode,
@@ -25,6 +26,7 @@ pub mod admin;
 pub mod archive;
 pub mod console;
 pub mod consolidation;
+mod errors;
 pub mod export;
 pub mod facts;
 pub mod global_state;
@@ -79,74 +81,6 @@ pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
 }
 
 pub use crate::ports::store::{StoreError, StoreResult};
-
-/// Sorts a database error into the store's classes: the database unreachable or busy for now
-/// (worth retrying), or this statement refused. The error itself is kept as the source.
-impl From<DbErr> for StoreError {
-    fn from(error: DbErr) -> Self {
-        let transient = is_transient(&error);
-        let cause: crate::ports::store::Cause = std::sync::Arc::new(error);
-        if transient {
-            StoreError::Unavailable(cause)
-        } else {
-            StoreError::Rejected(cause)
-        }
-    }
-}
-
-/// Decided from the driver's error kind, never from the message text: a pool timeout or a
-/// closed pool, a broken connection (I/O, TLS, protocol, a crashed worker), or a database
-/// code saying "busy now" (see [`transient_code`]).
-fn is_transient(error: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    use sea_orm::sqlx::Error as Sqlx;
-    match error {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
-            Sqlx::PoolTimedOut
-            | Sqlx::PoolClosed
-            | Sqlx::WorkerCrashed
-            | Sqlx::Io(_)
-            | Sqlx::Tls(_)
-            | Sqlx::Protocol(_) => true,
-            Sqlx::Database(db) => transient_code(db.as_ref()),
-            _ => false,
-        },
-        // sea-orm's own connection failures (no driver error under them).
-        DbErr::Conn(_) => true,
-        _ => false,
-    }
-}
-
-/// SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6) with any extended code (the low byte is the
-/// primary code). PostgreSQL: connection exceptions (class 08), serialization failures and
-/// deadlocks (40001, 40P01), the server shutting down or starting (57P01..57P03), too many
-/// connections (53300) and a lock not available (55P03).
-fn transient_code(db: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
-    const SQLITE_BUSY: i64 = 5;
-    const SQLITE_LOCKED: i64 = 6;
-    let Some(code) = db.code() else { return false };
-    if db
-        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-        .is_some()
-    {
-        let primary = code.parse::<i64>().map_or(-1, |c| c & 0xff);
-        return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
-    }
-    if db
-        .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
-        .is_some()
-    {
-        return code.starts_with("08")
-            || matches!(
-                code.as_ref(),
-                "40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300" | "55P03"
-            );
-    }
-    false
-}
 
 /// Pool and SQLite tuning.
 #[derive(Clone, Debug)]

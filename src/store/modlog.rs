@@ -243,26 +243,4 @@ impl Store {
     pub async fn due_temporary_bans(&self, now: DateTime<Utc>) -> StoreResult<Vec<ModCase>> {
         due_temporary_bans(&self.reader, now).await
     }
-
-    pub async fn mark_case_lifted(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        mark_case_lifted(&self.writer, id, now).await
-    }
-
-    pub async fn log_channel(&self, guild: GuildId) -> StoreResult<Option<ChannelId>> {
-        log_channel(&self.reader, guild).await
-    }
-
-    /// `None`: no log channel.
-    pub async fn set_log_channel(
-        &self,
-        guild: GuildId,
-        channel: Option<ChannelId>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        set_log_channel(&self.writer, guild, channel, now).await
-    }
-
-    pub async fn set_lift_state(&self, ids: Vec<i64>, state: LiftState) -> StoreResult<()> {
-        set_lift_state(&self.writer, &ids, state).await
-    }
 }

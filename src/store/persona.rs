@@ -220,10 +220,6 @@ impl Store {
         persona(&self.reader, guild).await
     }
 
-    pub async fn layer_entries(&self, layer: Option<GuildId>) -> StoreResult<Vec<PersonaEntry>> {
-        layer_entries(&self.reader, layer).await
-    }
-
     pub async fn add_persona_entry(
         &self,
         layer: Option<GuildId>,
@@ -233,19 +229,5 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<PersonaEntry> {
         add_persona_entry(&self.writer, layer, kind, content, replaces, now).await
-    }
-
-    pub async fn edit_persona_entry(
-        &self,
-        layer: Option<GuildId>,
-        id: i64,
-        content: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<PersonaEntry> {
-        edit_persona_entry(&self.writer, layer, id, content, now).await
-    }
-
-    pub async fn remove_persona_entry(&self, layer: Option<GuildId>, id: i64) -> StoreResult<()> {
-        remove_persona_entry(&self.writer, layer, id).await
     }
 }

@@ -259,16 +259,6 @@ impl Store {
         set_metric(&self.writer, member, metric, value, reason, now).await
     }
 
-    pub async fn save_relationship(
-        &self,
-        member: ServerMember,
-        new: Relationship,
-        changes: &[RelationshipChange],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        save_relationship(&self.writer, member, new, changes, now).await
-    }
-
     pub async fn relationship_events(
         &self,
         member: ServerMember,

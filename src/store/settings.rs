@@ -254,8 +254,4 @@ impl Store {
     ) -> StoreResult<()> {
         set_channel_proactive(&self.writer, guild, channel, enabled, now).await
     }
-
-    pub async fn proactive_channels(&self) -> StoreResult<Vec<ChannelId>> {
-        proactive_channels(&self.reader).await
-    }
 }

@@ -115,28 +115,7 @@ pub async fn close_ticket<C: ConnectionTrait>(
 }
 
 impl Store {
-    pub async fn open_ticket(
-        &self,
-        guild: GuildId,
-        thread: ChannelId,
-        opener: UserId,
-        subject: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Ticket> {
-        open_ticket(&self.writer, guild, thread, opener, subject, now).await
-    }
-
     pub async fn ticket_by_thread(&self, thread: ChannelId) -> StoreResult<Option<Ticket>> {
         ticket_by_thread(&self.reader, thread).await
-    }
-
-    pub async fn close_ticket(
-        &self,
-        thread: ChannelId,
-        closed_by: UserId,
-        transcript: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Ticket> {
-        close_ticket(&self.writer, thread, closed_by, transcript, now).await
     }
 }

@@ -207,24 +207,6 @@ impl Store {
         spend_on(&self.reader, day, scopes).await
     }
 
-    pub async fn add_spend(
-        &self,
-        day: &str,
-        scopes: &[SpendScope],
-        usage: TokenUsage,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        add_spend(&self.writer, day, scopes, usage, now).await
-    }
-
-    pub async fn claim_spend_notice(&self, day: &str, scope: SpendScope) -> StoreResult<bool> {
-        claim_notice(&self.writer, day, scope).await
-    }
-
-    pub async fn purge_spend_before(&self, day: &str) -> StoreResult<u64> {
-        purge_spend_before(&self.writer, day).await
-    }
-
     /// Today's spend of the bot and of one server (`/bot status`).
     pub async fn server_spend(
         &self,

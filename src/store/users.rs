@@ -196,28 +196,8 @@ pub async fn delete_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
 }
 
 impl Store {
-    pub async fn upsert_user(
-        &self,
-        user: UserId,
-        username: &str,
-        is_bot: bool,
-        seen_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        upsert_user(&self.writer, user, username, is_bot, seen_at).await
-    }
-
     pub async fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
         user(&self.reader, id).await
-    }
-
-    pub async fn record_name(
-        &self,
-        user: UserId,
-        guild: Option<GuildId>,
-        name: &str,
-        seen_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        record_name(&self.writer, user, guild, name, seen_at).await
     }
 
     pub async fn known_names(&self, user: UserId) -> StoreResult<Vec<KnownName>> {
@@ -256,22 +236,4 @@ pub async fn remembers<C: ConnectionTrait>(db: &C, member: ServerMember) -> Stor
         .one(db)
         .await?
         .is_none_or(|g| g.memory_enabled))
-}
-
-/// Who may be remembered: members' and servers' memory switches.
-impl Store {
-    pub async fn set_memory_off(
-        &self,
-        user: UserId,
-        username: &str,
-        off: bool,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        set_memory_off(&self.writer, user, username, off, now).await
-    }
-
-    /// Whether the member's messages in that server may be remembered.
-    pub async fn remembers(&self, member: ServerMember) -> StoreResult<bool> {
-        remembers(&self.reader, member).await
-    }
 }

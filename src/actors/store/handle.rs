@@ -3,8 +3,8 @@
 //! `requests.rs`); here are only what is more than one request: appending to and deleting
 //! from the journal, skipping repeated sightings, erasing a member, writing a late case.
 
+use super::StoreMsg;
 use super::journal::Journal;
-use super::requests::StoreMsg;
 use super::sightings::Sightings;
 use crate::actors::{ActorError, Slot};
 use crate::domain::lifting::{LiftState, PendingCase};

@@ -5,8 +5,8 @@
 //! journal) between the two reads is then in both, and the merge keeps one copy; read the
 //! other way round, it could be in neither.
 
+use super::Ctx;
 use super::journal;
-use super::requests::Ctx;
 use crate::domain::spend::{Charge, day_of};
 use crate::domain::{ChannelId, LoggedMessage, ServerMember};
 use crate::ports::store::{ReplyInputs, StoreResult};
