@@ -4,7 +4,7 @@
 
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 
-use super::{Store, StoreResult, archive, facts, messages, relationships, users};
+use super::{StoreResult, archive, facts, messages, relationships, users};
 use std::collections::BTreeMap;
 
 use crate::domain::{DeletionReport, GuildId, ServerExport, UserExport, UserId};
@@ -90,10 +90,4 @@ pub async fn export_snapshot<C: ConnectionTrait + TransactionTrait>(
     let export = export_user(&txn, user).await?;
     txn.commit().await?;
     Ok(export)
-}
-
-impl Store {
-    pub async fn export_user(&self, user: UserId) -> StoreResult<UserExport> {
-        export_snapshot(&self.reader, user).await
-    }
 }

@@ -343,26 +343,7 @@ pub async fn count_facts_in<C: ConnectionTrait>(db: &C, guild: GuildId) -> Store
 }
 
 impl Store {
-    pub async fn facts_of_member(
-        &self,
-        member: ServerMember,
-        include_superseded: bool,
-    ) -> StoreResult<Vec<MemoryFact>> {
-        facts_of_member(
-            &self.reader,
-            member,
-            include_superseded,
-            self.embedding_model(),
-        )
-        .await
-    }
-
     pub async fn insert_fact(&self, new: &NewFact, now: DateTime<Utc>) -> StoreResult<MemoryFact> {
         insert_fact(&self.writer, new, self.embedding_model(), now).await
-    }
-
-    /// Every fact about the member in every server (their own view), by server.
-    pub async fn facts_of_user(&self, user: UserId) -> StoreResult<Vec<MemoryFact>> {
-        facts_of_user(&self.reader, user, self.embedding_model()).await
     }
 }

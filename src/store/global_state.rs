@@ -12,7 +12,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::{Store, StoreError, StoreResult, ts};
+use super::{StoreError, StoreResult, ts};
 use crate::domain::StateScope;
 use crate::domain::mood::{MOOD_DAY_KEY, STATUS_DAY_KEY, STATUS_KEY};
 use sea_orm::{ColumnTrait, QueryFilter};
@@ -205,19 +205,6 @@ pub async fn mood<C: ConnectionTrait>(db: &C) -> StoreResult<BTreeMap<String, i6
 
 /// The bot-wide keys (mood, status line); admin commands reach other scopes through
 /// `store::admin`.
-impl Store {
-    pub async fn global_get(&self, key: &str) -> StoreResult<Option<i64>> {
-        global_get(&self.reader, StateScope::BotWide, key).await
-    }
-
-    pub async fn global_text(&self, key: &str) -> StoreResult<Option<String>> {
-        global_text(&self.reader, StateScope::BotWide, key).await
-    }
-
-    pub async fn mood(&self) -> StoreResult<BTreeMap<String, i64>> {
-        mood(&self.reader).await
-    }
-}
 
 /// Sets the bot-wide `key` to `day` unless it already says `day`, in one statement; true
 /// for the one caller that changed it. Two processes claiming the same day at the same

@@ -12,7 +12,7 @@ use entity::leases;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::{Store, StoreError, StoreResult, ts};
+use super::{StoreError, StoreResult, ts};
 
 /// Longest lease name and holder accepted (the columns' size).
 const MAX_NAME: usize = 100;
@@ -86,10 +86,4 @@ pub async fn holder<C: ConnectionTrait>(
         .one(db)
         .await?
         .map(|m| (m.holder, m.expires_at)))
-}
-
-impl Store {
-    pub async fn lease_holder(&self, name: &str) -> StoreResult<Option<(String, DateTime<Utc>)>> {
-        holder(&self.reader, name).await
-    }
 }

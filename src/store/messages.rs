@@ -386,14 +386,6 @@ impl Store {
         recent_messages(&self.reader, channel, since, limit).await
     }
 
-    pub async fn last_message(&self, channel: ChannelId) -> StoreResult<Option<LoggedMessage>> {
-        last_message(&self.reader, channel).await
-    }
-
-    pub async fn message(&self, id: MessageId) -> StoreResult<Option<LoggedMessage>> {
-        message(&self.reader, id).await
-    }
-
     pub async fn count_messages_since(
         &self,
         guild: Option<GuildId>,

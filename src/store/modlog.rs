@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
 };
 
-use super::{Store, StoreError, StoreResult, is_unique_violation, ts, valid_text};
+use super::{StoreError, StoreResult, is_unique_violation, ts, valid_text};
 use crate::domain::lifting::LiftState;
 use crate::domain::{ChannelId, GuildId, ModAction, ModCase, UserId};
 
@@ -209,38 +209,4 @@ pub async fn set_log_channel<C: ConnectionTrait>(
         row.log_channel_id = Set(channel.map(ChannelId::as_i64));
     })
     .await
-}
-
-impl Store {
-    #[allow(clippy::too_many_arguments)]
-    pub async fn add_case(
-        &self,
-        guild: GuildId,
-        action: ModAction,
-        target: UserId,
-        moderator: UserId,
-        reason: Option<&str>,
-        expires_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<ModCase> {
-        add_case(
-            &self.writer,
-            guild,
-            action,
-            target,
-            moderator,
-            reason,
-            expires_at,
-            now,
-        )
-        .await
-    }
-
-    pub async fn cases_for(&self, guild: GuildId, target: UserId) -> StoreResult<Vec<ModCase>> {
-        cases_for(&self.reader, guild, target).await
-    }
-
-    pub async fn due_temporary_bans(&self, now: DateTime<Utc>) -> StoreResult<Vec<ModCase>> {
-        due_temporary_bans(&self.reader, now).await
-    }
 }

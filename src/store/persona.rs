@@ -12,7 +12,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreError, StoreResult, ts, valid_text};
+use super::{StoreError, StoreResult, ts, valid_text};
 use crate::domain::{GuildId, PERSONA_NAME_KEY, Persona, PersonaEntry, PersonaKind, StateScope};
 
 /// Longest persona name accepted (Discord's nickname limit).
@@ -212,22 +212,5 @@ pub async fn set_persona_name<C: ConnectionTrait>(
             )
             .await
         }
-    }
-}
-
-impl Store {
-    pub async fn persona(&self, guild: Option<GuildId>) -> StoreResult<Persona> {
-        persona(&self.reader, guild).await
-    }
-
-    pub async fn add_persona_entry(
-        &self,
-        layer: Option<GuildId>,
-        kind: PersonaKind,
-        content: &str,
-        replaces: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<PersonaEntry> {
-        add_persona_entry(&self.writer, layer, kind, content, replaces, now).await
     }
 }

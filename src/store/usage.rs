@@ -9,7 +9,7 @@ use sea_orm::{
     TransactionSession, TransactionTrait,
 };
 
-use super::{Store, StoreResult, ts};
+use super::{StoreResult, ts};
 use crate::domain::budget::TokenUsage;
 use crate::domain::spend::{DayUsage, ScopeSpend, SpendScope};
 use crate::domain::{GuildId, UserId};
@@ -196,23 +196,4 @@ pub async fn server_spend<C: ConnectionTrait>(
             .unwrap_or_default()
     };
     Ok((of(scopes[0]), of(scopes[1])))
-}
-
-impl Store {
-    pub async fn spend_on(
-        &self,
-        day: &str,
-        scopes: &[SpendScope],
-    ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>> {
-        spend_on(&self.reader, day, scopes).await
-    }
-
-    /// Today's spend of the bot and of one server (`/bot status`).
-    pub async fn server_spend(
-        &self,
-        day: &str,
-        guild: GuildId,
-    ) -> StoreResult<(ScopeSpend, ScopeSpend)> {
-        server_spend(&self.reader, day, guild).await
-    }
 }

@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreResult, ts, valid_text};
+use super::{StoreResult, ts, valid_text};
 use crate::domain::{GuildId, KnownName, ServerMember, UserId, UserRecord};
 use crate::ports::store::{MemberSighting, MemorySwitches};
 
@@ -193,16 +193,6 @@ pub async fn delete_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
         .await?;
     let users = users::Entity::delete_by_id(user.as_i64()).exec(db).await?;
     Ok(names.rows_affected + users.rows_affected)
-}
-
-impl Store {
-    pub async fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
-        user(&self.reader, id).await
-    }
-
-    pub async fn known_names(&self, user: UserId) -> StoreResult<Vec<KnownName>> {
-        known_names(&self.reader, user).await
-    }
 }
 
 /// Keeps the users table and nickname history current for a member seen in chat.

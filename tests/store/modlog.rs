@@ -182,10 +182,10 @@ both_backends!(lift_state_backs_off_and_gives_up, |store| async move {
         retry_at: None,
         given_up_at: Some(t),
     };
-    personabot::store::modlog::set_lift_state(store.writer(), &vec![a.id], backing_off)
+    personabot::store::modlog::set_lift_state(store.writer(), &[a.id], backing_off)
         .await
         .expect("write");
-    personabot::store::modlog::set_lift_state(store.writer(), &vec![b.id], given_up)
+    personabot::store::modlog::set_lift_state(store.writer(), &[b.id], given_up)
         .await
         .expect("write");
     assert_eq!(due(t).await, [c.id]);
