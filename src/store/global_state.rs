@@ -203,9 +203,6 @@ pub async fn mood<C: ConnectionTrait>(db: &C) -> StoreResult<BTreeMap<String, i6
         .collect())
 }
 
-/// The bot-wide keys (mood, status line); admin commands reach other scopes through
-/// `store::admin`.
-
 /// Sets the bot-wide `key` to `day` unless it already says `day`, in one statement; true
 /// for the one caller that changed it. Two processes claiming the same day at the same
 /// moment cannot both win: on PostgreSQL the second waits for the first's row lock and then
