@@ -118,7 +118,9 @@ async fn seed(store: &Store) -> Seeded {
             id as i64
         })
         .collect();
-    store.append_messages(&all).await.expect("seed messages");
+    personabot::store::messages::append_messages(store.writer(), &all)
+        .await
+        .expect("seed messages");
     let mut tea = BTreeMap::new();
     for m in 0..MEMBERS {
         let new = NewFact {
@@ -264,7 +266,13 @@ async fn check(url: &str, seeded: &Seeded, stage: &str) -> usize {
     }
     let mut done = 0;
     for (m, ids) in &seeded.member_messages {
-        let facts = store.facts_of_user(member_id(*m)).await.expect("facts");
+        let facts = personabot::store::facts::facts_of_user(
+            store.reader(),
+            member_id(*m),
+            store.embedding_model(),
+        )
+        .await
+        .expect("facts");
         let tea: Vec<_> = facts
             .iter()
             .filter(|f| f.fact == "likes green tea")

@@ -136,14 +136,14 @@ async fn main() -> anyhow::Result<()> {
         Err(error) => return Err(error),
     };
     app.wait_ready(Duration::from_secs(20)).await?;
-    app.database
-        .set_channel_proactive(
-            Some(GuildId(ids::GUILD)),
-            ChannelId(CHANNEL),
-            true,
-            chrono::Utc::now(),
-        )
-        .await?;
+    personabot::store::settings::set_channel_proactive(
+        app.database.writer(),
+        Some(GuildId(ids::GUILD)),
+        ChannelId(CHANNEL),
+        true,
+        chrono::Utc::now(),
+    )
+    .await?;
     println!("  connected as {bot_name}. You are alice. /help lists the commands.\n");
 
     // Subscribe before counting, so no request falls between the two.

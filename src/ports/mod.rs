@@ -8,6 +8,7 @@ pub mod channels;
 pub mod chat_platform;
 pub mod language_model;
 pub mod store;
+pub mod store_ops;
 
 pub use channels::ChannelSink;
 pub use chat_platform::{

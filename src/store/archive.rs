@@ -6,11 +6,10 @@ use chrono::{DateTime, Utc};
 use entity::{archived_messages, short_term_messages};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 
 use super::messages::from_archived;
-use super::{Store, StoreResult, batches, ts};
+use super::{StoreResult, batches, ts};
 use crate::domain::{LoggedMessage, MessageId, UserId};
 
 /// Moves messages from the short-term log to the archive: insert (ignoring ones already
@@ -116,37 +115,4 @@ pub async fn purge_archived_before<C: ConnectionTrait>(
         .exec(db)
         .await?
         .rows_affected)
-}
-
-impl Store {
-    /// Archives in one transaction of its own; use the free function to join a larger one.
-    pub async fn archive_messages(
-        &self,
-        ids: &[MessageId],
-        archived_at: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        let txn = self.writer.begin().await?;
-        let moved = archive_messages(&txn, ids, archived_at).await?;
-        txn.commit().await?;
-        Ok(moved)
-    }
-
-    pub async fn archived_of_user(&self, user: UserId) -> StoreResult<Vec<LoggedMessage>> {
-        archived_of_user(&self.reader, user).await
-    }
-
-    pub async fn delete_messages(&self, ids: &[MessageId]) -> StoreResult<u64> {
-        delete_messages(&self.writer, ids).await
-    }
-
-    pub async fn delete_user_messages(&self, user: UserId) -> StoreResult<u64> {
-        let txn = self.writer.begin().await?;
-        let n = delete_user_messages(&txn, user).await?;
-        txn.commit().await?;
-        Ok(n)
-    }
-
-    pub async fn purge_archived_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
-        purge_archived_before(&self.writer, cutoff).await
-    }
 }

@@ -16,7 +16,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{Store, StoreResult, ts};
+use super::{StoreResult, ts};
 use crate::domain::{
     ChannelId, ChannelSwitch, GuildId, MemberSummary, MessageStamp, MoodPoint, RunStats,
     RunSummary, ServerSwitches, UserId,
@@ -318,38 +318,4 @@ pub async fn server_switches<C: ConnectionTrait>(
         memory: row.map(|r| r.memory_enabled),
         channels: channels.into_values().collect(),
     })
-}
-
-impl Store {
-    pub async fn server_switches(&self, guild: GuildId) -> StoreResult<ServerSwitches> {
-        server_switches(&self.reader, guild).await
-    }
-
-    pub async fn mood_history(&self, since_day: i64) -> StoreResult<Vec<MoodPoint>> {
-        mood_history(&self.reader, since_day).await
-    }
-
-    pub async fn known_servers(&self) -> StoreResult<Vec<GuildId>> {
-        known_servers(&self.reader).await
-    }
-
-    pub async fn server_members(
-        &self,
-        guild: GuildId,
-        search: &str,
-    ) -> StoreResult<Vec<MemberSummary>> {
-        server_members(&self.reader, guild, search).await
-    }
-
-    pub async fn last_run(&self) -> StoreResult<Option<RunSummary>> {
-        last_run(&self.reader).await
-    }
-
-    pub async fn message_stamps(
-        &self,
-        guild: Option<GuildId>,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<MessageStamp>> {
-        message_stamps(&self.reader, guild, since).await
-    }
 }

@@ -9,10 +9,10 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreError, StoreResult, archive, batches, facts, messages, to_i32, ts};
+use super::{StoreError, StoreResult, archive, batches, facts, messages, to_i32, ts};
 use crate::domain::{FactChange, GuildId, MessageId, RunStats, ServerMember, UserId};
 use crate::ports::store::ConsolidationCommit;
-use sea_orm::{QuerySelect, TransactionTrait};
+use sea_orm::{QuerySelect, TransactionSession, TransactionTrait};
 
 /// Bot and leftover messages archived per statement batch.
 const SWEEP_BATCH: u64 = 5_000;
@@ -138,55 +138,6 @@ pub async fn fail_run<C: ConnectionTrait>(
     set_state(db, id, stats, Some((FAILED, now))).await
 }
 
-impl Store {
-    /// Starts a run of the single-process scope.
-    pub async fn start_run(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<i64> {
-        start_run(&self.writer, ALL, cutoff, now).await
-    }
-
-    /// The unfinished run of the single-process scope.
-    pub async fn unfinished_run(&self) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
-        unfinished_run(&self.reader, ALL).await
-    }
-
-    pub async fn start_run_in(
-        &self,
-        scope: &str,
-        cutoff: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<i64> {
-        start_run(&self.writer, scope, cutoff, now).await
-    }
-
-    pub async fn unfinished_run_in(
-        &self,
-        scope: &str,
-    ) -> StoreResult<Option<(i64, DateTime<Utc>)>> {
-        unfinished_run(&self.reader, scope).await
-    }
-
-    pub async fn run_stats(&self, id: i64) -> StoreResult<RunStats> {
-        run_stats(&self.reader, id).await
-    }
-
-    pub async fn record_run_progress(&self, id: i64, stats: RunStats) -> StoreResult<()> {
-        record_run_progress(&self.writer, id, stats).await
-    }
-
-    pub async fn finish_run(
-        &self,
-        id: i64,
-        now: DateTime<Utc>,
-        stats: RunStats,
-    ) -> StoreResult<()> {
-        finish_run(&self.writer, id, now, stats).await
-    }
-
-    pub async fn fail_run(&self, id: i64, now: DateTime<Utc>, stats: RunStats) -> StoreResult<()> {
-        fail_run(&self.writer, id, now, stats).await
-    }
-}
-
 /// The members (per server) who still have messages among `ids` in the short-term log: a
 /// consolidation commit keeps only what it learned from messages that were not deleted
 /// meanwhile.
@@ -229,94 +180,80 @@ async fn discard_short_term<C: ConnectionTrait>(db: &C, ids: &[MessageId]) -> St
     Ok(total)
 }
 
-impl Store {
-    /// Commits a consolidation group all or nothing: the fact changes, the archive move of
-    /// the messages they came from, and the run's progress. Returns the archived count.
-    pub async fn commit_consolidation(&self, commit: ConsolidationCommit) -> StoreResult<u64> {
-        let now = commit.at;
-        let model = commit.embedding_model.as_deref();
-        let tx = self.writer.begin().await?;
-        // What a commit learned counts only while the messages it learned from are still in
-        // the short-term log. That makes the commit idempotent (a retry after a call that
-        // timed out while the first attempt still ran finds them archived, and changes
-        // nothing twice), and messages deleted since the run read them (a `/memory
-        // forget-all`, a delete in chat) take what was learned from them along.
-        let alive = authors_still_logged(&tx, &commit.archive).await?;
-        let learned = |new: &crate::domain::NewFact| {
-            alive.contains(&crate::domain::ServerMember::new(new.guild_id, new.user_id))
+/// Commits a consolidation group all or nothing: the fact changes, the archive move of
+/// the messages they came from, and the run's progress. Returns the archived count.
+pub async fn commit<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    commit: ConsolidationCommit,
+) -> StoreResult<u64> {
+    let now = commit.at;
+    let model = commit.embedding_model.as_deref();
+    let tx = db.begin().await?;
+    // What a commit learned counts only while the messages it learned from are still in
+    // the short-term log. That makes the commit idempotent (a retry after a call that
+    // timed out while the first attempt still ran finds them archived, and changes
+    // nothing twice), and messages deleted since the run read them (a `/memory
+    // forget-all`, a delete in chat) take what was learned from them along.
+    let alive = authors_still_logged(&tx, &commit.archive).await?;
+    let learned = |new: &crate::domain::NewFact| {
+        alive.contains(&crate::domain::ServerMember::new(new.guild_id, new.user_id))
+    };
+    for change in &commit.changes {
+        let applied = match change {
+            FactChange::Add(new) if learned(new) => {
+                facts::insert_fact(&tx, new, model, now).await.map(drop)
+            }
+            FactChange::Supersede { old, new } if learned(new) => {
+                facts::supersede_fact(&tx, *old, new, model, now)
+                    .await
+                    .map(drop)
+            }
+            FactChange::Add(_) | FactChange::Supersede { .. } => Ok(()),
+            // A bump counts once per run: a retried commit finds the messages it
+            // learned from archived already, and bumps nothing twice.
+            FactChange::Bump(id) => match facts::fact(&tx, *id, model).await? {
+                Some(f) if alive.contains(&ServerMember::new(f.guild_id, f.user_id)) => {
+                    facts::bump_fact(&tx, *id, model, now).await.map(drop)
+                }
+                _ => Ok(()),
+            },
+            FactChange::Reembed { id, vector } => match model {
+                Some(model) => facts::set_fact_embedding(&tx, *id, model, vector).await,
+                None => Ok(()),
+            },
         };
-        for change in &commit.changes {
-            let applied = match change {
-                FactChange::Add(new) if learned(new) => {
-                    facts::insert_fact(&tx, new, model, now).await.map(drop)
-                }
-                FactChange::Supersede { old, new } if learned(new) => {
-                    facts::supersede_fact(&tx, *old, new, model, now)
-                        .await
-                        .map(drop)
-                }
-                FactChange::Add(_) | FactChange::Supersede { .. } => Ok(()),
-                // A bump counts once per run: a retried commit finds the messages it
-                // learned from archived already, and bumps nothing twice.
-                FactChange::Bump(id) => match facts::fact(&tx, *id, model).await? {
-                    Some(f) if alive.contains(&ServerMember::new(f.guild_id, f.user_id)) => {
-                        facts::bump_fact(&tx, *id, model, now).await.map(drop)
-                    }
-                    _ => Ok(()),
-                },
-                FactChange::Reembed { id, vector } => match model {
-                    Some(model) => facts::set_fact_embedding(&tx, *id, model, vector).await,
-                    None => Ok(()),
-                },
-            };
-            match applied {
-                Ok(()) | Err(StoreError::NotFound { .. }) => {}
-                Err(error) => return Err(error),
-            }
+        match applied {
+            Ok(()) | Err(StoreError::NotFound { .. }) => {}
+            Err(error) => return Err(error),
         }
-        let archived = archive::archive_messages(&tx, &commit.archive, now).await?;
-        discard_short_term(&tx, &commit.forget).await?;
-        // The archive count is added to what is stored, not to the step's view of it.
-        let mut progress = commit.progress;
-        progress.messages_archived =
-            run_stats(&tx, commit.run_id).await?.messages_archived + archived;
-        record_run_progress(&tx, commit.run_id, progress).await?;
+    }
+    let archived = archive::archive_messages(&tx, &commit.archive, now).await?;
+    discard_short_term(&tx, &commit.forget).await?;
+    // The archive count is added to what is stored, not to the step's view of it.
+    let mut progress = commit.progress;
+    progress.messages_archived = run_stats(&tx, commit.run_id).await?.messages_archived + archived;
+    record_run_progress(&tx, commit.run_id, progress).await?;
+    tx.commit().await?;
+    Ok(archived)
+}
+
+/// Archives the bots' short-term messages older than `cutoff`, in batches; returns the
+/// count.
+pub async fn archive_bot_messages<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let mut total = 0;
+    loop {
+        let batch =
+            messages::short_term_before(db, cutoff, SWEEP_BATCH, messages::Authors::Bots).await?;
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
+        let tx = db.begin().await?;
+        total += archive::archive_messages(&tx, &ids, now).await?;
         tx.commit().await?;
-        Ok(archived)
-    }
-
-    /// Archives the bots' short-term messages older than `cutoff`, in batches; returns the
-    /// count.
-    pub async fn archive_bot_messages(
-        &self,
-        cutoff: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        let mut total = 0;
-        loop {
-            let batch = messages::short_term_before(
-                &self.writer,
-                cutoff,
-                SWEEP_BATCH,
-                messages::Authors::Bots,
-            )
-            .await?;
-            if batch.is_empty() {
-                return Ok(total);
-            }
-            let ids: Vec<MessageId> = batch.iter().map(|m| m.id).collect();
-            let tx = self.writer.begin().await?;
-            total += archive::archive_messages(&tx, &ids, now).await?;
-            tx.commit().await?;
-        }
-    }
-
-    /// The member's current facts in that server; embeddings only if `model` made them.
-    pub async fn current_facts(
-        &self,
-        member: crate::domain::ServerMember,
-        model: Option<&str>,
-    ) -> StoreResult<Vec<crate::domain::MemoryFact>> {
-        facts::facts_of_member(&self.reader, member, false, model).await
     }
 }

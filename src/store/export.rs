@@ -4,7 +4,7 @@
 
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 
-use super::{Store, StoreResult, archive, facts, messages, relationships, users};
+use super::{StoreResult, archive, facts, messages, relationships, users};
 use std::collections::BTreeMap;
 
 use crate::domain::{DeletionReport, GuildId, ServerExport, UserExport, UserId};
@@ -81,16 +81,13 @@ pub async fn delete_user_data<C: ConnectionTrait + TransactionTrait>(
     Ok(report)
 }
 
-impl Store {
-    /// Reads in one read transaction, so the export is one consistent snapshot.
-    pub async fn export_user(&self, user: UserId) -> StoreResult<UserExport> {
-        let txn = self.reader.begin().await?;
-        let export = export_user(&txn, user).await?;
-        txn.commit().await?;
-        Ok(export)
-    }
-
-    pub async fn delete_user_data(&self, user: UserId) -> StoreResult<DeletionReport> {
-        delete_user_data(&self.writer, user).await
-    }
+/// Reads in one read transaction, so the export is one consistent snapshot.
+pub async fn export_snapshot<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    user: UserId,
+) -> StoreResult<UserExport> {
+    let txn = db.begin().await?;
+    let export = export_user(&txn, user).await?;
+    txn.commit().await?;
+    Ok(export)
 }

@@ -332,87 +332,18 @@ pub async fn count_facts<C: ConnectionTrait>(db: &C) -> StoreResult<u64> {
     Ok(memory_facts::Entity::find().count(db).await?)
 }
 
+/// Number of a server's current facts (superseded ones left out): the console's figure of
+/// how much the bot remembers there.
+pub async fn count_facts_in<C: ConnectionTrait>(db: &C, guild: GuildId) -> StoreResult<u64> {
+    Ok(memory_facts::Entity::find()
+        .filter(memory_facts::Column::GuildId.eq(guild.as_i64()))
+        .filter(memory_facts::Column::SupersededBy.is_null())
+        .count(db)
+        .await?)
+}
+
 impl Store {
-    pub async fn facts_of_member(
-        &self,
-        member: ServerMember,
-        include_superseded: bool,
-    ) -> StoreResult<Vec<MemoryFact>> {
-        facts_of_member(
-            &self.reader,
-            member,
-            include_superseded,
-            self.embedding_model(),
-        )
-        .await
-    }
-
-    pub async fn fact(&self, id: i64) -> StoreResult<Option<MemoryFact>> {
-        fact(&self.reader, id, self.embedding_model()).await
-    }
-
     pub async fn insert_fact(&self, new: &NewFact, now: DateTime<Utc>) -> StoreResult<MemoryFact> {
         insert_fact(&self.writer, new, self.embedding_model(), now).await
-    }
-
-    pub async fn bump_fact(&self, id: i64, now: DateTime<Utc>) -> StoreResult<MemoryFact> {
-        bump_fact(&self.writer, id, self.embedding_model(), now).await
-    }
-
-    pub async fn supersede_fact(
-        &self,
-        old_id: i64,
-        new: &NewFact,
-        now: DateTime<Utc>,
-    ) -> StoreResult<MemoryFact> {
-        supersede_fact(&self.writer, old_id, new, self.embedding_model(), now).await
-    }
-
-    pub async fn edit_fact(
-        &self,
-        member: ServerMember,
-        id: i64,
-        fact: &str,
-        category: &str,
-    ) -> StoreResult<MemoryFact> {
-        edit_fact(
-            &self.writer,
-            member,
-            id,
-            fact,
-            category,
-            self.embedding_model(),
-        )
-        .await
-    }
-
-    pub async fn set_fact_embedding(
-        &self,
-        id: i64,
-        model: &str,
-        vector: &[f32],
-    ) -> StoreResult<()> {
-        set_fact_embedding(&self.writer, id, model, vector).await
-    }
-
-    pub async fn delete_fact(&self, member: ServerMember, id: i64) -> StoreResult<()> {
-        delete_fact(&self.writer, member, id).await
-    }
-
-    pub async fn delete_user_fact(&self, user: UserId, id: i64) -> StoreResult<()> {
-        delete_user_fact(&self.writer, user, id).await
-    }
-
-    /// Every fact about the member in every server (their own view), by server.
-    pub async fn facts_of_user(&self, user: UserId) -> StoreResult<Vec<MemoryFact>> {
-        facts_of_user(&self.reader, user, self.embedding_model()).await
-    }
-
-    pub async fn delete_member_facts(&self, member: ServerMember) -> StoreResult<u64> {
-        delete_member_facts(&self.writer, member).await
-    }
-
-    pub async fn count_facts(&self) -> StoreResult<u64> {
-        count_facts(&self.reader).await
     }
 }

@@ -12,7 +12,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::{Store, StoreError, StoreResult, ts};
+use super::{StoreError, StoreResult, ts};
 use crate::domain::StateScope;
 use crate::domain::mood::{MOOD_DAY_KEY, STATUS_DAY_KEY, STATUS_KEY};
 use sea_orm::{ColumnTrait, QueryFilter};
@@ -203,43 +203,6 @@ pub async fn mood<C: ConnectionTrait>(db: &C) -> StoreResult<BTreeMap<String, i6
         .collect())
 }
 
-/// The bot-wide keys (mood, status line); admin commands reach other scopes through
-/// `store::admin`.
-impl Store {
-    pub async fn global_get(&self, key: &str) -> StoreResult<Option<i64>> {
-        global_get(&self.reader, StateScope::BotWide, key).await
-    }
-
-    pub async fn global_text(&self, key: &str) -> StoreResult<Option<String>> {
-        global_text(&self.reader, StateScope::BotWide, key).await
-    }
-
-    pub async fn global_set(&self, key: &str, value: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        global_set(&self.writer, StateScope::BotWide, key, value, now).await
-    }
-
-    pub async fn global_set_text(
-        &self,
-        key: &str,
-        text: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        global_set_text(&self.writer, StateScope::BotWide, key, text, now).await
-    }
-
-    pub async fn global_add(&self, key: &str, delta: i64, now: DateTime<Utc>) -> StoreResult<i64> {
-        global_add(&self.writer, StateScope::BotWide, key, delta, now).await
-    }
-
-    pub async fn global_list(&self) -> StoreResult<Vec<(String, i64, Option<String>)>> {
-        global_list(&self.reader, StateScope::BotWide).await
-    }
-
-    pub async fn mood(&self) -> StoreResult<BTreeMap<String, i64>> {
-        mood(&self.reader).await
-    }
-}
-
 /// Sets the bot-wide `key` to `day` unless it already says `day`, in one statement; true
 /// for the one caller that changed it. Two processes claiming the same day at the same
 /// moment cannot both win: on PostgreSQL the second waits for the first's row lock and then
@@ -271,43 +234,40 @@ async fn claim_day<C: ConnectionTrait>(
     Ok(rows == 1)
 }
 
-impl Store {
-    /// Writes the day's mood values and the day marker in one transaction (a crash between
-    /// them would roll the dice a second time on the rerun), unless the day was already
-    /// rolled, by this process or another: then nothing changes and it returns false.
-    pub async fn roll_mood(
-        &self,
-        values: &[(String, i64)],
-        day: i64,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let tx = self.writer.begin().await?;
-        if !claim_day(&tx, MOOD_DAY_KEY, day, now).await? {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        for (key, value) in values {
-            global_set(&tx, StateScope::BotWide, key, *value, now).await?;
-        }
-        super::console::record_mood_day(&tx, day, values, now).await?;
-        tx.commit().await?;
-        Ok(true)
+/// Writes the day's mood values and the day marker in one transaction (a crash between them
+/// would roll the dice a second time on the rerun), unless the day was already rolled, by
+/// this process or another: then nothing changes and it returns false.
+pub async fn roll_mood<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    values: &[(String, i64)],
+    day: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let tx = db.begin().await?;
+    if !claim_day(&tx, MOOD_DAY_KEY, day, now).await? {
+        tx.rollback().await?;
+        return Ok(false);
     }
+    for (key, value) in values {
+        global_set(&tx, StateScope::BotWide, key, *value, now).await?;
+    }
+    super::console::record_mood_day(&tx, day, values, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
 
-    /// Stores the status line; with `day`, as that day's generated one (the day marker that
-    /// tells other processes the day's status is made), in one transaction.
-    pub async fn set_status_line(
-        &self,
-        text: &str,
-        day: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let tx = self.writer.begin().await?;
-        global_set_text(&tx, StateScope::BotWide, STATUS_KEY, text, now).await?;
-        if let Some(day) = day {
-            global_set(&tx, StateScope::BotWide, STATUS_DAY_KEY, day, now).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+/// The status line; `day` Some marks the day's status done, in the same transaction.
+pub async fn set_status_line<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    text: &str,
+    day: Option<i64>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let tx = db.begin().await?;
+    global_set_text(&tx, StateScope::BotWide, STATUS_KEY, text, now).await?;
+    if let Some(day) = day {
+        global_set(&tx, StateScope::BotWide, STATUS_DAY_KEY, day, now).await?;
     }
+    tx.commit().await?;
+    Ok(())
 }

@@ -12,7 +12,7 @@ use entity::leases;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::{Store, StoreError, StoreResult, ts};
+use super::{StoreError, StoreResult, ts};
 
 /// Longest lease name and holder accepted (the columns' size).
 const MAX_NAME: usize = 100;
@@ -86,26 +86,4 @@ pub async fn holder<C: ConnectionTrait>(
         .one(db)
         .await?
         .map(|m| (m.holder, m.expires_at)))
-}
-
-impl Store {
-    /// Takes or renews a lease. Runs on the writer connection: on SQLite it is the one
-    /// writer, on PostgreSQL the shared pool.
-    pub async fn acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        acquire(&self.writer, name, holder, until, now).await
-    }
-
-    pub async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<bool> {
-        release(&self.writer, name, holder).await
-    }
-
-    pub async fn lease_holder(&self, name: &str) -> StoreResult<Option<(String, DateTime<Utc>)>> {
-        holder(&self.reader, name).await
-    }
 }

@@ -377,15 +377,6 @@ impl Store {
         append_messages(&self.writer, msgs).await
     }
 
-    pub async fn edit_message(
-        &self,
-        id: MessageId,
-        content: &str,
-        edited_at: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        edit_message(&self.writer, id, content, edited_at).await
-    }
-
     pub async fn recent_messages(
         &self,
         channel: ChannelId,
@@ -395,50 +386,11 @@ impl Store {
         recent_messages(&self.reader, channel, since, limit).await
     }
 
-    pub async fn last_message(&self, channel: ChannelId) -> StoreResult<Option<LoggedMessage>> {
-        last_message(&self.reader, channel).await
-    }
-
-    pub async fn message(&self, id: MessageId) -> StoreResult<Option<LoggedMessage>> {
-        message(&self.reader, id).await
-    }
-
-    pub async fn messages_of_user_since(
-        &self,
-        user: UserId,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<LoggedMessage>> {
-        messages_of_user_since(&self.reader, user, since).await
-    }
-
     pub async fn count_messages_since(
         &self,
         guild: Option<GuildId>,
         since: DateTime<Utc>,
     ) -> StoreResult<u64> {
         count_messages_since(&self.reader, guild, since).await
-    }
-
-    pub async fn short_term_authors_before(
-        &self,
-        cutoff: DateTime<Utc>,
-    ) -> StoreResult<Vec<ServerMember>> {
-        short_term_authors_before(&self.reader, cutoff).await
-    }
-
-    pub async fn short_term_of_member_before(
-        &self,
-        member: ServerMember,
-        cutoff: DateTime<Utc>,
-    ) -> StoreResult<Vec<LoggedMessage>> {
-        short_term_of_member_before(&self.reader, member, cutoff).await
-    }
-
-    pub async fn short_term_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: u64,
-    ) -> StoreResult<Vec<LoggedMessage>> {
-        short_term_before(&self.reader, cutoff, limit, Authors::Anyone).await
     }
 }

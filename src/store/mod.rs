@@ -10,10 +10,11 @@
 //! - `lock`: the exclusive lock that keeps a SQLite file to one process.
 //!
 //! Each file holds free query functions generic over [`ConnectionTrait`], so callers can run
-//! several of them in one transaction, plus thin `Store` methods that
-//! read through the read pool and write through the single writer connection. Everything
-//! returns domain types (`crate::domain`) or the small structs defined here; entity rows never
-//! leave this module.
+//! several of them in one transaction. The StoreActor calls them straight from the port
+//! tables (`ports::store_ops`), on the read pool for a read and the single writer connection
+//! for a write; the few `Store` methods left are conveniences of the end-to-end tests and
+//! benches. Everything returns domain types (`crate::domain`) or the small structs defined
+//! here; entity rows never leave this module.
 //!
 //! # Why one writer
 //! SQLite allows one writer at a time. With one writer connection and a read pool in WAL mode,
@@ -25,6 +26,7 @@ pub mod admin;
 pub mod archive;
 pub mod console;
 pub mod consolidation;
+mod errors;
 pub mod export;
 pub mod facts;
 pub mod global_state;
@@ -80,35 +82,6 @@ pub fn batches<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
 
 pub use crate::ports::store::{StoreError, StoreResult};
 
-/// Sorts a database error into the store's classes: the database unreachable or busy for now
-/// (worth retrying), or this statement refused.
-impl From<DbErr> for StoreError {
-    fn from(error: DbErr) -> Self {
-        if is_transient(&error) {
-            StoreError::Unavailable(error.to_string())
-        } else {
-            StoreError::Rejected(error.to_string())
-        }
-    }
-}
-
-/// Connection-level failures and SQLite's busy/locked: the same statement may succeed later.
-fn is_transient(error: &DbErr) -> bool {
-    match error {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        other => {
-            let text = other.to_string();
-            text.contains("database is locked")
-                || text.contains("database is busy")
-                || text.contains("database table is locked")
-                || text.contains("connection reset")
-                || text.contains("terminating connection")
-                || text.contains("connection closed")
-                || text.contains("pool timed out")
-        }
-    }
-}
-
 /// Pool and SQLite tuning.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
@@ -129,6 +102,10 @@ impl Default for StoreOptions {
         }
     }
 }
+
+/// One connection (or pool) the query functions run on; `Store::reader`/`writer` hand them
+/// out. Named here so callers outside `store/` need not name sea-orm.
+pub type Connection = DatabaseConnection;
 
 /// Handle to the database. Cheap to clone (pools are reference-counted).
 #[derive(Clone, Debug)]
@@ -252,6 +229,23 @@ impl Store {
         self.writer.close().await?;
         Ok(())
     }
+}
+
+/// A store on an existing SQLite file whose every connection refuses writes
+/// (`PRAGMA query_only`): the check that a request marked as a read does not write.
+#[cfg(test)]
+pub(crate) async fn read_only_sqlite(url: &str) -> StoreResult<Store> {
+    let mut co = ConnectOptions::new(url);
+    co.max_connections(1)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o: SqliteConnectOptions| o.pragma("query_only", "ON"));
+    let conn = Database::connect(co).await?;
+    Ok(Store {
+        reader: conn.clone(),
+        writer: conn,
+        shared: true,
+        embedding_model: None,
+    })
 }
 
 fn is_sqlite(url: &str) -> bool {

@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
 };
 
-use super::{Store, StoreError, StoreResult, is_unique_violation, ts, valid_text};
+use super::{StoreError, StoreResult, is_unique_violation, ts, valid_text};
 use crate::domain::lifting::LiftState;
 use crate::domain::{ChannelId, GuildId, ModAction, ModCase, UserId};
 
@@ -198,61 +198,15 @@ pub async fn log_channel<C: ConnectionTrait>(
         .map(ChannelId::from_i64))
 }
 
-impl Store {
-    #[allow(clippy::too_many_arguments)]
-    pub async fn add_case(
-        &self,
-        guild: GuildId,
-        action: ModAction,
-        target: UserId,
-        moderator: UserId,
-        reason: Option<&str>,
-        expires_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<ModCase> {
-        add_case(
-            &self.writer,
-            guild,
-            action,
-            target,
-            moderator,
-            reason,
-            expires_at,
-            now,
-        )
-        .await
-    }
-
-    pub async fn cases_for(&self, guild: GuildId, target: UserId) -> StoreResult<Vec<ModCase>> {
-        cases_for(&self.reader, guild, target).await
-    }
-
-    pub async fn due_temporary_bans(&self, now: DateTime<Utc>) -> StoreResult<Vec<ModCase>> {
-        due_temporary_bans(&self.reader, now).await
-    }
-
-    pub async fn mark_case_lifted(&self, id: i64, now: DateTime<Utc>) -> StoreResult<()> {
-        mark_case_lifted(&self.writer, id, now).await
-    }
-
-    pub async fn log_channel(&self, guild: GuildId) -> StoreResult<Option<ChannelId>> {
-        log_channel(&self.reader, guild).await
-    }
-
-    /// `None`: no log channel.
-    pub async fn set_log_channel(
-        &self,
-        guild: GuildId,
-        channel: Option<ChannelId>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        super::settings::upsert_guild(&self.writer, guild, now, |row| {
-            row.log_channel_id = Set(channel.map(ChannelId::as_i64));
-        })
-        .await
-    }
-
-    pub async fn set_lift_state(&self, ids: Vec<i64>, state: LiftState) -> StoreResult<()> {
-        set_lift_state(&self.writer, &ids, state).await
-    }
+/// Sets the server's log channel (`None`: no log channel).
+pub async fn set_log_channel<C: ConnectionTrait>(
+    db: &C,
+    guild: GuildId,
+    channel: Option<ChannelId>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    super::settings::upsert_guild(db, guild, now, |row| {
+        row.log_channel_id = Set(channel.map(ChannelId::as_i64));
+    })
+    .await
 }

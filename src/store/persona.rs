@@ -12,7 +12,7 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreError, StoreResult, ts, valid_text};
+use super::{StoreError, StoreResult, ts, valid_text};
 use crate::domain::{GuildId, PERSONA_NAME_KEY, Persona, PersonaEntry, PersonaKind, StateScope};
 
 /// Longest persona name accepted (Discord's nickname limit).
@@ -189,62 +189,28 @@ pub async fn remove_persona_entry<C: ConnectionTrait>(
     Ok(())
 }
 
-impl Store {
-    pub async fn persona(&self, guild: Option<GuildId>) -> StoreResult<Persona> {
-        persona(&self.reader, guild).await
-    }
-
-    pub async fn layer_entries(&self, layer: Option<GuildId>) -> StoreResult<Vec<PersonaEntry>> {
-        layer_entries(&self.reader, layer).await
-    }
-
-    pub async fn add_persona_entry(
-        &self,
-        layer: Option<GuildId>,
-        kind: PersonaKind,
-        content: &str,
-        replaces: Option<i64>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<PersonaEntry> {
-        add_persona_entry(&self.writer, layer, kind, content, replaces, now).await
-    }
-
-    pub async fn edit_persona_entry(
-        &self,
-        layer: Option<GuildId>,
-        id: i64,
-        content: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<PersonaEntry> {
-        edit_persona_entry(&self.writer, layer, id, content, now).await
-    }
-
-    pub async fn remove_persona_entry(&self, layer: Option<GuildId>, id: i64) -> StoreResult<()> {
-        remove_persona_entry(&self.writer, layer, id).await
-    }
-
-    /// Names the persona: the base name (`guild` None, bot owners) or one server's.
-    pub async fn set_persona_name(
-        &self,
-        guild: Option<GuildId>,
-        name: Option<String>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        match guild {
-            Some(g) => set_server_persona_name(&self.writer, g, name.as_deref(), now).await,
-            None => {
-                let name = name
-                    .map(|n| valid_text("persona name", &n, MAX_NAME_CHARS))
-                    .transpose()?;
-                super::global_state::global_set_text(
-                    &self.writer,
-                    StateScope::BotWide,
-                    PERSONA_NAME_KEY,
-                    name.as_deref().unwrap_or(""),
-                    now,
-                )
-                .await
-            }
+/// Renames the persona: `guild` None the base name, else that server's; `name` None goes
+/// back to the base name (or the setting).
+pub async fn set_persona_name<C: ConnectionTrait>(
+    db: &C,
+    guild: Option<GuildId>,
+    name: Option<String>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    match guild {
+        Some(g) => set_server_persona_name(db, g, name.as_deref(), now).await,
+        None => {
+            let name = name
+                .map(|n| valid_text("persona name", &n, MAX_NAME_CHARS))
+                .transpose()?;
+            super::global_state::global_set_text(
+                db,
+                StateScope::BotWide,
+                PERSONA_NAME_KEY,
+                name.as_deref().unwrap_or(""),
+                now,
+            )
+            .await
         }
     }
 }

@@ -7,7 +7,7 @@ use sea_orm::{
     QueryFilter,
 };
 
-use super::{Store, StoreResult, ts};
+use super::{StoreResult, ts};
 use crate::domain::{ChannelId, MessageId, ProactiveKind};
 
 pub async fn record_proactive_post<C: ConnectionTrait>(
@@ -40,24 +40,4 @@ pub async fn proactive_posts_since<C: ConnectionTrait>(
         .filter(proactive_posts::Column::PostedAt.gte(ts(since)))
         .count(db)
         .await?)
-}
-
-impl Store {
-    pub async fn record_proactive_post(
-        &self,
-        channel: ChannelId,
-        message: Option<MessageId>,
-        kind: ProactiveKind,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        record_proactive_post(&self.writer, channel, message, kind, at).await
-    }
-
-    pub async fn proactive_posts_since(
-        &self,
-        channel: ChannelId,
-        since: DateTime<Utc>,
-    ) -> StoreResult<u64> {
-        proactive_posts_since(&self.reader, channel, since).await
-    }
 }

@@ -9,7 +9,7 @@ use sea_orm::{
     QuerySelect, TransactionSession, TransactionTrait,
 };
 
-use super::{Store, StoreError, StoreResult, ts, valid_text};
+use super::{StoreError, StoreResult, ts, valid_text};
 use crate::domain::relationship::checked;
 use crate::domain::{
     GuildId, Metric, Relationship, RelationshipChange, RelationshipEvent, ServerMember, UserId,
@@ -241,39 +241,4 @@ pub async fn relationships_of_user<C: ConnectionTrait>(
     rows.into_iter()
         .map(|m| Ok((GuildId::from_i64(m.guild_id), row_metrics(&m)?)))
         .collect()
-}
-
-impl Store {
-    pub async fn relationship(&self, member: ServerMember) -> StoreResult<Relationship> {
-        relationship(&self.reader, member).await
-    }
-
-    pub async fn set_metric(
-        &self,
-        member: ServerMember,
-        metric: Metric,
-        value: i64,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<RelationshipChange> {
-        set_metric(&self.writer, member, metric, value, reason, now).await
-    }
-
-    pub async fn save_relationship(
-        &self,
-        member: ServerMember,
-        new: Relationship,
-        changes: &[RelationshipChange],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        save_relationship(&self.writer, member, new, changes, now).await
-    }
-
-    pub async fn relationship_events(
-        &self,
-        member: ServerMember,
-        limit: u64,
-    ) -> StoreResult<Vec<RelationshipEvent>> {
-        relationship_events(&self.reader, member, limit).await
-    }
 }

@@ -217,15 +217,6 @@ pub async fn proactive_channels<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<C
 }
 
 impl Store {
-    pub async fn channel_policy(
-        &self,
-        guild: Option<GuildId>,
-        channel: ChannelId,
-        default: ChannelPolicy,
-    ) -> StoreResult<ChannelPolicy> {
-        channel_policy(&self.reader, guild, channel, default).await
-    }
-
     pub async fn set_guild_enabled(
         &self,
         guild: GuildId,
@@ -233,29 +224,5 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         set_guild_enabled(&self.writer, guild, enabled, now).await
-    }
-
-    pub async fn set_channel_enabled(
-        &self,
-        guild: Option<GuildId>,
-        channel: ChannelId,
-        enabled: Option<bool>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        set_channel_enabled(&self.writer, guild, channel, enabled, now).await
-    }
-
-    pub async fn set_channel_proactive(
-        &self,
-        guild: Option<GuildId>,
-        channel: ChannelId,
-        enabled: bool,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        set_channel_proactive(&self.writer, guild, channel, enabled, now).await
-    }
-
-    pub async fn proactive_channels(&self) -> StoreResult<Vec<ChannelId>> {
-        proactive_channels(&self.reader).await
     }
 }

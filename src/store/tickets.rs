@@ -7,7 +7,7 @@ use sea_orm::{
     QueryFilter,
 };
 
-use super::{Store, StoreError, StoreResult, is_unique_violation, ts, valid_text};
+use super::{StoreError, StoreResult, is_unique_violation, ts, valid_text};
 use crate::domain::{ChannelId, GuildId, Ticket, TicketStatus, UserId};
 
 /// Longest ticket subject accepted.
@@ -112,31 +112,4 @@ pub async fn close_ticket<C: ConnectionTrait>(
     am.closed_by = Set(Some(closed_by.as_i64()));
     am.transcript = Set(Some(transcript.to_owned()));
     to_domain(am.update(db).await?)
-}
-
-impl Store {
-    pub async fn open_ticket(
-        &self,
-        guild: GuildId,
-        thread: ChannelId,
-        opener: UserId,
-        subject: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Ticket> {
-        open_ticket(&self.writer, guild, thread, opener, subject, now).await
-    }
-
-    pub async fn ticket_by_thread(&self, thread: ChannelId) -> StoreResult<Option<Ticket>> {
-        ticket_by_thread(&self.reader, thread).await
-    }
-
-    pub async fn close_ticket(
-        &self,
-        thread: ChannelId,
-        closed_by: UserId,
-        transcript: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Ticket> {
-        close_ticket(&self.writer, thread, closed_by, transcript, now).await
-    }
 }

@@ -9,7 +9,7 @@ use sea_orm::{
     TransactionSession, TransactionTrait,
 };
 
-use super::{Store, StoreResult, ts};
+use super::{StoreResult, ts};
 use crate::domain::budget::TokenUsage;
 use crate::domain::spend::{DayUsage, ScopeSpend, SpendScope};
 use crate::domain::{GuildId, UserId};
@@ -180,48 +180,20 @@ pub async fn purge_spend_before<C: ConnectionTrait>(db: &C, day: &str) -> StoreR
         .rows_affected)
 }
 
-impl Store {
-    pub async fn spend_on(
-        &self,
-        day: &str,
-        scopes: &[SpendScope],
-    ) -> StoreResult<Vec<(SpendScope, ScopeSpend)>> {
-        spend_on(&self.reader, day, scopes).await
-    }
-
-    pub async fn add_spend(
-        &self,
-        day: &str,
-        scopes: &[SpendScope],
-        usage: TokenUsage,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        add_spend(&self.writer, day, scopes, usage, now).await
-    }
-
-    pub async fn claim_spend_notice(&self, day: &str, scope: SpendScope) -> StoreResult<bool> {
-        claim_notice(&self.writer, day, scope).await
-    }
-
-    pub async fn purge_spend_before(&self, day: &str) -> StoreResult<u64> {
-        purge_spend_before(&self.writer, day).await
-    }
-
-    /// Today's spend of the bot and of one server (`/bot status`).
-    pub async fn server_spend(
-        &self,
-        day: &str,
-        guild: GuildId,
-    ) -> StoreResult<(ScopeSpend, ScopeSpend)> {
-        let scopes = [SpendScope::Global, SpendScope::Server(guild)];
-        let spent = self.spend_on(day, &scopes).await?;
-        let of = |scope| {
-            spent
-                .iter()
-                .find(|(s, _)| *s == scope)
-                .map(|(_, v)| *v)
-                .unwrap_or_default()
-        };
-        Ok((of(scopes[0]), of(scopes[1])))
-    }
+/// The day's spend of the bot and of one server.
+pub async fn server_spend<C: ConnectionTrait>(
+    db: &C,
+    day: &str,
+    guild: GuildId,
+) -> StoreResult<(ScopeSpend, ScopeSpend)> {
+    let scopes = [SpendScope::Global, SpendScope::Server(guild)];
+    let spent = spend_on(db, day, &scopes).await?;
+    let of = |scope| {
+        spent
+            .iter()
+            .find(|(s, _)| *s == scope)
+            .map(|(_, v)| *v)
+            .unwrap_or_default()
+    };
+    Ok((of(scopes[0]), of(scopes[1])))
 }

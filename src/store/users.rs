@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::{Store, StoreResult, ts, valid_text};
+use super::{StoreResult, ts, valid_text};
 use crate::domain::{GuildId, KnownName, ServerMember, UserId, UserRecord};
 use crate::ports::store::{MemberSighting, MemorySwitches};
 
@@ -195,101 +195,35 @@ pub async fn delete_user<C: ConnectionTrait>(db: &C, user: UserId) -> StoreResul
     Ok(names.rows_affected + users.rows_affected)
 }
 
-impl Store {
-    pub async fn upsert_user(
-        &self,
-        user: UserId,
-        username: &str,
-        is_bot: bool,
-        seen_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        upsert_user(&self.writer, user, username, is_bot, seen_at).await
+/// Keeps the users table and nickname history current for a member seen in chat.
+pub async fn record_sighting<C: ConnectionTrait>(db: &C, seen: &MemberSighting) -> StoreResult<()> {
+    upsert_user(db, seen.user, &seen.username, seen.is_bot, seen.seen_at).await?;
+    record_name(db, seen.user, None, &seen.username, seen.seen_at).await?;
+    if let Some(name) = seen.display_name.as_deref().filter(|n| *n != seen.username) {
+        record_name(db, seen.user, seen.guild, name, seen.seen_at).await?;
     }
-
-    pub async fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
-        user(&self.reader, id).await
-    }
-
-    pub async fn record_name(
-        &self,
-        user: UserId,
-        guild: Option<GuildId>,
-        name: &str,
-        seen_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        record_name(&self.writer, user, guild, name, seen_at).await
-    }
-
-    pub async fn known_names(&self, user: UserId) -> StoreResult<Vec<KnownName>> {
-        known_names(&self.reader, user).await
-    }
+    Ok(())
 }
 
-impl Store {
-    /// Keeps the users table and nickname history current for a member seen in chat.
-    pub async fn record_sighting(&self, seen: &MemberSighting) -> StoreResult<()> {
-        self.upsert_user(seen.user, &seen.username, seen.is_bot, seen.seen_at)
-            .await?;
-        self.record_name(seen.user, None, &seen.username, seen.seen_at)
-            .await?;
-        if let Some(name) = seen.display_name.as_deref().filter(|n| *n != seen.username) {
-            self.record_name(seen.user, seen.guild, name, seen.seen_at)
-                .await?;
-        }
-        Ok(())
-    }
+/// Members and servers that turned memory off.
+pub async fn memory_switches<C: ConnectionTrait>(db: &C) -> StoreResult<MemorySwitches> {
+    Ok(MemorySwitches {
+        users_off: memory_off_users(db).await?,
+        servers_off: super::settings::memory_off_guilds(db).await?,
+    })
 }
 
-/// Who may be remembered: members' and servers' memory switches.
-impl Store {
-    pub async fn set_memory_off(
-        &self,
-        user: UserId,
-        username: &str,
-        off: bool,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        set_memory_off(&self.writer, user, username, off, now).await
+/// Whether the member's messages in that server may be remembered.
+pub async fn remembers<C: ConnectionTrait>(db: &C, member: ServerMember) -> StoreResult<bool> {
+    let user_off = user(db, member.user).await?.is_some_and(|u| u.memory_off);
+    if user_off {
+        return Ok(false);
     }
-
-    pub async fn set_guild_memory(
-        &self,
-        guild: GuildId,
-        enabled: bool,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        super::settings::set_guild_memory(&self.writer, guild, enabled, now).await
-    }
-
-    pub async fn memory_switches(&self) -> StoreResult<MemorySwitches> {
-        Ok(MemorySwitches {
-            users_off: memory_off_users(&self.reader).await?,
-            servers_off: super::settings::memory_off_guilds(&self.reader).await?,
-        })
-    }
-
-    /// Whether the member's messages in that server may be remembered.
-    pub async fn remembers(&self, member: ServerMember) -> StoreResult<bool> {
-        let user_off = user(&self.reader, member.user)
-            .await?
-            .is_some_and(|u| u.memory_off);
-        if user_off {
-            return Ok(false);
-        }
-        let Some(guild) = member.guild.as_server() else {
-            return Ok(true);
-        };
-        Ok(entity::guild_settings::Entity::find_by_id(guild.as_i64())
-            .one(&self.reader)
-            .await?
-            .is_none_or(|g| g.memory_enabled))
-    }
-
-    pub async fn known_names_in(
-        &self,
-        user: UserId,
-        guild: GuildId,
-    ) -> StoreResult<Vec<KnownName>> {
-        known_names_in(&self.reader, user, guild).await
-    }
+    let Some(guild) = member.guild.as_server() else {
+        return Ok(true);
+    };
+    Ok(entity::guild_settings::Entity::find_by_id(guild.as_i64())
+        .one(db)
+        .await?
+        .is_none_or(|g| g.memory_enabled))
 }

@@ -246,17 +246,22 @@ async fn fact_deleted_in_console_is_gone(backend: Backend) {
         category: "hobby".into(),
         embedding: None,
     };
-    let tea = bot
-        .app
-        .database
-        .insert_fact(&fact("brews oolong tea"), now)
-        .await
-        .expect("fact");
-    bot.app
-        .database
-        .insert_fact(&fact("climbs rocks"), now)
-        .await
-        .expect("fact");
+    let tea = personabot::store::facts::insert_fact(
+        bot.app.database.writer(),
+        &fact("brews oolong tea"),
+        bot.app.database.embedding_model(),
+        now,
+    )
+    .await
+    .expect("fact");
+    personabot::store::facts::insert_fact(
+        bot.app.database.writer(),
+        &fact("climbs rocks"),
+        bot.app.database.embedding_model(),
+        now,
+    )
+    .await
+    .expect("fact");
     let shown = command_text(&bot.discord, ids::GENERAL, ids::ALICE, "memory show").await;
     assert!(shown.contains("oolong"), "{shown}");
 

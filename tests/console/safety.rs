@@ -22,12 +22,12 @@ async fn hostile_name_renders_as_text(backend: Backend) {
         .await;
     eventually("the member is seen", || async {
         bot.app.store.flush().await.ok()?;
-        let user = bot
-            .app
-            .database
-            .user(personabot::domain::UserId(MALLORY))
-            .await
-            .ok()??;
+        let user = personabot::store::users::user(
+            bot.app.database.reader(),
+            personabot::domain::UserId(MALLORY),
+        )
+        .await
+        .ok()??;
         (user.username == HOSTILE).then_some(())
     })
     .await;

@@ -132,8 +132,7 @@ async fn a_spent_member_budget_is_announced_once(backend: Backend) {
         GuildId(ids::GUILD),
         UserId(ids::ALICE),
     ));
-    let spent = db
-        .spend_on(&day, &[alice_here])
+    let spent = personabot::store::usage::spend_on(db.reader(), &day, &[alice_here])
         .await
         .expect("read the spend");
     assert_eq!(spent.len(), 1);
@@ -142,10 +141,10 @@ async fn a_spent_member_budget_is_announced_once(backend: Backend) {
         "one call charged to Alice here"
     );
     assert!(spent[0].1.noticed);
-    let (global, server) = db
-        .server_spend(&day, GuildId(ids::GUILD))
-        .await
-        .expect("read the spend");
+    let (global, server) =
+        personabot::store::usage::server_spend(db.reader(), &day, GuildId(ids::GUILD))
+            .await
+            .expect("read the spend");
     assert_eq!(
         server.usage.requests, 2,
         "Alice's and Bob's replies in the server"
@@ -353,12 +352,14 @@ async fn a_missing_embedding_model_falls_back_to_lexical_matching(backend: Backe
         (ids::ALICE, "keeps bees on her balcony"),
         (ids::BOB, "restores old motorbikes"),
     ] {
-        let facts = bot
-            .app
-            .database
-            .facts_of_member(crate::support::member(user), false)
-            .await
-            .expect("facts");
+        let facts = personabot::store::facts::facts_of_member(
+            bot.app.database.reader(),
+            crate::support::member(user),
+            false,
+            bot.app.database.embedding_model(),
+        )
+        .await
+        .expect("facts");
         assert_eq!(
             facts.iter().map(|f| f.fact.as_str()).collect::<Vec<_>>(),
             vec![fact]
@@ -378,13 +379,18 @@ e2e_both!(a_missing_embedding_model_falls_back_to_lexical_matching);
 async fn a_fresh_start_has_a_mood_and_a_status(backend: Backend) {
     let bot = spawn_bot_with(backend, &[]).await;
     let db = &bot.app.database;
-    let mood = db.mood().await.expect("mood");
-    assert!(!mood.is_empty(), "a mood from the first start");
-    let status = db
-        .global_text(personabot::domain::mood::STATUS_KEY)
+    let mood = personabot::store::global_state::mood(db.reader())
         .await
-        .expect("read")
-        .expect("a status line from the first start");
+        .expect("mood");
+    assert!(!mood.is_empty(), "a mood from the first start");
+    let status = personabot::store::global_state::global_text(
+        db.reader(),
+        personabot::domain::StateScope::BotWide,
+        personabot::domain::mood::STATUS_KEY,
+    )
+    .await
+    .expect("read")
+    .expect("a status line from the first start");
     bot.discord
         .wait_for_gateway(
             |v| {

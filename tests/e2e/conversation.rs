@@ -133,17 +133,20 @@ async fn prompt_reads_the_database_now(backend: Backend) {
     let bot = spawn_bot(backend).await;
     let db = &bot.app.database;
     let old = chrono::Utc::now() - chrono::Duration::hours(25);
-    db.append_messages(&[LoggedMessage {
-        id: MessageId(42),
-        channel_id: ChannelId(ids::GENERAL),
-        guild_id: None,
-        author_id: UserId(ids::BOB),
-        author_name: "bob".into(),
-        is_bot: false,
-        content: "ancient history about zeppelins".into(),
-        reply_to: None,
-        created_at: old,
-    }])
+    personabot::store::messages::append_messages(
+        db.writer(),
+        &[LoggedMessage {
+            id: MessageId(42),
+            channel_id: ChannelId(ids::GENERAL),
+            guild_id: None,
+            author_id: UserId(ids::BOB),
+            author_name: "bob".into(),
+            is_bot: false,
+            content: "ancient history about zeppelins".into(),
+            reply_to: None,
+            created_at: old,
+        }],
+    )
     .await
     .expect("seed old message");
     bot.discord
@@ -165,7 +168,8 @@ async fn prompt_reads_the_database_now(backend: Backend) {
     );
     assert!(!first.contains("collects antique teapots"));
 
-    db.add_persona_entry(
+    personabot::store::persona::add_persona_entry(
+        db.writer(),
         None,
         PersonaKind::Quirk,
         "collects antique teapots",

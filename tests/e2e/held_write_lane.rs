@@ -79,12 +79,13 @@ async fn mention_answered_in(bot: &crate::support::TestBot, channel: u64, text: 
 /// Alice's spend today in `guild` (`None`: nothing recorded).
 async fn alice_spend(bot: &crate::support::TestBot, guild: u64) -> Option<ScopeSpend> {
     let scope = SpendScope::Member(ServerMember::new(GuildId(guild), UserId(ids::ALICE)));
-    let spent = bot
-        .app
-        .database
-        .spend_on(&day_of(chrono::Utc::now()), &[scope])
-        .await
-        .expect("read the spend");
+    let spent = personabot::store::usage::spend_on(
+        bot.app.database.reader(),
+        &day_of(chrono::Utc::now()),
+        &[scope],
+    )
+    .await
+    .expect("read the spend");
     spent
         .into_iter()
         .find(|(s, _)| *s == scope)
@@ -144,12 +145,13 @@ async fn a_held_write_lane_does_not_hold_a_ready_reply(backend: Backend) {
         Some(1),
         "recorded exactly once"
     );
-    let (global, server) = bot
-        .app
-        .database
-        .server_spend(&day_of(chrono::Utc::now()), GuildId(ids::GUILD))
-        .await
-        .expect("read the spend");
+    let (global, server) = personabot::store::usage::server_spend(
+        bot.app.database.reader(),
+        &day_of(chrono::Utc::now()),
+        GuildId(ids::GUILD),
+    )
+    .await
+    .expect("read the spend");
     assert_eq!(server.usage.requests, 1, "one reply in the first server");
     assert_eq!(global.usage.requests, 2, "and one in each server in all");
     bot.app.shutdown().await.expect("clean shutdown");

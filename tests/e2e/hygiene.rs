@@ -33,9 +33,7 @@ fn unsent(discord: &FakeDiscord, channel: u64, author: u64, text: &str) -> Value
 /// Whether the message is logged, in the short-term log or the archive.
 async fn is_logged(bot: &TestBot, id: u64) -> bool {
     bot.app.store.flush().await.expect("flush");
-    bot.app
-        .database
-        .message(MessageId(id))
+    personabot::store::messages::message(bot.app.database.reader(), MessageId(id))
         .await
         .expect("read one message")
         .is_some()
@@ -91,12 +89,13 @@ async fn bulk_delete_forgets_exactly_the_purged_messages(backend: Backend) {
     );
     wait_logged(&bot, &[archived, purged, kept, elsewhere, other_server]).await;
     // As if a nightly run had archived it already.
-    let moved = bot
-        .app
-        .database
-        .archive_messages(&[MessageId(archived)], chrono::Utc::now())
-        .await
-        .expect("archive");
+    let moved = personabot::store::archive::archive_messages(
+        bot.app.database.writer(),
+        &[MessageId(archived)],
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("archive");
     assert_eq!(moved, 1);
 
     discord

@@ -11,18 +11,17 @@ use std::time::Duration;
 
 async fn logged_contents(bot: &crate::support::TestBot) -> Vec<String> {
     bot.app.store.flush().await.expect("flush");
-    bot.app
-        .database
-        .recent_messages(
-            ChannelId(ids::GENERAL),
-            chrono::Utc::now() - chrono::Duration::hours(1),
-            500,
-        )
-        .await
-        .expect("read log")
-        .into_iter()
-        .map(|m| m.content)
-        .collect()
+    personabot::store::messages::recent_messages(
+        bot.app.database.reader(),
+        ChannelId(ids::GENERAL),
+        chrono::Utc::now() - chrono::Duration::hours(1),
+        500,
+    )
+    .await
+    .expect("read log")
+    .into_iter()
+    .map(|m| m.content)
+    .collect()
 }
 
 /// A dropped gateway connection is resumed and the message sent meanwhile still arrives,
@@ -139,14 +138,14 @@ async fn shutdown_flushes_pending_writes(backend: Backend) {
     let store = personabot::store::Store::connect(&url, Default::default())
         .await
         .expect("reopen");
-    let logged = store
-        .recent_messages(
-            ChannelId(ids::GENERAL),
-            now - chrono::Duration::minutes(1),
-            1000,
-        )
-        .await
-        .expect("read");
+    let logged = personabot::store::messages::recent_messages(
+        store.reader(),
+        ChannelId(ids::GENERAL),
+        now - chrono::Duration::minutes(1),
+        1000,
+    )
+    .await
+    .expect("read");
     assert_eq!(
         logged
             .iter()

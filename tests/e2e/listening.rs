@@ -62,10 +62,7 @@ async fn edits_and_deletions_follow_the_channel(backend: Backend) {
         1,
         "edited in place, not appended"
     );
-    let row = bot
-        .app
-        .database
-        .message(MessageId(kept))
+    let row = personabot::store::messages::message(bot.app.database.reader(), MessageId(kept))
         .await
         .expect("read one message");
     assert_eq!(
@@ -73,9 +70,7 @@ async fn edits_and_deletions_follow_the_channel(backend: Backend) {
         Some("I love coffee, actually")
     );
     assert!(
-        bot.app
-            .database
-            .message(MessageId(gone))
+        personabot::store::messages::message(bot.app.database.reader(), MessageId(gone))
             .await
             .expect("read")
             .is_none()
@@ -96,7 +91,9 @@ async fn nickname_changes_are_recorded(backend: Backend) {
     discord.user_says(ids::GENERAL, ids::ALICE, "hi all").await;
     let alice = UserId(ids::ALICE);
     eventually("alice's username recorded", || async {
-        let names = bot.app.database.known_names(alice).await.ok()?;
+        let names = personabot::store::users::known_names(bot.app.database.reader(), alice)
+            .await
+            .ok()?;
         names.iter().any(|n| n.name == "alice").then_some(())
     })
     .await;
@@ -109,7 +106,9 @@ async fn nickname_changes_are_recorded(backend: Backend) {
     });
     discord.dispatch("GUILD_MEMBER_UPDATE", update).await;
     let names = eventually("the new nickname recorded", || async {
-        let names = bot.app.database.known_names(alice).await.ok()?;
+        let names = personabot::store::users::known_names(bot.app.database.reader(), alice)
+            .await
+            .ok()?;
         names
             .iter()
             .any(|n| n.name == "Queen of Tea")
@@ -140,7 +139,8 @@ async fn disabled_channel_is_logged_not_answered(backend: Backend) {
     let discord = &bot.discord;
     let db = &bot.app.database;
     let guild = Some(GuildId(ids::GUILD));
-    db.set_channel_enabled(
+    personabot::store::settings::set_channel_enabled(
+        db.writer(),
         guild,
         ChannelId(ids::RANDOM),
         Some(false),
@@ -168,7 +168,8 @@ async fn disabled_channel_is_logged_not_answered(backend: Backend) {
 
     // Switch it back on and mention the bot again. The channel actor handles its messages
     // in order, so once this one is answered the first was decided on: silence.
-    db.set_channel_enabled(
+    personabot::store::settings::set_channel_enabled(
+        db.writer(),
         guild,
         ChannelId(ids::RANDOM),
         Some(true),
@@ -224,7 +225,8 @@ async fn exchange_moves_the_relationship(backend: Backend) {
     let alice = crate::support::member(ids::ALICE);
     let db = &bot.app.database;
     // Trust already at its floor: a negative delta must not push it below 0.
-    db.set_metric(
+    personabot::store::relationships::set_metric(
+        db.writer(),
         alice,
         Metric::Trust,
         0,
@@ -270,7 +272,9 @@ async fn exchange_moves_the_relationship(backend: Backend) {
     );
 
     let events = eventually("the relationship change recorded", || async {
-        let events = db.relationship_events(alice, 20).await.ok()?;
+        let events = personabot::store::relationships::relationship_events(db.reader(), alice, 20)
+            .await
+            .ok()?;
         let judged: Vec<_> = events
             .into_iter()
             .filter(|e| e.change.reason == "shared a pancake recipe")
@@ -288,7 +292,9 @@ async fn exchange_moves_the_relationship(backend: Backend) {
         vec![(Metric::Anger, 0, 1), (Metric::Rapport, 5, 6)],
         "+3 and +2 are clamped to one step; trust stays at its floor; formality did not move"
     );
-    let now = db.relationship(alice).await.expect("read relationship");
+    let now = personabot::store::relationships::relationship(db.reader(), alice)
+        .await
+        .expect("read relationship");
     assert_eq!(now, Relationship::new(1, 6, 0, 0).expect("in range"));
     bot.app.shutdown().await.expect("clean shutdown");
 }

@@ -153,14 +153,14 @@ async fn sigterm_shuts_down_gracefully(backend: Backend) {
         .expect("open db");
     // Wait until the process has seen the last line (it is logged within the batch window).
     eventually("the bot received every line", || async {
-        let log = store
-            .recent_messages(
-                ChannelId(ids::GENERAL),
-                chrono::Utc::now() - chrono::Duration::hours(1),
-                100,
-            )
-            .await
-            .ok()?;
+        let log = personabot::store::messages::recent_messages(
+            store.reader(),
+            ChannelId(ids::GENERAL),
+            chrono::Utc::now() - chrono::Duration::hours(1),
+            100,
+        )
+        .await
+        .ok()?;
         log.iter().any(|m| m.content == "line 19").then_some(())
     })
     .await;
@@ -174,14 +174,14 @@ async fn sigterm_shuts_down_gracefully(backend: Backend) {
         .expect("join")
         .expect("wait");
     assert!(exit.success(), "exit status {exit}");
-    let log = store
-        .recent_messages(
-            ChannelId(ids::GENERAL),
-            chrono::Utc::now() - chrono::Duration::hours(1),
-            100,
-        )
-        .await
-        .expect("read");
+    let log = personabot::store::messages::recent_messages(
+        store.reader(),
+        ChannelId(ids::GENERAL),
+        chrono::Utc::now() - chrono::Duration::hours(1),
+        100,
+    )
+    .await
+    .expect("read");
     for i in 0..20 {
         assert_eq!(
             log.iter()

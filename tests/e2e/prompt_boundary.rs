@@ -29,7 +29,8 @@ fn posted(bot: &crate::support::TestBot) -> String {
 async fn set_the_trap(bot: &crate::support::TestBot) {
     let now = chrono::Utc::now();
     let db = &bot.app.database;
-    db.add_persona_entry(
+    personabot::store::persona::add_persona_entry(
+        db.writer(),
         None,
         PersonaKind::Fact,
         &format!("keeps a diary locked with the word {CANARY}"),
@@ -38,10 +39,12 @@ async fn set_the_trap(bot: &crate::support::TestBot) {
     )
     .await
     .expect("persona canary");
-    db.add_fact(
+    personabot::store::admin::add_fact(
+        db.writer(),
         crate::support::member(ids::ALICE),
         HOSTILE_FACT.into(),
         "other".into(),
+        db.embedding_model(),
         now,
     )
     .await

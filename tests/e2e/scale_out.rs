@@ -223,18 +223,18 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
                 },
             );
         });
-        store
-            .record_case(
-                GuildId(guild),
-                ModAction::Ban,
-                UserId(troll),
-                UserId(ids::OWNER),
-                Some("spam".into()),
-                Some(expired),
-                expired - chrono::Duration::hours(1),
-            )
-            .await
-            .expect("a temporary ban");
+        personabot::store::admin::record_case(
+            store.writer(),
+            GuildId(guild),
+            ModAction::Ban,
+            UserId(troll),
+            UserId(ids::OWNER),
+            Some("spam".into()),
+            Some(expired),
+            expired - chrono::Duration::hours(1),
+        )
+        .await
+        .expect("a temporary ban");
     }
 
     let sharding = |range| {
@@ -296,7 +296,10 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
         })
         .await;
         eventually("the unban recorded", || async {
-            let cases = store.cases_for(GuildId(guild), UserId(troll)).await.ok()?;
+            let cases =
+                personabot::store::modlog::cases_for(store.reader(), GuildId(guild), UserId(troll))
+                    .await
+                    .ok()?;
             (cases.len() == 2 && cases.iter().any(|c| c.lifted_at.is_some())).then_some(())
         })
         .await;
@@ -428,10 +431,10 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
     assert_eq!(texts(&discord, ids::OTHER_GENERAL).len(), 1);
     assert_eq!(texts(&discord, ids::FAR_GENERAL).len(), 1);
     for guild in [ids::GUILD, ids::FAR_GUILD] {
-        let cases = store
-            .cases_for(GuildId(guild), UserId(troll))
-            .await
-            .expect("cases");
+        let cases =
+            personabot::store::modlog::cases_for(store.reader(), GuildId(guild), UserId(troll))
+                .await
+                .expect("cases");
         assert_eq!(
             cases.len(),
             2,
@@ -461,7 +464,9 @@ async fn two_shard_processes_and_a_standby_share_one_postgres() {
     b.terminate().await;
     for lease in ["shards:0-0/2", "shards:1-1/2", "new_day"] {
         assert_eq!(
-            store.lease_holder(lease).await.expect("read"),
+            personabot::store::leases::holder(store.reader(), lease)
+                .await
+                .expect("read"),
             None,
             "{lease}\nS:\n{}\nB:\n{}",
             s.log(),

@@ -193,15 +193,14 @@ pub async fn wait_for_posts(
 /// The channel's short-term log now (after flushing buffered appends).
 pub async fn logged(bot: &TestBot, channel: u64) -> Vec<personabot::domain::LoggedMessage> {
     bot.app.store.flush().await.expect("flush");
-    bot.app
-        .database
-        .recent_messages(
-            personabot::domain::ChannelId(channel),
-            chrono::Utc::now() - chrono::Duration::days(30),
-            10_000,
-        )
-        .await
-        .expect("read the log")
+    personabot::store::messages::recent_messages(
+        bot.app.database.reader(),
+        personabot::domain::ChannelId(channel),
+        chrono::Utc::now() - chrono::Duration::days(30),
+        10_000,
+    )
+    .await
+    .expect("read the log")
 }
 
 /// A member of the fake world's first server, as the store keys member data.

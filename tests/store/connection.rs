@@ -7,15 +7,29 @@ use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 
 both_backends!(connect_ping_and_reconnect, |store, db| async move {
     store.ping().await.expect("ping");
-    store
-        .global_set("boot_count", 1, t0())
-        .await
-        .expect("write");
+    personabot::store::global_state::global_set(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "boot_count",
+        1,
+        t0(),
+    )
+    .await
+    .expect("write");
     // Migrations are idempotent: a second Store on the same database sees the data.
     let again = Store::connect(&db.url, StoreOptions::default())
         .await
         .expect("reconnect");
-    assert_eq!(again.global_get("boot_count").await.expect("read"), Some(1));
+    assert_eq!(
+        personabot::store::global_state::global_get(
+            again.reader(),
+            personabot::domain::StateScope::BotWide,
+            "boot_count"
+        )
+        .await
+        .expect("read"),
+        Some(1)
+    );
     again.close().await.expect("close");
 });
 
@@ -78,7 +92,15 @@ async fn sqlite_creates_parent_directory_and_migrate_only_works() {
     let store = Store::connect(&url, StoreOptions::default())
         .await
         .expect("connect");
-    store.global_set("x", 1, t0()).await.expect("write");
+    personabot::store::global_state::global_set(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "x",
+        1,
+        t0(),
+    )
+    .await
+    .expect("write");
     store.close().await.expect("close");
 }
 
@@ -87,16 +109,32 @@ async fn sqlite_memory_shares_one_database() {
     let store = Store::connect("sqlite::memory:", StoreOptions::default())
         .await
         .expect("connect");
-    store.global_set("x", 3, t0()).await.expect("write");
-    assert_eq!(store.global_get("x").await.expect("read"), Some(3));
+    personabot::store::global_state::global_set(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "x",
+        3,
+        t0(),
+    )
+    .await
+    .expect("write");
+    assert_eq!(
+        personabot::store::global_state::global_get(
+            store.reader(),
+            personabot::domain::StateScope::BotWide,
+            "x"
+        )
+        .await
+        .expect("read"),
+        Some(3)
+    );
 }
 
 #[tokio::test]
 async fn sqlite_foreign_keys_cascade_names() {
     let db = common::TestDb::new(common::Backend::Sqlite).await;
     let store = db.store().await;
-    store
-        .record_name(UserId(1), None, "a", t0())
+    personabot::store::users::record_name(store.writer(), UserId(1), None, "a", t0())
         .await
         .expect("name");
     store

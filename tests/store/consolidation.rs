@@ -7,11 +7,31 @@ use personabot::store::StoreError;
 
 both_backends!(consolidation_runs_resume, |store| async move {
     let t = t0();
-    assert_eq!(store.unfinished_run().await.expect("none"), None);
-    let cutoff = t - Duration::hours(24);
-    let id = store.start_run(cutoff, t).await.expect("start");
     assert_eq!(
-        store.unfinished_run().await.expect("running"),
+        personabot::store::consolidation::unfinished_run(
+            store.reader(),
+            personabot::store::consolidation::ALL
+        )
+        .await
+        .expect("none"),
+        None
+    );
+    let cutoff = t - Duration::hours(24);
+    let id = personabot::store::consolidation::start_run(
+        store.writer(),
+        personabot::store::consolidation::ALL,
+        cutoff,
+        t,
+    )
+    .await
+    .expect("start");
+    assert_eq!(
+        personabot::store::consolidation::unfinished_run(
+            store.reader(),
+            personabot::store::consolidation::ALL
+        )
+        .await
+        .expect("running"),
         Some((id, cutoff.trunc_subsecs(6)))
     );
     let stats = RunStats {
@@ -20,27 +40,54 @@ both_backends!(consolidation_runs_resume, |store| async move {
         facts_bumped: 1,
         messages_archived: 20,
     };
-    store
-        .record_run_progress(id, stats)
+    personabot::store::consolidation::record_run_progress(store.writer(), id, stats)
         .await
         .expect("progress");
-    assert_eq!(store.run_stats(id).await.expect("stats"), stats);
-    store
-        .finish_run(id, t + Duration::minutes(5), stats)
+    assert_eq!(
+        personabot::store::consolidation::run_stats(store.reader(), id)
+            .await
+            .expect("stats"),
+        stats
+    );
+    personabot::store::consolidation::finish_run(
+        store.writer(),
+        id,
+        t + Duration::minutes(5),
+        stats,
+    )
+    .await
+    .expect("finish");
+    assert_eq!(
+        personabot::store::consolidation::unfinished_run(
+            store.reader(),
+            personabot::store::consolidation::ALL
+        )
         .await
-        .expect("finish");
-    assert_eq!(store.unfinished_run().await.expect("done"), None);
-    let failed = store.start_run(t, t).await.expect("start");
-    store
-        .fail_run(failed, t, RunStats::default())
+        .expect("done"),
+        None
+    );
+    let failed = personabot::store::consolidation::start_run(
+        store.writer(),
+        personabot::store::consolidation::ALL,
+        t,
+        t,
+    )
+    .await
+    .expect("start");
+    personabot::store::consolidation::fail_run(store.writer(), failed, t, RunStats::default())
         .await
         .expect("fail");
     assert_eq!(
-        store.unfinished_run().await.expect("failed is not resumed"),
+        personabot::store::consolidation::unfinished_run(
+            store.reader(),
+            personabot::store::consolidation::ALL
+        )
+        .await
+        .expect("failed is not resumed"),
         None
     );
     assert!(matches!(
-        store.finish_run(999, t, stats).await,
+        personabot::store::consolidation::finish_run(store.writer(), 999, t, stats).await,
         Err(StoreError::NotFound { .. })
     ));
 });
@@ -51,18 +98,31 @@ both_backends!(a_retried_commit_is_idempotent, |store| async move {
     use personabot::domain::{FactChange, MessageId};
     use personabot::ports::store::ConsolidationCommit;
     let t = t0();
-    store
-        .append_messages(&[
+    personabot::store::messages::append_messages(
+        store.writer(),
+        &[
             crate::msg(1, 10, 7, t - Duration::hours(30), "I adopted a cat"),
             crate::msg(2, 10, 7, t - Duration::hours(29), "still love jazz"),
-        ])
-        .await
-        .expect("messages");
-    let jazz = store
-        .insert_fact(&crate::fact(7, "likes jazz"), t - Duration::days(3))
-        .await
-        .expect("seed");
-    let run = store.start_run(t, t).await.expect("run");
+        ],
+    )
+    .await
+    .expect("messages");
+    let jazz = personabot::store::facts::insert_fact(
+        store.writer(),
+        &crate::fact(7, "likes jazz"),
+        store.embedding_model(),
+        t - Duration::days(3),
+    )
+    .await
+    .expect("seed");
+    let run = personabot::store::consolidation::start_run(
+        store.writer(),
+        personabot::store::consolidation::ALL,
+        t,
+        t,
+    )
+    .await
+    .expect("run");
     let commit = ConsolidationCommit {
         run_id: run,
         changes: vec![
@@ -81,22 +141,33 @@ both_backends!(a_retried_commit_is_idempotent, |store| async move {
         at: t,
     };
     assert_eq!(
-        store
-            .commit_consolidation(commit.clone())
+        personabot::store::consolidation::commit(store.writer(), commit.clone())
             .await
             .expect("first"),
         2
     );
-    assert_eq!(store.commit_consolidation(commit).await.expect("retry"), 0);
-    let facts = store
-        .facts_of_member(crate::member(7), false)
-        .await
-        .expect("facts");
+    assert_eq!(
+        personabot::store::consolidation::commit(store.writer(), commit)
+            .await
+            .expect("retry"),
+        0
+    );
+    let facts = personabot::store::facts::facts_of_member(
+        store.reader(),
+        crate::member(7),
+        false,
+        store.embedding_model(),
+    )
+    .await
+    .expect("facts");
     assert_eq!(facts.len(), 2, "{facts:?}");
     let jazz = facts.iter().find(|f| f.fact == "likes jazz").expect("jazz");
     assert_eq!(jazz.reference_count, 2, "bumped once");
     assert_eq!(
-        store.run_stats(run).await.expect("stats").messages_archived,
+        personabot::store::consolidation::run_stats(store.reader(), run)
+            .await
+            .expect("stats")
+            .messages_archived,
         2
     );
 });

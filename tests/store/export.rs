@@ -7,36 +7,55 @@ use personabot::domain::{GuildId, MessageId, Metric, UserId};
 both_backends!(export_and_delete_everything, |store| async move {
     let t = t0();
     let u = UserId(42);
-    store.upsert_user(u, "river", false, t).await.expect("user");
-    store
-        .record_name(u, Some(GuildId(1)), "Riv", t)
+    personabot::store::users::upsert_user(store.writer(), u, "river", false, t)
+        .await
+        .expect("user");
+    personabot::store::users::record_name(store.writer(), u, Some(GuildId(1)), "Riv", t)
         .await
         .expect("name");
-    let old = store
-        .insert_fact(&fact(42, "likes jazz"), t)
-        .await
-        .expect("fact");
-    store
-        .supersede_fact(old.id, &fact(42, "likes blues"), t)
-        .await
-        .expect("supersede");
-    store
-        .set_metric(member(42), Metric::Rapport, 7, "good chat", t)
-        .await
-        .expect("metric");
-    store
-        .append_messages(&[
+    let old = personabot::store::facts::insert_fact(
+        store.writer(),
+        &fact(42, "likes jazz"),
+        store.embedding_model(),
+        t,
+    )
+    .await
+    .expect("fact");
+    personabot::store::facts::supersede_fact(
+        store.writer(),
+        old.id,
+        &fact(42, "likes blues"),
+        store.embedding_model(),
+        t,
+    )
+    .await
+    .expect("supersede");
+    personabot::store::relationships::set_metric(
+        store.writer(),
+        member(42),
+        Metric::Rapport,
+        7,
+        "good chat",
+        t,
+    )
+    .await
+    .expect("metric");
+    personabot::store::messages::append_messages(
+        store.writer(),
+        &[
             msg(1, 10, 42, t - Duration::days(3), "old"),
             msg(2, 10, 42, t, "new"),
             msg(3, 10, 43, t, "not theirs"),
-        ])
-        .await
-        .expect("messages");
-    store
-        .archive_messages(&[MessageId(1)], t)
+        ],
+    )
+    .await
+    .expect("messages");
+    personabot::store::archive::archive_messages(store.writer(), &[MessageId(1)], t)
         .await
         .expect("archive");
-    let export = store.export_user(u).await.expect("export");
+    let export = personabot::store::export::export_snapshot(store.reader(), u)
+        .await
+        .expect("export");
     assert_eq!(
         export.user.as_ref().map(|u| u.username.as_str()),
         Some("river")
@@ -67,13 +86,16 @@ both_backends!(export_and_delete_everything, |store| async move {
         Some(2)
     );
     assert_eq!(json["user"]["username"], "river");
-    let report = store.delete_user_data(u).await.expect("delete");
+    let report = personabot::store::export::delete_user_data(store.writer(), u)
+        .await
+        .expect("delete");
     assert_eq!((report.messages, report.facts), (2, 2));
-    let empty = store.export_user(u).await.expect("export");
+    let empty = personabot::store::export::export_snapshot(store.reader(), u)
+        .await
+        .expect("export");
     assert!(empty.is_empty(), "{empty:?}");
     assert_eq!(
-        store
-            .message(MessageId(3))
+        personabot::store::messages::message(store.reader(), MessageId(3))
             .await
             .expect("others kept")
             .map(|m| m.author_id),
@@ -85,17 +107,26 @@ both_backends!(export_and_delete_everything, |store| async move {
 both_backends!(erasure_keeps_an_opt_out, |store| async move {
     let t = t0();
     let u = UserId(77);
-    store.upsert_user(u, "quiet", false, t).await.expect("user");
-    store
-        .set_memory_off(u, "quiet", true, t)
+    personabot::store::users::upsert_user(store.writer(), u, "quiet", false, t)
+        .await
+        .expect("user");
+    personabot::store::users::set_memory_off(store.writer(), u, "quiet", true, t)
         .await
         .expect("off");
-    store
-        .insert_fact(&fact(77, "likes tea"), t)
+    personabot::store::facts::insert_fact(
+        store.writer(),
+        &fact(77, "likes tea"),
+        store.embedding_model(),
+        t,
+    )
+    .await
+    .expect("fact");
+    personabot::store::export::delete_user_data(store.writer(), u)
         .await
-        .expect("fact");
-    store.delete_user_data(u).await.expect("erase");
-    let left = store.export_user(u).await.expect("export");
+        .expect("erase");
+    let left = personabot::store::export::export_snapshot(store.reader(), u)
+        .await
+        .expect("export");
     assert!(left.servers.is_empty(), "{left:?}");
     let row = left.user.expect("the opt-out row");
     assert!(row.memory_off);

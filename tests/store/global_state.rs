@@ -7,64 +7,147 @@ use std::collections::BTreeMap;
 both_backends!(global_state_and_mood, |store| async move {
     let t = t0();
     assert_eq!(
-        store.global_get("daily_mood_energy").await.expect("get"),
+        personabot::store::global_state::global_get(
+            store.reader(),
+            personabot::domain::StateScope::BotWide,
+            "daily_mood_energy"
+        )
+        .await
+        .expect("get"),
         None
     );
-    store
-        .global_set("daily_mood_energy", 7, t)
-        .await
-        .expect("set");
-    store
-        .global_set("daily_mood_patience", -2, t)
-        .await
-        .expect("set");
-    store.global_set("daily_moodx", 1, t).await.expect("set");
-    store
-        .global_set("daily_mood_energy", 8, t)
-        .await
-        .expect("overwrite");
-    store
-        .global_set_text("status_line", "watching the rain", t)
-        .await
-        .expect("text");
-    store
-        .global_set_text("daily_mood_energy", "perky", t)
-        .await
-        .expect("text keeps value");
+    personabot::store::global_state::global_set(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "daily_mood_energy",
+        7,
+        t,
+    )
+    .await
+    .expect("set");
+    personabot::store::global_state::global_set(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "daily_mood_patience",
+        -2,
+        t,
+    )
+    .await
+    .expect("set");
+    personabot::store::global_state::global_set(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "daily_moodx",
+        1,
+        t,
+    )
+    .await
+    .expect("set");
+    personabot::store::global_state::global_set(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "daily_mood_energy",
+        8,
+        t,
+    )
+    .await
+    .expect("overwrite");
+    personabot::store::global_state::global_set_text(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "status_line",
+        "watching the rain",
+        t,
+    )
+    .await
+    .expect("text");
+    personabot::store::global_state::global_set_text(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "daily_mood_energy",
+        "perky",
+        t,
+    )
+    .await
+    .expect("text keeps value");
     assert_eq!(
-        store.global_get("daily_mood_energy").await.expect("get"),
+        personabot::store::global_state::global_get(
+            store.reader(),
+            personabot::domain::StateScope::BotWide,
+            "daily_mood_energy"
+        )
+        .await
+        .expect("get"),
         Some(8)
     );
-    assert_eq!(store.global_get("status_line").await.expect("get"), Some(0));
     assert_eq!(
-        store
-            .global_text("status_line")
-            .await
-            .expect("get")
-            .as_deref(),
+        personabot::store::global_state::global_get(
+            store.reader(),
+            personabot::domain::StateScope::BotWide,
+            "status_line"
+        )
+        .await
+        .expect("get"),
+        Some(0)
+    );
+    assert_eq!(
+        personabot::store::global_state::global_text(
+            store.reader(),
+            personabot::domain::StateScope::BotWide,
+            "status_line"
+        )
+        .await
+        .expect("get")
+        .as_deref(),
         Some("watching the rain")
     );
-    store
-        .global_set("daily_mood_energy", 9, t)
-        .await
-        .expect("set keeps text");
+    personabot::store::global_state::global_set(
+        store.writer(),
+        personabot::domain::StateScope::BotWide,
+        "daily_mood_energy",
+        9,
+        t,
+    )
+    .await
+    .expect("set keeps text");
     assert_eq!(
-        store
-            .global_text("daily_mood_energy")
-            .await
-            .expect("get")
-            .as_deref(),
+        personabot::store::global_state::global_text(
+            store.reader(),
+            personabot::domain::StateScope::BotWide,
+            "daily_mood_energy"
+        )
+        .await
+        .expect("get")
+        .as_deref(),
         Some("perky")
     );
     assert_eq!(
-        store.global_add("replies_today", 2, t).await.expect("add"),
+        personabot::store::global_state::global_add(
+            store.writer(),
+            personabot::domain::StateScope::BotWide,
+            "replies_today",
+            2,
+            t
+        )
+        .await
+        .expect("add"),
         2
     );
     assert_eq!(
-        store.global_add("replies_today", 3, t).await.expect("add"),
+        personabot::store::global_state::global_add(
+            store.writer(),
+            personabot::domain::StateScope::BotWide,
+            "replies_today",
+            3,
+            t
+        )
+        .await
+        .expect("add"),
         5
     );
-    let mood = store.mood().await.expect("mood");
+    let mood = personabot::store::global_state::mood(store.reader())
+        .await
+        .expect("mood");
     assert_eq!(
         mood,
         BTreeMap::from([
@@ -72,7 +155,12 @@ both_backends!(global_state_and_mood, |store| async move {
             ("daily_mood_patience".to_owned(), -2)
         ])
     );
-    let list = store.global_list().await.expect("list");
+    let list = personabot::store::global_state::global_list(
+        store.reader(),
+        personabot::domain::StateScope::BotWide,
+    )
+    .await
+    .expect("list");
     assert_eq!(
         list.iter().map(|(k, _, _)| k.as_str()).collect::<Vec<_>>(),
         [
@@ -86,11 +174,27 @@ both_backends!(global_state_and_mood, |store| async move {
     for bad in ["", "Upper", "with space", "dash-ed", &"k".repeat(65)] {
         assert!(
             matches!(
-                store.global_set(bad, 1, t).await,
+                personabot::store::global_state::global_set(
+                    store.writer(),
+                    personabot::domain::StateScope::BotWide,
+                    bad,
+                    1,
+                    t
+                )
+                .await,
                 Err(StoreError::Invalid(_))
             ),
             "{bad:?}"
         );
     }
-    assert_eq!(store.global_list().await.expect("list").len(), 5);
+    assert_eq!(
+        personabot::store::global_state::global_list(
+            store.reader(),
+            personabot::domain::StateScope::BotWide
+        )
+        .await
+        .expect("list")
+        .len(),
+        5
+    );
 });

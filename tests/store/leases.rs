@@ -14,14 +14,12 @@ both_backends!(
         let t = t0();
         let until = t + Duration::seconds(30);
         assert!(
-            store
-                .acquire_lease("new_day", "a", until, t)
+            personabot::store::leases::acquire(store.writer(), "new_day", "a", until, t)
                 .await
                 .expect("take")
         );
         assert!(
-            !store
-                .acquire_lease("new_day", "b", until, t)
+            !personabot::store::leases::acquire(store.writer(), "new_day", "b", until, t)
                 .await
                 .expect("held"),
             "a held lease is not taken by another"
@@ -29,51 +27,66 @@ both_backends!(
         // The holder renews (and keeps it past the first expiry).
         let later = t + Duration::seconds(20);
         assert!(
-            store
-                .acquire_lease("new_day", "a", later + Duration::seconds(30), later)
-                .await
-                .expect("renew")
+            personabot::store::leases::acquire(
+                store.writer(),
+                "new_day",
+                "a",
+                later + Duration::seconds(30),
+                later
+            )
+            .await
+            .expect("renew")
         );
         assert!(
-            !store
-                .acquire_lease(
-                    "new_day",
-                    "b",
-                    t + Duration::seconds(60),
-                    t + Duration::seconds(35)
-                )
-                .await
-                .expect("renewed, still held")
+            !personabot::store::leases::acquire(
+                store.writer(),
+                "new_day",
+                "b",
+                t + Duration::seconds(60),
+                t + Duration::seconds(35)
+            )
+            .await
+            .expect("renewed, still held")
         );
         // Unrenewed, it runs out and another holder takes it.
         let expired = t + Duration::seconds(51);
         assert!(
-            store
-                .acquire_lease("new_day", "b", expired + Duration::seconds(30), expired)
-                .await
-                .expect("take over")
+            personabot::store::leases::acquire(
+                store.writer(),
+                "new_day",
+                "b",
+                expired + Duration::seconds(30),
+                expired
+            )
+            .await
+            .expect("take over")
         );
         assert_eq!(
-            store
-                .lease_holder("new_day")
+            personabot::store::leases::holder(store.reader(), "new_day")
                 .await
                 .expect("read")
                 .map(|h| h.0),
             Some("b".to_owned())
         );
         // Only the holder releases; then anyone takes it at once.
-        assert!(!store.release_lease("new_day", "a").await.expect("not a's"));
-        assert!(store.release_lease("new_day", "b").await.expect("b's"));
         assert!(
-            store
-                .acquire_lease("new_day", "a", until, t)
+            !personabot::store::leases::release(store.writer(), "new_day", "a")
+                .await
+                .expect("not a's")
+        );
+        assert!(
+            personabot::store::leases::release(store.writer(), "new_day", "b")
+                .await
+                .expect("b's")
+        );
+        assert!(
+            personabot::store::leases::acquire(store.writer(), "new_day", "a", until, t)
                 .await
                 .expect("free")
         );
         // Leases are independent.
         assert!(
-            store
-                .acquire_lease("shards:0-0/2", "b", until, t)
+            personabot::store::leases::acquire(store.writer(), "shards:0-0/2", "b", until, t)
                 .await
                 .expect("other")
         );
@@ -86,8 +99,8 @@ async fn race(first: &Store, second: &Store, name: &str) -> (bool, bool) {
     let t = t0();
     let until = t + Duration::seconds(30);
     let (a, b) = tokio::join!(
-        first.acquire_lease(name, "a", until, t),
-        second.acquire_lease(name, "b", until, t)
+        personabot::store::leases::acquire(first.writer(), name, "a", until, t),
+        personabot::store::leases::acquire(second.writer(), name, "b", until, t)
     );
     (a.expect("a asked"), b.expect("b asked"))
 }
@@ -111,17 +124,22 @@ both_backends!(
         let values_a = vec![("daily_mood_energy".to_owned(), 7)];
         let values_b = vec![("daily_mood_energy".to_owned(), 2)];
         let (a, b) = tokio::join!(
-            store.roll_mood(&values_a, day, t0()),
-            other.roll_mood(&values_b, day, t0())
+            personabot::store::global_state::roll_mood(store.writer(), &values_a, day, t0()),
+            personabot::store::global_state::roll_mood(other.writer(), &values_b, day, t0())
         );
         let (a, b) = (a.expect("a"), b.expect("b"));
         assert!(a ^ b, "one roll: {a} {b}");
-        let energy = store.mood().await.expect("mood")["daily_mood_energy"];
+        let energy = personabot::store::global_state::mood(store.reader())
+            .await
+            .expect("mood")["daily_mood_energy"];
         assert_eq!(energy, if a { 7 } else { 2 }, "the winner's values stand");
-        assert!(!store.roll_mood(&values_b, day, t0()).await.expect("again"));
         assert!(
-            store
-                .roll_mood(&values_b, day + 1, t0())
+            !personabot::store::global_state::roll_mood(store.writer(), &values_b, day, t0())
+                .await
+                .expect("again")
+        );
+        assert!(
+            personabot::store::global_state::roll_mood(store.writer(), &values_b, day + 1, t0())
                 .await
                 .expect("next day")
         );
@@ -147,15 +165,23 @@ both_backends!(
                 other.clone()
             };
             adds.push(tokio::spawn(async move {
-                s.add_spend("2026-11-29", &[SpendScope::Global], one, t0())
-                    .await
-                    .expect("add");
+                personabot::store::usage::add_spend(
+                    s.writer(),
+                    "2026-11-29",
+                    &[SpendScope::Global],
+                    one,
+                    t0(),
+                )
+                .await
+                .expect("add");
             }));
         }
         for add in adds {
             add.await.expect("joined");
         }
-        let spent = store.spend_on("2026-11-29", &scopes).await.expect("read");
+        let spent = personabot::store::usage::spend_on(store.reader(), "2026-11-29", &scopes)
+            .await
+            .expect("read");
         assert_eq!(spent[0].1.usage.requests, 20);
         assert_eq!(spent[0].1.usage.prompt, 200);
     }

@@ -10,24 +10,32 @@ both_backends!(append_is_idempotent_and_batched, |store| async move {
     let msgs: Vec<_> = (1..=1_203u64)
         .map(|i| msg(i, 10, 100 + i % 3, base + Duration::seconds(i as i64), "hi"))
         .collect();
-    assert_eq!(store.append_messages(&msgs).await.expect("append"), 1_203);
+    assert_eq!(
+        personabot::store::messages::append_messages(store.writer(), &msgs)
+            .await
+            .expect("append"),
+        1_203
+    );
     // Same ids again (a gateway replay): nothing new, no error.
     assert_eq!(
-        store
-            .append_messages(&msgs[..600])
+        personabot::store::messages::append_messages(store.writer(), &msgs[..600])
             .await
             .expect("append again"),
         0
     );
     let mut dup = msgs[0].clone();
     dup.content = "different".into();
-    assert_eq!(store.append_messages(&[dup]).await.expect("append dup"), 0);
+    assert_eq!(
+        personabot::store::messages::append_messages(store.writer(), &[dup])
+            .await
+            .expect("append dup"),
+        0
+    );
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM short_term_messages").await,
         1_203
     );
-    let first = store
-        .message(MessageId(1))
+    let first = personabot::store::messages::message(store.reader(), MessageId(1))
         .await
         .expect("read")
         .expect("exists");
@@ -39,7 +47,12 @@ both_backends!(append_is_idempotent_and_batched, |store| async move {
         }
     );
     assert_eq!(first.content, "hi");
-    assert_eq!(store.append_messages(&[]).await.expect("empty"), 0);
+    assert_eq!(
+        personabot::store::messages::append_messages(store.writer(), &[])
+            .await
+            .expect("empty"),
+        0
+    );
 });
 
 both_backends!(recent_messages_window_and_order, |store| async move {
@@ -53,12 +66,14 @@ both_backends!(recent_messages_window_and_order, |store| async move {
     ];
     msgs[2].reply_to = Some(MessageId(2));
     msgs[2].guild_id = None;
-    store.append_messages(&msgs).await.expect("append");
-    let since = now - Duration::hours(24);
-    let got = store
-        .recent_messages(ChannelId(10), since, 100)
+    personabot::store::messages::append_messages(store.writer(), &msgs)
         .await
-        .expect("recent");
+        .expect("append");
+    let since = now - Duration::hours(24);
+    let got =
+        personabot::store::messages::recent_messages(store.reader(), ChannelId(10), since, 100)
+            .await
+            .expect("recent");
     assert_eq!(
         got.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
         ["a", "b", "c"]
@@ -66,8 +81,7 @@ both_backends!(recent_messages_window_and_order, |store| async move {
     assert_eq!(got[1].reply_to, Some(MessageId(2)));
     assert_eq!(got[1].guild_id, None);
     // Only the newest `limit`, still oldest first.
-    let got = store
-        .recent_messages(ChannelId(10), since, 2)
+    let got = personabot::store::messages::recent_messages(store.reader(), ChannelId(10), since, 2)
         .await
         .expect("recent");
     assert_eq!(
@@ -75,89 +89,96 @@ both_backends!(recent_messages_window_and_order, |store| async move {
         ["b", "c"]
     );
     assert_eq!(
-        store
-            .last_message(ChannelId(10))
+        personabot::store::messages::last_message(store.reader(), ChannelId(10))
             .await
             .expect("last")
             .map(|m| m.id),
         Some(MessageId(4))
     );
-    assert_eq!(store.last_message(ChannelId(99)).await.expect("last"), None);
+    assert_eq!(
+        personabot::store::messages::last_message(store.reader(), ChannelId(99))
+            .await
+            .expect("last"),
+        None
+    );
     // Timestamps come back exactly as returned (microsecond precision on both backends).
-    let again = store
-        .message(MessageId(4))
+    let again = personabot::store::messages::message(store.reader(), MessageId(4))
         .await
         .expect("read")
         .expect("exists");
     assert_eq!(again.created_at, got[1].created_at);
     assert_eq!(
-        store
-            .count_messages_since(Some(GuildId(1)), since)
+        personabot::store::messages::count_messages_since(store.reader(), Some(GuildId(1)), since)
             .await
             .expect("count"),
         3
     );
     assert_eq!(
-        store
-            .count_messages_since(None, since)
+        personabot::store::messages::count_messages_since(store.reader(), None, since)
             .await
             .expect("count"),
         4
     );
     assert_eq!(
-        store
-            .count_messages_since(Some(GuildId(2)), since)
+        personabot::store::messages::count_messages_since(store.reader(), Some(GuildId(2)), since)
             .await
             .expect("count"),
         0
     );
-    let mine = store
-        .messages_of_user_since(UserId(100), since)
-        .await
-        .expect("mine");
+    let mine =
+        personabot::store::messages::messages_of_user_since(store.reader(), UserId(100), since)
+            .await
+            .expect("mine");
     assert_eq!(mine.iter().map(|m| m.id.0).collect::<Vec<_>>(), [2, 4, 5]);
 });
 
 both_backends!(edit_and_delete_messages, |store| async move {
-    store
-        .append_messages(&[msg(1, 10, 100, t0(), "before")])
-        .await
-        .expect("append");
+    personabot::store::messages::append_messages(
+        store.writer(),
+        &[msg(1, 10, 100, t0(), "before")],
+    )
+    .await
+    .expect("append");
     assert!(
-        store
-            .edit_message(MessageId(1), "after", t0() + Duration::seconds(5))
-            .await
-            .expect("edit")
+        personabot::store::messages::edit_message(
+            store.writer(),
+            MessageId(1),
+            "after",
+            t0() + Duration::seconds(5)
+        )
+        .await
+        .expect("edit")
     );
     assert!(
-        !store
-            .edit_message(MessageId(2), "x", t0())
+        !personabot::store::messages::edit_message(store.writer(), MessageId(2), "x", t0())
             .await
             .expect("edit unknown")
     );
     assert_eq!(
-        store
-            .message(MessageId(1))
+        personabot::store::messages::message(store.reader(), MessageId(1))
             .await
             .expect("read")
             .map(|m| m.content),
         Some("after".into())
     );
     assert_eq!(
-        store
-            .delete_messages(&[MessageId(1)])
+        personabot::store::archive::delete_messages(store.writer(), &[MessageId(1)])
             .await
             .expect("delete"),
         1
     );
     assert_eq!(
-        store
-            .delete_messages(&[MessageId(1)])
+        personabot::store::archive::delete_messages(store.writer(), &[MessageId(1)])
             .await
             .expect("delete again"),
         0
     );
-    assert_eq!(store.message(MessageId(1)).await.expect("read"), None);
+    assert_eq!(
+        personabot::store::messages::message(store.reader(), MessageId(1))
+            .await
+            .expect("read"),
+        None
+    );
 });
 
 both_backends!(bulk_delete_removes_only_those_ids, |store| async move {
@@ -165,14 +186,21 @@ both_backends!(bulk_delete_removes_only_those_ids, |store| async move {
     let msgs: Vec<_> = (1..=1_100u64)
         .map(|i| msg(i, 10, 100, t0() + Duration::seconds(i as i64), "m"))
         .collect();
-    store.append_messages(&msgs).await.expect("append");
-    store
-        .archive_messages(&[MessageId(2), MessageId(1_050)], t0())
+    personabot::store::messages::append_messages(store.writer(), &msgs)
         .await
-        .expect("archive");
+        .expect("append");
+    personabot::store::archive::archive_messages(
+        store.writer(),
+        &[MessageId(2), MessageId(1_050)],
+        t0(),
+    )
+    .await
+    .expect("archive");
     let purge: Vec<MessageId> = (2..=1_050u64).chain([5_000]).map(MessageId).collect();
     assert_eq!(
-        store.delete_messages(&purge).await.expect("bulk delete"),
+        personabot::store::archive::delete_messages(store.writer(), &purge)
+            .await
+            .expect("bulk delete"),
         1_049
     );
     assert_eq!(
@@ -183,49 +211,66 @@ both_backends!(bulk_delete_removes_only_those_ids, |store| async move {
         count(&store, "SELECT COUNT(*) FROM archived_messages").await,
         0
     );
-    assert!(store.message(MessageId(1)).await.expect("read").is_some());
     assert!(
-        store
-            .message(MessageId(1_051))
+        personabot::store::messages::message(store.reader(), MessageId(1))
             .await
             .expect("read")
             .is_some()
     );
-    assert_eq!(store.delete_messages(&[]).await.expect("nothing"), 0);
+    assert!(
+        personabot::store::messages::message(store.reader(), MessageId(1_051))
+            .await
+            .expect("read")
+            .is_some()
+    );
+    assert_eq!(
+        personabot::store::archive::delete_messages(store.writer(), &[])
+            .await
+            .expect("nothing"),
+        0
+    );
 });
 
 both_backends!(archive_moves_exactly_once, |store| async move {
     let now = t0();
     let mut bot = msg(4, 10, 900, now - Duration::hours(50), "bot says");
     bot.is_bot = true;
-    store
-        .append_messages(&[
+    personabot::store::messages::append_messages(
+        store.writer(),
+        &[
             msg(1, 10, 100, now - Duration::hours(50), "old 1"),
             msg(2, 10, 100, now - Duration::hours(49), "old 2"),
             msg(3, 10, 100, now - Duration::hours(1), "fresh"),
             bot,
             msg(5, 10, 101, now - Duration::hours(48), "other"),
-        ])
-        .await
-        .expect("append");
+        ],
+    )
+    .await
+    .expect("append");
     let cutoff = now - Duration::hours(24);
     assert_eq!(
-        store
-            .short_term_authors_before(cutoff)
+        personabot::store::messages::short_term_authors_before(store.reader(), cutoff)
             .await
             .expect("authors"),
         [member(100), member(101)]
     );
-    let old = store
-        .short_term_of_member_before(member(100), cutoff)
-        .await
-        .expect("old");
+    let old = personabot::store::messages::short_term_of_member_before(
+        store.reader(),
+        member(100),
+        cutoff,
+    )
+    .await
+    .expect("old");
     assert_eq!(old.iter().map(|m| m.id.0).collect::<Vec<_>>(), [1, 2]);
     let ids: Vec<_> = old.iter().map(|m| m.id).collect();
-    assert_eq!(store.archive_messages(&ids, now).await.expect("archive"), 2);
     assert_eq!(
-        store
-            .archive_messages(&ids, now)
+        personabot::store::archive::archive_messages(store.writer(), &ids, now)
+            .await
+            .expect("archive"),
+        2
+    );
+    assert_eq!(
+        personabot::store::archive::archive_messages(store.writer(), &ids, now)
             .await
             .expect("archive again"),
         0
@@ -242,7 +287,9 @@ both_backends!(archive_moves_exactly_once, |store| async move {
         .await,
         0
     );
-    let archived = store.archived_of_user(UserId(100)).await.expect("archived");
+    let archived = personabot::store::archive::archived_of_user(store.reader(), UserId(100))
+        .await
+        .expect("archived");
     assert_eq!(
         archived
             .iter()
@@ -252,8 +299,7 @@ both_backends!(archive_moves_exactly_once, |store| async move {
     );
     // Still reachable by id, from the archive.
     assert_eq!(
-        store
-            .message(MessageId(2))
+        personabot::store::messages::message(store.reader(), MessageId(2))
             .await
             .expect("read")
             .map(|m| m.content),
@@ -266,8 +312,7 @@ both_backends!(archive_moves_exactly_once, |store| async move {
         .expect("archive in txn");
     txn.rollback().await.expect("rollback");
     assert_eq!(
-        store
-            .message(MessageId(5))
+        personabot::store::messages::message(store.reader(), MessageId(5))
             .await
             .expect("read")
             .map(|m| m.id),
@@ -278,22 +323,35 @@ both_backends!(archive_moves_exactly_once, |store| async move {
         2
     );
     // Age cap helper and retention.
-    let stale = store.short_term_before(cutoff, 10).await.expect("stale");
+    let stale = personabot::store::messages::short_term_before(
+        store.reader(),
+        cutoff,
+        10,
+        personabot::store::messages::Authors::Anyone,
+    )
+    .await
+    .expect("stale");
     assert_eq!(stale.iter().map(|m| m.id.0).collect::<Vec<_>>(), [4, 5]);
     assert_eq!(
-        store
-            .purge_archived_before(now - Duration::hours(49) - Duration::minutes(30))
-            .await
-            .expect("purge"),
+        personabot::store::archive::purge_archived_before(
+            store.writer(),
+            now - Duration::hours(49) - Duration::minutes(30)
+        )
+        .await
+        .expect("purge"),
         1
     );
     // Deletion request covers both tables.
     assert_eq!(
-        store
-            .delete_user_messages(UserId(100))
+        personabot::store::archive::delete_user_messages(store.writer(), UserId(100))
             .await
             .expect("delete"),
         2
     );
-    assert_eq!(store.message(MessageId(3)).await.expect("read"), None);
+    assert_eq!(
+        personabot::store::messages::message(store.reader(), MessageId(3))
+            .await
+            .expect("read"),
+        None
+    );
 });

@@ -11,13 +11,21 @@ both_backends!(relationship_metrics_and_events, |store| async move {
     let t = t0();
     let user = ServerMember::new(GuildId(1), UserId(5));
     assert_eq!(
-        store.relationship(user).await.expect("read"),
+        personabot::store::relationships::relationship(store.reader(), user)
+            .await
+            .expect("read"),
         Relationship::default()
     );
-    let change = store
-        .set_metric(user, Metric::Trust, 8, "kept a secret", t)
-        .await
-        .expect("set");
+    let change = personabot::store::relationships::set_metric(
+        store.writer(),
+        user,
+        Metric::Trust,
+        8,
+        "kept a secret",
+        t,
+    )
+    .await
+    .expect("set");
     assert_eq!(
         change,
         RelationshipChange {
@@ -28,18 +36,23 @@ both_backends!(relationship_metrics_and_events, |store| async move {
         }
     );
     assert_eq!(
-        store
-            .relationship(user)
+        personabot::store::relationships::relationship(store.reader(), user)
             .await
             .expect("read")
             .get(Metric::Trust),
         8
     );
     // Out of range: the domain error, and nothing written.
-    let err = store
-        .set_metric(user, Metric::Anger, 11, "rage", t)
-        .await
-        .expect_err("refused");
+    let err = personabot::store::relationships::set_metric(
+        store.writer(),
+        user,
+        Metric::Anger,
+        11,
+        "rage",
+        t,
+    )
+    .await
+    .expect_err("refused");
     assert!(matches!(
         err,
         StoreError::Relationship(RelationshipError::OutOfRange {
@@ -48,36 +61,40 @@ both_backends!(relationship_metrics_and_events, |store| async move {
             ..
         })
     ));
-    let err = store
-        .set_metric(user, Metric::Formality, -6, "slang", t)
-        .await
-        .expect_err("refused");
+    let err = personabot::store::relationships::set_metric(
+        store.writer(),
+        user,
+        Metric::Formality,
+        -6,
+        "slang",
+        t,
+    )
+    .await
+    .expect_err("refused");
     assert!(matches!(
         err,
         StoreError::Relationship(RelationshipError::OutOfRange { .. })
     ));
-    let err = store
-        .set_metric(
-            ServerMember::new(GuildId(1), UserId(6)),
-            Metric::Trust,
-            -1,
-            "new member",
-            t,
-        )
-        .await
-        .expect_err("refused");
+    let err = personabot::store::relationships::set_metric(
+        store.writer(),
+        ServerMember::new(GuildId(1), UserId(6)),
+        Metric::Trust,
+        -1,
+        "new member",
+        t,
+    )
+    .await
+    .expect_err("refused");
     assert!(matches!(err, StoreError::Relationship(_)));
     assert_eq!(
-        store
-            .relationship(user)
+        personabot::store::relationships::relationship(store.reader(), user)
             .await
             .expect("read")
             .get(Metric::Anger),
         0
     );
     assert_eq!(
-        store
-            .relationship_events(user, 10)
+        personabot::store::relationships::relationship_events(store.reader(), user, 10)
             .await
             .expect("events")
             .len(),
@@ -104,18 +121,29 @@ both_backends!(relationship_metrics_and_events, |store| async move {
             reason: "laughed".into(),
         },
     ];
-    store
-        .save_relationship(user, next, &changes, t + Duration::minutes(1))
+    personabot::store::relationships::save_relationship(
+        store.writer(),
+        user,
+        next,
+        &changes,
+        t + Duration::minutes(1),
+    )
+    .await
+    .expect("save");
+    assert_eq!(
+        personabot::store::relationships::relationship(store.reader(), user)
+            .await
+            .expect("read"),
+        next
+    );
+    let events = personabot::store::relationships::relationship_events(store.reader(), user, 10)
         .await
-        .expect("save");
-    assert_eq!(store.relationship(user).await.expect("read"), next);
-    let events = store.relationship_events(user, 10).await.expect("events");
+        .expect("events");
     assert_eq!(events.len(), 3);
     assert_eq!(events[2].change.reason, "kept a secret");
     assert!(events[0].created_at > events[2].created_at);
     assert_eq!(
-        store
-            .relationship_events(user, 1)
+        personabot::store::relationships::relationship_events(store.reader(), user, 1)
             .await
             .expect("events")
             .len(),

@@ -12,8 +12,7 @@ both_backends!(channel_policy_precedence, |store| async move {
         persona_name: None,
     };
     assert_eq!(
-        store
-            .channel_policy(Some(g), c, default.clone())
+        personabot::store::settings::channel_policy(store.reader(), Some(g), c, default.clone())
             .await
             .expect("policy"),
         default
@@ -24,76 +23,68 @@ both_backends!(channel_policy_precedence, |store| async move {
         persona_name: None,
     };
     assert_eq!(
-        store
-            .channel_policy(Some(g), c, off.clone())
+        personabot::store::settings::channel_policy(store.reader(), Some(g), c, off.clone())
             .await
             .expect("policy"),
         off
     );
     // Server off overrides the default.
-    store.set_guild_enabled(g, false, t).await.expect("guild");
+    personabot::store::settings::set_guild_enabled(store.writer(), g, false, t)
+        .await
+        .expect("guild");
     assert!(
-        !store
-            .channel_policy(Some(g), c, default.clone())
+        !personabot::store::settings::channel_policy(store.reader(), Some(g), c, default.clone())
             .await
             .expect("policy")
             .bot_enabled
     );
     // Channel on overrides the server.
-    store
-        .set_channel_enabled(Some(g), c, Some(true), t)
+    personabot::store::settings::set_channel_enabled(store.writer(), Some(g), c, Some(true), t)
         .await
         .expect("channel");
     assert!(
-        store
-            .channel_policy(Some(g), c, default.clone())
+        personabot::store::settings::channel_policy(store.reader(), Some(g), c, default.clone())
             .await
             .expect("policy")
             .bot_enabled
     );
     // Back to inheriting.
-    store
-        .set_channel_enabled(Some(g), c, None, t)
+    personabot::store::settings::set_channel_enabled(store.writer(), Some(g), c, None, t)
         .await
         .expect("channel");
     assert!(
-        !store
-            .channel_policy(Some(g), c, default.clone())
+        !personabot::store::settings::channel_policy(store.reader(), Some(g), c, default.clone())
             .await
             .expect("policy")
             .bot_enabled
     );
-    store.set_guild_enabled(g, true, t).await.expect("guild");
-    store
-        .set_channel_enabled(Some(g), c, Some(false), t)
+    personabot::store::settings::set_guild_enabled(store.writer(), g, true, t)
+        .await
+        .expect("guild");
+    personabot::store::settings::set_channel_enabled(store.writer(), Some(g), c, Some(false), t)
         .await
         .expect("channel");
     assert!(
-        !store
-            .channel_policy(Some(g), c, default.clone())
+        !personabot::store::settings::channel_policy(store.reader(), Some(g), c, default.clone())
             .await
             .expect("policy")
             .bot_enabled
     );
     // Proactive is opt-in and needs the bot enabled.
-    store
-        .set_channel_proactive(Some(g), c, true, t)
+    personabot::store::settings::set_channel_proactive(store.writer(), Some(g), c, true, t)
         .await
         .expect("proactive");
     assert_eq!(
-        store
-            .channel_policy(Some(g), c, default.clone())
+        personabot::store::settings::channel_policy(store.reader(), Some(g), c, default.clone())
             .await
             .expect("policy"),
         off
     );
-    store
-        .set_channel_enabled(Some(g), c, None, t)
+    personabot::store::settings::set_channel_enabled(store.writer(), Some(g), c, None, t)
         .await
         .expect("channel");
     assert_eq!(
-        store
-            .channel_policy(Some(g), c, default.clone())
+        personabot::store::settings::channel_policy(store.reader(), Some(g), c, default.clone())
             .await
             .expect("policy"),
         ChannelPolicy {
@@ -104,39 +95,69 @@ both_backends!(channel_policy_precedence, |store| async move {
     );
     // DMs (no server) use channel then default.
     assert_eq!(
-        store
-            .channel_policy(None, ChannelId(77), default.clone())
-            .await
-            .expect("policy"),
+        personabot::store::settings::channel_policy(
+            store.reader(),
+            None,
+            ChannelId(77),
+            default.clone()
+        )
+        .await
+        .expect("policy"),
         default
     );
     // proactive_channels: opted in and not disabled by channel or server.
-    store
-        .set_channel_proactive(Some(GuildId(2)), ChannelId(20), true, t)
-        .await
-        .expect("proactive");
-    store
-        .set_guild_enabled(GuildId(2), false, t)
+    personabot::store::settings::set_channel_proactive(
+        store.writer(),
+        Some(GuildId(2)),
+        ChannelId(20),
+        true,
+        t,
+    )
+    .await
+    .expect("proactive");
+    personabot::store::settings::set_guild_enabled(store.writer(), GuildId(2), false, t)
         .await
         .expect("guild off");
-    store
-        .set_channel_proactive(Some(GuildId(3)), ChannelId(30), true, t)
-        .await
-        .expect("proactive");
-    store
-        .set_channel_enabled(Some(GuildId(3)), ChannelId(30), Some(false), t)
-        .await
-        .expect("channel off");
-    store
-        .set_channel_proactive(None, ChannelId(40), true, t)
-        .await
-        .expect("proactive");
-    store
-        .set_channel_proactive(Some(g), ChannelId(50), false, t)
-        .await
-        .expect("not opted in");
+    personabot::store::settings::set_channel_proactive(
+        store.writer(),
+        Some(GuildId(3)),
+        ChannelId(30),
+        true,
+        t,
+    )
+    .await
+    .expect("proactive");
+    personabot::store::settings::set_channel_enabled(
+        store.writer(),
+        Some(GuildId(3)),
+        ChannelId(30),
+        Some(false),
+        t,
+    )
+    .await
+    .expect("channel off");
+    personabot::store::settings::set_channel_proactive(
+        store.writer(),
+        None,
+        ChannelId(40),
+        true,
+        t,
+    )
+    .await
+    .expect("proactive");
+    personabot::store::settings::set_channel_proactive(
+        store.writer(),
+        Some(g),
+        ChannelId(50),
+        false,
+        t,
+    )
+    .await
+    .expect("not opted in");
     assert_eq!(
-        store.proactive_channels().await.expect("channels"),
+        personabot::store::settings::proactive_channels(store.reader())
+            .await
+            .expect("channels"),
         [c, ChannelId(40)]
     );
 });

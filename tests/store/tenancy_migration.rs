@@ -167,13 +167,17 @@ fn member(guild: u64, user: u64) -> ServerMember {
 }
 
 async fn fact_texts(store: &Store, guild: u64, user: u64) -> Vec<String> {
-    let mut texts: Vec<String> = store
-        .facts_of_member(member(guild, user), true)
-        .await
-        .expect("facts")
-        .into_iter()
-        .map(|f| f.fact)
-        .collect();
+    let mut texts: Vec<String> = personabot::store::facts::facts_of_member(
+        store.reader(),
+        member(guild, user),
+        true,
+        store.embedding_model(),
+    )
+    .await
+    .expect("facts")
+    .into_iter()
+    .map(|f| f.fact)
+    .collect();
     texts.sort();
     texts
 }
@@ -198,69 +202,93 @@ async fn carries_everything_forward(backend: Backend) {
     assert_eq!(fact_texts(&store, A, BOB).await, ["likes chess"]);
     assert!(fact_texts(&store, B, BOB).await.is_empty());
     assert_eq!(fact_texts(&store, 0, CAROL).await, ["is learning Rust"]);
-    let kept = store
-        .facts_of_member(member(B, ALICE), true)
-        .await
-        .expect("facts");
+    let kept = personabot::store::facts::facts_of_member(
+        store.reader(),
+        member(B, ALICE),
+        true,
+        store.embedding_model(),
+    )
+    .await
+    .expect("facts");
     assert!(kept.iter().all(|f| f.reference_count == 3), "counts kept");
 
-    let alice_b = store.relationship(member(B, ALICE)).await.expect("rel");
+    let alice_b = personabot::store::relationships::relationship(store.reader(), member(B, ALICE))
+        .await
+        .expect("rel");
     assert_eq!(
         (alice_b.get(Metric::Trust), alice_b.get(Metric::Rapport)),
         (9, 7)
     );
     assert_eq!(alice_b.get(Metric::Formality), -2);
     assert_eq!(
-        store.relationship(member(A, ALICE)).await.expect("rel"),
+        personabot::store::relationships::relationship(store.reader(), member(A, ALICE))
+            .await
+            .expect("rel"),
         Default::default(),
         "another server starts neutral"
     );
     assert_eq!(
-        store
-            .relationship(member(0, CAROL))
+        personabot::store::relationships::relationship(store.reader(), member(0, CAROL))
             .await
             .expect("rel")
             .get(Metric::Trust),
         2
     );
-    let events = store
-        .relationship_events(member(B, ALICE), 10)
-        .await
-        .expect("events");
+    let events =
+        personabot::store::relationships::relationship_events(store.reader(), member(B, ALICE), 10)
+            .await
+            .expect("events");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].change.reason, "kept a secret");
 
     // The old persona is the base every server sees; state is bot-wide.
-    let base = store.persona(None).await.expect("persona");
+    let base = personabot::store::persona::persona(store.reader(), None)
+        .await
+        .expect("persona");
     assert_eq!(base.entries.len(), 1);
     assert_eq!(base.entries[0].guild_id, None);
     assert_eq!(
-        store
-            .persona(Some(GuildId(A)))
+        personabot::store::persona::persona(store.reader(), Some(GuildId(A)))
             .await
             .expect("persona")
             .entries,
         base.entries
     );
     assert_eq!(
-        store.mood().await.expect("mood").get("daily_mood_energy"),
+        personabot::store::global_state::mood(store.reader())
+            .await
+            .expect("mood")
+            .get("daily_mood_energy"),
         Some(&7)
     );
     assert_eq!(
-        store.global_text("status_line").await.expect("status"),
+        personabot::store::global_state::global_text(
+            store.reader(),
+            personabot::domain::StateScope::BotWide,
+            "status_line"
+        )
+        .await
+        .expect("status"),
         Some("watching the rain".to_owned())
     );
     // Server settings keep their values; memory is on by default.
-    let policy = store
-        .channel_policy(Some(GuildId(A)), ChannelId(1), ChannelPolicy::default())
-        .await
-        .expect("policy");
+    let policy = personabot::store::settings::channel_policy(
+        store.reader(),
+        Some(GuildId(A)),
+        ChannelId(1),
+        ChannelPolicy::default(),
+    )
+    .await
+    .expect("policy");
     assert!(!policy.bot_enabled);
-    assert!(store.remembers(member(A, ALICE)).await.expect("switch"));
+    assert!(
+        personabot::store::users::remembers(store.reader(), member(A, ALICE))
+            .await
+            .expect("switch")
+    );
     // Nothing else changed: the messages are where they were.
     assert_eq!(
-        store
-            .export_user(UserId(ALICE))
+        personabot::store::export::export_snapshot(store.reader(), UserId(ALICE))
             .await
             .expect("export")
             .servers

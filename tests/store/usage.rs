@@ -19,19 +19,36 @@ both_backends!(usage_adds_up_per_scope_and_day, |store| async move {
     let member = SpendScope::Member(ServerMember::new(GuildId(2000), UserId(7)));
     let server = SpendScope::Server(GuildId(2000));
     let scopes = [SpendScope::Global, server, member];
-    store
-        .add_spend("2026-11-29", &scopes, usage(100, 20), t0())
+    personabot::store::usage::add_spend(
+        store.writer(),
+        "2026-11-29",
+        &scopes,
+        usage(100, 20),
+        t0(),
+    )
+    .await
+    .expect("add");
+    personabot::store::usage::add_spend(
+        store.writer(),
+        "2026-11-29",
+        &scopes[..2],
+        usage(50, 5),
+        t0(),
+    )
+    .await
+    .expect("add");
+    personabot::store::usage::add_spend(
+        store.writer(),
+        "2026-11-28",
+        &scopes,
+        usage(1_000, 0),
+        t0(),
+    )
+    .await
+    .expect("add another day");
+    let spent = personabot::store::usage::spend_on(store.reader(), "2026-11-29", &scopes)
         .await
-        .expect("add");
-    store
-        .add_spend("2026-11-29", &scopes[..2], usage(50, 5), t0())
-        .await
-        .expect("add");
-    store
-        .add_spend("2026-11-28", &scopes, usage(1_000, 0), t0())
-        .await
-        .expect("add another day");
-    let spent = store.spend_on("2026-11-29", &scopes).await.expect("read");
+        .expect("read");
     let of = |scope| {
         spent
             .iter()
@@ -45,8 +62,7 @@ both_backends!(usage_adds_up_per_scope_and_day, |store| async move {
     assert_eq!(of(member).tokens(), 120);
     let other_member = SpendScope::Member(ServerMember::new(GuildId(2001), UserId(7)));
     assert!(
-        store
-            .spend_on("2026-11-29", &[other_member])
+        personabot::store::usage::spend_on(store.reader(), "2026-11-29", &[other_member])
             .await
             .expect("read")
             .is_empty(),
@@ -55,33 +71,31 @@ both_backends!(usage_adds_up_per_scope_and_day, |store| async move {
 
     // One notice per scope and day.
     assert!(
-        store
-            .claim_spend_notice("2026-11-29", server)
+        personabot::store::usage::claim_notice(store.writer(), "2026-11-29", server)
             .await
             .expect("claim")
     );
     assert!(
-        !store
-            .claim_spend_notice("2026-11-29", server)
+        !personabot::store::usage::claim_notice(store.writer(), "2026-11-29", server)
             .await
             .expect("claim")
     );
     assert!(
-        store
-            .claim_spend_notice("2026-11-28", server)
+        personabot::store::usage::claim_notice(store.writer(), "2026-11-28", server)
             .await
             .expect("claim")
     );
     assert!(
-        !store
-            .claim_spend_notice("2026-11-29", other_member)
+        !personabot::store::usage::claim_notice(store.writer(), "2026-11-29", other_member)
             .await
             .expect("claim"),
         "nothing to announce where nothing was spent"
     );
 
     // The member's own rows are in their export, under the server they are from.
-    let export = store.export_user(UserId(7)).await.expect("export");
+    let export = personabot::store::export::export_snapshot(store.reader(), UserId(7))
+        .await
+        .expect("export");
     let here = export
         .servers
         .iter()
@@ -92,11 +106,17 @@ both_backends!(usage_adds_up_per_scope_and_day, |store| async move {
     assert_eq!(here.token_usage[1].prompt_tokens, 100);
 
     // A member's erasure takes their rows, not the server's or the bot's.
-    store.delete_user_data(UserId(7)).await.expect("erase");
-    let left = store.spend_on("2026-11-29", &scopes).await.expect("read");
+    personabot::store::export::delete_user_data(store.writer(), UserId(7))
+        .await
+        .expect("erase");
+    let left = personabot::store::usage::spend_on(store.reader(), "2026-11-29", &scopes)
+        .await
+        .expect("read");
     assert_eq!(left.len(), 2);
     assert_eq!(
-        store.purge_spend_before("2026-11-29").await.expect("purge"),
+        personabot::store::usage::purge_spend_before(store.writer(), "2026-11-29")
+            .await
+            .expect("purge"),
         2,
         "yesterday's global and server rows"
     );

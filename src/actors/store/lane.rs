@@ -12,16 +12,10 @@
 //! database is back: messages stay in the journal meanwhile, and later writes wait.
 
 use super::journal::Journal;
-use super::requests::StoreRequest;
-use crate::domain::ServerMember;
-use crate::domain::budget::TokenUsage;
-use crate::domain::spend::SpendScope;
-use crate::domain::{LoggedMessage, MessageId, Relationship, RelationshipChange};
-use crate::ports::store::MemberSighting;
-use crate::store::{Store, StoreError};
+use super::requests::{Ctx, StoreMsg};
+use crate::domain::{LoggedMessage, MessageId};
+use crate::store::{Store, StoreError, archive, messages};
 use crate::telemetry::metrics;
-use chrono::{DateTime, Utc};
-use ractor::RpcReplyPort;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -33,31 +27,12 @@ pub const BATCH_MAX: usize = 500;
 /// Longest pause between retries while the database is unavailable.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// One write, in order with every other.
+/// One job, in order with every other.
 pub enum LaneJob {
-    /// A typed write; its reply is sent when applied.
-    Write(StoreRequest),
+    /// A write (`Access::InOrder` or `Cast`); its reply, if any, is sent when applied.
+    Write(StoreMsg),
     /// A read that must see every write queued before it (spawned once they are applied).
-    AfterWrites(StoreRequest),
-    Edit {
-        id: MessageId,
-        content: String,
-        edited_at: DateTime<Utc>,
-    },
-    Sighting(MemberSighting),
-    SaveRelationship {
-        member: ServerMember,
-        relationship: Relationship,
-        changes: Vec<RelationshipChange>,
-    },
-    RecordSpend {
-        ticket: u64,
-        day: String,
-        scopes: Vec<SpendScope>,
-        usage: TokenUsage,
-    },
-    /// Answers once everything queued before it is written.
-    Barrier(RpcReplyPort<()>),
+    AfterWrites(StoreMsg),
 }
 
 /// Runs until every sender is gone, then writes what the journal still holds.
@@ -98,75 +73,18 @@ pub async fn run(store: Store, journal: Arc<Journal>, mut jobs: mpsc::Receiver<L
     write_journal(&store, &journal).await;
 }
 
-async fn apply(store: &Store, journal: &Journal, job: LaneJob) {
+async fn apply(store: &Store, journal: &Arc<Journal>, job: LaneJob) {
     match job {
-        LaneJob::Write(request) => request.run(store.clone()).await,
-        LaneJob::AfterWrites(request) => {
-            tokio::spawn(request.run(store.clone()));
+        LaneJob::Write(msg) => {
+            let access = msg.access();
+            msg.run(Ctx::new(store, journal, access)).await;
         }
-        LaneJob::Edit {
-            id,
-            content,
-            edited_at,
-        } => {
-            if let Err(error) = store.edit_message(id, &content, edited_at).await {
-                tracing::warn!(%error, %id, "could not record a message edit");
-            }
-        }
-        LaneJob::Sighting(seen) => {
-            if let Err(error) = store.record_sighting(&seen).await {
-                tracing::warn!(%error, user = %seen.user, "could not record a member");
-            }
-        }
-        LaneJob::SaveRelationship {
-            member,
-            relationship,
-            changes,
-        } => {
-            let saved = until_taken("a relationship change", || {
-                store.save_relationship(member, relationship, &changes, Utc::now())
+        LaneJob::AfterWrites(msg) => {
+            let (store, journal) = (store.clone(), journal.clone());
+            tokio::spawn(async move {
+                let access = msg.access();
+                msg.run(Ctx::new(&store, &journal, access)).await;
             });
-            if let Err(error) = saved.await {
-                tracing::warn!(%error, user = %member.user, guild = %member.guild, "could not save relationship change");
-            }
-        }
-        LaneJob::RecordSpend {
-            ticket,
-            day,
-            scopes,
-            usage,
-        } => {
-            let recorded = until_taken("a model call's token usage", || {
-                store.add_spend(&day, &scopes, usage, Utc::now())
-            });
-            if let Err(error) = recorded.await {
-                tracing::warn!(%error, %day, "could not record a model call's token usage");
-            }
-            journal.spend.written(ticket);
-        }
-        LaneJob::Barrier(reply) => {
-            let _ = reply.send(());
-        }
-    }
-}
-
-/// Applies a cast write (nobody waits for its answer), retrying while the database is
-/// unavailable as the journal does: a write cast while it is locked lands once it is back.
-/// `Err` only for a refusal, which retrying would not change.
-async fn until_taken<T, F, Fut>(what: &str, mut write: F) -> Result<T, StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, StoreError>>,
-{
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        match write().await {
-            Err(error) if error.is_transient() => {
-                tracing::warn!(%error, retry_in = ?backoff, "database unavailable; {what} waits until it is back");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-            done => return done,
         }
     }
 }
@@ -211,7 +129,7 @@ async fn delete_batch(store: &Store, ids: &[MessageId]) -> Result<(), StoreError
     if ids.is_empty() {
         return Ok(());
     }
-    match store.delete_messages(ids).await {
+    match archive::delete_messages(store.writer(), ids).await {
         Ok(_) => Ok(()),
         Err(error) if error.is_transient() => Err(error),
         Err(error) => {
@@ -225,14 +143,14 @@ async fn delete_batch(store: &Store, ids: &[MessageId]) -> Result<(), StoreError
 /// the batch is written message by message and only the refused ones are dropped. Returns
 /// `Err` only for a transient failure (nothing lost; try again).
 async fn write_batch(store: &Store, batch: &[LoggedMessage]) -> Result<(), StoreError> {
-    let error = match store.append_messages(batch).await {
+    let error = match messages::append_messages(store.writer(), batch).await {
         Ok(_) => return Ok(()),
         Err(error) if error.is_transient() => return Err(error),
         Err(error) => error,
     };
     tracing::warn!(%error, count = batch.len(), "batch write refused; writing messages one by one");
     for message in batch {
-        match store.append_messages(std::slice::from_ref(message)).await {
+        match messages::append_messages(store.writer(), std::slice::from_ref(message)).await {
             Ok(_) => {}
             Err(error) if error.is_transient() => return Err(error),
             Err(error) => {

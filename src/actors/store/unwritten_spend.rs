@@ -7,9 +7,28 @@
 //! Snapshotted before the database read: an entry written in between is counted twice for
 //! that one read (a budget refuses a moment early), never missed.
 
+use super::Ctx;
 use crate::domain::budget::TokenUsage;
 use crate::domain::spend::{ScopeSpend, SpendScope};
+use crate::ports::store::StoreResult;
+use crate::store::usage;
 use std::sync::Mutex;
+
+/// The write lane's part: writes one call's usage (a `Cast` entry: retried while the
+/// database is unavailable), then drops its entry, written or refused for good.
+pub async fn write(
+    cx: Ctx<'_>,
+    ticket: u64,
+    day: &str,
+    scopes: &[SpendScope],
+    usage: TokenUsage,
+) -> StoreResult<()> {
+    let written = usage::add_spend(cx.db, day, scopes, usage, cx.now).await;
+    if !written.as_ref().is_err_and(|e| e.is_transient()) {
+        cx.journal.spend.written(ticket);
+    }
+    written
+}
 
 #[derive(Default)]
 pub struct UnwrittenSpend {

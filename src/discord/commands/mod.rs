@@ -290,7 +290,8 @@ mod tests {
         let e: Error = Box::new(StoreError::Corrupt("x".into()));
         assert!(describe(&e).1);
         // The actor not answering is the bot's fault too, not the member's.
-        let e: Error = StoreError::NotAnswering("timeout".into()).into();
+        let timeout = crate::actors::ActorError::Timeout("store".into());
+        let e: Error = StoreError::NotAnswering(std::sync::Arc::new(timeout)).into();
         assert!(describe(&e).1);
     }
 }

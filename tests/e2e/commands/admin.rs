@@ -24,11 +24,14 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(
-        db.persona(Some(personabot::domain::GuildId(ids::GUILD)))
-            .await
-            .expect("persona")
-            .entries
-            .is_empty()
+        personabot::store::persona::persona(
+            db.reader(),
+            Some(personabot::domain::GuildId(ids::GUILD))
+        )
+        .await
+        .expect("persona")
+        .entries
+        .is_empty()
     );
 
     let a = run(
@@ -47,11 +50,13 @@ async fn admin_commands(backend: Backend) {
         "{}",
         a.text()
     );
-    let entry = db
-        .persona(Some(personabot::domain::GuildId(ids::GUILD)))
-        .await
-        .expect("persona")
-        .entries[0]
+    let entry = personabot::store::persona::persona(
+        db.reader(),
+        Some(personabot::domain::GuildId(ids::GUILD)),
+    )
+    .await
+    .expect("persona")
+    .entries[0]
         .clone();
     assert_eq!(entry.kind, PersonaKind::Trait);
     // The admin role from settings (Carol is a Moderator) may administer too.
@@ -105,11 +110,14 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert_eq!(
-        db.persona(Some(personabot::domain::GuildId(ids::GUILD)))
-            .await
-            .expect("persona")
-            .entries
-            .len(),
+        personabot::store::persona::persona(
+            db.reader(),
+            Some(personabot::domain::GuildId(ids::GUILD))
+        )
+        .await
+        .expect("persona")
+        .entries
+        .len(),
         1
     );
     // The edit is in the next reply's prompt.
@@ -144,9 +152,12 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert_eq!(
-        db.relationship(crate::support::member(ids::ALICE))
-            .await
-            .expect("rel"),
+        personabot::store::relationships::relationship(
+            db.reader(),
+            crate::support::member(ids::ALICE)
+        )
+        .await
+        .expect("rel"),
         Relationship::default()
     );
     let a = run(
@@ -167,10 +178,13 @@ async fn admin_commands(backend: Backend) {
         a.text()
     );
     assert_eq!(
-        db.relationship(crate::support::member(ids::ALICE))
-            .await
-            .expect("rel")
-            .get(Metric::Formality),
+        personabot::store::relationships::relationship(
+            db.reader(),
+            crate::support::member(ids::ALICE)
+        )
+        .await
+        .expect("rel")
+        .get(Metric::Formality),
         -4
     );
     let show = run(
@@ -197,10 +211,14 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(a.text().contains("likes green tea"), "{}", a.text());
-    let fact = db
-        .facts_of_member(crate::support::member(ids::ALICE), false)
-        .await
-        .expect("facts")[0]
+    let fact = personabot::store::facts::facts_of_member(
+        db.reader(),
+        crate::support::member(ids::ALICE),
+        false,
+        db.embedding_model(),
+    )
+    .await
+    .expect("facts")[0]
         .clone();
     let ac = bot.discord.autocomplete(ids::GENERAL, ids::OWNER, "admin memory delete", json!([opt::user("member", ids::ALICE), {"name": "id", "type": 4, "value": "gre", "focused": true}])).await;
     let path = format!("/interactions/{}/", ac.id);
@@ -260,10 +278,15 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(
-        db.facts_of_member(crate::support::member(ids::ALICE), true)
-            .await
-            .expect("facts")
-            .is_empty()
+        personabot::store::facts::facts_of_member(
+            db.reader(),
+            crate::support::member(ids::ALICE),
+            true,
+            db.embedding_model()
+        )
+        .await
+        .expect("facts")
+        .is_empty()
     );
 
     // Bot-wide state (the mood): only bot owners change it; server admins may read it.
@@ -299,7 +322,13 @@ async fn admin_commands(backend: Backend) {
         a.text()
     );
     assert_eq!(
-        db.global_get("daily_mood_energy").await.expect("get"),
+        personabot::store::global_state::global_get(
+            db.reader(),
+            personabot::domain::StateScope::BotWide,
+            "daily_mood_energy"
+        )
+        .await
+        .expect("get"),
         Some(7)
     );
     let a = run(
@@ -324,7 +353,16 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(a.text().contains("`quiz_round` = **3**"), "{}", a.text());
-    assert_eq!(db.global_get("quiz_round").await.expect("get"), None);
+    assert_eq!(
+        personabot::store::global_state::global_get(
+            db.reader(),
+            personabot::domain::StateScope::BotWide,
+            "quiz_round"
+        )
+        .await
+        .expect("get"),
+        None
+    );
     let list = run(
         &bot,
         ids::GENERAL,

@@ -126,7 +126,8 @@ async fn forget_all_leaves_nothing(backend: Backend) {
         wait_for_posts(&bot.discord, channel, 1).await;
     }
     for guild in [ids::GUILD, ids::OTHER_GUILD] {
-        db.set_metric(
+        personabot::store::relationships::set_metric(
+            db.writer(),
             in_guild(guild),
             Metric::Rapport,
             8,
@@ -214,7 +215,9 @@ async fn forget_all_leaves_nothing(backend: Backend) {
         "rows about Alice after forget-all: {left:?}"
     );
     // The export is empty now; the other members' data is untouched.
-    let export = db.export_user(UserId(ids::ALICE)).await.expect("export");
+    let export = personabot::store::export::export_snapshot(db.reader(), UserId(ids::ALICE))
+        .await
+        .expect("export");
     assert!(export.is_empty(), "{export:?}");
     bot.app.shutdown().await.expect("clean shutdown");
 }
@@ -286,8 +289,14 @@ async fn memory_off_is_honoured(backend: Backend) {
         .collect();
     assert_eq!(extractions.len(), 1, "only Bob is read: {extractions:?}");
     assert!(extractions[0].contains("alps"), "{extractions:?}");
-    let facts =
-        |guild, user| db.facts_of_member(ServerMember::new(GuildId(guild), UserId(user)), true);
+    let facts = |guild, user| {
+        personabot::store::facts::facts_of_member(
+            db.reader(),
+            ServerMember::new(GuildId(guild), UserId(user)),
+            true,
+            db.embedding_model(),
+        )
+    };
     assert_eq!(facts(ids::GUILD, ids::BOB).await.expect("facts").len(), 1);
     assert!(
         facts(ids::GUILD, ids::ALICE)
@@ -302,7 +311,7 @@ async fn memory_off_is_honoured(backend: Backend) {
             .is_empty()
     );
     // Their messages are gone, not archived; Bob's are archived.
-    let export = |user| db.export_user(UserId(user));
+    let export = |user| personabot::store::export::export_snapshot(db.reader(), UserId(user));
     let alice = export(ids::ALICE).await.expect("export");
     assert!(
         alice

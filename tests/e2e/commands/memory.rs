@@ -20,17 +20,30 @@ async fn memory_commands(backend: Backend) {
         category: "hobby".into(),
         embedding: None,
     };
-    let tea = db
-        .insert_fact(&fact(ids::ALICE, "brews tea"), now)
-        .await
-        .expect("fact");
-    db.insert_fact(&fact(ids::ALICE, "climbs rocks"), now)
-        .await
-        .expect("fact");
-    let bobs = db
-        .insert_fact(&fact(ids::BOB, "plays oboe"), now)
-        .await
-        .expect("fact");
+    let tea = personabot::store::facts::insert_fact(
+        db.writer(),
+        &fact(ids::ALICE, "brews tea"),
+        db.embedding_model(),
+        now,
+    )
+    .await
+    .expect("fact");
+    personabot::store::facts::insert_fact(
+        db.writer(),
+        &fact(ids::ALICE, "climbs rocks"),
+        db.embedding_model(),
+        now,
+    )
+    .await
+    .expect("fact");
+    let bobs = personabot::store::facts::insert_fact(
+        db.writer(),
+        &fact(ids::BOB, "plays oboe"),
+        db.embedding_model(),
+        now,
+    )
+    .await
+    .expect("fact");
 
     let show = run(&bot, ids::GENERAL, ids::ALICE, "memory show", json!([])).await;
     assert!(show.ephemeral());
@@ -69,10 +82,15 @@ async fn memory_commands(backend: Backend) {
     )
     .await;
     assert_eq!(
-        db.facts_of_member(crate::support::member(ids::BOB), false)
-            .await
-            .expect("facts")
-            .len(),
+        personabot::store::facts::facts_of_member(
+            db.reader(),
+            crate::support::member(ids::BOB),
+            false,
+            db.embedding_model()
+        )
+        .await
+        .expect("facts")
+        .len(),
         1,
         "bob's fact untouched"
     );
@@ -90,10 +108,15 @@ async fn memory_commands(backend: Backend) {
         a.text()
     );
     assert_eq!(
-        db.facts_of_member(crate::support::member(ids::ALICE), false)
-            .await
-            .expect("facts")
-            .len(),
+        personabot::store::facts::facts_of_member(
+            db.reader(),
+            crate::support::member(ids::ALICE),
+            false,
+            db.embedding_model()
+        )
+        .await
+        .expect("facts")
+        .len(),
         1
     );
     refused(
@@ -120,16 +143,26 @@ async fn memory_commands(backend: Backend) {
         a.text()
     );
     assert!(
-        db.facts_of_member(crate::support::member(ids::ALICE), true)
-            .await
-            .expect("facts")
-            .is_empty()
+        personabot::store::facts::facts_of_member(
+            db.reader(),
+            crate::support::member(ids::ALICE),
+            true,
+            db.embedding_model()
+        )
+        .await
+        .expect("facts")
+        .is_empty()
     );
     assert_eq!(
-        db.facts_of_member(crate::support::member(ids::BOB), false)
-            .await
-            .expect("facts")
-            .len(),
+        personabot::store::facts::facts_of_member(
+            db.reader(),
+            crate::support::member(ids::BOB),
+            false,
+            db.embedding_model()
+        )
+        .await
+        .expect("facts")
+        .len(),
         1
     );
     bot.app.shutdown().await.expect("clean shutdown");

@@ -146,7 +146,7 @@ async fn moderation_commands(backend: Backend) {
         "no timeout happened"
     );
     assert!(
-        db.cases_for(guild, UserId(ids::ALICE))
+        personabot::store::modlog::cases_for(db.reader(), guild, UserId(ids::ALICE))
             .await
             .expect("cases")
             .is_empty()
@@ -267,8 +267,7 @@ async fn moderation_commands(backend: Backend) {
         Some("86400")
     );
     assert!(bot.discord.world().is_banned(ids::ALICE));
-    let cases = db
-        .cases_for(guild, UserId(ids::ALICE))
+    let cases = personabot::store::modlog::cases_for(db.reader(), guild, UserId(ids::ALICE))
         .await
         .expect("cases");
     let actions: Vec<ModAction> = cases.iter().map(|c| c.action).collect();
@@ -357,7 +356,7 @@ async fn moderation_commands(backend: Backend) {
             .is_empty()
     );
     assert!(
-        db.cases_for(guild, UserId(ids::ALICE))
+        personabot::store::modlog::cases_for(db.reader(), guild, UserId(ids::ALICE))
             .await
             .expect("cases")[2]
             .lifted_at

@@ -76,7 +76,8 @@ async fn refused_unbans_are_bounded(backend: Backend) {
     let expires = now + Duration::hours(1);
     for guild in [ids::GUILD, ids::OTHER_GUILD] {
         for n in 0..PER_SERVER {
-            db.add_case(
+            personabot::store::modlog::add_case(
+                db.writer(),
                 GuildId(guild),
                 ModAction::Ban,
                 UserId(500_000 + n),
@@ -121,17 +122,17 @@ async fn refused_unbans_are_bounded(backend: Backend) {
 
     // Every case is "could not lift", none is due any more.
     assert!(
-        db.due_temporary_bans(at + Duration::days(365))
+        personabot::store::modlog::due_temporary_bans(db.reader(), at + Duration::days(365))
             .await
             .expect("due")
             .is_empty()
     );
     for guild in [ids::GUILD, ids::OTHER_GUILD] {
         for user in [500_000, 500_000 + PER_SERVER - 1] {
-            let cases = db
-                .cases_for(GuildId(guild), UserId(user))
-                .await
-                .expect("cases");
+            let cases =
+                personabot::store::modlog::cases_for(db.reader(), GuildId(guild), UserId(user))
+                    .await
+                    .expect("cases");
             assert_eq!(cases.len(), 1);
             let lift = cases[0].lift;
             assert_eq!(lift.failures, 3);
@@ -163,7 +164,8 @@ async fn refused_unbans_are_bounded(backend: Backend) {
 
     // Discord failing (503) for 50 more due bans: one request per tick, not one per ban.
     for n in 0..50 {
-        db.add_case(
+        personabot::store::modlog::add_case(
+            db.writer(),
             GuildId(ids::GUILD),
             ModAction::Ban,
             UserId(600_000 + n),
@@ -267,20 +269,23 @@ async fn unwritten_case_is_reported_and_lifted(backend: Backend) {
     // The store is back: both cases are written, the lifted one with its unban.
     sql("ALTER TABLE modlog_cases_away RENAME TO modlog_cases").await;
     assert_eq!(tick(&bot, now + Duration::hours(3)).await, 0);
-    let here = db
-        .cases_for(GuildId(ids::GUILD), UserId(ids::ALICE))
-        .await
-        .expect("cases");
+    let here =
+        personabot::store::modlog::cases_for(db.reader(), GuildId(ids::GUILD), UserId(ids::ALICE))
+            .await
+            .expect("cases");
     assert_eq!(
         here.iter().map(|c| c.action).collect::<Vec<_>>(),
         [ModAction::Ban, ModAction::Unban]
     );
     assert!(here[0].lifted_at.is_some());
     assert_eq!(here[1].moderator_id, UserId(ids::BOT));
-    let there = db
-        .cases_for(GuildId(ids::OTHER_GUILD), UserId(ids::ALICE))
-        .await
-        .expect("cases");
+    let there = personabot::store::modlog::cases_for(
+        db.reader(),
+        GuildId(ids::OTHER_GUILD),
+        UserId(ids::ALICE),
+    )
+    .await
+    .expect("cases");
     assert_eq!(there.len(), 1);
     assert!(there[0].lifted_at.is_none());
 

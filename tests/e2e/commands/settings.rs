@@ -35,14 +35,14 @@ async fn settings_commands(backend: Backend) {
         "{}",
         a.text()
     );
-    let policy = db
-        .channel_policy(
-            Some(GuildId(ids::GUILD)),
-            ChannelId(ids::RANDOM),
-            default.clone(),
-        )
-        .await
-        .expect("policy");
+    let policy = personabot::store::settings::channel_policy(
+        db.reader(),
+        Some(GuildId(ids::GUILD)),
+        ChannelId(ids::RANDOM),
+        default.clone(),
+    )
+    .await
+    .expect("policy");
     assert!(!policy.bot_enabled);
     let a = run(
         &bot,
@@ -78,21 +78,22 @@ async fn settings_commands(backend: Backend) {
         status.text()
     );
     run(&bot, ids::GENERAL, ids::CAROL, "bot disable", json!([])).await;
-    let policy = db
-        .channel_policy(
-            Some(GuildId(ids::GUILD)),
-            ChannelId(ids::GENERAL),
-            default.clone(),
-        )
-        .await
-        .expect("policy");
+    let policy = personabot::store::settings::channel_policy(
+        db.reader(),
+        Some(GuildId(ids::GUILD)),
+        ChannelId(ids::GENERAL),
+        default.clone(),
+    )
+    .await
+    .expect("policy");
     assert_eq!(
         (policy.bot_enabled, policy.proactive_enabled),
         (false, false)
     );
     run(&bot, ids::GENERAL, ids::CAROL, "bot enable", json!([])).await;
     assert!(
-        db.channel_policy(
+        personabot::store::settings::channel_policy(
+            db.reader(),
             Some(GuildId(ids::GUILD)),
             ChannelId(ids::GENERAL),
             default.clone()

@@ -62,7 +62,11 @@ async fn servers_are_tenants(backend: Backend) {
     )
     .await;
     assert!(base.text().contains("(base)"), "{}", base.text());
-    let base_id = db.persona(None).await.expect("persona").entries[0].id;
+    let base_id = personabot::store::persona::persona(db.reader(), None)
+        .await
+        .expect("persona")
+        .entries[0]
+        .id;
 
     // Dave adds to his server's layer; he cannot edit the base or reach Carol's server.
     let a = run(
@@ -97,10 +101,14 @@ async fn servers_are_tenants(backend: Backend) {
     )
     .await;
     assert!(a.text().contains(STAMPS), "{}", a.text());
-    let stamps_id = db
-        .facts_of_member(in_guild(ids::GUILD, ids::ALICE), false)
-        .await
-        .expect("facts")[0]
+    let stamps_id = personabot::store::facts::facts_of_member(
+        db.reader(),
+        in_guild(ids::GUILD, ids::ALICE),
+        false,
+        db.embedding_model(),
+    )
+    .await
+    .expect("facts")[0]
         .id;
     // Dave sees nothing of it, cannot delete it, and cannot name Bob (not his member).
     let list = run(
@@ -151,7 +159,9 @@ async fn servers_are_tenants(backend: Backend) {
         ]),
     )
     .await;
-    let rel = |guild| db.relationship(in_guild(guild, ids::ALICE));
+    let rel = |guild| {
+        personabot::store::relationships::relationship(db.reader(), in_guild(guild, ids::ALICE))
+    };
     assert_eq!(
         rel(ids::OTHER_GUILD).await.expect("rel").get(Metric::Anger),
         9

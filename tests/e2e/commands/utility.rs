@@ -61,12 +61,10 @@ async fn utility_and_ticket_commands(backend: Backend) {
         .user_says(ids::GENERAL, ids::ALICE, "hello all")
         .await;
     crate::support::eventually("alice's name recorded", || async {
-        let names = bot
-            .app
-            .database
-            .known_names(UserId(ids::ALICE))
-            .await
-            .ok()?;
+        let names =
+            personabot::store::users::known_names(bot.app.database.reader(), UserId(ids::ALICE))
+                .await
+                .ok()?;
         (!names.is_empty()).then_some(())
     })
     .await;
@@ -197,13 +195,11 @@ async fn utility_and_ticket_commands(backend: Backend) {
             .map(|b| (b["archived"].clone(), b["locked"].clone())),
         Some((json!(true), json!(true)))
     );
-    let ticket = bot
-        .app
-        .database
-        .ticket_by_thread(ChannelId(thread))
-        .await
-        .expect("read")
-        .expect("ticket");
+    let ticket =
+        personabot::store::tickets::ticket_by_thread(bot.app.database.reader(), ChannelId(thread))
+            .await
+            .expect("read")
+            .expect("ticket");
     let transcript = ticket.transcript.expect("transcript");
     assert!(
         transcript.contains("alice: the printer is still burning"),

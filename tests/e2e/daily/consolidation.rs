@@ -293,12 +293,18 @@ async fn a_day_is_consolidated(backend: Backend) {
         "a custom status: {presence}"
     );
     assert_eq!(
-        db.global_text(personabot::domain::mood::STATUS_KEY)
-            .await
-            .expect("read"),
+        personabot::store::global_state::global_text(
+            db.reader(),
+            personabot::domain::StateScope::BotWide,
+            personabot::domain::mood::STATUS_KEY
+        )
+        .await
+        .expect("read"),
         Some(status.to_owned())
     );
-    let mood = db.mood().await.expect("mood");
+    let mood = personabot::store::global_state::mood(db.reader())
+        .await
+        .expect("mood");
     assert!(!mood.is_empty(), "a mood was rolled");
 
     // A second run: no model call for facts, no fact touched, the archive as it was, and the
@@ -350,7 +356,13 @@ async fn a_day_is_consolidated(backend: Backend) {
     }
     assert_eq!(archived_again.len(), archived.len() + 1);
     assert!(short_term(db).await.is_empty());
-    assert_eq!(db.mood().await.expect("mood"), mood, "one mood per day");
+    assert_eq!(
+        personabot::store::global_state::mood(db.reader())
+            .await
+            .expect("mood"),
+        mood,
+        "one mood per day"
+    );
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(a_day_is_consolidated);

@@ -59,10 +59,14 @@ async fn seed_fact(db: &Store, user: u64, text: &str, category: &str, at: DateTi
 }
 
 async fn all_facts(db: &Store, user: u64) -> Vec<MemoryFact> {
-    let mut all = db
-        .facts_of_member(crate::support::member(user), true)
-        .await
-        .expect("read facts");
+    let mut all = personabot::store::facts::facts_of_member(
+        db.reader(),
+        crate::support::member(user),
+        true,
+        db.embedding_model(),
+    )
+    .await
+    .expect("read facts");
     all.sort_by_key(|f| f.id);
     all
 }

@@ -28,7 +28,8 @@ async fn proactive_speaks_when_forced(backend: Backend) {
         "Did anyone finish that puzzle? @everyone <@{}> @here",
         ids::ALICE
     ))));
-    db.set_channel_proactive(
+    personabot::store::settings::set_channel_proactive(
+        db.writer(),
         Some(GuildId(ids::GUILD)),
         ChannelId(ids::GENERAL),
         true,
@@ -62,8 +63,7 @@ async fn proactive_speaks_when_forced(backend: Backend) {
         .await;
     eventually("the member's message logged", || async {
         bot.app.store.flush().await.expect("flush");
-        let last = db
-            .last_message(ChannelId(ids::GENERAL))
+        let last = personabot::store::messages::last_message(db.reader(), ChannelId(ids::GENERAL))
             .await
             .expect("read");
         last.is_some_and(|m| m.author_id == UserId(ids::ALICE))
@@ -117,8 +117,7 @@ async fn proactive_speaks_when_forced(backend: Backend) {
     // Its own message is now the last one: the forced roll does not matter.
     eventually("the bot's message logged", || async {
         bot.app.store.flush().await.expect("flush");
-        let last = db
-            .last_message(ChannelId(ids::GENERAL))
+        let last = personabot::store::messages::last_message(db.reader(), ChannelId(ids::GENERAL))
             .await
             .expect("read");
         last.is_some_and(|m| m.author_id == UserId(ids::BOT))

@@ -30,7 +30,7 @@ async fn archive_retention_is_applied(backend: Backend) {
         reply_to: None,
         created_at: now - Duration::days(age_days),
     };
-    db.append_messages(&[message(1, 40), message(2, 10)])
+    personabot::store::messages::append_messages(db.writer(), &[message(1, 40), message(2, 10)])
         .await
         .expect("seed");
     let report = bot

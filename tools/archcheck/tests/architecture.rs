@@ -171,3 +171,21 @@ fn only_main_and_lib_use_app() {
 fn files_stay_under_400_lines_of_code() {
     assert_none("oversized files", tree().oversized(400));
 }
+
+#[test]
+fn store_operations_are_declared_only_in_the_port_tables() {
+    let tree = tree();
+    assert!(
+        tree.table_ports().len() >= 8,
+        "the port tables of {} were not found",
+        archcheck::tables::TABLE_FILE
+    );
+    assert_none(
+        "port impls for StoreHandle written by hand",
+        tree.hand_written_port_impls(),
+    );
+    assert_none(
+        "store requests declared outside the tables",
+        tree.request_variants_outside_tables(),
+    );
+}
