@@ -87,6 +87,10 @@ impl LanguageModel for ObservedModel {
         result
     }
 
+    fn profile(&self) -> Option<crate::domain::model_server::ServerProfile> {
+        self.inner.profile()
+    }
+
     fn health(&self) -> ModelHealth {
         self.inner.health()
     }
