@@ -143,8 +143,7 @@ pub fn cap_at_sentence(text: &str, max_chars: usize) -> String {
                     .is_none_or(char::is_whitespace)
         })
         .map(|(i, c)| i + c.len_utf8())
-        .filter(|&end| end >= min_keep)
-        .last();
+        .rfind(|&end| end >= min_keep);
     if let Some(end) = sentence_end {
         return head[..end].trim_end().to_owned();
     }
