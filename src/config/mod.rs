@@ -146,6 +146,15 @@ impl std::fmt::Debug for LlmSettings {
     }
 }
 
+impl BotSettings {
+    /// The longest reply or proactive post, in characters: `max_reply_chars`, and no more
+    /// than `max_reply_messages` Discord messages hold (with room for the split's seams).
+    pub fn speech_chars(&self) -> usize {
+        self.max_reply_chars
+            .min(self.max_reply_messages.saturating_mul(1_900))
+    }
+}
+
 impl LlmSettings {
     pub fn judge_model(&self) -> &str {
         if self.judge_model.trim().is_empty() {

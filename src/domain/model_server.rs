@@ -404,6 +404,86 @@ fn ollama_context(answers: &ProbeAnswers) -> u32 {
     trained.map_or(runtime, |t| t.min(runtime))
 }
 
+/// The reply prompt's budgets within a server's window: prompt plus the answer's cap must
+/// fit, with a margin for the chat template's own tokens and for counting differences
+/// (ours errs high against o200k, but another model's tokenizer can count more). Where the
+/// window is smaller than the configured total, every part shrinks in proportion, so the
+/// persona and rules keep their share instead of the transcript crowding them out.
+pub fn budget_within(
+    configured: crate::domain::budget::PromptBudget,
+    window: u32,
+    answer_cap: u32,
+) -> crate::domain::budget::PromptBudget {
+    let window = usize::try_from(window).unwrap_or(usize::MAX);
+    let reserve = usize::try_from(answer_cap).unwrap_or(0) + 64 + window / 16;
+    let room = window.saturating_sub(reserve).max(MIN_PROMPT_TOKENS);
+    if room >= configured.total {
+        return configured;
+    }
+    let scale = |part: usize| part * room / configured.total.max(1);
+    crate::domain::budget::PromptBudget {
+        total: room,
+        transcript: scale(configured.transcript),
+        persona: scale(configured.persona),
+        facts: scale(configured.facts),
+        reply_to: scale(configured.reply_to),
+    }
+}
+
+/// Below this a reply prompt has no room for its rules: a window that small gets the
+/// smallest prompt there is and the server's refusal, not a prompt without its rules.
+const MIN_PROMPT_TOKENS: usize = 768;
+
+/// The window to fit a retry into after the server refused a prompt as too long: the
+/// window it named, else three quarters of the one the prompt was sized for.
+pub fn window_after_overflow(said: Option<u32>, sized_for: u32) -> u32 {
+    said.filter(|w| *w < sized_for)
+        .unwrap_or(sized_for.saturating_mul(3) / 4)
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+    use crate::domain::budget::PromptBudget;
+
+    const CONFIGURED: PromptBudget = PromptBudget {
+        total: 8000,
+        transcript: 6000,
+        persona: 1200,
+        facts: 600,
+        reply_to: 300,
+    };
+
+    #[test]
+    fn a_large_window_keeps_the_settings() {
+        assert_eq!(budget_within(CONFIGURED, 128_000, 400), CONFIGURED);
+    }
+
+    #[test]
+    fn a_small_window_shrinks_every_part_alike() {
+        let b = budget_within(CONFIGURED, 2048, 400);
+        assert!(b.total + 400 <= 2048, "{b:?}");
+        assert!(b.total >= 1400, "{b:?}");
+        let share = b.persona as f64 / b.total as f64;
+        assert!(
+            (share - 0.15).abs() < 0.01,
+            "the persona keeps its share: {b:?}"
+        );
+        assert!(b.transcript < CONFIGURED.transcript && b.facts < CONFIGURED.facts);
+    }
+
+    #[test]
+    fn after_an_overflow_the_retry_is_smaller() {
+        assert_eq!(window_after_overflow(Some(2048), 4096), 2048);
+        assert_eq!(
+            window_after_overflow(Some(8192), 4096),
+            3072,
+            "a bigger number is no window"
+        );
+        assert_eq!(window_after_overflow(None, 4096), 3072);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -312,6 +312,9 @@ impl LanguageModel for OpenAiModel {
     /// `GET /models`: free on OpenAI, Ollama and vLLM. Any answer but a 5xx or 429 shows
     /// the server is up (a 404 from a server without the route included).
     async fn probe(&self) -> Result<(), LlmError> {
+        // The first probe (at start) also finds the server's profile, so the first reply
+        // is already sized to its window.
+        let _ = self.server_profile().await;
         let request = self
             .http
             .get(&self.models_url)

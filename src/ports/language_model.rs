@@ -86,6 +86,12 @@ impl CompletionRequest {
         self
     }
 
+    /// A member is waiting on it: it goes before background calls.
+    pub fn live(mut self) -> Self {
+        self.priority = Priority::Live;
+        self
+    }
+
     /// Nobody is waiting: it queues behind live replies.
     pub fn in_background(mut self) -> Self {
         self.priority = Priority::Background;

@@ -27,6 +27,7 @@ mod ambient;
 mod fit;
 mod judgements;
 mod reply;
+pub mod schemas;
 mod view;
 
 pub use ambient::{

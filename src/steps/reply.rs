@@ -9,6 +9,7 @@ use crate::domain::backlog::should_apologise;
 use crate::domain::budget;
 use crate::domain::leak::{LeakGuard, find_leak};
 use crate::domain::memory::rank_facts;
+use crate::domain::model_server;
 use crate::domain::mood::Mood;
 use crate::domain::relationship::{apply_judgement, parse_relationship_judgement};
 use crate::domain::spend::{Charge, SpendScope};
@@ -319,13 +320,46 @@ async fn compose(
         reply_to: None,
         now,
     };
-    let turns = prompts::reply_within(&context, &keep, &super::speaking::prompt_budget(settings))?;
-    tracing::debug!(
-        prompt_tokens = budget::chat_tokens(&turns),
-        "reply prompt built"
-    );
-    let request = CompletionRequest::chat(turns.clone());
-    let raw = deps.budget.call(deps.llm.as_ref(), charge, request).await?;
+    // Sized to the server's window (its profile, found at the first call); a server that
+    // still refuses the prompt as too long gets one retry sized from what it said.
+    let configured = super::speaking::prompt_budget(settings);
+    let answer_cap = deps.settings.llm.max_reply_tokens;
+    let mut window = deps.llm.profile().map(|p| p.context_tokens);
+    let mut retried = false;
+    let (raw, turns) = loop {
+        let budget = match window {
+            Some(w) => model_server::budget_within(configured, w, answer_cap),
+            None => configured,
+        };
+        let turns = prompts::reply_within(&context, &keep, &budget)?;
+        tracing::debug!(
+            prompt_tokens = budget::chat_tokens(&turns),
+            "reply prompt built"
+        );
+        let request =
+            CompletionRequest::chat(turns.clone()).spoken_by(&bot.name, settings.speech_chars());
+        match deps.budget.call(deps.llm.as_ref(), charge, request).await {
+            Err(error) if !retried => match error.context_overflow() {
+                Some(overflow) => {
+                    let sized_for = window.unwrap_or_else(|| {
+                        u32::try_from(budget.total).unwrap_or(u32::MAX) + answer_cap
+                    });
+                    let next = model_server::window_after_overflow(overflow.window, sized_for);
+                    tracing::warn!(
+                        sized_for,
+                        next,
+                        "the model server refused the prompt as too long; retrying it smaller"
+                    );
+                    // One retry: the next refusal is a failure like any other.
+                    retried = true;
+                    window = Some(next);
+                    continue;
+                }
+                None => return Err(error.into()),
+            },
+            result => break (result?, turns),
+        }
+    };
     let guard = LeakGuard {
         canaries: settings.canaries.clone(),
         min_words: settings.leak_min_words,
@@ -391,7 +425,8 @@ async fn judge_relationship(
     let turns =
         prompts::relationship_judgement(&bot.name, name, &trigger.message.content, reply, &current);
     let charge = Charge::member(trigger.message.guild_id, trigger.message.author_id);
-    let request = CompletionRequest::judge(turns);
+    let request = CompletionRequest::judge(turns)
+        .with_schema("relationship", prompts::schemas::relationship_judgement());
     let raw = match deps
         .budget
         .complete(deps.llm.as_ref(), charge, request)
@@ -429,7 +464,10 @@ async fn judge_addressed(
         .unwrap_or_default();
     let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);
     let charge = Charge::member(incoming.message.guild_id, incoming.message.author_id);
-    let request = CompletionRequest::judge(turns);
+    // A member may be waiting on it: it goes with the live replies.
+    let request = CompletionRequest::judge(turns)
+        .with_schema("addressed", prompts::schemas::addressed_judgement())
+        .live();
     match deps
         .budget
         .complete(deps.llm.as_ref(), charge, request)
