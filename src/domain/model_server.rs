@@ -415,7 +415,7 @@ pub fn budget_within(
     answer_cap: u32,
 ) -> crate::domain::budget::PromptBudget {
     let window = usize::try_from(window).unwrap_or(usize::MAX);
-    let reserve = usize::try_from(answer_cap).unwrap_or(0) + 64 + window / 16;
+    let reserve = usize::try_from(answer_cap).unwrap_or(0) + 64 + window / 8;
     let room = window.saturating_sub(reserve).max(MIN_PROMPT_TOKENS);
     if room >= configured.total {
         return configured;

@@ -51,6 +51,10 @@ pub struct OpenAiModel {
     profile: tokio::sync::OnceCell<ServerProfile>,
     /// Calls in flight, up to the profile's concurrency, live replies first.
     queue: CallQueue,
+    /// A window the server named when it refused a prompt as too long (0: none): smaller
+    /// than the profile's, it wins from then on (the model was swapped, or the probes
+    /// guessed).
+    learned_window: std::sync::atomic::AtomicU32,
 }
 
 impl OpenAiModel {
@@ -94,6 +98,7 @@ impl OpenAiModel {
             overrides: settings.profile_overrides(),
             profile: tokio::sync::OnceCell::new(),
             queue: CallQueue::default(),
+            learned_window: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -233,7 +238,16 @@ impl LanguageModel for OpenAiModel {
         let limit = usize::try_from(profile.concurrency).unwrap_or(1);
         let _place = self.queue.enter(request.priority, limit).await;
         let chat = self.client.chat();
-        let response = self.within_deadline(chat.create(body)).await?;
+        let response = match self.within_deadline(chat.create(body)).await {
+            Err(error) => {
+                if let Some(window) = error.context_overflow().and_then(|o| o.window) {
+                    self.learned_window
+                        .store(window, std::sync::atomic::Ordering::Relaxed);
+                }
+                return Err(error);
+            }
+            Ok(response) => response,
+        };
         // A server that reports zeros has not counted: the budgets estimate instead.
         let usage = response
             .usage
@@ -306,7 +320,15 @@ impl LanguageModel for OpenAiModel {
     }
 
     fn profile(&self) -> Option<ServerProfile> {
-        self.profile.get().cloned()
+        let mut profile = self.profile.get().cloned()?;
+        let learned = self
+            .learned_window
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if learned > 0 && learned < profile.context_tokens {
+            profile.context_tokens = learned;
+            profile.context_source = crate::domain::model_server::Source::Server;
+        }
+        Some(profile)
     }
 
     /// `GET /models`: free on OpenAI, Ollama and vLLM. Any answer but a 5xx or 429 shows

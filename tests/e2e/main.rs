@@ -14,6 +14,7 @@ mod faults;
 mod hygiene;
 mod lifecycle;
 mod listening;
+mod model_servers;
 mod ops;
 mod process;
 mod prompt_boundary;
