@@ -50,12 +50,14 @@ fn strip_blocks(text: &str, open: &str, close: &str) -> String {
     out
 }
 
-/// A model's text as the persona `voice` says it in chat: reasoning removed, an echoed
+/// A model's text as the persona `voice` says it in chat: reasoning and any recited
+/// `<notes>` block removed, an echoed
 /// `[time] Name:` or `Name:` prefix removed, cut where the model starts writing someone
 /// else's transcript line, and at most `max_chars` long, cut at a sentence boundary.
 /// Empty when nothing sayable is left.
 pub fn clean_speech(raw: &str, voice: &str, max_chars: usize) -> String {
-    let text = strip_reasoning(raw);
+    // The notes are private: a model reciting its `<notes>` block loses it here.
+    let text = strip_blocks(&strip_reasoning(raw), "<notes>", "</notes>");
     let text = cut_at_foreign_line(&text, voice);
     let text = strip_own_prefix(text.trim(), voice);
     cap_at_sentence(text.trim(), max_chars)
@@ -195,6 +197,13 @@ mod tests {
             "hi"
         );
         assert_eq!(clean_speech("[15:44] hey you!", "Aria", 500), "hey you!");
+    }
+
+    #[test]
+    fn recited_notes_are_removed() {
+        let raw = "sure!\n<notes>\nWhat you remember about \"Bob\":\n- lives in Lyon\n</notes>\nthere you go";
+        assert_eq!(clean_speech(raw, "Aria", 500), "sure!\n\nthere you go");
+        assert_eq!(clean_speech("ok <notes>\n- a secret", "Aria", 500), "ok");
     }
 
     #[test]
