@@ -82,6 +82,10 @@ pub struct BotSettings {
     pub channel_replies_per_minute: u32,
     pub rate_limit_notice: bool,
     pub rate_limited_line: String,
+    /// Longer replies are cut at a sentence boundary (`domain::hygiene`).
+    pub max_reply_chars: usize,
+    /// Discord messages one reply may take.
+    pub max_reply_messages: usize,
     pub transcript_hours: u32,
     pub transcript_max_messages: u64,
     pub transcript_token_budget: usize,
@@ -117,6 +121,12 @@ pub struct LlmSettings {
     pub connect_timeout_secs: u64,
     pub request_timeout_secs: u64,
     pub max_retries: usize,
+    /// The model-server profile's overrides (`domain::model_server`); "auto" / 0 = as found.
+    pub server_kind: String,
+    pub context_tokens: u32,
+    pub output_cap: String,
+    pub structured_output: String,
+    pub max_concurrency: u32,
     /// From `PERSONABOT__LLM__API_KEY` only (local servers accept any key).
     #[serde(skip)]
     pub api_key: Option<SecretString>,
@@ -136,6 +146,15 @@ impl std::fmt::Debug for LlmSettings {
     }
 }
 
+impl BotSettings {
+    /// The longest reply or proactive post, in characters: `max_reply_chars`, and no more
+    /// than `max_reply_messages` Discord messages hold (with room for the split's seams).
+    pub fn speech_chars(&self) -> usize {
+        self.max_reply_chars
+            .min(self.max_reply_messages.saturating_mul(1_900))
+    }
+}
+
 impl LlmSettings {
     pub fn judge_model(&self) -> &str {
         if self.judge_model.trim().is_empty() {
@@ -148,6 +167,18 @@ impl LlmSettings {
     pub fn embedding_model(&self) -> Option<&str> {
         let m = self.embedding_model.trim();
         (!m.is_empty()).then_some(m)
+    }
+
+    /// What the settings fix of the server's profile ("auto" and 0 leave it to the probes).
+    pub fn profile_overrides(&self) -> crate::domain::model_server::ProfileOverrides {
+        use crate::domain::model_server::{OutputCap, ServerKind, StructuredOutput};
+        crate::domain::model_server::ProfileOverrides {
+            kind: ServerKind::parse(&self.server_kind),
+            context_tokens: (self.context_tokens > 0).then_some(self.context_tokens),
+            output_cap: OutputCap::parse(&self.output_cap),
+            structured: StructuredOutput::parse(&self.structured_output),
+            concurrency: (self.max_concurrency > 0).then_some(self.max_concurrency),
+        }
     }
 }
 
@@ -228,6 +259,41 @@ impl Settings {
                 why: why.to_owned(),
             })
         }
+        let l = &self.llm;
+        check(
+            l.server_kind.trim().eq_ignore_ascii_case("auto")
+                || crate::domain::model_server::ServerKind::parse(&l.server_kind).is_some(),
+            "llm.server_kind",
+            "must be auto, openai, ollama, vllm, llamacpp, lmstudio or other",
+        )?;
+        check(
+            l.output_cap.trim().eq_ignore_ascii_case("auto")
+                || crate::domain::model_server::OutputCap::parse(&l.output_cap).is_some(),
+            "llm.output_cap",
+            "must be auto, max_tokens, max_completion_tokens or both",
+        )?;
+        check(
+            l.structured_output.trim().eq_ignore_ascii_case("auto")
+                || crate::domain::model_server::StructuredOutput::parse(&l.structured_output)
+                    .is_some(),
+            "llm.structured_output",
+            "must be auto, json_schema, json_object or none",
+        )?;
+        check(
+            l.context_tokens == 0 || l.context_tokens >= 1024,
+            "llm.context_tokens",
+            "must be 0 (as the server says) or at least 1024",
+        )?;
+        check(
+            self.bot.max_reply_chars >= 100,
+            "bot.max_reply_chars",
+            "must be at least 100",
+        )?;
+        check(
+            (1..=10).contains(&self.bot.max_reply_messages),
+            "bot.max_reply_messages",
+            "must be between 1 and 10",
+        )?;
         let s = &self.schedule;
         check(
             (0.0..=1.0).contains(&s.proactive_chance),

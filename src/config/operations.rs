@@ -11,6 +11,8 @@ pub struct OverloadSettings {
     pub breaker_failures: u32,
     /// How long the open breaker refuses calls before it lets one trial call through.
     pub breaker_cool_down_secs: u64,
+    /// How long the breaker stays open after a refusal only the operator can fix.
+    pub breaker_refusal_cool_down_secs: u64,
     /// Replies waiting per channel behind the running one.
     pub max_pending_replies: usize,
     /// A mention older than this when its reply would start is not answered.

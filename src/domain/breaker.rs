@@ -126,6 +126,17 @@ impl CircuitBreaker {
         };
     }
 
+    /// The server refused in a way only its operator can fix (a wrong key, no such model, a
+    /// request it refuses every time): no point in failing the same way per caller, so it
+    /// opens at once, for `cool_down` (longer than an outage's: it retries slowly until
+    /// the operator fixes it). An outage in progress keeps its name (`recoveries`).
+    pub fn refused(&mut self, now: Instant, cool_down: Duration) {
+        self.failures = self.failures.max(self.policy.failure_threshold);
+        self.state = State::Open {
+            until: now + cool_down,
+        };
+    }
+
     pub fn health(&self, now: Instant) -> ModelHealth {
         let refusing = match self.state {
             State::Closed { .. } => false,
@@ -138,6 +149,34 @@ impl CircuitBreaker {
             in_outage: self.failures >= self.policy.failure_threshold,
             recoveries: self.recoveries,
         }
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    #[test]
+    fn an_operator_error_opens_at_once_for_the_long_cool_down() {
+        let t0 = Instant::now();
+        let mut b = CircuitBreaker::new(BreakerPolicy {
+            failure_threshold: 3,
+            cool_down: Duration::from_secs(30),
+        });
+        b.refused(t0, Duration::from_secs(120));
+        let health = b.health(t0);
+        assert!(health.refusing && health.in_outage);
+        assert!(matches!(
+            b.admit(t0 + Duration::from_secs(60)),
+            Admission::Refused { .. }
+        ));
+        assert_eq!(b.admit(t0 + Duration::from_secs(121)), Admission::Trial);
+        // The trial is refused again: open again for the long cool-down.
+        b.refused(t0 + Duration::from_secs(121), Duration::from_secs(120));
+        assert!(b.health(t0 + Duration::from_secs(200)).refusing);
+        assert_eq!(b.health(t0).recoveries, 0, "still the same outage");
+        b.succeeded();
+        assert!(!b.health(t0 + Duration::from_secs(300)).in_outage);
     }
 }
 

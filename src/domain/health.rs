@@ -26,6 +26,9 @@ pub struct HealthInputs {
     pub model: ModelContact,
     /// How recent a model answer must be.
     pub model_window: Duration,
+    /// What the model server last refused that only its operator can fix (a wrong key,
+    /// no such model), until a call succeeds.
+    pub model_refusal: Option<String>,
 }
 
 /// One check's verdict, with a line for the operator.
@@ -58,7 +61,14 @@ pub fn readiness(vitals: &HealthInputs) -> Readiness {
     let checks = vec![
         gateway(vitals.shards.as_deref()),
         database(vitals.database),
-        model(vitals.model, vitals.model_window),
+        match &vitals.model_refusal {
+            Some(what) => check(
+                "model",
+                false,
+                format!("the server refuses: {what} (retried slowly until the operator fixes it)"),
+            ),
+            None => model(vitals.model, vitals.model_window),
+        },
     ];
     Readiness {
         ready: checks.iter().all(|c| c.ok),
@@ -128,6 +138,20 @@ fn model(contact: ModelContact, window: Duration) -> Check {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_refusal_says_what_the_server_refused() {
+        let mut v = healthy();
+        v.model_refusal = Some("the model server answered 401 Unauthorized: bad key".into());
+        let r = readiness(&v);
+        assert!(!r.ready);
+        assert!(
+            r.report()
+                .contains("model FAIL: the server refuses: the model server answered 401"),
+            "{}",
+            r.report()
+        );
+    }
+
     const MINUTE: Duration = Duration::from_secs(60);
 
     fn healthy() -> HealthInputs {
@@ -139,6 +163,7 @@ mod tests {
                 failed: None,
             },
             model_window: MINUTE,
+            model_refusal: None,
         }
     }
 
@@ -207,6 +232,7 @@ mod tests {
             database: Some(false),
             model: ModelContact::default(),
             model_window: MINUTE,
+            model_refusal: None,
         };
         assert_eq!(failing(&v), ["gateway", "database", "model"]);
     }

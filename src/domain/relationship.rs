@@ -223,6 +223,9 @@ pub struct RelationshipJudgement {
     pub reason: String,
 }
 
+/// The reason logged for a move whose judgement gave none.
+pub const NO_REASON: &str = "(the judge gave no reason)";
+
 /// Parses `{"anger":-1,"rapport":1,"trust":0,"formality":0,"reason":"..."}`; fences and
 /// surrounding prose are tolerated, unknown keys ignored, a nested `"deltas"` object
 /// accepted. Errors only when the answer holds no JSON object at all.
@@ -240,7 +243,10 @@ pub fn parse_relationship_judgement(text: &str) -> Result<RelationshipJudgement,
         .get("reason")
         .and_then(serde_json::Value::as_str)
         .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
-        .unwrap_or_default();
+        .filter(|r| !r.is_empty())
+        // Small models leave the reason out; the move is still the judge's, and the log of
+        // changes (which refuses an empty reason) says so instead of losing it.
+        .unwrap_or_else(|| NO_REASON.to_owned());
     let reason = reason.chars().take(MAX_REASON_CHARS).collect();
     Ok(RelationshipJudgement { deltas, reason })
 }
@@ -350,7 +356,10 @@ mod judgement_tests {
                 (Metric::Formality, 0)
             ]
         );
-        assert_eq!(j.reason, "");
+        assert_eq!(
+            j.reason, NO_REASON,
+            "a move without a reason is kept, with a default one"
+        );
         let nested = parse_relationship_judgement(r#"{"deltas":{"trust":-1},"reason":"lied"}"#);
         assert!(nested.is_ok_and(|j| j.deltas[2] == (Metric::Trust, -1)));
     }

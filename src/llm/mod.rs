@@ -6,7 +6,10 @@
 mod breaker;
 mod observed;
 mod openai;
+mod profile;
+mod queue;
 
 pub use breaker::{Clock, GuardedModel, guarded};
 pub use observed::{ObservedModel, observed};
 pub use openai::OpenAiModel;
+pub use queue::{CallQueue, Place};

@@ -32,7 +32,19 @@ impl ObservedModel {
         metrics::model_call(kind, started.elapsed(), error.map(LlmError::kind));
         match error {
             Some(error) if error.is_outage() => self.vitals.model_failed(),
-            _ => self.vitals.model_answered(),
+            // A missing embedding model is consolidation's fallback, not a refused bot.
+            Some(error)
+                if error.is_operator_error()
+                    && !(matches!(kind, ModelCall::Embed) && error.is_model_missing()) =>
+            {
+                self.vitals.model_answered();
+                self.vitals.model_refused(Some(error.to_string()));
+            }
+            Some(_) => self.vitals.model_answered(),
+            None => {
+                self.vitals.model_answered();
+                self.vitals.model_refused(None);
+            }
         }
         if error.is_some_and(|e| e.kind() == "rate_limited") {
             metrics::rate_limited(RateLimited::Model);
@@ -85,6 +97,10 @@ impl LanguageModel for ObservedModel {
         let result = self.inner.probe().await;
         self.record(ModelCall::Probe, started, &result);
         result
+    }
+
+    fn profile(&self) -> Option<crate::domain::model_server::ServerProfile> {
+        self.inner.profile()
     }
 
     fn health(&self) -> ModelHealth {

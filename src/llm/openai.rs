@@ -4,8 +4,13 @@
 //! `Retry-After`) with our retry count, over a reqwest client with connect and request
 //! timeouts, inside an overall deadline. Nothing else in the bot retries model calls.
 
+use super::profile::{ProbeTarget, discover};
+use super::queue::CallQueue;
 use crate::config::LlmSettings;
 use crate::domain::budget::TokenUsage;
+use crate::domain::chat_turn::alternating;
+use crate::domain::hygiene::{clean_speech, strip_reasoning};
+use crate::domain::model_server::{OutputCap, ProfileOverrides, ServerProfile, StructuredOutput};
 use crate::domain::{ChatRole, ChatTurn};
 use crate::ports::{CompletionRequest, LanguageModel, LlmError, Metered, ModelRole};
 use async_openai::Client;
@@ -16,8 +21,9 @@ use async_openai::middleware::retry::OpenAIRetryLayer;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, CompletionUsage,
-    CreateChatCompletionRequest,
+    CreateChatCompletionRequest, StopConfiguration,
 };
+use async_openai::types::chat::{ResponseFormat, ResponseFormatJsonSchema};
 use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
@@ -39,6 +45,16 @@ pub struct OpenAiModel {
     deadline: Duration,
     /// Totals since start; a std Mutex because it is only held to add four numbers.
     usage: Mutex<TokenUsage>,
+    base_url: String,
+    overrides: ProfileOverrides,
+    /// Found at the first call (`llm::profile`), then kept for the process's life.
+    profile: tokio::sync::OnceCell<ServerProfile>,
+    /// Calls in flight, up to the profile's concurrency, live replies first.
+    queue: CallQueue,
+    /// A window the server named when it refused a prompt as too long (0: none): smaller
+    /// than the profile's, it wins from then on (the model was swapped, or the probes
+    /// guessed).
+    learned_window: std::sync::atomic::AtomicU32,
 }
 
 impl OpenAiModel {
@@ -78,7 +94,85 @@ impl OpenAiModel {
             max_reply_tokens: settings.max_reply_tokens,
             deadline,
             usage: Mutex::new(TokenUsage::default()),
+            base_url: base.to_owned(),
+            overrides: settings.profile_overrides(),
+            profile: tokio::sync::OnceCell::new(),
+            queue: CallQueue::default(),
+            learned_window: std::sync::atomic::AtomicU32::new(0),
         })
+    }
+
+    /// The server's profile, asked for once (the first call waits for the probes, a few
+    /// seconds at most).
+    pub async fn server_profile(&self) -> &ServerProfile {
+        self.profile
+            .get_or_init(|| {
+                discover(ProbeTarget {
+                    http: &self.http,
+                    base_url: &self.base_url,
+                    api_key: &self.api_key,
+                    chat_model: &self.chat_model,
+                    embedding_model: self.embedding_model.as_deref(),
+                    overrides: &self.overrides,
+                })
+            })
+            .await
+    }
+
+    /// The request as this server takes it: the strict turn layout, its output-cap field,
+    /// stop sequences and structured output where it has them.
+    #[allow(deprecated)] // `max_tokens`: what every server but OpenAI's still reads.
+    fn request_body(
+        &self,
+        profile: &ServerProfile,
+        request: &CompletionRequest,
+        model: String,
+    ) -> CreateChatCompletionRequest {
+        let cap = request.max_tokens.unwrap_or(self.max_reply_tokens);
+        let (max_tokens, max_completion_tokens) = match profile.output_cap {
+            OutputCap::MaxTokens => (Some(cap), None),
+            OutputCap::MaxCompletionTokens => (None, Some(cap)),
+            OutputCap::Both => (Some(cap), Some(cap)),
+        };
+        let stop = (profile.stop_sequences && request.speech.is_some()).then(|| {
+            // The model starting a new transcript line (`\n[14:02] Bob: …`) or the layout.
+            StopConfiguration::StringArray(
+                ["\n[0", "\n[1", "\n[2", "\n<notes>"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            )
+        });
+        let response_format = request
+            .schema
+            .as_ref()
+            .and_then(|schema| match profile.structured {
+                StructuredOutput::JsonSchema => Some(ResponseFormat::JsonSchema {
+                    json_schema: ResponseFormatJsonSchema {
+                        description: None,
+                        name: schema.name.to_owned(),
+                        schema: schema.schema.clone(),
+                        strict: None,
+                    },
+                }),
+                StructuredOutput::JsonMode => Some(ResponseFormat::JsonObject),
+                StructuredOutput::Plain => None,
+            });
+        CreateChatCompletionRequest {
+            messages: alternating(request.turns.clone())
+                .iter()
+                .map(to_message)
+                .collect(),
+            model,
+            temperature: Some(request.temperature.unwrap_or(self.temperature)),
+            max_tokens,
+            max_completion_tokens,
+            stop,
+            response_format,
+            // Same prompt, same answer where the server takes a seed (judgements at
+            // temperature 0 become repeatable).
+            seed: (profile.kind != crate::domain::model_server::ServerKind::OpenAi).then_some(7),
+            ..Default::default()
+        }
     }
 
     async fn within_deadline<T>(
@@ -139,16 +233,27 @@ impl LanguageModel for OpenAiModel {
             ModelRole::Chat => self.chat_model.clone(),
             ModelRole::Judge => self.judge_model.clone(),
         };
-        let body = CreateChatCompletionRequest {
-            messages: request.turns.iter().map(to_message).collect(),
-            model: model.clone(),
-            temperature: Some(request.temperature.unwrap_or(self.temperature)),
-            max_completion_tokens: Some(request.max_tokens.unwrap_or(self.max_reply_tokens)),
-            ..Default::default()
-        };
+        let profile = self.server_profile().await;
+        let body = self.request_body(profile, &request, model.clone());
+        let limit = usize::try_from(profile.concurrency).unwrap_or(1);
+        let _place = self.queue.enter(request.priority, limit).await;
         let chat = self.client.chat();
-        let response = self.within_deadline(chat.create(body)).await?;
-        let usage = response.usage.as_ref().map(token_usage);
+        let response = match self.within_deadline(chat.create(body)).await {
+            Err(error) => {
+                if let Some(window) = error.context_overflow().and_then(|o| o.window) {
+                    self.learned_window
+                        .store(window, std::sync::atomic::Ordering::Relaxed);
+                }
+                return Err(error);
+            }
+            Ok(response) => response,
+        };
+        // A server that reports zeros has not counted: the budgets estimate instead.
+        let usage = response
+            .usage
+            .as_ref()
+            .map(token_usage)
+            .filter(|u| u.prompt > 0 || u.completion > 0);
         if let Some(usage) = usage {
             tracing::info!(
                 model = %model,
@@ -167,8 +272,11 @@ impl LanguageModel for OpenAiModel {
             .into_iter()
             .next()
             .and_then(|c| c.message.content)
-            .map(|t| t.trim().to_owned())
             .unwrap_or_default();
+        let text = match &request.speech {
+            Some(speech) => clean_speech(&text, &speech.voice, speech.max_chars),
+            None => strip_reasoning(&text),
+        };
         if text.is_empty() {
             Err(LlmError::Empty)
         } else {
@@ -211,9 +319,24 @@ impl LanguageModel for OpenAiModel {
         self.usage.lock().map(|u| *u).unwrap_or_default()
     }
 
+    fn profile(&self) -> Option<ServerProfile> {
+        let mut profile = self.profile.get().cloned()?;
+        let learned = self
+            .learned_window
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if learned > 0 && learned < profile.context_tokens {
+            profile.context_tokens = learned;
+            profile.context_source = crate::domain::model_server::Source::Server;
+        }
+        Some(profile)
+    }
+
     /// `GET /models`: free on OpenAI, Ollama and vLLM. Any answer but a 5xx or 429 shows
     /// the server is up (a 404 from a server without the route included).
     async fn probe(&self) -> Result<(), LlmError> {
+        // The first probe (at start) also finds the server's profile, so the first reply
+        // is already sized to its window.
+        let _ = self.server_profile().await;
         let request = self
             .http
             .get(&self.models_url)

@@ -4,6 +4,7 @@
 use crate::domain::breaker::ModelHealth;
 use crate::domain::budget::TokenUsage;
 use crate::domain::chat_turn::ChatTurn;
+use crate::domain::model_server::ServerProfile;
 use async_trait::async_trait;
 
 /// Which model a request is for: the persona's voice, or a small structured judgement.
@@ -13,6 +14,33 @@ pub enum ModelRole {
     Judge,
 }
 
+/// Who waits for the answer: a member who just spoke, or nobody in particular. A local
+/// server works on one or a few requests at a time; live replies go first and background
+/// work (judgements, consolidation, proactive posts, the status line) waits its turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    Live,
+    Background,
+}
+
+/// Text the persona will say in chat: cleaned by `domain::hygiene::clean_speech` (reasoning,
+/// echoed `[time] Name:` prefixes, the model writing other members' lines, the length cap)
+/// before anyone sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Speech {
+    /// The persona's name, as the transcript shows the bot's lines.
+    pub voice: String,
+    pub max_chars: usize,
+}
+
+/// A JSON schema the answer must follow where the server can enforce one (the tolerant
+/// parser reads the answer either way).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnswerSchema {
+    pub name: &'static str,
+    pub schema: serde_json::Value,
+}
+
 #[derive(Clone, Debug)]
 pub struct CompletionRequest {
     pub turns: Vec<ChatTurn>,
@@ -20,29 +48,68 @@ pub struct CompletionRequest {
     pub max_tokens: Option<u32>,
     /// `None` uses the configured temperature; judgements pass a low one.
     pub temperature: Option<f32>,
+    pub priority: Priority,
+    /// Set for text the persona says in chat.
+    pub speech: Option<Speech>,
+    pub schema: Option<AnswerSchema>,
 }
 
 impl CompletionRequest {
+    /// In the persona's voice, for a member waiting on it.
     pub fn chat(turns: Vec<ChatTurn>) -> Self {
         Self {
             turns,
             role: ModelRole::Chat,
             max_tokens: None,
             temperature: None,
+            priority: Priority::Live,
+            speech: None,
+            schema: None,
         }
     }
 
+    /// A small structured judgement, in the background.
     pub fn judge(turns: Vec<ChatTurn>) -> Self {
         Self {
             turns,
             role: ModelRole::Judge,
             max_tokens: Some(300),
             temperature: Some(0.0),
+            priority: Priority::Background,
+            speech: None,
+            schema: None,
         }
     }
 
     pub fn with_max_tokens(mut self, max_tokens: u32) -> Self {
         self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// A member is waiting on it: it goes before background calls.
+    pub fn live(mut self) -> Self {
+        self.priority = Priority::Live;
+        self
+    }
+
+    /// Nobody is waiting: it queues behind live replies.
+    pub fn in_background(mut self) -> Self {
+        self.priority = Priority::Background;
+        self
+    }
+
+    /// The answer is said in chat by `voice`, at most `max_chars` long.
+    pub fn spoken_by(mut self, voice: &str, max_chars: usize) -> Self {
+        self.speech = Some(Speech {
+            voice: voice.to_owned(),
+            max_chars,
+        });
+        self
+    }
+
+    /// The answer follows `schema` where the server can enforce it.
+    pub fn with_schema(mut self, name: &'static str, schema: serde_json::Value) -> Self {
+        self.schema = Some(AnswerSchema { name, schema });
         self
     }
 }
@@ -65,20 +132,72 @@ pub enum LlmError {
 }
 
 impl LlmError {
+    /// The HTTP status the server answered with, if it answered.
+    pub fn status_code(&self) -> Option<u16> {
+        match self {
+            // "503 Service Unavailable" (reqwest's StatusCode display) or a bare "503".
+            LlmError::Api { status, .. } => status
+                .split_whitespace()
+                .next()
+                .and_then(|code| code.parse::<u16>().ok()),
+            _ => None,
+        }
+    }
+
     /// Whether this is how a server fails when it is down or overloaded (timeouts, 5xx,
     /// 429 after retries, unreachable), as opposed to an answer we could not use.
     pub fn is_outage(&self) -> bool {
         match self {
             LlmError::Timeout(_) | LlmError::Transport(_) => true,
-            // "503 Service Unavailable" (reqwest's StatusCode display) or a bare "503".
-            LlmError::Api { status, .. } => status
-                .split_whitespace()
-                .next()
-                .and_then(|code| code.parse::<u16>().ok())
+            LlmError::Api { .. } => self
+                .status_code()
                 .is_some_and(|code| code >= 500 || code == 429),
             LlmError::Malformed(_) | LlmError::Empty | LlmError::Unavailable { .. } => false,
         }
     }
+
+    /// A refusal only an operator can fix: the key (401, 403) or the model name (404).
+    /// Retrying every call cannot help; the breaker opens at once and retries slowly.
+    pub fn is_operator_error(&self) -> bool {
+        matches!(self.status_code(), Some(401 | 403 | 404))
+    }
+
+    /// A 400 the server gives because the prompt is longer than its window, with the
+    /// numbers it said: `(window, prompt tokens)` where it gave them (vLLM: "This model's
+    /// maximum context length is 2048 tokens. However, you requested 5000 tokens (4800 in
+    /// the messages, 200 in the completion)"; llama.cpp: "the request exceeds the available
+    /// context size (4096 tokens)"; OpenAI: "maximum context length is 128000 tokens").
+    pub fn context_overflow(&self) -> Option<ContextOverflow> {
+        let LlmError::Api { message, .. } = self else {
+            return None;
+        };
+        let lower = message.to_ascii_lowercase();
+        let is_overflow = self.status_code().is_some_and(|c| c == 400 || c == 413)
+            && (lower.contains("context length")
+                || lower.contains("context size")
+                || lower.contains("context window")
+                || lower.contains("too many tokens")
+                || lower.contains("prompt is too long"));
+        if !is_overflow {
+            return None;
+        }
+        let numbers: Vec<u32> = lower
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .filter(|n| *n >= 64)
+            .collect();
+        Some(ContextOverflow {
+            window: numbers.first().copied(),
+            requested: numbers.get(1).copied(),
+        })
+    }
+}
+
+/// What a server said when a prompt did not fit (numbers where it gave them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContextOverflow {
+    pub window: Option<u32>,
+    pub requested: Option<u32>,
 }
 
 impl LlmError {
@@ -148,5 +267,11 @@ pub trait LanguageModel: Send + Sync + 'static {
     /// a model without a breaker is always healthy.
     fn health(&self) -> ModelHealth {
         ModelHealth::default()
+    }
+
+    /// What the model server was found to be at start (`llm::profile`); `None` for models
+    /// that are not behind a server. A wrapper forwards it.
+    fn profile(&self) -> Option<ServerProfile> {
+        None
     }
 }

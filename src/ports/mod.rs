@@ -15,5 +15,7 @@ pub use chat_platform::{
     BanPort, ChatError, ChatGateway, ChatPort, ConnectionEnd, Outgoing, TypingGuard, UnbanError,
     UnbanOutcome,
 };
-pub use language_model::{CompletionRequest, LanguageModel, LlmError, Metered, ModelRole};
+pub use language_model::{
+    CompletionRequest, LanguageModel, LlmError, Metered, ModelRole, Priority, Speech,
+};
 pub use store::StoreError;

@@ -316,12 +316,15 @@ mod tests {
             );
             let inside: Vec<&str> = notes
                 .lines()
+                .skip_while(|l| *l != "<notes>")
                 .skip(1)
                 .take_while(|l| *l != "</notes>")
                 .collect();
             for line in inside {
                 assert!(
                     [
+                        "Your mood today: ",
+                        "How you feel about",
                         "Server: ",
                         "You are answering: ",
                         "They have also",
@@ -417,9 +420,9 @@ mod tests {
             if total < 1000 {
                 // Below what the rules alone take (settings refuse such a budget): the
                 // smallest prompt there is, with no transcript, persona, facts or quote.
-                assert_eq!(turns.len(), 3, "{turns:?}");
+                assert_eq!(turns.len(), 2, "{turns:?}");
                 assert!(!turns[0].content.contains("- persona line"));
-                assert!(!turns[2].content.contains("- fact") && !turns[2].content.contains("> "));
+                assert!(!turns[1].content.contains("- fact") && !turns[1].content.contains("> "));
                 continue;
             }
             assert!(used <= total, "total {total}: used {used}");

@@ -27,6 +27,7 @@ mod ambient;
 mod fit;
 mod judgements;
 mod reply;
+pub mod schemas;
 mod view;
 
 pub use ambient::{
@@ -51,14 +52,10 @@ pub enum PromptError {
     },
 }
 
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 15] = [
     ("persona.j2", include_str!("templates/persona.j2")),
     ("chat_lines.j2", include_str!("templates/chat_lines.j2")),
     ("reply_system.j2", include_str!("templates/reply_system.j2")),
-    (
-        "reply_context.j2",
-        include_str!("templates/reply_context.j2"),
-    ),
     ("reply_notes.j2", include_str!("templates/reply_notes.j2")),
     (
         "relationship_judgement.j2",

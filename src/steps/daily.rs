@@ -153,7 +153,10 @@ pub async fn refresh_status(deps: &DailyDeps, now: DateTime<Utc>) -> Result<Stri
         &mood.describe(),
         now.date_naive(),
     );
-    let request = CompletionRequest::chat(turns).with_max_tokens(60);
+    let request = CompletionRequest::chat(turns)
+        .with_max_tokens(60)
+        .in_background()
+        .spoken_by(persona.name_or(&deps.settings.bot.name), 300);
     let generated = deps
         .budget
         .complete(deps.llm.as_ref(), Charge::global(), request)

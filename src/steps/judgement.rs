@@ -35,7 +35,8 @@ pub async fn relationship(
     let turns =
         prompts::relationship_judgement(&bot.name, name, &trigger.message.content, reply, &current);
     let charge = Charge::member(trigger.message.guild_id, trigger.message.author_id);
-    let request = CompletionRequest::judge(turns);
+    let request = CompletionRequest::judge(turns)
+        .with_schema("relationship", prompts::schemas::relationship_judgement());
     let raw = match deps
         .budget
         .complete(deps.llm.as_ref(), charge, request)
@@ -69,7 +70,10 @@ pub async fn addressed(deps: &SpeakingDeps, bot: &BotIdentity, incoming: &Incomi
         .unwrap_or_default();
     let turns = prompts::addressed_judgement(&bot.name, &recent, &incoming.message);
     let charge = Charge::member(incoming.message.guild_id, incoming.message.author_id);
-    let request = CompletionRequest::judge(turns);
+    // A member may be waiting on it: it goes with the live replies.
+    let request = CompletionRequest::judge(turns)
+        .with_schema("addressed", prompts::schemas::addressed_judgement())
+        .live();
     match deps
         .budget
         .complete(deps.llm.as_ref(), charge, request)

@@ -152,7 +152,13 @@ pub async fn speak(
     let charge = Charge::server(last.guild_id);
     let raw = deps
         .budget
-        .complete(deps.llm.as_ref(), charge, CompletionRequest::chat(turns))
+        .complete(
+            deps.llm.as_ref(),
+            charge,
+            CompletionRequest::chat(turns)
+                .in_background()
+                .spoken_by(&bot.name, deps.settings.bot.speech_chars()),
+        )
         .await
         .map_err(|e| e.to_string())?;
     let catalog = emote_catalog(deps.chat.as_ref(), last.guild_id).await;

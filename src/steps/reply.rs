@@ -12,6 +12,7 @@ use crate::domain::budget;
 use crate::domain::emotes::EmoteCatalog;
 use crate::domain::leak::{LeakGuard, find_leak};
 use crate::domain::memory::rank_facts;
+use crate::domain::model_server;
 use crate::domain::mood::Mood;
 pub use crate::domain::plan::Addressed;
 use crate::domain::plan::{self, Notice, Plan, ReplyCase};
@@ -184,15 +185,44 @@ async fn answer(
     let catalog = emote_catalog(deps.chat.as_ref(), message.guild_id).await;
     case.spent = &inputs.spend;
     let now = Utc::now();
+    let window = deps.llm.profile().map(|p| p.context_tokens);
     let planned = plan::plan(&case, || {
-        reply_turns(deps, &bot, &trigger, &inputs, &catalog, now)
+        reply_turns(deps, &bot, &trigger, &inputs, &catalog, now, window)
     });
-    let Plan::Answer { turns, charge } = planned else {
+    let Plan::Answer { mut turns, charge } = planned else {
         drop(typing);
         return carry_out(deps, &bot, message, planned).await;
     };
-    let request = CompletionRequest::chat(turns.clone());
-    let raw = match deps.budget.call(deps.llm.as_ref(), charge, request).await {
+    let speech = deps.settings.bot.speech_chars();
+    let mut called = deps
+        .budget
+        .call(
+            deps.llm.as_ref(),
+            charge,
+            CompletionRequest::chat(turns.clone()).spoken_by(&bot.name, speech),
+        )
+        .await;
+    // A server that refuses the prompt as too long gets one retry, sized from the window
+    // it named (a second refusal is a failure like any other).
+    if let Some(overflow) = called.as_ref().err().and_then(LlmError::context_overflow) {
+        let sized_for = window.unwrap_or_else(|| {
+            u32::try_from(prompt_budget(&deps.settings.bot).total).unwrap_or(u32::MAX)
+                + deps.settings.llm.max_reply_tokens
+        });
+        let next = model_server::window_after_overflow(overflow.window, sized_for);
+        tracing::warn!(
+            sized_for,
+            next,
+            "the model server refused the prompt as too long; retrying it smaller"
+        );
+        if let Some(smaller) = reply_turns(deps, &bot, &trigger, &inputs, &catalog, now, Some(next))
+        {
+            turns = smaller;
+            let request = CompletionRequest::chat(turns.clone()).spoken_by(&bot.name, speech);
+            called = deps.budget.call(deps.llm.as_ref(), charge, request).await;
+        }
+    }
+    let raw = match called {
         Ok(raw) => raw,
         Err(error) => {
             if matches!(error, LlmError::Unavailable { .. }) {
@@ -295,6 +325,7 @@ fn reply_turns(
     inputs: &ReplyInputs,
     catalog: &EmoteCatalog,
     now: DateTime<Utc>,
+    window: Option<u32>,
 ) -> Option<Vec<ChatTurn>> {
     let settings = &deps.settings.bot;
     let message = &trigger.message;
@@ -332,7 +363,16 @@ fn reply_turns(
         reply_to: None,
         now,
     };
-    match prompts::reply_within(&context, &keep, &prompt_budget(settings)) {
+    // Sized to the server's window (its profile: probed at start, or named by a refusal).
+    let budget = match window {
+        Some(window) => model_server::budget_within(
+            prompt_budget(settings),
+            window,
+            deps.settings.llm.max_reply_tokens,
+        ),
+        None => prompt_budget(settings),
+    };
+    match prompts::reply_within(&context, &keep, &budget) {
         Ok(turns) => {
             tracing::debug!(
                 prompt_tokens = budget::chat_tokens(&turns),

@@ -20,6 +20,8 @@ pub struct Vitals {
     /// Milliseconds after `epoch`, plus one (0: never).
     model_answered: AtomicU64,
     model_failed: AtomicU64,
+    /// What the model server last refused that only its operator can fix.
+    model_refusal: Mutex<Option<String>>,
 }
 
 impl Default for Vitals {
@@ -30,6 +32,7 @@ impl Default for Vitals {
             shards: Mutex::new(BTreeMap::new()),
             model_answered: AtomicU64::new(0),
             model_failed: AtomicU64::new(0),
+            model_refusal: Mutex::new(None),
         }
     }
 }
@@ -84,6 +87,19 @@ impl Vitals {
         self.model_failed.store(self.now(), Ordering::Relaxed);
     }
 
+    /// The server refused what only its operator can fix (`Some`), or a call went through
+    /// (`None`).
+    pub fn model_refused(&self, what: Option<String>) {
+        if let Ok(mut refusal) = self.model_refusal.lock() {
+            *refusal = what;
+        }
+    }
+
+    /// What the model server last refused that only its operator can fix.
+    pub fn model_refusal(&self) -> Option<String> {
+        self.model_refusal.lock().ok().and_then(|r| r.clone())
+    }
+
     /// Time since the model server was last heard from, either way (`None`: never).
     pub fn model_silent_for(&self) -> Option<Duration> {
         let contact = self.model_contact();
@@ -106,6 +122,7 @@ impl Vitals {
             database,
             model: self.model_contact(),
             model_window,
+            model_refusal: self.model_refusal(),
         }
     }
 

@@ -198,7 +198,8 @@ e2e_both!(prompt_reads_the_database_now);
 
 /// Emotes are rendered, long answers are split, and a failing model gets a graceful line.
 async fn answers_are_shaped_for_discord(backend: Backend) {
-    let bot = spawn_bot(backend).await;
+    // Room for a three-message answer (the default cap keeps replies to one message).
+    let bot = spawn_bot_with(backend, &[("PERSONABOT__BOT__MAX_REPLY_CHARS", "5000")]).await;
     let discord = &bot.discord;
     bot.openai.script(
         Rule::when_last_user_contains("party")

@@ -15,6 +15,7 @@ mod held_write_lane;
 mod hygiene;
 mod lifecycle;
 mod listening;
+mod model_servers;
 mod ops;
 mod process;
 mod prompt_boundary;

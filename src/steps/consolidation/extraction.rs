@@ -93,7 +93,9 @@ async fn extract_changes(
         .unwrap_or_default();
     let turns = prompts::fact_extraction(&name, member.user, day, messages);
     let charge = Charge::server(member.guild.as_server());
-    let request = CompletionRequest::judge(turns).with_max_tokens(800);
+    let request = CompletionRequest::judge(turns)
+        .with_max_tokens(800)
+        .with_schema("facts", prompts::schemas::fact_extraction());
     let raw = deps
         .budget
         .complete(deps.llm.as_ref(), charge, request)
@@ -245,7 +247,8 @@ async fn judge_merge(
 ) -> MergeVerdict {
     let turns = prompts::merge_judgement(old, new);
     let charge = Charge::server(member.guild.as_server());
-    let request = CompletionRequest::judge(turns);
+    let request =
+        CompletionRequest::judge(turns).with_schema("verdict", prompts::schemas::merge_judgement());
     match deps
         .budget
         .complete(deps.llm.as_ref(), charge, request)

@@ -35,7 +35,7 @@ pub use discord::{
     DiscordOptions, Failure, FakeDiscord, InteractionHandle, RouteMatcher, shard_of,
 };
 pub use gateway::REQUIRED_INTENTS;
-pub use openai::{FakeOpenAi, Matcher, OpenAiRequest, Reply, Responder, Rule};
+pub use openai::{FakeOpenAi, Matcher, OpenAiRequest, Reply, Responder, Rule, ServerTraits};
 pub use payloads::opt;
 pub use record::{RecordedRequest, WaitError};
 pub use world::{World, ids};

@@ -114,17 +114,56 @@ impl OpenAiRequest {
             .join("\n")
     }
 
-    /// The last user message (or the last embedding input).
+    /// The last user message (or the last embedding input). The bot joins its `<notes>`
+    /// and the message it answers to the transcript's last member lines (one user turn, as
+    /// strict chat templates want): then only the part from the notes on, what this request
+    /// answers.
     pub fn last_user_text(&self) -> String {
         if self.is_embeddings() {
             return self.inputs().pop().unwrap_or_default();
         }
-        self.messages()
+        let last = self
+            .messages()
             .into_iter()
             .rev()
             .find(|(r, _)| r == "user")
             .map(|(_, c)| c)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        match last.rfind("<notes>\n") {
+            Some(at) => last[at..].to_owned(),
+            None => last,
+        }
+    }
+
+    /// Whether the turns have the shape strict chat templates accept: at most one system
+    /// turn, first; then user and assistant alternating, from user, ending with user.
+    pub fn roles_alternate(&self) -> bool {
+        let roles: Vec<String> = self.messages().into_iter().map(|(r, _)| r).collect();
+        let dialogue = match roles.first() {
+            Some(r) if r == "system" => &roles[1..],
+            _ => &roles[..],
+        };
+        !dialogue.is_empty()
+            && dialogue.len() % 2 == 1
+            && dialogue
+                .iter()
+                .enumerate()
+                .all(|(i, r)| r == if i % 2 == 0 { "user" } else { "assistant" })
+    }
+
+    /// The prompt's size as this fake counts it (a quarter of the characters, plus four
+    /// per message): below what the bot's own count says for the same text.
+    pub fn prompt_tokens(&self) -> u32 {
+        let chars: usize = self.messages().iter().map(|(_, c)| c.chars().count()).sum();
+        u32::try_from(chars / 4 + 4 * self.messages().len()).unwrap_or(u32::MAX)
+    }
+
+    /// The output cap the request asked for (`max_tokens`, else `max_completion_tokens`).
+    pub fn output_cap(&self) -> Option<u64> {
+        self.body
+            .get("max_tokens")
+            .or_else(|| self.body.get("max_completion_tokens"))
+            .and_then(Value::as_u64)
     }
 
     pub fn model(&self) -> Option<&str> {
@@ -304,7 +343,25 @@ impl Rule {
     }
 }
 
+/// How the fake behaves as a server, whatever it is scripted to answer: what real servers
+/// refuse or leave out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerTraits {
+    /// Gemma's and Mistral's templates under vLLM: a chat request whose turns do not
+    /// alternate ([`OpenAiRequest::roles_alternate`]) gets 400 "Conversation roles must
+    /// alternate user/assistant/user/assistant/...".
+    pub strict_template: bool,
+    /// vLLM's window: listed as `max_model_len` (owned by `vllm`) and a prompt plus its
+    /// output cap over it gets vLLM's 400 "This model's maximum context length is …".
+    pub context_tokens: Option<u32>,
+    /// Usage reported as zeros (servers that do not count).
+    pub zero_usage: bool,
+    /// llama.cpp's `GET /props` answers with this window and one slot.
+    pub llamacpp_ctx: Option<u32>,
+}
+
 struct OpenAiInner {
+    traits: Mutex<ServerTraits>,
     rules: Mutex<Vec<Rule>>,
     /// While set, every chat and embedding request gets this (rules are not consulted).
     outage: Mutex<Option<Reply>>,
@@ -329,6 +386,7 @@ impl FakeOpenAi {
             .await
             .expect("bind fake OpenAI");
         let inner = Arc::new(OpenAiInner {
+            traits: Mutex::new(ServerTraits::default()),
             rules: Mutex::new(Vec::new()),
             outage: Mutex::new(None),
             default: Mutex::new(Reply::text(DEFAULT_TEXT)),
@@ -345,6 +403,11 @@ impl FakeOpenAi {
     }
 
     /// `http://127.0.0.1:PORT/v1`: async-openai's `api_base`.
+    /// Makes the fake behave like a stricter or poorer server from now on.
+    pub fn set_traits(&self, traits: ServerTraits) {
+        *lock(&self.inner.traits) = traits;
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.inner.addr)
     }
@@ -454,11 +517,47 @@ async fn handle(State(inner): State<Arc<OpenAiInner>>, req: Request) -> Response
     };
     inner.requests.push(request.clone());
     let path = request.path.trim_end_matches('/');
+    let traits = lock(&inner.traits).clone();
     match (parts.method.as_str(), path) {
-        ("GET", "/v1/models") => json_response(StatusCode::OK, models()),
+        ("GET", "/v1/models") => json_response(StatusCode::OK, models(&traits)),
+        ("GET", "/props") if traits.llamacpp_ctx.is_some() => json_response(
+            StatusCode::OK,
+            json!({"default_generation_settings": {"n_ctx": traits.llamacpp_ctx}, "total_slots": 1}),
+        ),
+        ("POST", "/v1/chat/completions")
+            if traits.strict_template && !request.roles_alternate() =>
+        {
+            openai_error(
+                400,
+                "Conversation roles must alternate user/assistant/user/assistant/...",
+            )
+        }
+        ("POST", "/v1/chat/completions")
+            if traits.context_tokens.is_some_and(|window| {
+                request
+                    .prompt_tokens()
+                    .saturating_add(request.output_cap().unwrap_or(16) as u32)
+                    > window
+            }) =>
+        {
+            let window = traits.context_tokens.unwrap_or_default();
+            let prompt = request.prompt_tokens();
+            let cap = request.output_cap().unwrap_or(16);
+            openai_error(
+                400,
+                &format!(
+                    "This model's maximum context length is {window} tokens. However, you requested {} tokens ({prompt} in the messages, {cap} in the completion). Please reduce the length of the messages or completion.",
+                    u64::from(prompt) + cap
+                ),
+            )
+        }
         ("POST", "/v1/chat/completions" | "/v1/embeddings") => {
             let reply = inner.pick(&request);
-            answer(&request, reply).await
+            let mut response = answer(&request, reply).await;
+            if traits.zero_usage {
+                response = zero_usage(response).await;
+            }
+            response
         }
         _ => openai_error(
             404,
@@ -548,10 +647,29 @@ fn openai_error(code: u16, message: &str) -> Response {
     )
 }
 
-fn models() -> Value {
-    let model =
-        |id: &str| json!({"id": id, "object": "model", "created": CREATED, "owned_by": "fakes"});
+fn models(traits: &ServerTraits) -> Value {
+    let model = |id: &str| match traits.context_tokens {
+        Some(window) => {
+            json!({"id": id, "object": "model", "created": CREATED, "owned_by": "vllm", "max_model_len": window})
+        }
+        None => json!({"id": id, "object": "model", "created": CREATED, "owned_by": "fakes"}),
+    };
     json!({"object": "list", "data": [model("fake"), model("fake-embed")]})
+}
+
+/// The same answer with its usage counted as zeros.
+async fn zero_usage(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    if let Some(usage) = value.get_mut("usage") {
+        *usage = json!({"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0});
+    }
+    let mut parts = parts;
+    parts.headers.remove("content-length");
+    Response::from_parts(parts, axum::body::Body::from(value.to_string()))
 }
 
 fn word_count(s: &str) -> usize {
