@@ -10,8 +10,9 @@
 //!   status, a proactive tick, lifting due bans, leases, standby), callable directly with
 //!   an injected clock.
 //! - `store`: SeaORM persistence, one file per table group, returning domain types.
-//! - `llm`: the async-openai adapter of the language-model port, its circuit breaker and
-//!   call metrics.
+//! - `llm`: the async-openai adapter of the language-model port: the model server's profile
+//!   (probed at start), the live-first call queue, the circuit breaker (which also opens on
+//!   refusals only an operator can fix) and call metrics.
 //! - `discord`: serenity/poise adapter of the chat-platform port: client, gateway events,
 //!   slash commands.
 //! - `actors`: the ractor tree (supervisor, store, router, channels, gateway, periodic jobs)

@@ -22,6 +22,10 @@
 //! - `breaker`: the model's circuit breaker (closed, open, half-open) over an injected clock.
 //! - `backlog`: a channel's waiting replies (few, fresh, one per member; one trouble line).
 //! - `plan`: what the bot does about a message: admit it, then answer, a notice, or skip.
+//! - `hygiene`: what a model's text loses before anyone sees it (reasoning, echoed
+//!   `[time] Name:` prefixes, recited notes, the length cap).
+//! - `model_server`: what kind of server the model runs on and what it can take (window,
+//!   output cap, JSON schema, slots), read from its own answers; prompt budgets within it.
 //! - `lifting`: retrying, backing off and giving up refused unbans of temporary bans.
 //! - `shards`: which servers a process owns when the bot runs as several shard processes.
 //! - `health`: readiness (gateway, database, model) from what the adapters last saw.
