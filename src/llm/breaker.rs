@@ -328,24 +328,29 @@ mod tests {
         }
     }
 
-    fn setup() -> (Arc<Flaky>, GuardedModel, Arc<AtomicU64>) {
-        let flaky = Arc::new(Flaky {
-            down: true.into(),
-            calls: AtomicU32::new(0),
-        });
+    /// `inner` behind a breaker (30 s cool-down) on a clock the test moves in seconds.
+    fn guard(
+        inner: Arc<dyn LanguageModel>,
+        failure_threshold: u32,
+    ) -> (GuardedModel, Arc<AtomicU64>) {
         let t0 = Instant::now();
         let secs = Arc::new(AtomicU64::new(0));
         let clock_secs = secs.clone();
         let clock: Clock =
             Arc::new(move || t0 + Duration::from_secs(clock_secs.load(Ordering::SeqCst)));
-        let model = GuardedModel::new(
-            flaky.clone(),
-            BreakerPolicy {
-                failure_threshold: 2,
-                cool_down: Duration::from_secs(30),
-            },
-            clock,
-        );
+        let policy = BreakerPolicy {
+            failure_threshold,
+            cool_down: Duration::from_secs(30),
+        };
+        (GuardedModel::new(inner, policy, clock), secs)
+    }
+
+    fn setup() -> (Arc<Flaky>, GuardedModel, Arc<AtomicU64>) {
+        let flaky = Arc::new(Flaky {
+            down: true.into(),
+            calls: AtomicU32::new(0),
+        });
+        let (model, secs) = guard(flaky.clone(), 2);
         (flaky, model, secs)
     }
 
@@ -449,21 +454,12 @@ mod tests {
             status: std::sync::Mutex::new(status),
             calls: AtomicU32::new(0),
         });
-        let t0 = Instant::now();
-        let secs = Arc::new(AtomicU64::new(0));
-        let clock_secs = secs.clone();
-        let clock: Clock =
-            Arc::new(move || t0 + Duration::from_secs(clock_secs.load(Ordering::SeqCst)));
-        let model = GuardedModel::new(
-            server.clone(),
-            BreakerPolicy {
-                failure_threshold: 3,
-                cool_down: Duration::from_secs(30),
-            },
-            clock,
+        let (model, secs) = guard(server.clone(), 3);
+        (
+            server,
+            model.refusal_cool_down(Duration::from_secs(120)),
+            secs,
         )
-        .refusal_cool_down(Duration::from_secs(120));
-        (server, model, secs)
     }
 
     #[tokio::test]
