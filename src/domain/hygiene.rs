@@ -60,6 +60,7 @@ pub fn clean_speech(raw: &str, voice: &str, max_chars: usize) -> String {
     let text = strip_blocks(&strip_reasoning(raw), "<notes>", "</notes>");
     let text = cut_at_foreign_line(&text, voice);
     let text = strip_own_prefix(text.trim(), voice);
+    let text = strip_trailing_date(text.trim());
     cap_at_sentence(text.trim(), max_chars)
 }
 
@@ -124,6 +125,29 @@ fn cut_at_foreign_line(text: &str, voice: &str) -> String {
         kept.push(line);
     }
     kept.join("\n")
+}
+
+/// A `[2026-12-08]` (or `[2026-11-04, last mentioned …]`) at the end: the notes' "date
+/// noted" brackets, echoed after the answer.
+fn strip_trailing_date(text: &str) -> &str {
+    let Some(open) = text.rfind('[') else {
+        return text;
+    };
+    let tail = &text[open..];
+    let is_date = tail.ends_with(']')
+        && tail.len() <= 48
+        && tail[1..]
+            .chars()
+            .take(10)
+            .filter(char::is_ascii_digit)
+            .count()
+            == 8
+        && tail.as_bytes().get(5) == Some(&b'-');
+    if is_date {
+        text[..open].trim_end()
+    } else {
+        text
+    }
 }
 
 /// At most `max_chars` characters: cut after the last sentence end (or paragraph break)
@@ -204,6 +228,19 @@ mod tests {
         let raw = "sure!\n<notes>\nWhat you remember about \"Bob\":\n- lives in Lyon\n</notes>\nthere you go";
         assert_eq!(clean_speech(raw, "Aria", 500), "sure!\n\nthere you go");
         assert_eq!(clean_speech("ok <notes>\n- a secret", "Aria", 500), "ok");
+    }
+
+    #[test]
+    fn an_echoed_noted_date_is_removed() {
+        assert_eq!(
+            clean_speech("I like cats more. [2026-12-08]", "Aria", 500),
+            "I like cats more."
+        );
+        assert_eq!(
+            clean_speech("sure [2026-11-04, last mentioned 2026-11-22]", "Aria", 500),
+            "sure"
+        );
+        assert_eq!(clean_speech("see [this]", "Aria", 500), "see [this]");
     }
 
     #[test]

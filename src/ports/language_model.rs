@@ -181,15 +181,98 @@ impl LlmError {
         if !is_overflow {
             return None;
         }
-        let numbers: Vec<u32> = lower
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|n| n.parse().ok())
-            .filter(|n| *n >= 64)
-            .collect();
-        Some(ContextOverflow {
-            window: numbers.first().copied(),
-            requested: numbers.get(1).copied(),
-        })
+        // The window is the number right after the phrase that names it (llama.cpp says
+        // the request's size first: "request (5030 tokens) exceeds the available context
+        // size (4096 tokens)").
+        let window = [
+            "context length is",
+            "context size (",
+            "context size of",
+            "context window of",
+        ]
+        .iter()
+        .find_map(|phrase| lower.find(phrase).map(|at| &lower[at + phrase.len()..]))
+        .and_then(first_number);
+        let requested = ["you requested", "request (", "prompt has"]
+            .iter()
+            .find_map(|phrase| lower.find(phrase).map(|at| &lower[at + phrase.len()..]))
+            .and_then(first_number);
+        Some(ContextOverflow { window, requested })
+    }
+}
+
+/// The first whole number in `text`, if it starts within a few characters.
+fn first_number(text: &str) -> Option<u32> {
+    let start = text
+        .find(|c: char| c.is_ascii_digit())
+        .filter(|at| *at <= 8)?;
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod overflow_tests {
+    use super::*;
+
+    fn api(status: &str, message: &str) -> LlmError {
+        LlmError::Api {
+            status: status.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn each_servers_words_give_its_window() {
+        let vllm = api(
+            "400 Bad Request",
+            "This model's maximum context length is 2048 tokens. However, you requested 5000 tokens (4800 in the messages, 200 in the completion).",
+        );
+        assert_eq!(
+            vllm.context_overflow(),
+            Some(ContextOverflow {
+                window: Some(2048),
+                requested: Some(5000)
+            })
+        );
+        let llamacpp = api(
+            "400 Bad Request",
+            "request (5030 tokens) exceeds the available context size (4096 tokens), try increasing it",
+        );
+        assert_eq!(
+            llamacpp.context_overflow(),
+            Some(ContextOverflow {
+                window: Some(4096),
+                requested: Some(5030)
+            })
+        );
+        let vague = api("400 Bad Request", "prompt is too long");
+        assert_eq!(
+            vague.context_overflow(),
+            Some(ContextOverflow {
+                window: None,
+                requested: None
+            })
+        );
+        assert_eq!(
+            api("400 Bad Request", "Conversation roles must alternate").context_overflow(),
+            None
+        );
+        assert_eq!(
+            api("500 Internal Server Error", "context length is 10").context_overflow(),
+            None
+        );
+    }
+
+    #[test]
+    fn operator_errors_are_the_key_and_the_model_name() {
+        assert!(api("401 Unauthorized", "bad key").is_operator_error());
+        assert!(api("404 Not Found", "no such model").is_operator_error());
+        assert!(!api("400 Bad Request", "x").is_operator_error());
+        assert!(!api("503 Service Unavailable", "x").is_operator_error());
+        assert!(api("503 Service Unavailable", "x").is_outage());
     }
 }
 

@@ -199,7 +199,8 @@ mod tests {
             "2026-11-24",
             "\"yesterday\" is 2026-11-23",
             "\"tomorrow\" is 2026-11-25",
-            r#"{"facts": [{"fact": "likes green tea", "category": "preference"}]}"#,
+            r#"{"facts": [{"fact": "<statement>", "category": "<category>"}]}"#,
+            "in your own words, never a copy of their sentence",
             r#"{"facts": []}"#,
             "preference, personal, relationship, event, opinion, other",
         ] {
