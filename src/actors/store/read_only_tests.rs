@@ -104,3 +104,4 @@ async fn no_request_marked_as_a_read_writes() {
         refused.join("\n")
     );
 }
+
