@@ -104,4 +104,3 @@ async fn no_request_marked_as_a_read_writes() {
         refused.join("\n")
     );
 }
-
