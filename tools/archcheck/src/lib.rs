@@ -580,7 +580,8 @@ fn elementary_cycles(scc: &BTreeSet<usize>, adj: &[Vec<usize>]) -> Vec<Vec<usize
 mod tests {
     use super::*;
 
-    fn tree(files: &[(&str, &str)]) -> Tree {
+    /// A tree of the given `(path, text)` files (also the other test modules' fixture).
+    pub(crate) fn tree(files: &[(&str, &str)]) -> Tree {
         Tree::from_files(
             files
                 .iter()

@@ -152,16 +152,7 @@ fn variant_names(body: &[(&str, usize)]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::Tree;
-
-    fn tree(files: &[(&str, &str)]) -> Tree {
-        Tree::from_files(
-            files
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.to_string()))
-                .collect(),
-        )
-    }
+    use crate::tests::tree;
 
     const TABLE: &str = "macro_rules! port_traits { (port $Port:ident) => {} }\n\
         macro_rules! store_ports { () => { port ConversationStore (Send) {} port BanStore (Send) {} } }\n";
