@@ -352,14 +352,8 @@ async fn a_missing_embedding_model_falls_back_to_lexical_matching(backend: Backe
         (ids::ALICE, "keeps bees on her balcony"),
         (ids::BOB, "restores old motorbikes"),
     ] {
-        let facts = personabot::store::facts::facts_of_member(
-            bot.app.database.reader(),
-            crate::support::member(user),
-            false,
-            bot.app.database.embedding_model(),
-        )
-        .await
-        .expect("facts");
+        let facts =
+            crate::support::facts_of(&bot.app.database, crate::support::member(user), false).await;
         assert_eq!(
             facts.iter().map(|f| f.fact.as_str()).collect::<Vec<_>>(),
             vec![fact]

@@ -177,6 +177,22 @@ pub fn posts_to(discord: &FakeDiscord, channel: u64) -> Vec<fakes::RecordedReque
         .collect()
 }
 
+/// A member's facts as stored (`with_superseded`: the superseded ones too), newest first.
+pub async fn facts_of(
+    db: &personabot::store::Store,
+    member: personabot::domain::ServerMember,
+    with_superseded: bool,
+) -> Vec<personabot::domain::MemoryFact> {
+    personabot::store::facts::facts_of_member(
+        db.reader(),
+        member,
+        with_superseded,
+        db.embedding_model(),
+    )
+    .await
+    .expect("read the member's facts")
+}
+
 /// Waits until at least `n` messages were posted to `channel`; returns them all.
 pub async fn wait_for_posts(
     discord: &FakeDiscord,

@@ -211,15 +211,8 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(a.text().contains("likes green tea"), "{}", a.text());
-    let fact = personabot::store::facts::facts_of_member(
-        db.reader(),
-        crate::support::member(ids::ALICE),
-        false,
-        db.embedding_model(),
-    )
-    .await
-    .expect("facts")[0]
-        .clone();
+    let fact =
+        crate::support::facts_of(&db, crate::support::member(ids::ALICE), false).await[0].clone();
     let ac = bot.discord.autocomplete(ids::GENERAL, ids::OWNER, "admin memory delete", json!([opt::user("member", ids::ALICE), {"name": "id", "type": 4, "value": "gre", "focused": true}])).await;
     let path = format!("/interactions/{}/", ac.id);
     let choices = bot
@@ -278,15 +271,9 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(
-        personabot::store::facts::facts_of_member(
-            db.reader(),
-            crate::support::member(ids::ALICE),
-            true,
-            db.embedding_model()
-        )
-        .await
-        .expect("facts")
-        .is_empty()
+        crate::support::facts_of(&db, crate::support::member(ids::ALICE), true)
+            .await
+            .is_empty()
     );
 
     // Bot-wide state (the mood): only bot owners change it; server admins may read it.

@@ -82,15 +82,9 @@ async fn memory_commands(backend: Backend) {
     )
     .await;
     assert_eq!(
-        personabot::store::facts::facts_of_member(
-            db.reader(),
-            crate::support::member(ids::BOB),
-            false,
-            db.embedding_model()
-        )
-        .await
-        .expect("facts")
-        .len(),
+        crate::support::facts_of(&db, crate::support::member(ids::BOB), false)
+            .await
+            .len(),
         1,
         "bob's fact untouched"
     );
@@ -108,15 +102,9 @@ async fn memory_commands(backend: Backend) {
         a.text()
     );
     assert_eq!(
-        personabot::store::facts::facts_of_member(
-            db.reader(),
-            crate::support::member(ids::ALICE),
-            false,
-            db.embedding_model()
-        )
-        .await
-        .expect("facts")
-        .len(),
+        crate::support::facts_of(&db, crate::support::member(ids::ALICE), false)
+            .await
+            .len(),
         1
     );
     refused(
@@ -143,26 +131,14 @@ async fn memory_commands(backend: Backend) {
         a.text()
     );
     assert!(
-        personabot::store::facts::facts_of_member(
-            db.reader(),
-            crate::support::member(ids::ALICE),
-            true,
-            db.embedding_model()
-        )
-        .await
-        .expect("facts")
-        .is_empty()
+        crate::support::facts_of(&db, crate::support::member(ids::ALICE), true)
+            .await
+            .is_empty()
     );
     assert_eq!(
-        personabot::store::facts::facts_of_member(
-            db.reader(),
-            crate::support::member(ids::BOB),
-            false,
-            db.embedding_model()
-        )
-        .await
-        .expect("facts")
-        .len(),
+        crate::support::facts_of(&db, crate::support::member(ids::BOB), false)
+            .await
+            .len(),
         1
     );
     bot.app.shutdown().await.expect("clean shutdown");
