@@ -212,7 +212,7 @@ async fn admin_commands(backend: Backend) {
     .await;
     assert!(a.text().contains("likes green tea"), "{}", a.text());
     let fact =
-        crate::support::facts_of(&db, crate::support::member(ids::ALICE), false).await[0].clone();
+        crate::support::facts_of(db, crate::support::member(ids::ALICE), false).await[0].clone();
     let ac = bot.discord.autocomplete(ids::GENERAL, ids::OWNER, "admin memory delete", json!([opt::user("member", ids::ALICE), {"name": "id", "type": 4, "value": "gre", "focused": true}])).await;
     let path = format!("/interactions/{}/", ac.id);
     let choices = bot
@@ -271,7 +271,7 @@ async fn admin_commands(backend: Backend) {
     )
     .await;
     assert!(
-        crate::support::facts_of(&db, crate::support::member(ids::ALICE), true)
+        crate::support::facts_of(db, crate::support::member(ids::ALICE), true)
             .await
             .is_empty()
     );

@@ -82,7 +82,7 @@ async fn memory_commands(backend: Backend) {
     )
     .await;
     assert_eq!(
-        crate::support::facts_of(&db, crate::support::member(ids::BOB), false)
+        crate::support::facts_of(db, crate::support::member(ids::BOB), false)
             .await
             .len(),
         1,
@@ -102,7 +102,7 @@ async fn memory_commands(backend: Backend) {
         a.text()
     );
     assert_eq!(
-        crate::support::facts_of(&db, crate::support::member(ids::ALICE), false)
+        crate::support::facts_of(db, crate::support::member(ids::ALICE), false)
             .await
             .len(),
         1
@@ -131,12 +131,12 @@ async fn memory_commands(backend: Backend) {
         a.text()
     );
     assert!(
-        crate::support::facts_of(&db, crate::support::member(ids::ALICE), true)
+        crate::support::facts_of(db, crate::support::member(ids::ALICE), true)
             .await
             .is_empty()
     );
     assert_eq!(
-        crate::support::facts_of(&db, crate::support::member(ids::BOB), false)
+        crate::support::facts_of(db, crate::support::member(ids::BOB), false)
             .await
             .len(),
         1

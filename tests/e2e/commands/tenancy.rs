@@ -102,7 +102,7 @@ async fn servers_are_tenants(backend: Backend) {
     .await;
     assert!(a.text().contains(STAMPS), "{}", a.text());
     let stamps_id =
-        crate::support::facts_of(&db, in_guild(ids::GUILD, ids::ALICE), false).await[0].id;
+        crate::support::facts_of(db, in_guild(ids::GUILD, ids::ALICE), false).await[0].id;
     // Dave sees nothing of it, cannot delete it, and cannot name Bob (not his member).
     let list = run(
         &bot,

@@ -59,7 +59,7 @@ async fn seed_fact(db: &Store, user: u64, text: &str, category: &str, at: DateTi
 }
 
 async fn all_facts(db: &Store, user: u64) -> Vec<MemoryFact> {
-    let mut all = crate::support::facts_of(&db, crate::support::member(user), true).await;
+    let mut all = crate::support::facts_of(db, crate::support::member(user), true).await;
     all.sort_by_key(|f| f.id);
     all
 }
