@@ -29,6 +29,8 @@ const MAX_CHARS: usize = 600;
 struct RealModel {
     base_url: String,
     name: String,
+    /// The embedding server and model (`None`: facts are matched lexically).
+    embeddings: Option<(String, String)>,
 }
 
 fn real_model() -> Option<RealModel> {
@@ -39,7 +41,22 @@ fn real_model() -> Option<RealModel> {
         .ok()
         .filter(|v| !v.is_empty());
     match (base_url, name) {
-        (Some(base_url), Some(name)) => Some(RealModel { base_url, name }),
+        (Some(base_url), Some(name)) => {
+            let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            let embeddings =
+                var("PERSONABOT_REAL_EMBED_BASE_URL").zip(var("PERSONABOT_REAL_EMBED_MODEL"));
+            match &embeddings {
+                Some((url, model)) => eprintln!("real-model tier: embeddings by {model} at {url}"),
+                None => {
+                    eprintln!("real-model tier: no embedding server; facts are matched lexically")
+                }
+            }
+            Some(RealModel {
+                base_url,
+                name,
+                embeddings,
+            })
+        }
         _ => {
             let required = std::env::var("PERSONABOT_REAL_MODEL_REQUIRED").is_ok_and(|v| v == "1");
             assert!(
@@ -156,9 +173,22 @@ fn start_bot(discord: &FakeDiscord, model: &RealModel, db_url: &str) -> Bot {
         .env("PERSONABOT__LLM__API_KEY", "none")
         .env("PERSONABOT__LLM__CHAT_MODEL", &model.name)
         .env("PERSONABOT__LLM__JUDGE_MODEL", &model.name)
-        // One server, one model: no embedding model beside the chat model here, so facts
-        // are matched lexically (the tier says so in its output).
-        .env("PERSONABOT__LLM__EMBEDDING_MODEL", "")
+        // The embeddings from their own server where the tier has one (llama.cpp serves one
+        // model per process), else lexical matching (said at the start).
+        .env(
+            "PERSONABOT__LLM__EMBEDDING_BASE_URL",
+            model
+                .embeddings
+                .as_ref()
+                .map_or("", |(url, _)| url.as_str()),
+        )
+        .env(
+            "PERSONABOT__LLM__EMBEDDING_MODEL",
+            model
+                .embeddings
+                .as_ref()
+                .map_or("", |(_, name)| name.as_str()),
+        )
         .env("PERSONABOT__LLM__TEMPERATURE", "0")
         .env("PERSONABOT__LLM__REQUEST_TIMEOUT_SECS", "120")
         .env("PERSONABOT__LLM__MAX_RETRIES", "0")

@@ -11,6 +11,8 @@ pub struct LlmSettings {
     pub chat_model: String,
     pub judge_model: String,
     pub embedding_model: String,
+    /// Another server for the embeddings (empty: `base_url`).
+    pub embedding_base_url: String,
     pub temperature: f32,
     pub max_reply_tokens: u32,
     pub connect_timeout_secs: u64,
@@ -48,6 +50,12 @@ impl LlmSettings {
         } else {
             &self.judge_model
         }
+    }
+
+    /// The embeddings' own server, when it is not `base_url`.
+    pub fn embedding_base_url(&self) -> Option<&str> {
+        let url = self.embedding_base_url.trim().trim_end_matches('/');
+        (!url.is_empty() && url != self.base_url.trim_end_matches('/')).then_some(url)
     }
 
     pub fn embedding_model(&self) -> Option<&str> {

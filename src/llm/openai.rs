@@ -33,6 +33,8 @@ use tower::Layer;
 
 pub struct OpenAiModel {
     client: Client<OpenAIConfig>,
+    /// `llm.embedding_base_url`'s client, when embeddings come from another server.
+    embeddings_client: Option<Client<OpenAIConfig>>,
     /// The same timed client, for the readiness probe (`GET {base}/models`).
     http: reqwest::Client,
     models_url: String,
@@ -71,12 +73,17 @@ impl OpenAiModel {
             .map(|k| k.expose_secret().to_owned())
             .unwrap_or_else(|| "none".into());
         let base = settings.base_url.trim_end_matches('/');
-        let config = OpenAIConfig::new()
-            .with_api_base(base)
-            .with_api_key(key.clone());
-        let service =
-            OpenAIRetryLayer::new(settings.max_retries).layer(ReqwestService::new(http.clone()));
-        let client = Client::with_config(config).with_http_service(service);
+        let client_for = |base: &str| {
+            let config = OpenAIConfig::new()
+                .with_api_base(base)
+                .with_api_key(key.clone());
+            let service = OpenAIRetryLayer::new(settings.max_retries)
+                .layer(ReqwestService::new(http.clone()));
+            Client::with_config(config).with_http_service(service)
+        };
+        let client = client_for(base);
+        // A server of its own for embeddings (llama.cpp serves one model per process).
+        let embeddings_client = settings.embedding_base_url().map(client_for);
         // Each attempt may take the request timeout; Retry-After waits add a little on top.
         let attempts = u32::try_from(settings.max_retries)
             .unwrap_or(u32::MAX)
@@ -84,6 +91,7 @@ impl OpenAiModel {
         let deadline = request_timeout.saturating_mul(attempts) + Duration::from_secs(5);
         Ok(Self {
             client,
+            embeddings_client,
             http,
             models_url: format!("{base}/models"),
             api_key: key.into(),
@@ -112,7 +120,12 @@ impl OpenAiModel {
                     base_url: &self.base_url,
                     api_key: &self.api_key,
                     chat_model: &self.chat_model,
-                    embedding_model: self.embedding_model.as_deref(),
+                    // Listed by this server only when it also serves the embeddings.
+                    embedding_model: self
+                        .embeddings_client
+                        .is_none()
+                        .then_some(self.embedding_model.as_deref())
+                        .flatten(),
                     overrides: &self.overrides,
                 })
             })
@@ -296,7 +309,11 @@ impl LanguageModel for OpenAiModel {
             input: EmbeddingInput::StringArray(texts.to_vec()),
             ..Default::default()
         };
-        let embeddings = self.client.embeddings();
+        let embeddings = self
+            .embeddings_client
+            .as_ref()
+            .unwrap_or(&self.client)
+            .embeddings();
         let mut response = self.within_deadline(embeddings.create(body)).await?;
         if response.data.len() != texts.len() {
             return Err(LlmError::Malformed(format!(

@@ -327,3 +327,79 @@ async fn zero_usage_still_spends_the_budget(backend: Backend) {
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(zero_usage_still_spends_the_budget);
+
+/// llama.cpp serves one model per process: the embeddings on a server of their own
+/// (`llm.embedding_base_url`). The nightly run embeds the new facts there (both servers'
+/// members), and the chat server sees no embedding request.
+async fn embeddings_come_from_their_own_server(backend: Backend) {
+    let embedder = fakes::FakeOpenAi::start().await;
+    let embed_url = embedder.base_url();
+    let bot = bot_with(
+        backend,
+        &[("PERSONABOT__LLM__EMBEDDING_BASE_URL", embed_url.as_str())],
+    )
+    .await;
+    let is_extraction =
+        |r: &OpenAiRequest| r.is_chat() && r.system_text().contains("pick out durable facts about");
+    bot.openai.script(
+        Rule::when(move |r: &OpenAiRequest| is_extraction(r) && r.user_text().contains("bees"))
+            .reply(Reply::json(serde_json::json!({"facts": [
+                {"fact": "keeps bees on a balcony", "category": "personal"}
+            ]}))),
+    );
+    bot.openai.script(
+        Rule::when(move |r: &OpenAiRequest| {
+            is_extraction(r) && r.user_text().contains("motorbike")
+        })
+        .reply(Reply::json(serde_json::json!({"facts": [
+            {"fact": "restores old motorbikes", "category": "personal"}
+        ]}))),
+    );
+    bot.discord
+        .user_says(
+            ids::GENERAL,
+            ids::ALICE,
+            "my bees made so much honey this summer",
+        )
+        .await;
+    bot.discord
+        .user_says(
+            ids::OTHER_GENERAL,
+            ids::ALICE,
+            "spent the weekend on an old motorbike",
+        )
+        .await;
+    eventually("both messages logged", || async {
+        let a = crate::support::logged(&bot, ids::GENERAL).await.len();
+        let b = crate::support::logged(&bot, ids::OTHER_GENERAL).await.len();
+        (a >= 1 && b >= 1).then_some(())
+    })
+    .await;
+    let report = bot
+        .app
+        .consolidator
+        .run_now(crate::support::WAIT)
+        .await
+        .expect("consolidator answers")
+        .expect("the run finishes");
+    assert_eq!(report.facts_added, 2, "{report:?}");
+    assert!(
+        !embedder.embedding_requests().is_empty(),
+        "the facts were embedded on the embedding server"
+    );
+    assert!(
+        bot.openai.embedding_requests().is_empty(),
+        "the chat server was asked for no embedding"
+    );
+    for guild in [ids::GUILD, ids::OTHER_GUILD] {
+        let member = personabot::domain::ServerMember::of(
+            Some(personabot::domain::GuildId(guild)),
+            personabot::domain::UserId(ids::ALICE),
+        );
+        let facts = crate::support::facts_of(&bot.app.database, member, false).await;
+        assert_eq!(facts.len(), 1, "one fact in each server: {facts:?}");
+        assert!(facts[0].embedding.is_some(), "{facts:?}");
+    }
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(embeddings_come_from_their_own_server);
