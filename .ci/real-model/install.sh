@@ -47,6 +47,8 @@ if ! command -v python3 >/dev/null 2>&1; then apt_install python3 python3-venv p
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then apt_install python3-venv python3-pip; fi
 if ! command -v g++ >/dev/null 2>&1 || ! command -v gcc >/dev/null 2>&1; then apt_install build-essential; fi
 command -v flock >/dev/null 2>&1 || apt_install util-linux
+# serve.sh checks the servers' health with curl.
+command -v curl >/dev/null 2>&1 || apt_install curl
 
 # --- Python venv (build tools and the converter's deps) ------------------------------------
 if [ ! -x "$VENV/bin/python" ]; then
