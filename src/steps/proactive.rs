@@ -167,6 +167,7 @@ pub async fn speak(
         channel,
         guild: last.guild_id,
         reply_to: None,
+        max_parts: deps.settings.bot.max_reply_messages,
     };
     let sent = deliver(deps.chat.as_ref(), store.as_ref(), bot, target, &text)
         .await

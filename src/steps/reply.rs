@@ -436,6 +436,7 @@ async fn send_text(
         channel: to.channel_id,
         guild: to.guild_id,
         reply_to: Some(to),
+        max_parts: deps.settings.bot.max_reply_messages,
     };
     let sent = deliver(deps.chat.as_ref(), deps.store.as_ref(), bot, target, text).await?;
     Ok(sent.last().map_or_else(Utc::now, |id| id.created_at()))

@@ -62,6 +62,10 @@ pub struct Delivery<'a> {
     pub channel: ChannelId,
     pub guild: Option<GuildId>,
     pub reply_to: Option<&'a LoggedMessage>,
+    /// At most this many Discord messages (`bot.max_reply_messages`): the split can need
+    /// one more than the characters alone suggest (it breaks at paragraphs), and the rest is
+    /// dropped at a part's boundary rather than sending a wall of messages.
+    pub max_parts: usize,
 }
 
 /// Sends text split to Discord's limit; only the first part replies and pings, and only the
@@ -74,7 +78,16 @@ pub async fn deliver(
     text: &str,
 ) -> Result<Vec<MessageId>, ChatError> {
     let mut sent = Vec::new();
-    for part in split_message(text, DISCORD_LIMIT) {
+    let mut parts = split_message(text, DISCORD_LIMIT);
+    if parts.len() > to.max_parts.max(1) {
+        tracing::debug!(
+            parts = parts.len(),
+            max = to.max_parts,
+            "answer cut to the message limit"
+        );
+        parts.truncate(to.max_parts.max(1));
+    }
+    for part in parts {
         let target = if sent.is_empty() { to.reply_to } else { None };
         let outgoing = Outgoing {
             channel: to.channel,

@@ -403,3 +403,38 @@ async fn embeddings_come_from_their_own_server(backend: Backend) {
     bot.app.shutdown().await.expect("clean shutdown");
 }
 e2e_both!(embeddings_come_from_their_own_server);
+
+/// An answer the split needs more messages for than `bot.max_reply_messages` allows (three
+/// paragraphs of 1,100 characters fit the 3,800-character cap but no two fit one message):
+/// at most two are sent, in both servers, and each ends at a paragraph.
+async fn an_answer_takes_at_most_the_configured_messages(backend: Backend) {
+    let bot = bot_with(
+        backend,
+        &[
+            ("PERSONABOT__BOT__MAX_REPLY_CHARS", "5000"),
+            ("PERSONABOT__BOT__MAX_REPLY_MESSAGES", "2"),
+        ],
+    )
+    .await;
+    let paragraph = "word ".repeat(219) + "end.";
+    bot.openai
+        .set_default(Reply::text([paragraph.as_str(); 3].join("\n\n")));
+    ask_in_both(&bot, "write me an essay").await;
+    // Every part of a split answer is sent right after the first.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    for channel in [ids::GENERAL, ids::OTHER_GENERAL] {
+        let parts: Vec<String> = posts_to(&bot.discord, channel)
+            .iter()
+            .filter_map(|p| p.content().map(str::to_owned))
+            .collect();
+        assert_eq!(
+            parts.len(),
+            2,
+            "channel {channel}: {} messages",
+            parts.len()
+        );
+        assert!(parts.iter().all(|p| p.ends_with("end.")), "{parts:?}");
+    }
+    bot.app.shutdown().await.expect("clean shutdown");
+}
+e2e_both!(an_answer_takes_at_most_the_configured_messages);
