@@ -222,8 +222,8 @@ pub fn failed(case: &ReplyCase<'_>, model: ModelHealth) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::budget::TokenUsage;
     use crate::domain::ids::{ChannelId, GuildId, MessageId, ServerMember, UserId};
+    use crate::domain::spend::tests::spend;
     use crate::domain::trigger::{self, IgnoreReason, LastAnswer, TriggerInput};
     use crate::domain::{IncomingMessage, LoggedMessage};
     use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -256,18 +256,6 @@ mod tests {
             global: 0,
             server: 0,
             member: 100,
-        }
-    }
-
-    fn spend(tokens: u64, noticed: bool) -> ScopeSpend {
-        ScopeSpend {
-            usage: TokenUsage {
-                prompt: tokens,
-                completion: 0,
-                cached: 0,
-                requests: 1,
-            },
-            noticed,
         }
     }
 

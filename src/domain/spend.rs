@@ -197,13 +197,14 @@ pub fn day_of(now: DateTime<Utc>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const GUILD: GuildId = GuildId(2000);
     const ALICE: UserId = UserId(3001);
 
-    fn spend(tokens: u64, noticed: bool) -> ScopeSpend {
+    /// A scope's spend of `tokens` in one request (also the plan tests' fixture).
+    pub(crate) fn spend(tokens: u64, noticed: bool) -> ScopeSpend {
         ScopeSpend {
             usage: TokenUsage {
                 prompt: tokens,
